@@ -1,0 +1,357 @@
+//! The subcommands and their options (SPEC §9).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand};
+use csv::StringRecord;
+
+use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
+use wabill::report::{Format, GroupBy, Summary};
+use wabill::{
+    Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "wabill",
+    version,
+    about = "Prices recorded WhatsApp Business message logs and explains every charge"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Price logs under Meta's rules: priced lines and a summary.
+    Price(PriceArgs),
+}
+
+/// The options every pricing command shares.
+#[derive(Args)]
+struct PricingArgs {
+    /// Rate card CSV (default: the embedded card).
+    #[arg(long, value_name = "FILE")]
+    rates: Option<PathBuf>,
+    /// Markets CSV (default: the embedded calling-code table).
+    #[arg(long, value_name = "FILE")]
+    markets: Option<PathBuf>,
+    /// Accounts CSV: business,waba,portfolio,timezone,currency,country,auth_intl_from.
+    #[arg(long, value_name = "FILE")]
+    accounts: Option<PathBuf>,
+    /// `auto` (the rule set of each event's local date) or one rule set for every event:
+    /// nbp, cbp-2022, cbp-2023, pmp-2025, pmp-2026.
+    #[arg(long, value_name = "NAME", default_value = "auto")]
+    rules: RuleChoice,
+    /// Price every event with the rate card in force on this local date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    rates_date: Option<NaiveDate>,
+    /// Accept an unsorted log (reads it whole into memory to sort it).
+    #[arg(long)]
+    sort: bool,
+    /// Skip bad rows instead of stopping at the first, reporting each with its reason.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Read timestamps written without an offset in this IANA zone (e.g. Europe/Paris).
+    #[arg(long, value_name = "ZONE")]
+    naive_zone: Option<Tz>,
+    /// pmp-2026: free non-template messages per business number per local month.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    service_allowance: u64,
+}
+
+#[derive(Args)]
+struct PriceArgs {
+    /// Log CSV files (`-` for stdin); several are merged by timestamp.
+    #[arg(required = true, value_name = "LOG")]
+    logs: Vec<String>,
+    #[command(flatten)]
+    pricing: PricingArgs,
+    /// Write the priced lines there (`-` for stdout; the summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    lines: Option<String>,
+    /// The summary's format.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    format: Format,
+    /// The summary's grouping, comma-separated: month, business, waba, portfolio, market,
+    /// country, category, type, rules, model.
+    #[arg(
+        long,
+        value_name = "KEYS",
+        value_delimiter = ',',
+        default_value = "month,business,market,category,type"
+    )]
+    group_by: Vec<GroupBy>,
+    /// Write skipped rows there with their reasons (implies --skip-invalid).
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<String>,
+}
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Price(args) => price(args),
+    }
+}
+
+/// Whether an error is a write to a closed pipe (e.g. `| head`): the run ends quietly.
+pub fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn open(path: &str) -> Result<Box<dyn Read>, Error> {
+    if path == "-" {
+        return Ok(Box::new(io::stdin().lock()));
+    }
+    File::open(path)
+        .map(|f| Box::new(f) as Box<dyn Read>)
+        .map_err(|e| io_error(path, e))
+}
+
+fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
+    Error::Io {
+        path: path.as_ref().display().to_string(),
+        source,
+    }
+}
+
+impl PricingArgs {
+    fn engine(&self) -> Result<Engine, Error> {
+        let name = |p: &Path| p.display().to_string();
+        let markets = match &self.markets {
+            Some(p) => Markets::from_csv(open(&name(p))?, &name(p))?,
+            None => Markets::embedded(),
+        };
+        let card = match &self.rates {
+            Some(p) => RateCard::from_csv(open(&name(p))?, &name(p))?,
+            None => RateCard::embedded(),
+        };
+        let accounts = match &self.accounts {
+            Some(p) => Accounts::from_csv(open(&name(p))?, &name(p))?,
+            None => Accounts::default(),
+        };
+        let options = Options {
+            rules: self.rules,
+            rates_date: self.rates_date,
+            service_allowance: self.service_allowance,
+            ..Options::default()
+        };
+        Ok(Engine::new(
+            Pricebook::new(markets, &card, accounts).into(),
+            options,
+        ))
+    }
+
+    fn read_options(&self, rejects: bool) -> ReadOptions {
+        ReadOptions {
+            sort: self.sort,
+            skip_invalid: self.skip_invalid || rejects,
+            naive_zone: self.naive_zone,
+        }
+    }
+}
+
+/// An output: stdout, or a file written under a temporary name and renamed when complete, so
+/// that a failed run leaves no half-written file.
+enum Output {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        temp: BufWriter<tempfile::NamedTempFile>,
+        path: PathBuf,
+    },
+}
+
+impl Output {
+    fn create(path: &str) -> Result<Output, Error> {
+        if path == "-" {
+            return Ok(Output::Stdout(BufWriter::new(io::stdout())));
+        }
+        let path = PathBuf::from(path);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".wabill-")
+            .tempfile_in(&dir)
+            .map_err(|e| io_error(&path, e))?;
+        Ok(Output::File {
+            temp: BufWriter::new(temp),
+            path,
+        })
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Output::Stdout(_) => "<stdout>".into(),
+            Output::File { path, .. } => path.display().to_string(),
+        }
+    }
+
+    /// Flushes and, for a file, moves it into place.
+    fn finish(self) -> Result<(), Error> {
+        match self {
+            Output::Stdout(mut w) => w.flush().map_err(|e| io_error("<stdout>", e)),
+            Output::File { temp, path } => {
+                let temp = temp
+                    .into_inner()
+                    .map_err(|e| io_error(&path, e.into_error()))?;
+                temp.persist(&path).map_err(|e| io_error(&path, e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(w) => w.write(buf),
+            Output::File { temp, .. } => temp.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.flush(),
+            Output::File { temp, .. } => temp.flush(),
+        }
+    }
+}
+
+/// Where `wabill price` sends what the library produces.
+struct PriceSink {
+    lines_to: Option<String>,
+    lines: Option<(LinesWriter<Output>, String)>,
+    rejects_to: Option<String>,
+    rejects: Option<(RejectsWriter<Output>, String)>,
+    /// Rejections reported on stderr when there is no rejects file.
+    shown: u64,
+    summary: Summary,
+}
+
+const SHOWN_REJECTIONS: u64 = 20;
+
+impl Sink for PriceSink {
+    fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        if let Some(to) = &self.lines_to {
+            let out = Output::create(to)?;
+            let name = out.name();
+            let w = LinesWriter::new(out, headers, &[]).map_err(|e| io_error(&name, e.into()))?;
+            self.lines = Some((w, name));
+        }
+        if let Some(to) = &self.rejects_to {
+            let out = Output::create(to)?;
+            let name = out.name();
+            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, e.into()))?;
+            self.rejects = Some((w, name));
+        }
+        Ok(())
+    }
+
+    fn priced(&mut self, row: &Row, _event: &Event, line: &PricedLine) -> Result<(), Error> {
+        if let Some((w, name)) = &mut self.lines {
+            w.write(row.log, row.record, line, &[])
+                .map_err(|e| io_error(&*name, e.into()))?;
+        }
+        self.summary
+            .add(line)
+            .map_err(|p| p.at(row.position.clone()))
+    }
+
+    fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
+        match &mut self.rejects {
+            Some((w, name)) => w.write(row, error).map_err(|e| io_error(&*name, e.into())),
+            None => {
+                self.shown += 1;
+                if self.shown <= SHOWN_REJECTIONS {
+                    eprintln!("wabill: skipped {error}");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl PriceSink {
+    /// Completes the output files.
+    fn finish(self) -> Result<Summary, Error> {
+        if let Some((w, name)) = self.lines {
+            w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;
+        }
+        if let Some((w, name)) = self.rejects {
+            w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;
+        }
+        if self.shown > SHOWN_REJECTIONS {
+            eprintln!(
+                "wabill: … and {} more skipped rows (name a --rejects file to see them all)",
+                self.shown - SHOWN_REJECTIONS
+            );
+        }
+        Ok(self.summary)
+    }
+}
+
+fn price(args: PriceArgs) -> Result<(), Error> {
+    let mut engine = args.pricing.engine()?;
+    let options = args.pricing.read_options(args.rejects.is_some());
+    if options.sort {
+        eprintln!("wabill: --sort: reading the whole log into memory to sort it");
+    }
+    let inputs = args
+        .logs
+        .iter()
+        .map(|name| {
+            open(name).map(|reader| LogInput {
+                name: name.clone(),
+                reader,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let mut sink = PriceSink {
+        lines_to: args.lines.clone(),
+        lines: None,
+        rejects_to: args.rejects.clone(),
+        rejects: None,
+        shown: 0,
+        summary: Summary::new(&args.group_by),
+    };
+    let counts = csvlog::price_logs(inputs, &mut engine, &options, &mut sink)?;
+    let summary = sink.finish()?;
+    let mut text = Vec::new();
+    summary
+        .render(args.format, &mut text)
+        .map_err(|e| io_error("<summary>", e))?;
+    if args.lines.as_deref() == Some("-") {
+        io::stderr()
+            .write_all(&text)
+            .map_err(|e| io_error("<stderr>", e))?;
+    } else {
+        let mut out = io::stdout().lock();
+        out.write_all(&text)
+            .and_then(|()| out.flush())
+            .map_err(|e| io_error("<stdout>", e))?;
+    }
+    report_counts(&counts);
+    Ok(())
+}
+
+/// The closing counts: rows read = priced lines + rejected rows; duplicates apart.
+fn report_counts(c: &Counts) {
+    eprintln!(
+        "wabill: {} rows read: {} priced ({} duplicates), {} rejected",
+        c.rows, c.priced, c.duplicates, c.rejected
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,518 @@
+//! The CSV boundary: log rows to events (SPEC §2), several logs merged by timestamp, priced
+//! lines and rejected rows back to CSV (SPEC §7), every problem with its file and line.
+//!
+//! Works on any `io::Read`/`io::Write`; opening files is the caller's business.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use csv::StringRecord;
+
+use crate::engine::{Engine, PricedLine};
+use crate::error::{Error, Position, Problem};
+use crate::event::{Direction, Event, Kind, PricingType, Status};
+use crate::money::format_amount;
+use crate::table::Table;
+
+/// The columns wabill appends to every priced line, in order.
+pub const APPENDED: [&str; 10] = [
+    "rules",
+    "pricing_model",
+    "pricing_type",
+    "pricing_category",
+    "market",
+    "country",
+    "tier",
+    "rate",
+    "charge",
+    "currency",
+];
+
+/// Where the columns of one log file are.
+#[derive(Debug, Clone)]
+struct Columns {
+    timestamp: usize,
+    business: usize,
+    user: usize,
+    direction: usize,
+    category: Option<usize>,
+    status: Option<usize>,
+    entry_point: Option<usize>,
+    id: Option<usize>,
+    country: Option<usize>,
+}
+
+impl Columns {
+    fn of<R: Read>(t: &Table<R>) -> Result<Columns, Error> {
+        Ok(Columns {
+            timestamp: t.require("timestamp")?,
+            business: t.require("business")?,
+            user: t.require("user")?,
+            direction: t.require("direction")?,
+            category: t.find("category"),
+            status: t.find("status"),
+            entry_point: t.find("entry_point"),
+            id: t.find("id"),
+            country: t.find("country"),
+        })
+    }
+}
+
+fn field(record: &StringRecord, i: Option<usize>) -> &str {
+    i.and_then(|i| record.get(i)).unwrap_or("").trim()
+}
+
+/// Parses an RFC 3339 timestamp. One without an offset is read in `naive_zone` when given.
+pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>, Problem> {
+    let t = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok());
+    match (naive, naive_zone) {
+        (None, _) => Err(Problem::column("timestamp", "not an RFC 3339 timestamp", s)),
+        (Some(_), None) => Err(Problem::column(
+            "timestamp",
+            "has no UTC offset (add one, e.g. Z or +02:00, or name a zone for such values)",
+            s,
+        )),
+        (Some(n), Some(zone)) => match zone.from_local_datetime(&n) {
+            chrono::LocalResult::Single(dt) => Ok(dt.with_timezone(&Utc)),
+            chrono::LocalResult::Ambiguous(..) => Err(Problem::column(
+                "timestamp",
+                format!("is ambiguous in {zone} (a clock change)"),
+                s,
+            )),
+            chrono::LocalResult::None => Err(Problem::column(
+                "timestamp",
+                format!("does not exist in {zone} (a clock change)"),
+                s,
+            )),
+        },
+    }
+}
+
+/// Parses the columns of a row other than the timestamp into an event.
+fn parse_event<'r>(
+    c: &Columns,
+    r: &'r StringRecord,
+    timestamp: DateTime<Utc>,
+) -> Result<Event<'r>, Problem> {
+    let direction = Direction::parse_log(field(r, Some(c.direction)))?;
+    let category = field(r, c.category);
+    let status = field(r, c.status);
+    let entry_point = !field(r, c.entry_point).is_empty();
+    let (kind, status) = match direction {
+        Direction::Mo if !category.is_empty() => {
+            return Err(Problem::column(
+                "category",
+                "must be empty for an MO",
+                category,
+            ));
+        }
+        Direction::Mo if !status.is_empty() => {
+            return Err(Problem::column("status", "must be empty for an MO", status));
+        }
+        Direction::Mo => (Kind::NonTemplate, Status::Delivered),
+        Direction::Mt if entry_point => {
+            return Err(Problem::column(
+                "entry_point",
+                "must be empty for an MT",
+                field(r, c.entry_point),
+            ));
+        }
+        Direction::Mt => (Kind::parse_log(category)?, Status::parse_log(status)?),
+    };
+    let country = match field(r, c.country) {
+        "" => None,
+        s => Some(s.parse()?),
+    };
+    let id = Some(field(r, c.id)).filter(|s| !s.is_empty());
+    Ok(Event {
+        timestamp,
+        business: field(r, Some(c.business)),
+        user: field(r, Some(c.user)),
+        direction,
+        kind,
+        status,
+        entry_point,
+        id,
+        country,
+    })
+}
+
+/// One log to read: its name (for messages) and its bytes.
+pub struct LogInput<R> {
+    pub name: String,
+    pub reader: R,
+}
+
+/// How logs are read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Accept unsorted logs by buffering them whole and sorting by timestamp.
+    pub sort: bool,
+    /// Skip bad rows (reporting each to the sink) instead of stopping at the first.
+    pub skip_invalid: bool,
+    /// The zone of timestamps written without an offset.
+    pub naive_zone: Option<Tz>,
+}
+
+/// A row of a log as read, with where it came from.
+pub struct Row<'a> {
+    /// The index of its log among the inputs.
+    pub log: usize,
+    pub position: &'a Position,
+    pub record: &'a StringRecord,
+}
+
+/// What receives the result of a run: every priced line and every rejected row.
+pub trait Sink {
+    /// Called once before any row, with the header of each log (lower-cased, trimmed).
+    fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error>;
+    fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error>;
+    /// A bad row, when skipping them.
+    fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
+}
+
+/// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub rows: u64,
+    pub priced: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+}
+
+struct Cursor<R> {
+    table: Table<R>,
+    columns: Columns,
+    /// The current row's timestamp and position, when there is a current row.
+    current: Option<(DateTime<Utc>, Position)>,
+    /// The last good timestamp and its line, for the order check.
+    last: Option<(DateTime<Utc>, u64)>,
+}
+
+/// Prices logs through `engine`, merging them by timestamp (ties: earlier log first), and
+/// sends every line and rejected row to `sink`.
+pub fn price_logs<R: Read>(
+    inputs: Vec<LogInput<R>>,
+    engine: &mut Engine,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+) -> Result<Counts, Error> {
+    let mut cursors = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let table = Table::new(input.reader, &input.name)?;
+        let columns = Columns::of(&table)?;
+        cursors.push(Cursor {
+            table,
+            columns,
+            current: None,
+            last: None,
+        });
+    }
+    let headers: Vec<StringRecord> = cursors.iter().map(|c| c.table.header().clone()).collect();
+    sink.begin(&headers)?;
+    let mut run = Run {
+        engine,
+        options,
+        sink,
+        counts: Counts::default(),
+    };
+    if options.sort {
+        run.sorted(cursors)?;
+    } else {
+        for (i, c) in cursors.iter_mut().enumerate() {
+            run.advance(i, c)?;
+        }
+        loop {
+            let next = cursors
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.current.as_ref().map(|(t, _)| (*t, i)))
+                .min();
+            let Some((t, i)) = next else { break };
+            let c = &mut cursors[i];
+            let (_, position) = c.current.take().expect("chosen cursors have a row");
+            let row = Row {
+                log: i,
+                position: &position,
+                record: c.table.record(),
+            };
+            run.price(&row, &c.columns, t)?;
+            run.advance(i, c)?;
+        }
+    }
+    Ok(run.counts)
+}
+
+struct Run<'a> {
+    engine: &'a mut Engine,
+    options: &'a ReadOptions,
+    sink: &'a mut dyn Sink,
+    counts: Counts,
+}
+
+impl Run<'_> {
+    /// Moves a cursor to its next row with a good timestamp in order, rejecting bad ones.
+    fn advance<R: Read>(&mut self, log: usize, c: &mut Cursor<R>) -> Result<(), Error> {
+        while c.table.next_row()? {
+            self.counts.rows += 1;
+            let position = c.table.position();
+            let raw = field(c.table.record(), Some(c.columns.timestamp));
+            let checked =
+                parse_timestamp(raw, self.options.naive_zone).and_then(|t| match c.last {
+                    Some((last, line)) if t < last && !self.options.sort => Err(Problem::column(
+                        "timestamp",
+                        format!(
+                            "earlier than line {line} ({}); use --sort for an unsorted log",
+                            last.to_rfc3339()
+                        ),
+                        raw,
+                    )),
+                    _ => Ok(t),
+                });
+            match checked {
+                Ok(t) => {
+                    c.last = Some((t, position.line));
+                    c.current = Some((t, position));
+                    return Ok(());
+                }
+                Err(p) => {
+                    let row = Row {
+                        log,
+                        position: &position,
+                        record: c.table.record(),
+                    };
+                    self.bad(&row, p)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every row of every log, then prices them in timestamp order.
+    fn sorted<R: Read>(&mut self, mut cursors: Vec<Cursor<R>>) -> Result<(), Error> {
+        let mut rows: Vec<(DateTime<Utc>, usize, Position, StringRecord)> = Vec::new();
+        for (i, c) in cursors.iter_mut().enumerate() {
+            loop {
+                self.advance(i, c)?;
+                let Some((t, position)) = c.current.take() else {
+                    break;
+                };
+                rows.push((t, i, position, c.table.take_record()));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        for (t, log, position, record) in &rows {
+            let row = Row {
+                log: *log,
+                position,
+                record,
+            };
+            self.price(&row, &cursors[*log].columns, *t)?;
+        }
+        Ok(())
+    }
+
+    fn price(&mut self, row: &Row, columns: &Columns, t: DateTime<Utc>) -> Result<(), Error> {
+        let line = parse_event(columns, row.record, t)
+            .and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
+        match line {
+            Ok((ev, line)) => {
+                self.counts.priced += 1;
+                if line.pricing_type == PricingType::Duplicate {
+                    self.counts.duplicates += 1;
+                }
+                self.sink.priced(row, &ev, &line)
+            }
+            Err(p) => self.bad(row, p),
+        }
+    }
+
+    fn bad(&mut self, row: &Row, problem: Problem) -> Result<(), Error> {
+        let error = problem.at(row.position.clone());
+        if !self.options.skip_invalid {
+            return Err(error);
+        }
+        self.counts.rejected += 1;
+        self.sink.rejected(row, &error)
+    }
+}
+
+/// The union of the logs' columns, and where each log's fields go in it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    columns: Vec<String>,
+    /// Per log: for each output column, the log's field index.
+    maps: Vec<Vec<Option<usize>>>,
+}
+
+impl Layout {
+    /// The input columns of all logs, in order of first appearance, less those in `replaced`.
+    pub fn new(headers: &[StringRecord], replaced: &[&str]) -> Layout {
+        let mut columns: Vec<String> = Vec::new();
+        for h in headers {
+            for name in h.iter() {
+                if !replaced.contains(&name) && !columns.iter().any(|c| c == name) {
+                    columns.push(name.to_string());
+                }
+            }
+        }
+        let maps = headers
+            .iter()
+            .map(|h| {
+                columns
+                    .iter()
+                    .map(|c| h.iter().position(|n| n == c))
+                    .collect()
+            })
+            .collect();
+        Layout { columns, maps }
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn write_fields<W: Write>(
+        &self,
+        w: &mut csv::Writer<W>,
+        log: usize,
+        record: &StringRecord,
+    ) -> csv::Result<()> {
+        for i in &self.maps[log] {
+            w.write_field(i.and_then(|i| record.get(i)).unwrap_or(""))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes priced lines as CSV: every input column as read, then [`APPENDED`] and any extra
+/// columns (e.g. `aggregator_fee`). An input column of an appended name is replaced.
+pub struct LinesWriter<W: Write> {
+    writer: csv::Writer<W>,
+    layout: Layout,
+    buf: String,
+}
+
+impl<W: Write> LinesWriter<W> {
+    pub fn new(out: W, headers: &[StringRecord], extra: &[&str]) -> csv::Result<LinesWriter<W>> {
+        let replaced: Vec<&str> = APPENDED.iter().chain(extra).copied().collect();
+        let layout = Layout::new(headers, &replaced);
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(
+            layout
+                .columns()
+                .iter()
+                .map(String::as_str)
+                .chain(replaced.iter().copied()),
+        )?;
+        Ok(LinesWriter {
+            writer,
+            layout,
+            buf: String::new(),
+        })
+    }
+
+    /// Writes one line; `extra` holds the values of the extra columns.
+    pub fn write(
+        &mut self,
+        log: usize,
+        record: &StringRecord,
+        line: &PricedLine,
+        extra: &[&str],
+    ) -> csv::Result<()> {
+        let w = &mut self.writer;
+        self.layout.write_fields(w, log, record)?;
+        w.write_field(line.rules.as_str())?;
+        w.write_field(line.pricing_model.as_str())?;
+        w.write_field(line.pricing_type.as_str())?;
+        w.write_field(line.pricing_category.map_or("", |c| c.as_str()))?;
+        w.write_field(&*line.market)?;
+        w.write_field(line.country.as_ref().map_or("", |c| c.code()))?;
+        let buf = &mut self.buf;
+        buf.clear();
+        if let Some(tier) = line.tier {
+            write!(buf, "{tier}").expect("writing to a String");
+        }
+        w.write_field(buf.as_str())?;
+        w.write_field(line.rate.map(|r| format_amount(r, 0)).unwrap_or_default())?;
+        w.write_field(format_amount(line.charge, 0))?;
+        w.write_field(line.currency.code())?;
+        for e in extra {
+            w.write_field(e)?;
+        }
+        w.write_record(None::<&[u8]>)
+    }
+
+    pub fn into_inner(self) -> Result<W, std::io::Error> {
+        self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// Writes rejected rows as CSV: `file,line,error`, then the row's fields as read.
+pub struct RejectsWriter<W: Write> {
+    writer: csv::Writer<W>,
+    layout: Layout,
+}
+
+impl<W: Write> RejectsWriter<W> {
+    pub fn new(out: W, headers: &[StringRecord]) -> csv::Result<RejectsWriter<W>> {
+        let layout = Layout::new(headers, &[]);
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(
+            ["file", "line", "error"]
+                .into_iter()
+                .chain(layout.columns().iter().map(String::as_str)),
+        )?;
+        Ok(RejectsWriter { writer, layout })
+    }
+
+    pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
+        let problem = error
+            .problem()
+            .map_or_else(|| error.to_string(), |(p, _)| p.to_string());
+        self.writer.write_field(&*row.position.file)?;
+        self.writer.write_field(row.position.line.to_string())?;
+        self.writer.write_field(problem)?;
+        self.layout
+            .write_fields(&mut self.writer, row.log, row.record)?;
+        self.writer.write_record(None::<&[u8]>)
+    }
+
+    pub fn into_inner(self) -> Result<W, std::io::Error> {
+        self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_need_an_offset_or_a_zone() {
+        let t = parse_timestamp("2025-07-01T11:30:00+02:00", None).unwrap();
+        assert_eq!(t, parse_timestamp("2025-07-01T09:30:00Z", None).unwrap());
+        assert!(parse_timestamp("2025-07-01T09:30:00.250Z", None).is_ok());
+        assert_eq!(
+            parse_timestamp("2025-07-01T09:30:00", None).unwrap_err().to_string(),
+            "column timestamp: has no UTC offset (add one, e.g. Z or +02:00, or name a zone for such values) (2025-07-01T09:30:00)"
+        );
+        let paris = Some(chrono_tz::Europe::Paris);
+        assert_eq!(parse_timestamp("2025-07-01T11:30:00", paris).unwrap(), t);
+        assert_eq!(
+            parse_timestamp("2025-03-30T02:30:00", paris).unwrap_err().to_string(),
+            "column timestamp: does not exist in Europe/Paris (a clock change) (2025-03-30T02:30:00)"
+        );
+        assert_eq!(
+            parse_timestamp("yesterday", None).unwrap_err().to_string(),
+            "column timestamp: not an RFC 3339 timestamp (yesterday)"
+        );
+    }
+}

@@ -1,0 +1,646 @@
+//! The streaming pricer: push one event, get its priced line.
+//!
+//! ```
+//! use wabill::{Accounts, Engine, Event, Kind, Category, Options, Pricebook, PricingType};
+//! use chrono::{DateTime, Utc};
+//!
+//! let book = Pricebook::embedded(Accounts::default());
+//! let mut engine = Engine::new(book.into(), Options::default());
+//! let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+//! let mo = Event::mo(at("2025-07-01T09:00:00Z"), "33180000000", "+33 6 12 34 56 78");
+//! let reply = Event::mt(at("2025-07-01T09:05:00Z"), "33180000000", "+33 6 12 34 56 78", Kind::NonTemplate);
+//! let promo = Event::mt(at("2025-07-01T10:00:00Z"), "33180000000", "33612345678", Kind::Template(Category::Marketing));
+//! assert_eq!(engine.push(&mo)?.pricing_type, PricingType::Inbound);
+//! assert_eq!(engine.push(&reply)?.pricing_type, PricingType::FreeCustomerService);
+//! let line = engine.push(&promo)?;
+//! assert_eq!(line.pricing_type, PricingType::Regular);
+//! assert_eq!(&*line.market, "France");
+//! assert!(line.charge > rust_decimal::Decimal::ZERO);
+//! # Ok::<(), wabill::Problem>(())
+//! ```
+//!
+//! Order: events must come in order of timestamp (ties in input order); an event earlier than
+//! the one before is refused. "The latest MO" is the latest MO already pushed, so an MT pushed
+//! before an MO of the same instant does not see it.
+//!
+//! State: per (business, user) pair, the windows of [`crate::window`]; per portfolio, market,
+//! tier family and local month, the volume-tier counters; per WABA or business and month, the
+//! free allowances; and the ids seen, for duplicates. A push that fails changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use crate::account::{Account, Accounts};
+use crate::error::Problem;
+use crate::event::{Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType};
+use crate::market::{MarketId, Markets};
+use crate::money::{Country, Currency};
+use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
+use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
+use crate::window::PairState;
+
+/// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
+#[derive(Debug)]
+pub struct Pricebook {
+    markets: Markets,
+    accounts: Accounts,
+    prices: HashMap<(Currency, MarketId, RateCategory), Vec<(NaiveDate, Price)>>,
+}
+
+impl Pricebook {
+    pub fn new(markets: Markets, card: &RateCard, accounts: Accounts) -> Pricebook {
+        let mut markets = markets;
+        let mut prices = HashMap::new();
+        for ((currency, market, category), dated) in card.entries() {
+            prices.insert(
+                (*currency, markets.intern(market), *category),
+                dated.clone(),
+            );
+        }
+        Pricebook {
+            markets,
+            accounts,
+            prices,
+        }
+    }
+
+    /// The embedded markets table and rate card, with these accounts.
+    pub fn embedded(accounts: Accounts) -> Pricebook {
+        Pricebook::new(Markets::embedded(), &RateCard::embedded(), accounts)
+    }
+
+    pub fn markets(&self) -> &Markets {
+        &self.markets
+    }
+
+    fn price(
+        &self,
+        currency: Currency,
+        market: MarketId,
+        category: RateCategory,
+        date: NaiveDate,
+    ) -> Option<&Price> {
+        in_force(self.prices.get(&(currency, market, category))?, date)
+    }
+}
+
+/// How an engine prices: which rules, which card date, the allowances that are parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `auto` (the rule set of each event's local date) or one rule set for every event.
+    pub rules: RuleChoice,
+    /// Price every event with the rate card (and markets table) in force on this local date.
+    pub rates_date: Option<NaiveDate>,
+    /// pmp-2026: free non-template messages per business phone number per local month.
+    pub service_allowance: u64,
+    /// cbp: free conversations per WABA per local month.
+    pub free_conversations: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            rules: RuleChoice::Auto,
+            rates_date: None,
+            service_allowance: 1000,
+            free_conversations: 1000,
+        }
+    }
+}
+
+/// One priced message: why it costs what it costs (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    pub timestamp: DateTime<Utc>,
+    /// The local date in the WABA's time zone.
+    pub local_date: NaiveDate,
+    pub business: Arc<str>,
+    pub waba: Arc<str>,
+    pub portfolio: Arc<str>,
+    pub direction: Direction,
+    pub rules: RuleSet,
+    pub pricing_model: PricingModel,
+    pub pricing_type: PricingType,
+    /// Empty for `inbound` and `duplicate`.
+    pub pricing_category: Option<PricingCategory>,
+    pub market: Arc<str>,
+    pub country: Option<Country>,
+    /// The volume tier, when the price came from tier rows.
+    pub tier: Option<Tier>,
+    /// The rate, on `regular` lines.
+    pub rate: Option<Decimal>,
+    /// The Meta fee of this line, exact; zero when free.
+    pub charge: Decimal,
+    pub currency: Currency,
+}
+
+impl PricedLine {
+    /// The local month of the line (its WABA's time zone).
+    pub fn month(&self) -> Month {
+        Month::of(self.local_date)
+    }
+}
+
+struct Business {
+    name: Arc<str>,
+    waba: Arc<str>,
+    portfolio: Arc<str>,
+    waba_id: u32,
+    portfolio_id: u32,
+    account: Account,
+    pairs: HashMap<Box<str>, PairState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct TierKey {
+    portfolio: u32,
+    market: MarketId,
+    family: RateCategory,
+    month: Month,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AllowanceKey {
+    allowance: Allowance,
+    /// The WABA (conversations) or the business (service messages).
+    scope: u32,
+    month: Month,
+}
+
+/// The streaming pricer. Holds the live state of a log; see the module docs.
+pub struct Engine {
+    book: Arc<Pricebook>,
+    options: Options,
+    by_name: HashMap<Box<str>, u32>,
+    businesses: Vec<Business>,
+    wabas: HashMap<String, u32>,
+    portfolios: HashMap<String, u32>,
+    tiers: HashMap<TierKey, u64>,
+    allowances: HashMap<AllowanceKey, u64>,
+    seen: HashSet<Box<str>>,
+    last: Option<DateTime<Utc>>,
+    user: String,
+}
+
+struct Cx<'a> {
+    allowances: &'a HashMap<AllowanceKey, u64>,
+    options: &'a Options,
+    waba: u32,
+    business: u32,
+    month: Month,
+}
+
+impl Context for Cx<'_> {
+    fn allowance_left(&self, allowance: Allowance) -> bool {
+        let key = allowance_key(allowance, self.waba, self.business, self.month);
+        self.allowances.get(&key).copied().unwrap_or(0) < limit(self.options, allowance)
+    }
+}
+
+fn allowance_key(allowance: Allowance, waba: u32, business: u32, month: Month) -> AllowanceKey {
+    let scope = match allowance {
+        Allowance::Conversations => waba,
+        Allowance::ServiceMessages => business,
+    };
+    AllowanceKey {
+        allowance,
+        scope,
+        month,
+    }
+}
+
+fn limit(options: &Options, allowance: Allowance) -> u64 {
+    match allowance {
+        Allowance::Conversations => options.free_conversations,
+        Allowance::ServiceMessages => options.service_allowance,
+    }
+}
+
+/// The user id as a key: `+`, spaces and `-` removed.
+fn normalize_user<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
+    let user = user.trim();
+    if !user.bytes().any(|b| matches!(b, b'+' | b' ' | b'-')) {
+        return user;
+    }
+    buf.clear();
+    buf.extend(user.chars().filter(|c| !matches!(c, '+' | ' ' | '-')));
+    buf
+}
+
+impl Engine {
+    pub fn new(book: Arc<Pricebook>, options: Options) -> Engine {
+        Engine {
+            book,
+            options,
+            by_name: HashMap::new(),
+            businesses: Vec::new(),
+            wabas: HashMap::new(),
+            portfolios: HashMap::new(),
+            tiers: HashMap::new(),
+            allowances: HashMap::new(),
+            seen: HashSet::new(),
+            last: None,
+            user: String::new(),
+        }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub fn pricebook(&self) -> &Arc<Pricebook> {
+        &self.book
+    }
+
+    /// Prices every event of an iterator, in order.
+    pub fn price_all<'e, 'a, I: Iterator<Item = Event<'a>>>(
+        &'e mut self,
+        events: I,
+    ) -> Priced<'e, I> {
+        Priced {
+            engine: self,
+            events,
+        }
+    }
+
+    fn business(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.by_name.get(name) {
+            return i;
+        }
+        let account = self.book.accounts.get(name);
+        let next = |m: &mut HashMap<String, u32>, k: &str| {
+            let n = u32::try_from(m.len()).expect("fewer than 2^32 accounts");
+            *m.entry(k.to_string()).or_insert(n)
+        };
+        let business = Business {
+            name: name.into(),
+            waba: account.waba.as_str().into(),
+            portfolio: account.portfolio.as_str().into(),
+            waba_id: next(&mut self.wabas, &account.waba),
+            portfolio_id: next(&mut self.portfolios, &account.portfolio),
+            account,
+            pairs: HashMap::new(),
+        };
+        let i = u32::try_from(self.businesses.len()).expect("fewer than 2^32 businesses");
+        self.businesses.push(business);
+        self.by_name.insert(name.into(), i);
+        i
+    }
+
+    /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
+    pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
+        let t = ev.timestamp;
+        if let Some(last) = self.last.filter(|&last| t < last) {
+            return Err(Problem::column(
+                "timestamp",
+                format!("earlier than the event before ({})", last.to_rfc3339()),
+                t.to_rfc3339(),
+            ));
+        }
+        if ev.business.trim().is_empty() {
+            return Err(Problem::column(
+                "business",
+                "must not be empty",
+                ev.business,
+            ));
+        }
+        if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
+            let category = ev.kind.pricing_category().to_string();
+            return Err(Problem::column(
+                "category",
+                "must be empty for an MO",
+                category,
+            ));
+        }
+        let bi = self.business(ev.business.trim());
+        let Engine {
+            book,
+            options,
+            businesses,
+            tiers,
+            allowances,
+            seen,
+            user: buf,
+            ..
+        } = self;
+        let biz = &mut businesses[bi as usize];
+        let account = &biz.account;
+        let local_date = t.with_timezone(&account.timezone).date_naive();
+        let month = Month::of(local_date);
+        let rules = options.rules.for_date(local_date);
+        let rate_date = options.rates_date.unwrap_or(local_date);
+
+        let user = normalize_user(ev.user, buf);
+        if user.is_empty() {
+            return Err(Problem::column("user", "must not be empty", ev.user));
+        }
+        let (country, market) = match ev.country {
+            Some(c) => (Some(c), book.markets.of_country(c, rate_date)),
+            None if user.bytes().all(|b| b.is_ascii_digit()) => {
+                book.markets.of_number(user, rate_date)
+            }
+            None => {
+                return Err(Problem::column(
+                    "user",
+                    "not a phone number and no country given",
+                    ev.user,
+                ));
+            }
+        };
+
+        let mut line = PricedLine {
+            timestamp: t,
+            local_date,
+            business: biz.name.clone(),
+            waba: biz.waba.clone(),
+            portfolio: biz.portfolio.clone(),
+            direction: ev.direction,
+            rules,
+            pricing_model: rules.model(),
+            pricing_type: PricingType::Duplicate,
+            pricing_category: None,
+            market: book.markets.name(market).clone(),
+            country,
+            tier: None,
+            rate: None,
+            charge: Decimal::ZERO,
+            currency: account.currency,
+        };
+        let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
+        if id.is_some_and(|id| seen.contains(id)) {
+            self.last = Some(t);
+            return Ok(line);
+        }
+
+        let before = biz.pairs.get(user).copied();
+        let mut pair = before.unwrap_or_default();
+        let verdict = if ev.direction == Direction::Mo {
+            pair.last_mo = Some(t);
+            if ev.entry_point {
+                pair.entry_point = Some(t);
+            }
+            None
+        } else if !ev.status.is_delivered() {
+            Some(Verdict::free(
+                PricingType::Undelivered,
+                ev.kind.pricing_category(),
+            ))
+        } else if ev.kind == Kind::NonTemplate && !pair.csw_open(t) {
+            Some(Verdict::free(
+                PricingType::Violation,
+                PricingCategory::Service,
+            ))
+        } else {
+            let set = rules.rules().ok_or_else(|| {
+                Problem::column(
+                    "timestamp",
+                    format!("the {rules} rules (for {local_date}) are not available yet; pricing starts 2025-07-01"),
+                    t.to_rfc3339(),
+                )
+            })?;
+            let mt = Mt {
+                at: t,
+                kind: ev.kind,
+                local_date,
+                csw_open: pair.csw_open(t),
+            };
+            let cx = Cx {
+                allowances,
+                options,
+                waba: biz.waba_id,
+                business: bi,
+                month,
+            };
+            Some(set.price(&mt, &mut pair, &cx))
+        };
+
+        let mut tier_use = None;
+        match verdict {
+            None => line.pricing_type = PricingType::Inbound,
+            Some(v) => {
+                line.pricing_type = v.pricing_type;
+                line.pricing_category = Some(v.category);
+                line.pricing_model = v.model.unwrap_or(line.pricing_model);
+                if let Some(rate) = v.rate {
+                    let mut category = rate.category;
+                    if category == RateCategory::Authentication
+                        && auth_intl(account, country, t, local_date)
+                        && book
+                            .price(
+                                account.currency,
+                                market,
+                                RateCategory::AuthenticationInternational,
+                                rate_date,
+                            )
+                            .is_some()
+                    {
+                        category = RateCategory::AuthenticationInternational;
+                        line.pricing_category = Some(PricingCategory::AuthenticationInternational);
+                    }
+                    let price = book
+                        .price(account.currency, market, category, rate_date)
+                        .ok_or_else(|| {
+                            Problem::new(format!(
+                                "no rate for {} {} {category} on {rate_date}",
+                                account.currency,
+                                book.markets.name(market)
+                            ))
+                        })?;
+                    let (r, tier) = if rate.tiered {
+                        let family = match category {
+                            RateCategory::AuthenticationInternational => {
+                                RateCategory::Authentication
+                            }
+                            c => c,
+                        };
+                        let key = TierKey {
+                            portfolio: biz.portfolio_id,
+                            market,
+                            family,
+                            month,
+                        };
+                        let k = tiers.get(&key).copied().unwrap_or(0) + 1;
+                        tier_use = Some(key);
+                        price.for_message(k).ok_or_else(|| {
+                            Problem::new(format!(
+                                "no tier band of {} {} {category} on {rate_date} holds message {k} of {month}",
+                                account.currency,
+                                book.markets.name(market)
+                            ))
+                        })?
+                    } else {
+                        price.first()
+                    };
+                    line.rate = Some(r);
+                    line.tier = tier;
+                    line.charge = r;
+                }
+                if let Some(a) = v.uses {
+                    *allowances
+                        .entry(allowance_key(a, biz.waba_id, bi, month))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+
+        // Commit: the line is priced.
+        if let Some(key) = tier_use {
+            *tiers.entry(key).or_insert(0) += 1;
+        }
+        if before != Some(pair) {
+            match biz.pairs.get_mut(user) {
+                Some(p) => *p = pair,
+                None => {
+                    biz.pairs.insert(user.into(), pair);
+                }
+            }
+        }
+        if let Some(id) = id {
+            seen.insert(id.into());
+        }
+        self.last = Some(t);
+        Ok(line)
+    }
+}
+
+/// Whether an authentication template pays the authentication-international rate (SPEC §6),
+/// the card permitting.
+fn auth_intl(
+    account: &Account,
+    recipient: Option<Country>,
+    at: DateTime<Utc>,
+    local: NaiveDate,
+) -> bool {
+    match (account.auth_intl_from, account.country, recipient) {
+        (Some(from), Some(home), Some(to)) => home != to && from.reached(at, local),
+        _ => false,
+    }
+}
+
+/// The priced lines of an iterator of events: [`Engine::price_all`].
+pub struct Priced<'e, I> {
+    engine: &'e mut Engine,
+    events: I,
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Priced<'_, I> {
+    type Item = Result<PricedLine, Problem>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.events.next().map(|ev| self.engine.push(&ev))
+    }
+}
+
+/// A small pricebook and helpers for the rules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::event::{Category, Event, Kind, Status};
+
+    pub(crate) const MARKETS: &str = "effective_from,prefix,country,market\n\
+        2000-01-01,33,FR,France\n\
+        2000-01-01,91,IN,India\n\
+        2000-01-01,62,ID,Indonesia\n\
+        2000-01-01,1,US,North America\n";
+
+    /// India authentication in tiers of 2 messages: 0.0014, then 0.0012, then 0.0010.
+    pub(crate) const RATES: &str =
+        "effective_from,currency,market,category,rate,tier_from,tier_to\n\
+        2018-01-01,USD,France,template,0.0500,,\n\
+        2022-02-01,USD,France,user_initiated,0.0859,,\n\
+        2022-02-01,USD,France,business_initiated,0.1432,,\n\
+        2023-06-01,USD,France,marketing,0.1432,,\n\
+        2023-06-01,USD,France,utility,0.0768,,\n\
+        2023-06-01,USD,France,authentication,0.0691,,\n\
+        2023-06-01,USD,France,service,0.0859,,\n\
+        2025-07-01,USD,France,marketing,0.0859,,\n\
+        2025-07-01,USD,France,utility,0.0300,,\n\
+        2025-07-01,USD,France,authentication,0.0300,,\n\
+        2026-10-01,USD,France,service,0.0300,,\n\
+        2025-07-01,USD,India,marketing,0.0107,,\n\
+        2025-07-01,USD,India,utility,0.0014,,\n\
+        2025-07-01,USD,India,authentication,0.0014,1,2\n\
+        2025-07-01,USD,India,authentication,0.0012,3,4\n\
+        2025-07-01,USD,India,authentication,0.0010,5,\n\
+        2025-07-01,USD,Indonesia,authentication,0.0250,,\n\
+        2025-07-01,USD,Indonesia,authentication_international,0.1360,,\n\
+        2025-07-01,USD,North America,marketing,0.0250,,\n";
+
+    pub(crate) const FR: &str = "33612345678";
+    pub(crate) const IN: &str = "919876543210";
+    pub(crate) const ID: &str = "6281234567890";
+
+    /// 2025-09-10T00:00:00Z, a day inside pmp-2025, plus `h` hours and `s` seconds.
+    pub(crate) fn at(h: i64, s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_757_462_400 + h * 3600 + s, 0).expect("in range")
+    }
+
+    pub(crate) fn engine_with(accounts: &str, options: Options) -> Engine {
+        let markets = Markets::from_csv(MARKETS.as_bytes(), "markets.csv").expect("valid");
+        let card = RateCard::from_csv(RATES.as_bytes(), "rates.csv").expect("valid");
+        let accounts = Accounts::from_csv(accounts.as_bytes(), "accounts.csv").expect("valid");
+        Engine::new(Pricebook::new(markets, &card, accounts).into(), options)
+    }
+
+    impl Engine {
+        /// The live state, for checking that a failed push changed nothing.
+        pub(crate) fn debug_state(&self) -> String {
+            let pairs: Vec<_> = self
+                .businesses
+                .iter()
+                .map(|b| format!("{:?}", b.pairs))
+                .collect();
+            format!(
+                "{:?} {:?} {:?} {:?} {pairs:?}",
+                self.tiers, self.allowances, self.seen, self.last
+            )
+        }
+    }
+
+    pub(crate) fn engine() -> Engine {
+        engine_with("business\n", Options::default())
+    }
+
+    /// Pushes events for business `B` and returns each line's (type, charge as a string).
+    pub(crate) struct Log {
+        pub engine: Engine,
+    }
+
+    impl Log {
+        pub(crate) fn new(engine: Engine) -> Log {
+            Log { engine }
+        }
+
+        pub(crate) fn push(&mut self, ev: Event) -> PricedLine {
+            self.engine.push(&ev).expect("priced")
+        }
+
+        pub(crate) fn mo(&mut self, t: DateTime<Utc>, user: &str) -> PricedLine {
+            self.push(Event::mo(t, "B", user))
+        }
+
+        pub(crate) fn entry(&mut self, t: DateTime<Utc>, user: &str) -> PricedLine {
+            self.push(Event::mo(t, "B", user).with_entry_point())
+        }
+
+        pub(crate) fn mt(&mut self, t: DateTime<Utc>, user: &str, kind: Kind) -> PricedLine {
+            self.push(Event::mt(t, "B", user, kind))
+        }
+
+        pub(crate) fn failed(&mut self, t: DateTime<Utc>, user: &str, kind: Kind) -> PricedLine {
+            self.push(Event::mt(t, "B", user, kind).with_status(Status::Failed))
+        }
+    }
+
+    pub(crate) const MARKETING: Kind = Kind::Template(Category::Marketing);
+    pub(crate) const UTILITY: Kind = Kind::Template(Category::Utility);
+    pub(crate) const AUTH: Kind = Kind::Template(Category::Authentication);
+    pub(crate) const TEXT: Kind = Kind::NonTemplate;
+
+    /// A line's pricing type and charge, for compact assertions.
+    pub(crate) fn tc(line: &PricedLine) -> (PricingType, String) {
+        (line.pricing_type, line.charge.normalize().to_string())
+    }
+}

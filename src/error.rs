@@ -1,0 +1,199 @@
+//! The one error type of wabill, and the positioned problems it carries.
+//!
+//! Three families, told apart by [`Error::kind`]:
+//! - [`ErrorKind::Data`]: a row of some file (a log, a rate card, an accounts file) is wrong.
+//!   The message reads `FILE:LINE: column NAME: what is wrong (the value)`.
+//! - [`ErrorKind::Config`]: the configuration as a whole is wrong (a business listed twice,
+//!   a WABA whose rows disagree, a currency mismatch).
+//! - [`ErrorKind::Io`]: a file could not be read or written.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// Where a problem is: a file name (as the user gave it) and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: Arc<str>,
+    pub line: u64,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// What is wrong with one value of one row: the column, the problem, the value.
+///
+/// The library's pure parts (the engine, the parsers of single values) report a `Problem`;
+/// the CSV boundary adds the [`Position`] and makes it an [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    column: Option<Cow<'static, str>>,
+    what: Cow<'static, str>,
+    value: Option<String>,
+}
+
+impl Problem {
+    /// A problem with no column and no value (e.g. a missing rate).
+    pub fn new(what: impl Into<Cow<'static, str>>) -> Problem {
+        Problem {
+            column: None,
+            what: what.into(),
+            value: None,
+        }
+    }
+
+    /// A problem with the value of `column`.
+    pub fn column(
+        column: impl Into<Cow<'static, str>>,
+        what: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            column: Some(column.into()),
+            what: what.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    /// Names the column this problem is in, if it names none yet.
+    pub fn in_column(mut self, column: impl Into<Cow<'static, str>>) -> Problem {
+        if self.column.is_none() {
+            self.column = Some(column.into());
+        }
+        self
+    }
+
+    /// The column, if the problem is in one.
+    pub fn column_name(&self) -> Option<&str> {
+        self.column.as_deref()
+    }
+
+    /// Gives the problem a position, making it an [`Error`].
+    pub fn at(self, at: Position) -> Error {
+        Error::Data {
+            at: Some(at),
+            problem: self,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(column) = &self.column {
+            write!(f, "column {column}: ")?;
+        }
+        f.write_str(&self.what)?;
+        if let Some(value) = &self.value {
+            write!(f, " ({})", Shown(value))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// A value as shown in a message: cut to 60 characters, so that a 10 MB field stays readable.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MAX: usize = 60;
+        match self.0.char_indices().nth(MAX) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => write!(f, "{}… ({} bytes)", &self.0[..cut], self.0.len()),
+        }
+    }
+}
+
+/// The family of an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Data,
+    Config,
+    Io,
+}
+
+/// Every error wabill reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A row of a file is wrong (or, without a position, one event given to the engine).
+    #[error("{}{problem}", at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
+    Data {
+        at: Option<Position>,
+        problem: Problem,
+    },
+    /// The configuration as a whole is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Which family this error belongs to.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Data { .. } => ErrorKind::Data,
+            Error::Config(_) => ErrorKind::Config,
+            Error::Io { .. } => ErrorKind::Io,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The problem and position of a data error.
+    pub fn problem(&self) -> Option<(&Problem, Option<&Position>)> {
+        match self {
+            Error::Data { at, problem } => Some((problem, at.as_ref())),
+            _ => None,
+        }
+    }
+}
+
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Error {
+        Error::Data { at: None, problem }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_error_reads_file_line_column_value() {
+        let at = Position {
+            file: "log.csv".into(),
+            line: 7,
+        };
+        let e = Problem::column("direction", "unknown direction", "sideways").at(at);
+        assert_eq!(
+            e.to_string(),
+            "log.csv:7: column direction: unknown direction (sideways)"
+        );
+        assert_eq!(e.kind(), ErrorKind::Data);
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let p = Problem::column("user", "too long", "x".repeat(100));
+        assert_eq!(
+            p.to_string(),
+            format!("column user: too long ({}… (100 bytes))", "x".repeat(60))
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! Domain types: one message of a log ([`Event`]) and the words that describe how it was priced.
+//!
+//! Every scalar type here has `FromStr` and `Display` that round-trip (the canonical spelling is
+//! the one of SPEC §2 and §7); parsing is lenient where the log format is (`MO`, `inbound`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Problem;
+use crate::money::Country;
+
+/// Defines a fieldless enum whose `Display` and `FromStr` use the given names.
+macro_rules! named_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident ($what:literal) { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The canonical name.
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::Problem;
+            fn from_str(s: &str) -> Result<$name, $crate::error::Problem> {
+                $(if s == $text { return Ok($name::$variant); })+
+                Err($crate::error::Problem::new(format!(concat!("unknown ", $what, " (expected {})"),
+                    [$($text),+].join(", "))))
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
+named_enum! {
+    /// Who sent the message: the user (`mo`) or the business (`mt`).
+    pub enum Direction ("direction") { Mo = "mo", Mt = "mt" }
+}
+
+impl Direction {
+    /// Parses the log's spellings: `mo`/`in`/`inbound` and `mt`/`out`/`outbound`, any case.
+    pub fn parse_log(s: &str) -> Result<Direction, Problem> {
+        let t = s.trim();
+        for (names, d) in [
+            (["mo", "in", "inbound"], Direction::Mo),
+            (["mt", "out", "outbound"], Direction::Mt),
+        ] {
+            if names.iter().any(|n| n.eq_ignore_ascii_case(t)) {
+                return Ok(d);
+            }
+        }
+        Err(Problem::column(
+            "direction",
+            "unknown direction, expected mo or mt",
+            s,
+        ))
+    }
+}
+
+named_enum! {
+    /// The category of a template message.
+    pub enum Category ("template category") {
+        Marketing = "marketing",
+        Utility = "utility",
+        Authentication = "authentication",
+    }
+}
+
+/// What kind of business message an MT is: a template of a category, or a non-template
+/// ("service", free-form) message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Template(Category),
+    NonTemplate,
+}
+
+impl Kind {
+    /// Parses the log's `category` column: empty or `service` is a non-template.
+    pub fn parse_log(s: &str) -> Result<Kind, Problem> {
+        let t = s.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("service") {
+            return Ok(Kind::NonTemplate);
+        }
+        Category::ALL
+            .iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(t))
+            .map(|&c| Kind::Template(c))
+            .ok_or_else(|| {
+                Problem::column(
+                    "category",
+                    "unknown category, expected marketing, utility, authentication, service or empty",
+                    s,
+                )
+            })
+    }
+
+    /// The pricing category a message of this kind has on its own: its template category, or
+    /// `service` for a non-template.
+    pub fn pricing_category(self) -> PricingCategory {
+        match self {
+            Kind::Template(c) => PricingCategory::from(c),
+            Kind::NonTemplate => PricingCategory::Service,
+        }
+    }
+}
+
+named_enum! {
+    /// The final status of an MT. Only delivered (and read) messages are charged or open anything.
+    pub enum Status ("status") { Delivered = "delivered", Read = "read", Sent = "sent", Failed = "failed" }
+}
+
+impl Status {
+    /// Parses the log's `status` column: empty means delivered; any case.
+    pub fn parse_log(s: &str) -> Result<Status, Problem> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Ok(Status::Delivered);
+        }
+        Status::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| {
+                Problem::column(
+                    "status",
+                    "unknown status, expected delivered, read, sent, failed or empty",
+                    s,
+                )
+            })
+    }
+
+    /// Delivered or read (read implies delivered).
+    pub fn is_delivered(self) -> bool {
+        matches!(self, Status::Delivered | Status::Read)
+    }
+}
+
+/// One message of a log, borrowed from wherever it was read.
+///
+/// `user` is the user's WhatsApp id as written (E.164 digits, where `+`, spaces and `-` are
+/// ignored), or an opaque id when `country` is given. For an MO, `kind` is
+/// [`Kind::NonTemplate`] and `status` is [`Status::Delivered`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// For an MT, the moment it was delivered (or failed).
+    pub timestamp: DateTime<Utc>,
+    pub business: &'a str,
+    pub user: &'a str,
+    pub direction: Direction,
+    pub kind: Kind,
+    pub status: Status,
+    /// The user came through a free entry point (MO only).
+    pub entry_point: bool,
+    /// The message id; a repeated id is a duplicate.
+    pub id: Option<&'a str>,
+    /// The recipient's country, overriding the calling-code lookup.
+    pub country: Option<Country>,
+}
+
+impl<'a> Event<'a> {
+    /// A user message (MO).
+    pub fn mo(timestamp: DateTime<Utc>, business: &'a str, user: &'a str) -> Event<'a> {
+        Event {
+            timestamp,
+            business,
+            user,
+            direction: Direction::Mo,
+            kind: Kind::NonTemplate,
+            status: Status::Delivered,
+            entry_point: false,
+            id: None,
+            country: None,
+        }
+    }
+
+    /// A delivered business message (MT) of the given kind.
+    pub fn mt(timestamp: DateTime<Utc>, business: &'a str, user: &'a str, kind: Kind) -> Event<'a> {
+        Event {
+            direction: Direction::Mt,
+            kind,
+            ..Event::mo(timestamp, business, user)
+        }
+    }
+
+    pub fn with_status(self, status: Status) -> Event<'a> {
+        Event { status, ..self }
+    }
+
+    pub fn with_entry_point(self) -> Event<'a> {
+        Event {
+            entry_point: true,
+            ..self
+        }
+    }
+
+    pub fn with_id(self, id: &'a str) -> Event<'a> {
+        Event {
+            id: Some(id),
+            ..self
+        }
+    }
+
+    pub fn with_country(self, country: Country) -> Event<'a> {
+        Event {
+            country: Some(country),
+            ..self
+        }
+    }
+}
+
+named_enum! {
+    /// How a line was priced (SPEC §7).
+    pub enum PricingType ("pricing type") {
+        Regular = "regular",
+        Conversation = "conversation",
+        FreeCustomerService = "free_customer_service",
+        FreeEntryPoint = "free_entry_point",
+        FreeTier = "free_tier",
+        Inbound = "inbound",
+        Undelivered = "undelivered",
+        Violation = "violation",
+        Duplicate = "duplicate",
+    }
+}
+
+named_enum! {
+    /// The category a line is reported under (Meta's `pricing.category`).
+    pub enum PricingCategory ("pricing category") {
+        Marketing = "marketing",
+        Utility = "utility",
+        Authentication = "authentication",
+        AuthenticationInternational = "authentication_international",
+        Service = "service",
+        ReferralConversion = "referral_conversion",
+        UserInitiated = "user_initiated",
+        BusinessInitiated = "business_initiated",
+    }
+}
+
+impl From<Category> for PricingCategory {
+    fn from(c: Category) -> PricingCategory {
+        match c {
+            Category::Marketing => PricingCategory::Marketing,
+            Category::Utility => PricingCategory::Utility,
+            Category::Authentication => PricingCategory::Authentication,
+        }
+    }
+}
+
+named_enum! {
+    /// Meta's pricing model of a line.
+    pub enum PricingModel ("pricing model") { Nbp = "NBP", Cbp = "CBP", Pmp = "PMP" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in PricingType::ALL {
+            assert_eq!(t.as_str().parse::<PricingType>().unwrap(), *t);
+        }
+        for c in PricingCategory::ALL {
+            assert_eq!(c.to_string().parse::<PricingCategory>().unwrap(), *c);
+        }
+        for m in PricingModel::ALL {
+            assert_eq!(m.to_string().parse::<PricingModel>().unwrap(), *m);
+        }
+    }
+
+    #[test]
+    fn log_spellings() {
+        assert_eq!(Direction::parse_log("Inbound").unwrap(), Direction::Mo);
+        assert_eq!(Direction::parse_log(" OUT ").unwrap(), Direction::Mt);
+        assert_eq!(
+            Direction::parse_log("sideways").unwrap_err().to_string(),
+            "column direction: unknown direction, expected mo or mt (sideways)"
+        );
+        assert_eq!(Kind::parse_log("").unwrap(), Kind::NonTemplate);
+        assert_eq!(Kind::parse_log("Service").unwrap(), Kind::NonTemplate);
+        assert_eq!(
+            Kind::parse_log("UTILITY").unwrap(),
+            Kind::Template(Category::Utility)
+        );
+        assert_eq!(Status::parse_log("").unwrap(), Status::Delivered);
+        assert!(Status::parse_log("READ").unwrap().is_delivered());
+        assert!(!Status::Failed.is_delivered());
+    }
+}
+
+/// A calendar month (`YYYY-MM`), always a local month of some WABA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn of(date: chrono::NaiveDate) -> Month {
+        use chrono::Datelike;
+        Month {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl FromStr for Month {
+    type Err = Problem;
+    fn from_str(s: &str) -> Result<Month, Problem> {
+        chrono::NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
+            .map(Month::of)
+            .map_err(|_| Problem::column("month", "not a month (YYYY-MM)", s))
+    }
+}
+
+impl serde::Serialize for Month {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}

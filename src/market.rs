@@ -1,0 +1,321 @@
+//! Markets: the rate-card region of a recipient, from the country calling code of the user's
+//! number (longest prefix in force) or from an explicit country (SPEC §5).
+//!
+//! The table is date-versioned: for each prefix, the row with the latest `effective_from` on or
+//! before the event's local date is in force. A number no prefix matches is in market `Other`
+//! with no country. A country maps through the rows in force that carry it, shortest prefix
+//! first (a row with an empty prefix only serves this mapping, e.g. `CA` → North America).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, Problem};
+use crate::money::Country;
+use crate::table::{At, Table};
+
+/// The name of the market of numbers and countries no row matches.
+pub const OTHER: &str = "Other";
+
+/// A market, by its index in [`Markets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct MarketId(pub(crate) u16);
+
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    from: NaiveDate,
+    country: Option<Country>,
+    market: MarketId,
+}
+
+/// The calling-code table. Immutable once built; cheap to share behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct Markets {
+    names: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, MarketId>,
+    /// Rows by prefix (digits), sorted by date. Empty-prefix rows are under `countries`.
+    prefixes: HashMap<Box<str>, Vec<Row>>,
+    /// Per country: its empty-prefix rows (sorted by date) and the prefixes that carry it,
+    /// shortest first.
+    countries: HashMap<Country, (Vec<Row>, Vec<Box<str>>)>,
+    longest: usize,
+}
+
+const COLUMNS: [&str; 5] = ["effective_from", "prefix", "country", "market", "source"];
+
+impl Markets {
+    /// The table compiled into wabill (`data/markets.csv`, sources in `data/markets.md`).
+    pub fn embedded() -> Markets {
+        Markets::from_csv(
+            include_str!("../data/markets.csv").as_bytes(),
+            "<embedded markets>",
+        )
+        .expect("the embedded markets table is valid")
+    }
+
+    /// Reads a markets CSV: `effective_from,prefix,country,market` (and an optional `source`).
+    pub fn from_csv<R: Read>(reader: R, file: &str) -> Result<Markets, Error> {
+        let mut t = Table::new(reader, file)?;
+        t.only(&COLUMNS)?;
+        let [from, prefix, country, market] =
+            ["effective_from", "prefix", "country", "market"].map(|c| t.require(c));
+        let (from, prefix, country, market) =
+            (Some(from?), Some(prefix?), Some(country?), Some(market?));
+        let mut m = Markets::empty();
+        let mut seen: HashMap<(NaiveDate, Box<str>, Option<Country>), u64> = HashMap::new();
+        while t.next_row()? {
+            let pos = || t.position();
+            let date = parse_date("effective_from", t.get(from)).at(pos)?;
+            let p = t.get(prefix).trim_start_matches('+');
+            if !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(
+                    Problem::column("prefix", "not a calling-code prefix (digits)", p).at(pos()),
+                );
+            }
+            let c = match t.get(country) {
+                "" if p.is_empty() => {
+                    return Err(Problem::column(
+                        "country",
+                        "a row without prefix needs a country",
+                        "",
+                    )
+                    .at(pos()))
+                }
+                "" => None,
+                c => Some(c.parse::<Country>().at(pos)?),
+            };
+            let name = t.get(market);
+            if name.is_empty() {
+                return Err(Problem::column("market", "must not be empty", name).at(pos()));
+            }
+            let key = (date, p.into(), if p.is_empty() { c } else { None });
+            if let Some(first) = seen.insert(key, t.line()) {
+                let what = format!("repeats the prefix and date of line {first}");
+                return Err(Problem::column("prefix", what, p).at(pos()));
+            }
+            let row = Row {
+                from: date,
+                country: c,
+                market: m.intern(name),
+            };
+            m.add(p, row);
+        }
+        m.finish();
+        Ok(m)
+    }
+
+    fn empty() -> Markets {
+        let mut m = Markets {
+            names: Vec::new(),
+            ids: HashMap::new(),
+            prefixes: HashMap::new(),
+            countries: HashMap::new(),
+            longest: 0,
+        };
+        m.intern(OTHER);
+        m
+    }
+
+    pub(crate) fn intern(&mut self, name: &str) -> MarketId {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = MarketId(u16::try_from(self.names.len()).expect("fewer than 65536 markets"));
+        let name: Arc<str> = name.into();
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn add(&mut self, prefix: &str, row: Row) {
+        if prefix.is_empty() {
+            let c = row
+                .country
+                .expect("checked: rows without prefix carry a country");
+            self.countries.entry(c).or_default().0.push(row);
+        } else {
+            self.longest = self.longest.max(prefix.len());
+            self.prefixes.entry(prefix.into()).or_default().push(row);
+            if let Some(c) = row.country {
+                let carried = &mut self.countries.entry(c).or_default().1;
+                if !carried.iter().any(|p| &**p == prefix) {
+                    carried.push(prefix.into());
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        for rows in self.prefixes.values_mut() {
+            rows.sort_by_key(|r| r.from);
+        }
+        for (rows, prefixes) in self.countries.values_mut() {
+            rows.sort_by_key(|r| r.from);
+            prefixes.sort_by_key(|p| p.len());
+        }
+    }
+
+    pub(crate) fn id(&self, name: &str) -> Option<MarketId> {
+        self.ids.get(name).copied()
+    }
+
+    pub(crate) fn name(&self, id: MarketId) -> &Arc<str> {
+        &self.names[id.0 as usize]
+    }
+
+    pub(crate) fn other(&self) -> MarketId {
+        MarketId(0)
+    }
+
+    /// The country and market of a number (its digits) on `date`.
+    pub(crate) fn of_number(&self, digits: &str, date: NaiveDate) -> (Option<Country>, MarketId) {
+        let longest = self.longest.min(digits.len());
+        for len in (1..=longest).rev() {
+            if let Some(row) = self
+                .prefixes
+                .get(&digits[..len])
+                .and_then(|rows| in_force(rows, date))
+            {
+                return (row.country, row.market);
+            }
+        }
+        (None, self.other())
+    }
+
+    /// The market of a country on `date`.
+    pub(crate) fn of_country(&self, country: Country, date: NaiveDate) -> MarketId {
+        let Some((own, prefixes)) = self.countries.get(&country) else {
+            return self.other();
+        };
+        if let Some(row) = in_force(own, date) {
+            return row.market;
+        }
+        prefixes
+            .iter()
+            .filter_map(|p| in_force(&self.prefixes[p], date))
+            .find(|row| row.country == Some(country))
+            .map_or(self.other(), |row| row.market)
+    }
+
+    /// Looks up a number's (or a country's) market by name: the library's public face of the
+    /// table, for tools and tests.
+    pub fn lookup(
+        &self,
+        digits: &str,
+        country: Option<Country>,
+        date: NaiveDate,
+    ) -> (Option<Country>, &str) {
+        let (c, id) = match country {
+            Some(c) => (Some(c), self.of_country(c, date)),
+            None => self.of_number(digits, date),
+        };
+        (c, self.name(id))
+    }
+
+    /// Every market name the table knows.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|n| &**n)
+    }
+}
+
+fn in_force(rows: &[Row], date: NaiveDate) -> Option<&Row> {
+    let n = rows.partition_point(|r| r.from <= date);
+    n.checked_sub(1).map(|i| &rows[i])
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub(crate) fn parse_date(column: &'static str, s: &str) -> Result<NaiveDate, Problem> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Problem::column(column, "not a date (YYYY-MM-DD)", s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "effective_from,prefix,country,market\n\
+        2000-01-01,1,US,North America\n\
+        2000-01-01,1809,DO,Rest of Latin America\n\
+        2000-01-01,33,FR,France\n\
+        2000-01-01,263,ZW,Other\n\
+        2025-10-01,263,ZW,Rest of Africa\n\
+        2000-01-01,,CA,North America\n";
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn markets() -> Markets {
+        Markets::from_csv(TABLE.as_bytes(), "markets.csv").unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let m = markets();
+        let d = date("2025-07-01");
+        assert_eq!(
+            m.lookup("18095551234", None, d),
+            (Some("DO".parse().unwrap()), "Rest of Latin America")
+        );
+        assert_eq!(
+            m.lookup("12125551234", None, d),
+            (Some("US".parse().unwrap()), "North America")
+        );
+        assert_eq!(m.lookup("33612345678", None, d).1, "France");
+        assert_eq!(m.lookup("999123", None, d), (None, "Other"));
+    }
+
+    #[test]
+    fn rows_are_dated() {
+        let m = markets();
+        assert_eq!(
+            m.lookup("263771234567", None, date("2025-09-30")).1,
+            "Other"
+        );
+        assert_eq!(
+            m.lookup("263771234567", None, date("2025-10-01")).1,
+            "Rest of Africa"
+        );
+        assert_eq!(
+            m.lookup("", Some("ZW".parse().unwrap()), date("2025-10-01"))
+                .1,
+            "Rest of Africa"
+        );
+        assert_eq!(m.lookup("33612345678", None, date("1999-12-31")).1, "Other");
+    }
+
+    #[test]
+    fn countries_map_through_rows_in_force() {
+        let m = markets();
+        let d = date("2025-07-01");
+        assert_eq!(
+            m.lookup("", Some("CA".parse().unwrap()), d).1,
+            "North America"
+        );
+        assert_eq!(
+            m.lookup("", Some("DO".parse().unwrap()), d).1,
+            "Rest of Latin America"
+        );
+        assert_eq!(m.lookup("", Some("JP".parse().unwrap()), d).1, "Other");
+    }
+
+    #[test]
+    fn bad_rows_are_positioned() {
+        let bad = "effective_from,prefix,country,market\n2000-01-01,3x,FR,France\n";
+        assert_eq!(
+            Markets::from_csv(bad.as_bytes(), "m.csv")
+                .unwrap_err()
+                .to_string(),
+            "m.csv:2: column prefix: not a calling-code prefix (digits) (3x)"
+        );
+        let dup = "effective_from,prefix,country,market\n2000-01-01,33,FR,France\n2000-01-01,33,FR,France\n";
+        assert_eq!(
+            Markets::from_csv(dup.as_bytes(), "m.csv")
+                .unwrap_err()
+                .to_string(),
+            "m.csv:3: column prefix: repeats the prefix and date of line 2 (33)"
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! Rate cards: dated prices per (currency, market, category), flat or in volume tiers (SPEC §5).
+//!
+//! A row applies to events whose local date is on or after its `effective_from`; for a given
+//! (currency, market, category) the latest applicable date wins, and all rows of that date form
+//! the price: one flat row, or several tier rows `[tier_from, tier_to]` (inclusive bounds, an
+//! empty `tier_to` is open). Each currency has its own card; nothing is converted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Position, Problem};
+use crate::event::{named_enum, Category};
+use crate::market::parse_date;
+use crate::money::{parse_amount, Currency};
+use crate::table::{At, Table};
+
+named_enum! {
+    /// A rate-card category: the key a rate is looked up under.
+    pub enum RateCategory ("rate category") {
+        Template = "template",
+        UserInitiated = "user_initiated",
+        BusinessInitiated = "business_initiated",
+        Marketing = "marketing",
+        Utility = "utility",
+        Authentication = "authentication",
+        AuthenticationInternational = "authentication_international",
+        Service = "service",
+    }
+}
+
+impl From<Category> for RateCategory {
+    fn from(c: Category) -> RateCategory {
+        match c {
+            Category::Marketing => RateCategory::Marketing,
+            Category::Utility => RateCategory::Utility,
+            Category::Authentication => RateCategory::Authentication,
+        }
+    }
+}
+
+/// One band of a price: the k-th message of a month with `from <= k <= to` pays `rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Band {
+    pub from: u64,
+    /// `None`: open end (`MAX`).
+    pub to: Option<u64>,
+    pub rate: Decimal,
+}
+
+impl Band {
+    fn holds(&self, k: u64) -> bool {
+        self.from <= k && self.to.is_none_or(|to| k <= to)
+    }
+}
+
+/// A tier as shown in the output: `from:to`, `MAX` for an open end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tier {
+    pub from: u64,
+    pub to: Option<u64>,
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to {
+            Some(to) => write!(f, "{}:{}", self.from, to),
+            None => write!(f, "{}:MAX", self.from),
+        }
+    }
+}
+
+/// The price of one (currency, market, category) from one date: a flat rate or tiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Price {
+    bands: Vec<Band>,
+    tiered: bool,
+}
+
+impl Price {
+    pub fn flat(rate: Decimal) -> Price {
+        Price {
+            bands: vec![Band {
+                from: 1,
+                to: None,
+                rate,
+            }],
+            tiered: false,
+        }
+    }
+
+    /// A tiered price. Bands must start at 0 or 1, follow each other without gap or overlap,
+    /// and only the last may be open.
+    pub fn tiers(mut bands: Vec<Band>) -> Result<Price, Problem> {
+        bands.sort_by_key(|b| b.from);
+        let Some(first) = bands.first() else {
+            return Err(Problem::new("a tiered price needs bands"));
+        };
+        if first.from > 1 {
+            return Err(Problem::column(
+                "tier_from",
+                "the first band must start at 0 or 1",
+                first.from.to_string(),
+            ));
+        }
+        for pair in bands.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let Some(to) = a.to else {
+                return Err(Problem::column(
+                    "tier_to",
+                    "only the last band may be open",
+                    "",
+                ));
+            };
+            if b.from != to + 1 {
+                let what = if b.from <= to {
+                    "overlaps the band before"
+                } else {
+                    "leaves a gap after the band before"
+                };
+                return Err(Problem::column("tier_from", what, b.from.to_string()));
+            }
+        }
+        if let Some(b) = bands.iter().find(|b| b.to.is_some_and(|to| to < b.from)) {
+            return Err(Problem::column(
+                "tier_to",
+                "ends before it starts",
+                b.to.unwrap_or(0).to_string(),
+            ));
+        }
+        Ok(Price {
+            bands,
+            tiered: true,
+        })
+    }
+
+    /// The rate of the k-th message of the month (1-based) and its tier, if the price is tiered.
+    pub fn for_message(&self, k: u64) -> Option<(Decimal, Option<Tier>)> {
+        let band = self.bands.iter().find(|b| b.holds(k))?;
+        Some((
+            band.rate,
+            self.tiered.then_some(Tier {
+                from: band.from,
+                to: band.to,
+            }),
+        ))
+    }
+
+    /// The rate outside the volume-tier rules: the first band.
+    pub fn first(&self) -> (Decimal, Option<Tier>) {
+        let b = self.bands[0];
+        (
+            b.rate,
+            self.tiered.then_some(Tier {
+                from: b.from,
+                to: b.to,
+            }),
+        )
+    }
+
+    pub fn bands(&self) -> &[Band] {
+        &self.bands
+    }
+}
+
+/// A rate card. Immutable once built.
+#[derive(Debug, Clone, Default)]
+pub struct RateCard {
+    prices: BTreeMap<(Currency, String, RateCategory), Vec<(NaiveDate, Price)>>,
+}
+
+const COLUMNS: [&str; 8] = [
+    "effective_from",
+    "currency",
+    "market",
+    "category",
+    "rate",
+    "tier_from",
+    "tier_to",
+    "source",
+];
+
+impl RateCard {
+    /// The card compiled into wabill: Meta's USD card of every era (`data/rates-usd.csv`,
+    /// sources in `data/rates.md`).
+    pub fn embedded() -> RateCard {
+        RateCard::from_csv(
+            include_str!("../data/rates-usd.csv").as_bytes(),
+            "<embedded rates>",
+        )
+        .expect("the embedded rate card is valid")
+    }
+
+    /// Reads a rate card CSV:
+    /// `effective_from,currency,market,category,rate[,tier_from,tier_to]` (and an optional
+    /// `source`, ignored).
+    pub fn from_csv<R: Read>(reader: R, file: &str) -> Result<RateCard, Error> {
+        let mut t = Table::new(reader, file)?;
+        t.only(&COLUMNS)?;
+        let [from, currency, market, category, rate] =
+            ["effective_from", "currency", "market", "category", "rate"]
+                .map(|c| t.require(c).map(Some));
+        let (from, currency, market, category, rate) =
+            (from?, currency?, market?, category?, rate?);
+        let (tier_from, tier_to) = (t.find("tier_from"), t.find("tier_to"));
+        type Group = Vec<(Option<Band>, Decimal, Position)>;
+        let mut groups: BTreeMap<(Currency, String, RateCategory, NaiveDate), Group> =
+            BTreeMap::new();
+        while t.next_row()? {
+            let pos = || t.position();
+            let date = parse_date("effective_from", t.get(from)).at(pos)?;
+            let cur: Currency = t.get(currency).parse().at(pos)?;
+            let name = t.get(market);
+            if name.is_empty() {
+                return Err(Problem::column("market", "must not be empty", name).at(pos()));
+            }
+            let cat = t.get(category);
+            let cat = cat
+                .parse::<RateCategory>()
+                .map_err(|_| Problem::column("category", "unknown rate category", cat))
+                .at(pos)?;
+            let r = parse_amount("rate", t.get(rate)).at(pos)?;
+            let band = match (t.get(tier_from), t.get(tier_to)) {
+                ("", "") => None,
+                ("", to) => {
+                    return Err(
+                        Problem::column("tier_from", "missing for a tier ending at", to).at(pos()),
+                    )
+                }
+                (f, to) => Some(Band {
+                    from: parse_count("tier_from", f).at(pos)?,
+                    to: match to {
+                        "" => None,
+                        t if t.eq_ignore_ascii_case("max") => None,
+                        t => Some(parse_count("tier_to", t).at(pos)?),
+                    },
+                    rate: r,
+                }),
+            };
+            groups
+                .entry((cur, name.to_string(), cat, date))
+                .or_default()
+                .push((band, r, pos()));
+        }
+        let mut card = RateCard::default();
+        for ((cur, name, cat, date), rows) in groups {
+            let price = group_price(&cur, &name, cat, date, &rows)?;
+            card.prices
+                .entry((cur, name, cat))
+                .or_default()
+                .push((date, price));
+        }
+        Ok(card)
+    }
+
+    /// The price in force on `date`, if any.
+    pub fn price(
+        &self,
+        currency: Currency,
+        market: &str,
+        category: RateCategory,
+        date: NaiveDate,
+    ) -> Option<&Price> {
+        let dated = self.prices.get(&(currency, market.to_string(), category))?;
+        in_force(dated, date)
+    }
+
+    /// Every (currency, market, category) with its dated prices, in order.
+    pub(crate) fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&(Currency, String, RateCategory), &Vec<(NaiveDate, Price)>)> {
+        self.prices.iter()
+    }
+}
+
+/// The price of the latest date on or before `date` in a date-sorted list.
+pub(crate) fn in_force(dated: &[(NaiveDate, Price)], date: NaiveDate) -> Option<&Price> {
+    let n = dated.partition_point(|(d, _)| *d <= date);
+    n.checked_sub(1).map(|i| &dated[i].1)
+}
+
+fn group_price(
+    cur: &Currency,
+    market: &str,
+    cat: RateCategory,
+    date: NaiveDate,
+    rows: &[(Option<Band>, Decimal, Position)],
+) -> Result<Price, Error> {
+    let last = rows.last().expect("groups have rows").2.clone();
+    match rows {
+        [(None, rate, _)] => Ok(Price::flat(*rate)),
+        _ if rows.iter().any(|r| r.0.is_none()) => Err(Problem::new(format!(
+            "more than one rate for {cur} {market} {cat} on {date} (first on line {})",
+            rows[0].2.line
+        ))
+        .at(last)),
+        _ => Price::tiers(rows.iter().filter_map(|r| r.0).collect()).map_err(|p| {
+            Problem::new(format!("tiers of {cur} {market} {cat} on {date}: {p}")).at(last)
+        }),
+    }
+}
+
+fn parse_count(column: &'static str, s: &str) -> Result<u64, Problem> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| Problem::column(column, "not a whole number", s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    fn card(text: &str) -> Result<RateCard, Error> {
+        RateCard::from_csv(text.as_bytes(), "rates.csv")
+    }
+
+    const HEADER: &str = "effective_from,currency,market,category,rate,tier_from,tier_to\n";
+
+    #[test]
+    fn latest_applicable_date_wins() {
+        let c = card(&format!(
+            "{HEADER}2025-07-01,USD,France,marketing,0.0859,,\n2026-01-01,USD,France,marketing,0.0800,,\n"
+        ))
+        .unwrap();
+        let at = |d: &str| {
+            c.price(
+                Currency::USD,
+                "France",
+                RateCategory::Marketing,
+                d.parse().unwrap(),
+            )
+        };
+        assert!(at("2025-06-30").is_none());
+        assert_eq!(at("2025-12-31").unwrap().first().0, dec("0.0859"));
+        assert_eq!(at("2026-01-01").unwrap().first().0, dec("0.08"));
+    }
+
+    #[test]
+    fn tiers_are_read_by_message_number() {
+        let c = card(&format!(
+            "{HEADER}2025-07-01,USD,India,authentication,0.0014,1,3\n\
+             2025-07-01,USD,India,authentication,0.0012,4,\n"
+        ))
+        .unwrap();
+        let p = c
+            .price(
+                Currency::USD,
+                "India",
+                RateCategory::Authentication,
+                "2025-07-02".parse().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            p.for_message(3).unwrap(),
+            (
+                dec("0.0014"),
+                Some(Tier {
+                    from: 1,
+                    to: Some(3)
+                })
+            )
+        );
+        assert_eq!(p.for_message(4).unwrap().0, dec("0.0012"));
+        assert_eq!(p.for_message(4).unwrap().1.unwrap().to_string(), "4:MAX");
+    }
+
+    #[test]
+    fn bad_cards_are_refused_with_positions() {
+        let e = card(&format!("{HEADER}2025-07-01,USD,India,utility,abc,,\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rates.csv:2: column rate: not a decimal number (abc)"
+        );
+        let e = card(&format!("{HEADER}2025-07-01,USD,India,utility,-0.1,,\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rates.csv:2: column rate: must not be negative (-0.1)"
+        );
+        let e = card(&format!("{HEADER}2025-07-01,USD,India,utlity,0.1,,\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rates.csv:2: column category: unknown rate category (utlity)"
+        );
+        let e = card(&format!(
+            "{HEADER}2025-07-01,USD,India,utility,0.1,1,10\n2025-07-01,USD,India,utility,0.09,5,\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rates.csv:3: tiers of USD India utility on 2025-07-01: column tier_from: overlaps the band before (5)"
+        );
+        let e = card(&format!(
+            "{HEADER}2025-07-01,USD,India,utility,0.1,,\n2025-07-01,USD,India,utility,0.2,,\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rates.csv:3: more than one rate for USD India utility on 2025-07-01 (first on line 2)"
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! The live state of one (business, user) pair: the customer service window, the free entry
+//! point, and the conversations of the conversation-based eras.
+//!
+//! Every window is half-open: a window opened at `t` for `d` contains `m` when
+//! `t <= m < t + d`. An instant exactly `d` after the opening is outside.
+//! - The CSW is `[latest MO, latest MO + 24h)`; each MO reopens it.
+//! - The latest entry-point MO is usable for `[t, t + 24h)`, once: it is used up when it opens
+//!   a free entry point window (or conversation).
+//! - A free entry point window lasts 72h (24h for a cbp-2022 entry-point conversation) from the
+//!   delivery of the answer that opened it, and closes every open conversation.
+//! - A conversation lasts 24h from the delivery that opened it.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::event::PricingCategory;
+use crate::rules::RuleSet;
+
+pub(crate) const DAY: TimeDelta = TimeDelta::hours(24);
+pub(crate) const FEP_WINDOW: TimeDelta = TimeDelta::hours(72);
+
+/// One open (or expired) conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conversation {
+    /// The conversation's category: its template category or `service` (cbp-2023), or its kind
+    /// (`user_initiated`, `business_initiated`, `referral_conversion`; cbp-2022).
+    pub category: PricingCategory,
+    /// The rule set it was opened under (a carried conversation keeps its own).
+    pub rules: RuleSet,
+    pub opened: DateTime<Utc>,
+}
+
+impl Conversation {
+    pub(crate) fn open_at(&self, t: DateTime<Utc>) -> bool {
+        self.opened <= t && t < self.opened + DAY
+    }
+}
+
+/// The state of one (business, user) pair. Small and `Copy`: the engine works on a copy and
+/// stores it back only when the event is priced, so a failed event changes nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairState {
+    /// The latest MO: the CSW is `[last_mo, last_mo + 24h)`.
+    pub last_mo: Option<DateTime<Utc>>,
+    /// The latest entry-point MO, while not used up.
+    pub entry_point: Option<DateTime<Utc>>,
+    /// The end of the free entry point window.
+    pub fep_until: Option<DateTime<Utc>>,
+    /// Conversations, at most one per slot (cbp-2023: one per category; cbp-2022: one).
+    pub conversations: [Option<Conversation>; 4],
+}
+
+impl PairState {
+    pub(crate) fn csw_open(&self, t: DateTime<Utc>) -> bool {
+        self.last_mo.is_some_and(|m| m <= t && t < m + DAY)
+    }
+
+    pub(crate) fn fep_open(&self, t: DateTime<Utc>) -> bool {
+        self.fep_until.is_some_and(|until| t < until)
+    }
+
+    /// Uses up the latest entry point if it is usable at `t`.
+    pub(crate) fn take_entry_point(&mut self, t: DateTime<Utc>) -> bool {
+        let usable = self.entry_point.is_some_and(|e| e <= t && t < e + DAY);
+        if usable {
+            self.entry_point = None;
+        }
+        usable
+    }
+
+    /// Opens a free entry point window at `t` for `length`, closing every open conversation.
+    pub(crate) fn open_fep(&mut self, t: DateTime<Utc>, length: TimeDelta) {
+        self.fep_until = Some(t + length);
+        self.conversations = [None; 4];
+    }
+
+    /// The open conversations at `t`, earliest opened first.
+    pub(crate) fn open_conversations(
+        &self,
+        t: DateTime<Utc>,
+    ) -> impl Iterator<Item = &Conversation> {
+        let mut open: [Option<&Conversation>; 4] = [None; 4];
+        for (slot, c) in self
+            .conversations
+            .iter()
+            .flatten()
+            .filter(|c| c.open_at(t))
+            .enumerate()
+        {
+            open[slot] = Some(c);
+        }
+        open.sort_by_key(|c| c.map(|c| c.opened));
+        open.into_iter().flatten()
+    }
+
+    /// The open conversation of `category` at `t`, if any.
+    pub(crate) fn conversation(
+        &self,
+        category: PricingCategory,
+        t: DateTime<Utc>,
+    ) -> Option<&Conversation> {
+        self.conversations
+            .iter()
+            .flatten()
+            .find(|c| c.category == category && c.open_at(t))
+    }
+
+    /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
+    pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
+        self.conversations[slot] = Some(conversation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_751_328_000 + h * 3600, 0).unwrap()
+    }
+
+    #[test]
+    fn csw_is_half_open() {
+        let p = PairState {
+            last_mo: Some(at(0)),
+            ..PairState::default()
+        };
+        assert!(p.csw_open(at(0)));
+        assert!(p.csw_open(at(24) - TimeDelta::nanoseconds(1)));
+        assert!(!p.csw_open(at(24)));
+    }
+
+    #[test]
+    fn entry_point_is_used_once_within_24h() {
+        let mut p = PairState {
+            entry_point: Some(at(0)),
+            ..PairState::default()
+        };
+        assert!(!p.clone().take_entry_point(at(24)));
+        assert!(p.take_entry_point(at(23)));
+        assert!(!p.take_entry_point(at(23)));
+    }
+
+    #[test]
+    fn fep_window_closes_conversations() {
+        let mut p = PairState::default();
+        p.open_conversation(
+            0,
+            Conversation {
+                category: PricingCategory::Marketing,
+                rules: RuleSet::Cbp2023,
+                opened: at(0),
+            },
+        );
+        p.open_fep(at(1), FEP_WINDOW);
+        assert!(p.open_conversations(at(2)).next().is_none());
+        assert!(p.fep_open(at(72)));
+        assert!(!p.fep_open(at(73)));
+    }
+}
