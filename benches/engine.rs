@@ -1,1 +1,123 @@
-fn main() {}
+//! Per-event cost of the engine, and of the CSV path around it.
+//!
+//! `cargo bench` runs them; the figures of record are in BENCHMARKS.md.
+
+use std::hint::black_box;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
+use wabill::{Accounts, Category, Engine, Error, Event, Kind, Options, Pricebook, PricedLine};
+
+const USERS: usize = 5_000;
+const EVENTS: usize = 100_000;
+
+/// A deterministic mix: user messages, replies, utility and marketing templates, OTPs.
+fn users() -> Vec<String> {
+    let prefixes = ["33", "91", "55", "1212", "62", "234", "49", "44"];
+    (0..USERS)
+        .map(|i| {
+            format!(
+                "{}{:09}",
+                prefixes[i % prefixes.len()],
+                i * 7919 % 1_000_000_000
+            )
+        })
+        .collect()
+}
+
+fn events(users: &[String]) -> Vec<Event<'_>> {
+    let start: DateTime<Utc> = "2025-09-01T00:00:00Z".parse().unwrap();
+    (0..EVENTS)
+        .map(|i| {
+            let t = start + TimeDelta::seconds(i as i64 * 3);
+            let user = &users[(i * 2654435761) % USERS];
+            let business = ["B1", "B2", "B3"][i % 3];
+            match i % 10 {
+                0..=2 => Event::mo(t, business, user),
+                3..=5 => Event::mt(t, business, user, Kind::NonTemplate),
+                6 => Event::mt(t, business, user, Kind::Template(Category::Utility)),
+                7 | 8 => Event::mt(t, business, user, Kind::Template(Category::Marketing)),
+                _ => Event::mt(t, business, user, Kind::Template(Category::Authentication)),
+            }
+        })
+        .collect()
+}
+
+fn push(c: &mut Criterion) {
+    let book = std::sync::Arc::new(Pricebook::embedded(Accounts::default()));
+    let users = users();
+    let events = events(&users);
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    g.bench_function("push", |b| {
+        b.iter(|| {
+            let mut engine = Engine::new(book.clone(), Options::default());
+            for ev in &events {
+                black_box(engine.push(ev).unwrap());
+            }
+        })
+    });
+    g.finish();
+}
+
+struct Discard;
+
+impl Sink for Discard {
+    fn begin(&mut self, _: &[csv::StringRecord]) -> Result<(), Error> {
+        Ok(())
+    }
+    fn priced(&mut self, _: &Row, _: &Event, line: &PricedLine) -> Result<(), Error> {
+        black_box(line);
+        Ok(())
+    }
+    fn rejected(&mut self, _: &Row, _: &Error) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn csv_path(c: &mut Criterion) {
+    let book = std::sync::Arc::new(Pricebook::embedded(Accounts::default()));
+    let users = users();
+    let mut text = String::from("timestamp,business,user,direction,category\n");
+    for ev in events(&users) {
+        let category = match ev.kind {
+            Kind::Template(c) => c.as_str(),
+            Kind::NonTemplate => "",
+        };
+        text.push_str(&format!(
+            "{},{},{},{},{category}\n",
+            csvlog::rfc3339(ev.timestamp),
+            ev.business,
+            ev.user,
+            ev.direction
+        ));
+    }
+    let mut g = c.benchmark_group("csv");
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    g.bench_function("read records (floor)", |b| {
+        b.iter(|| {
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let mut rec = csv::ByteRecord::new();
+            let mut n = 0;
+            while r.read_byte_record(&mut rec).unwrap() {
+                n += rec.len();
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("price log", |b| {
+        b.iter(|| {
+            let mut engine = Engine::new(book.clone(), Options::default());
+            let input = vec![LogInput {
+                name: "bench.csv".to_string(),
+                reader: text.as_bytes(),
+            }];
+            csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut Discard).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, push, csv_path);
+criterion_main!(benches);

@@ -341,9 +341,13 @@ fn price(args: PriceArgs) -> Result<(), Error> {
 
 /// The closing counts: rows read = priced lines + rejected rows; duplicates apart.
 fn report_counts(c: &Counts) {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     eprintln!(
-        "wabill: {} rows read: {} priced ({} duplicates), {} rejected",
-        c.rows, c.priced, c.duplicates, c.rejected
+        "wabill: {} read: {} priced ({}), {} rejected",
+        plural(c.rows, "row", "rows"),
+        c.priced,
+        plural(c.duplicates, "duplicate", "duplicates"),
+        c.rejected
     );
 }
 

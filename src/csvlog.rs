@@ -64,6 +64,11 @@ fn field(record: &StringRecord, i: Option<usize>) -> &str {
     i.and_then(|i| record.get(i)).unwrap_or("").trim()
 }
 
+/// An instant as RFC 3339 in UTC, e.g. `2025-07-01T09:30:00Z`.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// Parses an RFC 3339 timestamp. One without an offset is read in `naive_zone` when given.
 pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>, Problem> {
     let t = s.trim();
@@ -270,8 +275,8 @@ impl Run<'_> {
                     Some((last, line)) if t < last && !self.options.sort => Err(Problem::column(
                         "timestamp",
                         format!(
-                            "earlier than line {line} ({}); use --sort for an unsorted log",
-                            last.to_rfc3339()
+                            "earlier than line {line}, {} (--sort accepts an unsorted log)",
+                            rfc3339(last)
                         ),
                         raw,
                     )),

@@ -296,8 +296,11 @@ impl Engine {
         if let Some(last) = self.last.filter(|&last| t < last) {
             return Err(Problem::column(
                 "timestamp",
-                format!("earlier than the event before ({})", last.to_rfc3339()),
-                t.to_rfc3339(),
+                format!(
+                    "earlier than the event before, {}",
+                    crate::csvlog::rfc3339(last)
+                ),
+                crate::csvlog::rfc3339(t),
             ));
         }
         if ev.business.trim().is_empty() {
@@ -394,13 +397,7 @@ impl Engine {
                 PricingCategory::Service,
             ))
         } else {
-            let set = rules.rules().ok_or_else(|| {
-                Problem::column(
-                    "timestamp",
-                    format!("the {rules} rules (for {local_date}) are not available yet; pricing starts 2025-07-01"),
-                    t.to_rfc3339(),
-                )
-            })?;
+            let set = rules.rules();
             let mt = Mt {
                 at: t,
                 kind: ev.kind,

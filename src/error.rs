@@ -86,7 +86,7 @@ impl fmt::Display for Problem {
             write!(f, "column {column}: ")?;
         }
         f.write_str(&self.what)?;
-        if let Some(value) = &self.value {
+        if let Some(value) = self.value.as_deref().filter(|v| !v.is_empty()) {
             write!(f, " ({})", Shown(value))?;
         }
         Ok(())
@@ -129,8 +129,8 @@ pub enum Error {
     /// The configuration as a whole is wrong.
     #[error("{0}")]
     Config(String),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written (the cause is the `source`).
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

@@ -157,10 +157,6 @@ impl Markets {
         }
     }
 
-    pub(crate) fn id(&self, name: &str) -> Option<MarketId> {
-        self.ids.get(name).copied()
-    }
-
     pub(crate) fn name(&self, id: MarketId) -> &Arc<str> {
         &self.names[id.0 as usize]
     }
@@ -212,6 +208,22 @@ impl Markets {
             None => self.of_number(digits, date),
         };
         (c, self.name(id))
+    }
+
+    /// The markets some row in force on `date` leads to.
+    pub fn in_force(&self, date: NaiveDate) -> std::collections::BTreeSet<&str> {
+        let prefixed = self
+            .prefixes
+            .values()
+            .filter_map(|rows| in_force(rows, date));
+        let own = self
+            .countries
+            .values()
+            .filter_map(|(rows, _)| in_force(rows, date));
+        prefixed
+            .chain(own)
+            .map(|r| &*self.names[r.market.0 as usize])
+            .collect()
     }
 
     /// Every market name the table knows.

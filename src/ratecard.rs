@@ -169,8 +169,11 @@ impl Price {
 /// A rate card. Immutable once built.
 #[derive(Debug, Clone, Default)]
 pub struct RateCard {
-    prices: BTreeMap<(Currency, String, RateCategory), Vec<(NaiveDate, Price)>>,
+    prices: BTreeMap<PriceKey, Vec<(NaiveDate, Price)>>,
 }
+
+/// What a price is for: currency, market, category.
+pub(crate) type PriceKey = (Currency, String, RateCategory);
 
 const COLUMNS: [&str; 8] = [
     "effective_from",
@@ -269,9 +272,7 @@ impl RateCard {
     }
 
     /// Every (currency, market, category) with its dated prices, in order.
-    pub(crate) fn entries(
-        &self,
-    ) -> impl Iterator<Item = (&(Currency, String, RateCategory), &Vec<(NaiveDate, Price)>)> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&PriceKey, &Vec<(NaiveDate, Price)>)> {
         self.prices.iter()
     }
 }

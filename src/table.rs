@@ -33,7 +33,7 @@ impl<R: Read> Table<R> {
         match reader.read_record(&mut header) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::new("empty file, expected a header row").at(at)),
-            Err(e) => return Err(csv_error(&file, e)),
+            Err(e) => return Err(csv_error(&file, None, e)),
         }
         let mut names: Vec<String> = Vec::with_capacity(header.len());
         for (i, name) in header.iter().enumerate() {
@@ -56,10 +56,6 @@ impl<R: Read> Table<R> {
             header,
             record: StringRecord::new(),
         })
-    }
-
-    pub(crate) fn file(&self) -> &Arc<str> {
-        &self.file
     }
 
     /// The header names, lower-cased and trimmed.
@@ -101,7 +97,7 @@ impl<R: Read> Table<R> {
     pub(crate) fn next_row(&mut self) -> Result<bool, Error> {
         match self.reader.read_record(&mut self.record) {
             Ok(more) => Ok(more),
-            Err(e) => Err(csv_error(&self.file, e)),
+            Err(e) => Err(csv_error(&self.file, Some(&self.header), e)),
         }
     }
 
@@ -133,8 +129,8 @@ impl<R: Read> Table<R> {
     }
 }
 
-/// A csv crate error, positioned.
-pub(crate) fn csv_error(file: &Arc<str>, e: csv::Error) -> Error {
+/// A csv crate error, positioned (and naming the column, when the header is known).
+pub(crate) fn csv_error(file: &Arc<str>, header: Option<&StringRecord>, e: csv::Error) -> Error {
     let line = e.position().map_or(0, |p| p.line());
     let at = Position {
         file: file.clone(),
@@ -142,9 +138,10 @@ pub(crate) fn csv_error(file: &Arc<str>, e: csv::Error) -> Error {
     };
     let text = e.to_string();
     match e.into_kind() {
-        csv::ErrorKind::Utf8 { err, .. } => {
-            Problem::new(format!("invalid UTF-8 in field {}", err.field() + 1)).at(at)
-        }
+        csv::ErrorKind::Utf8 { err, .. } => match header.and_then(|h| h.get(err.field())) {
+            Some(name) => Problem::column(name.to_string(), "invalid UTF-8", "").at(at),
+            None => Problem::new(format!("invalid UTF-8 in field {}", err.field() + 1)).at(at),
+        },
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => Problem::new(format!("expected {expected_len} fields, found {len}")).at(at),

@@ -8,6 +8,9 @@
 //! the rate up, applies volume tiers, authentication-international and free allowances, and
 //! commits the new state only when the whole line is priced.
 
+mod cbp2022;
+mod cbp2023;
+mod nbp;
 mod pmp;
 
 use std::str::FromStr;
@@ -63,11 +66,13 @@ impl RuleSet {
     }
 
     /// The rules of this set, where wabill has them: the registry of rule sets.
-    pub(crate) fn rules(self) -> Option<&'static dyn Rules> {
+    pub(crate) fn rules(self) -> &'static dyn Rules {
         match self {
-            RuleSet::Pmp2025 => Some(&pmp::PMP_2025),
-            RuleSet::Pmp2026 => Some(&pmp::PMP_2026),
-            RuleSet::Nbp | RuleSet::Cbp2022 | RuleSet::Cbp2023 => None,
+            RuleSet::Nbp => &nbp::NBP,
+            RuleSet::Cbp2022 => &cbp2022::CBP_2022,
+            RuleSet::Cbp2023 => &cbp2023::CBP_2023,
+            RuleSet::Pmp2025 => &pmp::PMP_2025,
+            RuleSet::Pmp2026 => &pmp::PMP_2026,
         }
     }
 }

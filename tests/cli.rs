@@ -1,0 +1,315 @@
+//! Golden tests of the command line on the fixtures. Expected outputs live in
+//! `fixtures/golden/`; run with `WABILL_BLESS=1` to rewrite them on purpose (then review the diff).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn wabill(args: &[&str]) -> Run {
+    wabill_stdin(args, None)
+}
+
+fn wabill_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wabill"))
+        .args(args)
+        .current_dir(root())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wabill runs");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Compares `actual` with the golden file `name`, or rewrites it under `WABILL_BLESS=1`.
+fn golden(name: &str, actual: &str) {
+    let path = root().join("fixtures/golden").join(name);
+    if std::env::var_os("WABILL_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    assert!(
+        expected == actual,
+        "{} differs from the output:\n{actual}\n(WABILL_BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wabill-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const EXAMPLE: [&str; 4] = [
+    "price",
+    "fixtures/example/log.csv",
+    "--accounts",
+    "fixtures/example/accounts.csv",
+];
+
+#[test]
+fn prices_the_example_log() {
+    let dir = temp_dir("example");
+    let lines = dir.join("lines.csv");
+    let mut args = EXAMPLE.to_vec();
+    args.extend(["--lines", lines.to_str().unwrap()]);
+    let run = wabill(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("example.summary.txt", &run.stdout);
+    golden("example.stderr.txt", &run.stderr);
+    golden(
+        "example.lines.csv",
+        &std::fs::read_to_string(&lines).unwrap(),
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file is left behind"
+    );
+}
+
+#[test]
+fn summaries_in_every_format_and_grouping() {
+    for (format, group, name) in [
+        ("csv", "month,type", "example.by-month-type.csv"),
+        (
+            "json",
+            "portfolio,market",
+            "example.by-portfolio-market.json",
+        ),
+        (
+            "table",
+            "waba,category,rules,model",
+            "example.by-waba-category.txt",
+        ),
+    ] {
+        let mut args = EXAMPLE.to_vec();
+        args.extend(["--format", format, "--group-by", group]);
+        let run = wabill(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        golden(name, &run.stdout);
+    }
+}
+
+#[test]
+fn lines_to_stdout_send_the_summary_to_stderr() {
+    let run = wabill(&[
+        "price",
+        "fixtures/small/marketing.csv",
+        "--lines",
+        "-",
+        "--group-by",
+        "type",
+    ]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with(
+            "timestamp,id,business,user,direction,category,status,rules,pricing_model"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("regular"), "{}", run.stderr);
+}
+
+#[test]
+fn reads_stdin() {
+    let log = std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap();
+    let run = wabill_stdin(
+        &["price", "-", "--format", "csv", "--group-by", "market"],
+        Some(&log),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "market,currency,lines,charged,charge\nFrance,USD,1,1,0.1432\n"
+    );
+}
+
+#[test]
+fn a_header_only_log_is_an_empty_zero_cost_result() {
+    let run = wabill(&["price", "fixtures/small/header-only.csv"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "(no lines)\n"));
+    assert_eq!(
+        run.stderr,
+        "wabill: 0 rows read: 0 priced (0 duplicates), 0 rejected\n"
+    );
+}
+
+#[test]
+fn an_unsorted_log_is_refused_unless_sorting_is_asked_for() {
+    let run = wabill(&["price", "fixtures/small/unsorted.csv"]);
+    assert_eq!(run.code, 1);
+    let run = wabill(&[
+        "price",
+        "fixtures/small/unsorted.csv",
+        "--sort",
+        "--format",
+        "csv",
+        "--group-by",
+        "type",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n");
+    assert!(run
+        .stderr
+        .starts_with("wabill: --sort: reading the whole log into memory to sort it\n"));
+}
+
+#[test]
+fn skipped_rows_go_to_the_rejects_file_and_the_counts_add_up() {
+    let dir = temp_dir("rejects");
+    let rejects = dir.join("rejects.csv");
+    let run = wabill(&[
+        "price",
+        "fixtures/small/mixed.csv",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--group-by",
+        "type",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden(
+        "mixed.rejects.csv",
+        &std::fs::read_to_string(&rejects).unwrap(),
+    );
+    assert_eq!(
+        run.stderr,
+        "wabill: 7 rows read: 4 priced (1 duplicate), 3 rejected\n"
+    );
+    // Without a rejects file, each skipped row is reported on stderr.
+    let run = wabill(&[
+        "price",
+        "fixtures/small/mixed.csv",
+        "--skip-invalid",
+        "--group-by",
+        "type",
+    ]);
+    golden("mixed.skipped.stderr.txt", &run.stderr);
+}
+
+/// Every malformed input: its message and exit code, and no output file left behind.
+#[test]
+fn malformed_inputs_are_positioned_errors() {
+    let cases: &[&[&str]] = &[
+        &["price", "fixtures/bad/missing-column.csv"],
+        &["price", "fixtures/bad/unknown-direction.csv"],
+        &["price", "fixtures/bad/mo-category.csv"],
+        &["price", "fixtures/bad/bad-status.csv"],
+        &["price", "fixtures/bad/no-offset.csv"],
+        &["price", "fixtures/bad/bad-timestamp.csv"],
+        &["price", "fixtures/bad/empty-user.csv"],
+        &["price", "fixtures/bad/opaque-user.csv"],
+        &["price", "fixtures/bad/bad-country.csv"],
+        &["price", "fixtures/bad/backwards.csv"],
+        &["price", "fixtures/bad/empty.csv"],
+        &["price", "fixtures/bad/invalid-utf8.csv"],
+        &["price", "fixtures/bad/short-row.csv"],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--rates",
+            "fixtures/bad/rates-no-marketing.csv",
+        ],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--rates",
+            "fixtures/bad/rates-negative.csv",
+        ],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--rates",
+            "fixtures/bad/rates-overlap.csv",
+        ],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--accounts",
+            "fixtures/bad/accounts-bad-zone.csv",
+        ],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--accounts",
+            "fixtures/bad/accounts-twice.csv",
+        ],
+        &["price", "fixtures/small/no-such-file.csv"],
+    ];
+    let dir = temp_dir("malformed");
+    let lines = dir.join("lines.csv");
+    let mut transcript = String::new();
+    for case in cases {
+        let mut args = case.to_vec();
+        args.extend(["--lines", lines.to_str().unwrap()]);
+        let run = wabill(&args);
+        transcript.push_str(&format!(
+            "$ wabill {}\nexit {}\n{}\n",
+            case.join(" "),
+            run.code,
+            run.stderr
+        ));
+        assert_eq!(run.code, 1, "{case:?}");
+        assert_eq!(run.stdout, "", "{case:?}");
+        assert!(!Path::new(&lines).exists(), "{case:?} left a lines file");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "{case:?} left a temporary file"
+        );
+    }
+    golden("errors.txt", &transcript);
+}
+
+#[test]
+fn bad_usage_exits_with_2() {
+    for args in [
+        &["price"][..],
+        &["price", "fixtures/small/marketing.csv", "--rules", "pmp"],
+        &["price", "fixtures/small/marketing.csv", "--format", "xml"],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--rates-date",
+            "2025-13-01",
+        ],
+        &[
+            "price",
+            "fixtures/small/marketing.csv",
+            "--group-by",
+            "colour",
+        ],
+        &["bill"],
+    ] {
+        let run = wabill(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with("error:"), "{}", run.stderr);
+    }
+}

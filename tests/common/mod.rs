@@ -1,0 +1,46 @@
+//! Shared helpers of the integration tests: a small pricebook and time helpers.
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeDelta, Utc};
+use wabill::{Accounts, Engine, Markets, Options, Pricebook, RateCard};
+
+pub const MARKETS: &str = "effective_from,prefix,country,market\n\
+    2000-01-01,33,FR,France\n\
+    2000-01-01,91,IN,India\n\
+    2000-01-01,55,BR,Brazil\n";
+
+pub const RATES: &str = "effective_from,currency,market,category,rate,tier_from,tier_to\n\
+    2023-06-01,USD,France,marketing,0.1432,,\n\
+    2023-06-01,USD,France,utility,0.0768,,\n\
+    2023-06-01,USD,France,authentication,0.0691,,\n\
+    2023-06-01,USD,France,service,0.0859,,\n\
+    2025-07-01,USD,France,marketing,0.0859,,\n\
+    2025-07-01,USD,France,utility,0.0300,,\n\
+    2025-07-01,USD,France,authentication,0.0300,,\n\
+    2025-07-01,USD,Brazil,marketing,0.0625,,\n\
+    2025-07-01,USD,Brazil,utility,0.0068,,\n\
+    2025-07-01,USD,Brazil,authentication,0.0068,,\n\
+    2025-07-01,USD,India,marketing,0.0107,,\n\
+    2025-07-01,USD,India,utility,0.0014,,\n\
+    2025-07-01,USD,India,authentication,0.0014,1,3\n\
+    2025-07-01,USD,India,authentication,0.0011,4,\n";
+
+pub fn book(accounts: &str) -> Pricebook {
+    let markets = Markets::from_csv(MARKETS.as_bytes(), "markets.csv").unwrap();
+    let card = RateCard::from_csv(RATES.as_bytes(), "rates.csv").unwrap();
+    let accounts = Accounts::from_csv(accounts.as_bytes(), "accounts.csv").unwrap();
+    Pricebook::new(markets, &card, accounts)
+}
+
+pub fn engine(options: Options) -> Engine {
+    Engine::new(book("business\n").into(), options)
+}
+
+pub fn instant(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+/// `base` plus `h` hours.
+pub fn h(base: DateTime<Utc>, hours: i64) -> DateTime<Utc> {
+    base + TimeDelta::hours(hours)
+}

@@ -1,0 +1,220 @@
+//! Invariants over arbitrary valid logs (proptest).
+
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use csv::StringRecord;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
+use wabill::report::{GroupBy, Summary};
+use wabill::{Engine, Error, Event, Options, PricedLine, PricingType};
+
+const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
+    B0,W0,P0,Europe/Paris\n\
+    B1,W1,P0,Asia/Kolkata\n\
+    B2,W2,P1,America/Sao_Paulo\n";
+
+const USERS: [&str; 6] = [
+    "33612345678",
+    "+33 6 00 00 00 01",
+    "5511912345678",
+    "55-11-90000-0002",
+    "919876543210",
+    "919800000003",
+];
+
+/// One generated row: seconds after the previous row, business, user, direction, category,
+/// status, entry point, and whether it repeats the id of an earlier row.
+#[derive(Debug, Clone)]
+struct Spec {
+    gap: u32,
+    business: usize,
+    user: usize,
+    mo: bool,
+    category: usize,
+    status: usize,
+    entry: bool,
+    repeat: Option<usize>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        0u32..30_000,
+        0usize..3,
+        0usize..6,
+        any::<bool>(),
+        0usize..5,
+        0usize..5,
+        prop::bool::weighted(0.2),
+        prop::option::weighted(0.05, any::<usize>()),
+    )
+        .prop_map(
+            |(gap, business, user, mo, category, status, entry, repeat)| Spec {
+                gap,
+                business,
+                user,
+                mo,
+                category,
+                status,
+                entry,
+                repeat,
+            },
+        )
+}
+
+/// A log in CSV, starting 2025-09-28 (so it crosses a month boundary in every zone).
+fn csv_of(specs: &[Spec], users: &[&str]) -> String {
+    let mut t: DateTime<Utc> = "2025-09-28T00:00:00Z".parse().unwrap();
+    let mut out =
+        String::from("timestamp,id,business,user,direction,category,status,entry_point\n");
+    for (i, s) in specs.iter().enumerate() {
+        t += TimeDelta::seconds(i64::from(s.gap));
+        let id = match s.repeat {
+            Some(r) if i > 0 => format!("m{}", r % i),
+            _ => format!("m{i}"),
+        };
+        let (direction, category, status, entry) = if s.mo {
+            ("mo", "", "", if s.entry { "ctwa" } else { "" })
+        } else {
+            let category = ["", "service", "marketing", "utility", "authentication"][s.category];
+            let status = ["", "delivered", "read", "sent", "failed"][s.status];
+            ("mt", category, status, "")
+        };
+        let user = users[s.user % users.len()];
+        out.push_str(&format!(
+            "{},{id},B{},{user},{direction},{category},{status},{entry}\n",
+            t.to_rfc3339(),
+            s.business
+        ));
+    }
+    out
+}
+
+/// A sink that keeps every line.
+#[derive(Default)]
+struct Collect {
+    lines: Vec<(usize, PricedLine)>,
+    users: Vec<String>,
+}
+
+impl Sink for Collect {
+    fn begin(&mut self, _: &[StringRecord]) -> Result<(), Error> {
+        Ok(())
+    }
+    fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error> {
+        self.lines.push((row.log, line.clone()));
+        self.users.push(event.user.replace(['+', ' ', '-'], ""));
+        Ok(())
+    }
+    fn rejected(&mut self, _: &Row, error: &Error) -> Result<(), Error> {
+        panic!("valid logs have no bad rows: {error}")
+    }
+}
+
+fn engine() -> Engine {
+    Engine::new(common::book(ACCOUNTS).into(), Options::default())
+}
+
+fn price(engine: &mut Engine, logs: &[&str]) -> Collect {
+    let inputs = logs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LogInput {
+            name: format!("log{i}.csv"),
+            reader: l.as_bytes(),
+        })
+        .collect();
+    let mut sink = Collect::default();
+    csvlog::price_logs(inputs, engine, &ReadOptions::default(), &mut sink).unwrap();
+    sink
+}
+
+fn lines(c: &Collect) -> Vec<PricedLine> {
+    c.lines.iter().map(|(_, l)| l.clone()).collect()
+}
+
+fn summary(lines: &[PricedLine]) -> Summary {
+    let mut s = Summary::new(&GroupBy::DEFAULT);
+    for l in lines {
+        s.add(l).unwrap();
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn free_lines_cost_zero_and_charges_are_never_negative(specs in prop::collection::vec(spec(), 1..150)) {
+        let whole = price(&mut engine(), &[&csv_of(&specs, &USERS)]);
+        for line in lines(&whole) {
+            prop_assert!(line.charge >= Decimal::ZERO);
+            if line.pricing_type == PricingType::Regular {
+                prop_assert_eq!(Some(line.charge), line.rate);
+                prop_assert!(line.charge > Decimal::ZERO);
+            } else {
+                prop_assert_eq!(line.charge, Decimal::ZERO);
+                prop_assert_eq!(line.rate, None);
+                prop_assert_eq!(line.tier, None);
+            }
+        }
+    }
+
+    #[test]
+    fn the_summary_equals_the_sum_of_the_lines(specs in prop::collection::vec(spec(), 1..150)) {
+        let all = lines(&price(&mut engine(), &[&csv_of(&specs, &USERS)]));
+        let totals = summary(&all).totals().unwrap();
+        let total = totals.values().next().unwrap();
+        prop_assert_eq!(total.lines, all.len() as u64);
+        prop_assert_eq!(total.charged, all.iter().filter(|l| !l.charge.is_zero()).count() as u64);
+        prop_assert_eq!(total.charge, all.iter().map(|l| l.charge).sum::<Decimal>());
+        let by_groups: Decimal = summary(&all).groups().iter().map(|g| g.totals.charge).sum();
+        prop_assert_eq!(by_groups, total.charge);
+    }
+
+    #[test]
+    fn a_log_priced_in_chunks_equals_the_log_priced_whole(specs in prop::collection::vec(spec(), 2..150), cut in any::<prop::sample::Index>()) {
+        let text = csv_of(&specs, &USERS);
+        let whole = lines(&price(&mut engine(), &[&text]));
+        let rows: Vec<&str> = text.lines().collect();
+        let k = 1 + cut.index(rows.len() - 1);
+        let first = format!("{}\n", rows[..k].join("\n"));
+        let second = format!("{}\n{}\n", rows[0], rows[k..].join("\n"));
+        // Chunks one after the other, state carried in the engine.
+        let mut e = engine();
+        let a = lines(&price(&mut e, &[&first]));
+        let b = lines(&price(&mut e, &[&second]));
+        prop_assert_eq!(&[a.clone(), b.clone()].concat(), &whole);
+        let mut merged = summary(&a);
+        merged.merge(&summary(&b)).unwrap();
+        prop_assert_eq!(merged.groups(), summary(&whole).groups());
+        // The two chunks given together are merged by timestamp into the same order.
+        prop_assert_eq!(lines(&price(&mut engine(), &[&first, &second])), whole);
+    }
+
+    #[test]
+    fn other_users_events_change_no_users_lines(specs in prop::collection::vec(spec(), 1..150), who in 0usize..4) {
+        // Users without volume tiers (France, Brazil), so users share no counter.
+        let users = &USERS[..4];
+        let specs: Vec<Spec> = specs.into_iter().map(|s| Spec { repeat: None, ..s }).collect();
+        let whole = price(&mut engine(), &[&csv_of(&specs, users)]);
+        let alone_specs: Vec<Spec> = {
+            // Keep the timestamps: fold the gaps of dropped rows into the next kept row.
+            let mut kept = Vec::new();
+            let mut gap = 0;
+            for s in &specs {
+                gap += s.gap;
+                if s.user % users.len() == who {
+                    kept.push(Spec { gap, ..s.clone() });
+                    gap = 0;
+                }
+            }
+            kept
+        };
+        let key = users[who].replace(['+', ' ', '-'], "");
+        let mine: Vec<PricedLine> = whole.lines.iter().zip(&whole.users).filter(|(_, u)| **u == key).map(|((_, l), _)| l.clone()).collect();
+        let alone = lines(&price(&mut engine(), &[&csv_of(&alone_specs, users)]));
+        prop_assert_eq!(mine, alone);
+    }
+}

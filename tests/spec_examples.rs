@@ -1,0 +1,115 @@
+//! SPEC §4 "Meta's own worked examples": each must hold.
+
+mod common;
+
+use common::{engine, h, instant};
+use wabill::{Category, Event, Kind, Options, PricingType as PT, RuleChoice, RuleSet};
+
+const B: &str = "33180000000";
+const U: &str = "33612345678";
+
+#[test]
+fn pmp_worked_example() {
+    let mut e = engine(Options::default());
+    let t0 = instant("2025-09-01T08:00:00Z");
+    let mut push = |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| {
+        e.push(&ev(h(t0, hours))).unwrap()
+    };
+    // h0 marketing template: charged.
+    let l = push(0, |t| {
+        Event::mt(t, B, U, Kind::Template(Category::Marketing))
+    });
+    assert_eq!(l.pricing_type, PT::Regular);
+    assert!(l.charge > rust_decimal::Decimal::ZERO);
+    // h2 user message.
+    assert_eq!(push(2, |t| Event::mo(t, B, U)).pricing_type, PT::Inbound);
+    // h3 text: free.
+    assert_eq!(
+        push(3, |t| Event::mt(t, B, U, Kind::NonTemplate)).pricing_type,
+        PT::FreeCustomerService
+    );
+    // h4 utility template: free (CSW).
+    let l = push(4, |t| Event::mt(t, B, U, Kind::Template(Category::Utility)));
+    assert_eq!(
+        (l.pricing_type, l.charge.is_zero()),
+        (PT::FreeCustomerService, true)
+    );
+    // h26 the CSW closes; h30 utility template: charged.
+    let l = push(30, |t| {
+        Event::mt(t, B, U, Kind::Template(Category::Utility))
+    });
+    assert_eq!(
+        (l.pricing_type, l.charge.to_string()),
+        (PT::Regular, "0.0300".into())
+    );
+}
+
+#[test]
+fn cbp_2023_worked_example() {
+    let mut e = engine(Options {
+        rules: RuleChoice::Fixed(RuleSet::Cbp2023),
+        ..Options::default()
+    });
+    let t0 = instant("2024-02-05T08:00:00Z");
+    let mut push = |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| {
+        e.push(&ev(h(t0, hours))).unwrap()
+    };
+    // h0 marketing template: opens a marketing conversation, charged.
+    let l = push(0, |t| {
+        Event::mt(t, B, U, Kind::Template(Category::Marketing))
+    });
+    assert_eq!(
+        (l.pricing_type, l.charge.to_string()),
+        (PT::Regular, "0.1432".into())
+    );
+    // h4 user message.
+    push(4, |t| Event::mo(t, B, U));
+    // h5 interactive message: no new conversation.
+    let l = push(5, |t| Event::mt(t, B, U, Kind::NonTemplate));
+    assert_eq!(
+        (l.pricing_type, l.pricing_category.unwrap().as_str()),
+        (PT::Conversation, "marketing")
+    );
+    // h24 the marketing conversation expires; h25 text: opens a service conversation.
+    let l = push(25, |t| Event::mt(t, B, U, Kind::NonTemplate));
+    assert_eq!(
+        (l.pricing_type, l.pricing_category.unwrap().as_str()),
+        (PT::FreeTier, "service")
+    );
+    // h26 text: no new conversation.
+    let l = push(26, |t| Event::mt(t, B, U, Kind::NonTemplate));
+    assert_eq!(
+        (l.pricing_type, l.pricing_category.unwrap().as_str()),
+        (PT::Conversation, "service")
+    );
+}
+
+#[test]
+fn tier_worked_example() {
+    // The card's tier boundary is after the A-th (A = 3) authentication message of the month
+    // in India: the first A at the list rate, the (A+1)-th onward at the next tier's rate.
+    let mut e = engine(Options::default());
+    let t0 = instant("2025-09-01T08:00:00Z");
+    let charges: Vec<String> = (0..5)
+        .map(|i| {
+            let ev = Event::mt(
+                h(t0, i),
+                B,
+                "919876543210",
+                Kind::Template(Category::Authentication),
+            );
+            let l = e.push(&ev).unwrap();
+            format!("{} {}", l.charge, l.tier.unwrap())
+        })
+        .collect();
+    assert_eq!(
+        charges,
+        [
+            "0.0014 1:3",
+            "0.0014 1:3",
+            "0.0014 1:3",
+            "0.0011 4:MAX",
+            "0.0011 4:MAX"
+        ]
+    );
+}
