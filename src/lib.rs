@@ -43,3 +43,8 @@ pub use market::Markets;
 pub use money::{Country, Currency};
 pub use ratecard::{RateCard, RateCategory, Tier};
 pub use rules::{RuleChoice, RuleSet};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -313,3 +313,26 @@ fn bad_usage_exits_with_2() {
         assert!(run.stderr.starts_with("error:"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn the_readme_shows_current_output() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines = wabill(&["price", "fixtures/readme/log.csv", "--lines", "-"]);
+    assert!(
+        readme.contains(lines.stdout.trim_end()),
+        "README's priced lines are stale:\n{}",
+        lines.stdout
+    );
+    let summary = wabill(&[
+        "price",
+        "fixtures/readme/log.csv",
+        "--group-by",
+        "category,type",
+    ]);
+    assert!(
+        readme.contains(summary.stdout.trim_end()),
+        "README's summary is stale:\n{}",
+        summary.stdout
+    );
+    assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
+}
