@@ -60,6 +60,9 @@ struct PricingArgs {
     /// Read timestamps written without an offset in this IANA zone (e.g. Europe/Paris).
     #[arg(long, value_name = "ZONE")]
     naive_zone: Option<Tz>,
+    /// A row repeating a message id seen less than this many days before is a duplicate.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    dedup_days: u32,
     /// pmp-2026: free non-template messages per business number per local month.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     service_allowance: u64,
@@ -138,6 +141,7 @@ impl PricingArgs {
             rules: self.rules,
             rates_date: self.rates_date,
             service_allowance: self.service_allowance,
+            dedup_window: chrono::TimeDelta::days(i64::from(self.dedup_days)),
             ..Options::default()
         };
         Ok(Engine::new(

@@ -27,10 +27,11 @@
 //! tier family and local month, the volume-tier counters; per WABA or business and month, the
 //! free allowances; and the ids seen, for duplicates. A push that fails changes nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::Decimal;
 
 use crate::account::{Account, Accounts};
@@ -98,6 +99,12 @@ pub struct Options {
     pub service_allowance: u64,
     /// cbp: free conversations per WABA per local month.
     pub free_conversations: u64,
+    /// How long a message id is remembered: a row repeating an id seen less than this long
+    /// before is a duplicate. Meta retries a webhook for up to 7 days, the default.
+    pub dedup_window: TimeDelta,
+    /// Drop the state of pairs whose windows have all closed (prices are the same either way;
+    /// `false` keeps every pair, for checking exactly that).
+    pub evict_expired: bool,
 }
 
 impl Default for Options {
@@ -107,6 +114,8 @@ impl Default for Options {
             rates_date: None,
             service_allowance: 1000,
             free_conversations: 1000,
+            dedup_window: TimeDelta::days(7),
+            evict_expired: true,
         }
     }
 }
@@ -180,8 +189,10 @@ pub struct Engine {
     portfolios: HashMap<String, u32>,
     tiers: HashMap<TierKey, u64>,
     allowances: HashMap<AllowanceKey, u64>,
-    seen: HashSet<Box<str>>,
+    seen: SeenIds,
     last: Option<DateTime<Utc>>,
+    /// When to next drop the pairs whose windows have all closed.
+    next_sweep: Option<DateTime<Utc>>,
     user: String,
 }
 
@@ -241,8 +252,9 @@ impl Engine {
             portfolios: HashMap::new(),
             tiers: HashMap::new(),
             allowances: HashMap::new(),
-            seen: HashSet::new(),
+            seen: SeenIds::default(),
             last: None,
+            next_sweep: None,
             user: String::new(),
         }
     }
@@ -373,6 +385,8 @@ impl Engine {
             currency: account.currency,
         };
         let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
+        seen.forget_before(t - options.dedup_window);
+        let id = id.map(SeenIds::fingerprint);
         if id.is_some_and(|id| seen.contains(id)) {
             self.last = Some(t);
             return Ok(line);
@@ -496,10 +510,74 @@ impl Engine {
             }
         }
         if let Some(id) = id {
-            seen.insert(id.into());
+            seen.insert(t, id);
         }
         self.last = Some(t);
+        self.sweep(t);
         Ok(line)
+    }
+}
+
+impl Engine {
+    /// Once a day of log time, drops the pairs whose windows have all closed: their state
+    /// behaves exactly like no state, and timestamps only move forward.
+    fn sweep(&mut self, t: DateTime<Utc>) {
+        if !self.options.evict_expired || self.next_sweep.is_some_and(|next| t < next) {
+            return;
+        }
+        self.next_sweep = Some(t + SWEEP_EVERY);
+        for b in &mut self.businesses {
+            b.pairs
+                .retain(|_, p| p.live_until().is_some_and(|until| until > t));
+            if b.pairs.capacity() > 4 * b.pairs.len().max(64) {
+                b.pairs.shrink_to_fit();
+            }
+        }
+    }
+
+    /// The number of (business, user) pairs whose state is held.
+    pub fn live_pairs(&self) -> usize {
+        self.businesses.iter().map(|b| b.pairs.len()).sum()
+    }
+}
+
+const SWEEP_EVERY: TimeDelta = TimeDelta::hours(24);
+
+/// The message ids seen within the dedup window, as 128-bit fingerprints (two independent
+/// SipHash values: a false duplicate would need a 128-bit collision), oldest first.
+#[derive(Debug, Default)]
+struct SeenIds {
+    set: HashSet<u128>,
+    order: VecDeque<(DateTime<Utc>, u128)>,
+}
+
+impl SeenIds {
+    fn fingerprint(id: &str) -> u128 {
+        let half = |salt: u8| {
+            let mut h = std::hash::DefaultHasher::new();
+            salt.hash(&mut h);
+            id.hash(&mut h);
+            h.finish()
+        };
+        (u128::from(half(1)) << 64) | u128::from(half(2))
+    }
+
+    fn contains(&self, id: u128) -> bool {
+        self.set.contains(&id)
+    }
+
+    fn insert(&mut self, at: DateTime<Utc>, id: u128) {
+        if self.set.insert(id) {
+            self.order.push_back((at, id));
+        }
+    }
+
+    /// Forgets the ids first seen at or before `horizon`.
+    fn forget_before(&mut self, horizon: DateTime<Utc>) {
+        while let Some(&(_, id)) = self.order.front().filter(|(at, _)| *at <= horizon) {
+            self.order.pop_front();
+            self.set.remove(&id);
+        }
     }
 }
 
@@ -594,6 +672,32 @@ pub(crate) mod testing {
                 self.tiers, self.allowances, self.seen, self.last
             )
         }
+    }
+
+    #[test]
+    fn ids_are_remembered_for_the_dedup_window() {
+        let mut l = Log::new(engine());
+        let week = chrono::TimeDelta::days(7);
+        l.push(Event::mo(at(0, 0), "B", FR).with_id("wamid.1"));
+        let again = l.push(
+            Event::mo(at(0, 0) + week - chrono::TimeDelta::seconds(1), "B", FR).with_id("wamid.1"),
+        );
+        assert_eq!(again.pricing_type, PricingType::Duplicate);
+        let later = l.push(Event::mo(at(0, 0) + week, "B", FR).with_id("wamid.1"));
+        assert_eq!(later.pricing_type, PricingType::Inbound);
+    }
+
+    #[test]
+    fn pairs_whose_windows_closed_are_dropped() {
+        let mut l = Log::new(engine());
+        l.entry(at(0, 0), FR);
+        l.mt(at(1, 0), FR, Kind::Template(Category::Marketing)); // opens a 72h FEP window
+        l.mo(at(2, 0), IN);
+        assert_eq!(l.engine.live_pairs(), 2);
+        l.mo(at(30, 0), "33600000009"); // the day's sweep: IN's window closed at 26h
+        assert_eq!(l.engine.live_pairs(), 2);
+        l.mo(at(73, 0), "33600000009"); // FR's FEP window closed at 73h
+        assert_eq!(l.engine.live_pairs(), 1);
     }
 
     pub(crate) fn engine() -> Engine {

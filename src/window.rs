@@ -73,6 +73,22 @@ impl PairState {
         self.conversations = [None; 4];
     }
 
+    /// The instant from which this state behaves exactly like no state at all: every window it
+    /// holds has closed. `None`: it holds none.
+    pub(crate) fn live_until(&self) -> Option<DateTime<Utc>> {
+        let ends = [
+            self.last_mo.map(|t| t + DAY),
+            self.entry_point.map(|t| t + DAY),
+            self.fep_until,
+        ];
+        let conversations = self
+            .conversations
+            .iter()
+            .flatten()
+            .map(|c| Some(c.opened + DAY));
+        ends.into_iter().chain(conversations).flatten().max()
+    }
+
     /// The open conversations at `t`, earliest opened first.
     pub(crate) fn open_conversations(
         &self,

@@ -194,6 +194,16 @@ proptest! {
     }
 
     #[test]
+    fn dropping_expired_state_changes_no_line(specs in prop::collection::vec(spec(), 1..150), stretch in 1u32..12) {
+        // Gaps of up to 4 days, so that pairs expire and are swept.
+        let specs: Vec<Spec> = specs.into_iter().map(|s| Spec { gap: s.gap * stretch, ..s }).collect();
+        let text = csv_of(&specs, &USERS);
+        let keep = Options { evict_expired: false, ..Options::default() };
+        let kept = lines(&price(&mut Engine::new(common::book(ACCOUNTS).into(), keep), &[&text]));
+        prop_assert_eq!(lines(&price(&mut engine(), &[&text])), kept);
+    }
+
+    #[test]
     fn other_users_events_change_no_users_lines(specs in prop::collection::vec(spec(), 1..150), who in 0usize..4) {
         // Users without volume tiers (France, Brazil), so users share no counter.
         let users = &USERS[..4];
