@@ -95,6 +95,46 @@ fn prices_the_example_log() {
 }
 
 #[test]
+fn prices_a_log_spanning_every_era_in_one_run() {
+    let dir = temp_dir("eras");
+    let lines = dir.join("lines.csv");
+    let run = wabill(&[
+        "price",
+        "fixtures/eras/log.csv",
+        "--accounts",
+        "fixtures/eras/accounts.csv",
+        "--group-by",
+        "rules,model,category,type",
+        "--lines",
+        lines.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("eras.summary.txt", &run.stdout);
+    golden("eras.lines.csv", &std::fs::read_to_string(&lines).unwrap());
+    for rules in ["nbp", "cbp-2022", "cbp-2023", "pmp-2025", "pmp-2026"] {
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with(rules)),
+            "no {rules} line"
+        );
+    }
+    // The same log repriced under today's rules and card.
+    let run = wabill(&[
+        "price",
+        "fixtures/eras/log.csv",
+        "--accounts",
+        "fixtures/eras/accounts.csv",
+        "--rules",
+        "pmp-2026",
+        "--rates-date",
+        "2026-10-01",
+        "--group-by",
+        "rules,type",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("eras.repriced.txt", &run.stdout);
+}
+
+#[test]
 fn summaries_in_every_format_and_grouping() {
     for (format, group, name) in [
         ("csv", "month,type", "example.by-month-type.csv"),

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
 use wabill::report::{GroupBy, Summary};
-use wabill::{Engine, Error, Event, Options, PricedLine, PricingType};
+use wabill::{Engine, Error, Event, Options, PricedLine, PricingType, RuleChoice, RuleSet};
 
 const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
     B0,W0,P0,Europe/Paris\n\
@@ -65,7 +65,11 @@ fn spec() -> impl Strategy<Value = Spec> {
 
 /// A log in CSV, starting 2025-09-28 (so it crosses a month boundary in every zone).
 fn csv_of(specs: &[Spec], users: &[&str]) -> String {
-    let mut t: DateTime<Utc> = "2025-09-28T00:00:00Z".parse().unwrap();
+    csv_from("2025-09-28T00:00:00Z", specs, users)
+}
+
+fn csv_from(start: &str, specs: &[Spec], users: &[&str]) -> String {
+    let mut t: DateTime<Utc> = start.parse().unwrap();
     let mut out =
         String::from("timestamp,id,business,user,direction,category,status,entry_point\n");
     for (i, s) in specs.iter().enumerate() {
@@ -201,6 +205,24 @@ proptest! {
         let keep = Options { evict_expired: false, ..Options::default() };
         let kept = lines(&price(&mut Engine::new(common::book(ACCOUNTS).into(), keep), &[&text]));
         prop_assert_eq!(lines(&price(&mut engine(), &[&text])), kept);
+    }
+
+    #[test]
+    fn forcing_the_rule_set_of_the_logs_era_changes_nothing(specs in prop::collection::vec(spec(), 1..150), era in 0usize..5) {
+        // Starts well inside each era: the log (at most ~52 days) stays in it.
+        let (start, rules) = [
+            ("2021-03-01T00:00:00Z", RuleSet::Nbp),
+            ("2022-06-01T00:00:00Z", RuleSet::Cbp2022),
+            ("2024-09-20T00:00:00Z", RuleSet::Cbp2023),
+            ("2025-09-01T00:00:00Z", RuleSet::Pmp2025),
+            ("2026-10-05T00:00:00Z", RuleSet::Pmp2026),
+        ][era];
+        let text = csv_from(start, &specs, &USERS);
+        let auto = lines(&price(&mut engine(), &[&text]));
+        prop_assert!(auto.iter().all(|l| l.rules == rules));
+        let forced = Options { rules: RuleChoice::Fixed(rules), ..Options::default() };
+        let fixed = lines(&price(&mut Engine::new(common::book(ACCOUNTS).into(), forced), &[&text]));
+        prop_assert_eq!(fixed, auto);
     }
 
     #[test]

@@ -113,3 +113,34 @@ fn tier_worked_example() {
         ]
     );
 }
+
+#[test]
+fn auto_switches_at_local_midnight_of_each_waba() {
+    // 2025-06-30T18:30:00Z is 2025-07-01 00:00 in Kolkata but 15:30 on 2025-06-30 in São Paulo.
+    let accounts = "business,timezone\nKOL,Asia/Kolkata\nSAO,America/Sao_Paulo\n";
+    let mut e = wabill::Engine::new(common::book(accounts).into(), Options::default());
+    let utility = Kind::Template(Category::Utility);
+    let rules = |e: &mut wabill::Engine, t: &str, b: &'static str| {
+        e.push(&Event::mt(instant(t), b, U, utility)).unwrap().rules
+    };
+    assert_eq!(
+        rules(&mut e, "2025-06-30T18:29:59Z", "KOL"),
+        RuleSet::Cbp2023
+    );
+    assert_eq!(
+        rules(&mut e, "2025-06-30T18:30:00Z", "KOL"),
+        RuleSet::Pmp2025
+    );
+    assert_eq!(
+        rules(&mut e, "2025-06-30T18:30:00Z", "SAO"),
+        RuleSet::Cbp2023
+    );
+    assert_eq!(
+        rules(&mut e, "2025-07-01T02:59:59Z", "SAO"),
+        RuleSet::Cbp2023
+    );
+    assert_eq!(
+        rules(&mut e, "2025-07-01T03:00:00Z", "SAO"),
+        RuleSet::Pmp2025
+    );
+}

@@ -10,6 +10,26 @@ pub const MARKETS: &str = "effective_from,prefix,country,market\n\
     2000-01-01,55,BR,Brazil\n";
 
 pub const RATES: &str = "effective_from,currency,market,category,rate,tier_from,tier_to\n\
+    2018-01-01,USD,France,template,0.0500,,\n\
+    2018-01-01,USD,India,template,0.0066,,\n\
+    2018-01-01,USD,Brazil,template,0.0500,,\n\
+    2022-02-01,USD,France,user_initiated,0.0859,,\n\
+    2022-02-01,USD,France,business_initiated,0.1432,,\n\
+    2022-02-01,USD,India,user_initiated,0.0040,,\n\
+    2022-02-01,USD,India,business_initiated,0.0066,,\n\
+    2022-02-01,USD,Brazil,user_initiated,0.0300,,\n\
+    2022-02-01,USD,Brazil,business_initiated,0.0500,,\n\
+    2023-06-01,USD,India,marketing,0.0099,,\n\
+    2023-06-01,USD,India,utility,0.0042,,\n\
+    2023-06-01,USD,India,authentication,0.0042,,\n\
+    2023-06-01,USD,India,service,0.0040,,\n\
+    2023-06-01,USD,Brazil,marketing,0.0625,,\n\
+    2023-06-01,USD,Brazil,utility,0.0350,,\n\
+    2023-06-01,USD,Brazil,authentication,0.0315,,\n\
+    2023-06-01,USD,Brazil,service,0.0300,,\n\
+    2026-10-01,USD,France,service,0.0300,,\n\
+    2026-10-01,USD,India,service,0.0014,,\n\
+    2026-10-01,USD,Brazil,service,0.0068,,\n\
     2023-06-01,USD,France,marketing,0.1432,,\n\
     2023-06-01,USD,France,utility,0.0768,,\n\
     2023-06-01,USD,France,authentication,0.0691,,\n\
