@@ -15,15 +15,7 @@ const EVENTS: usize = 100_000;
 /// A deterministic mix: user messages, replies, utility and marketing templates, OTPs.
 fn users() -> Vec<String> {
     let prefixes = ["33", "91", "55", "1212", "62", "234", "49", "44"];
-    (0..USERS)
-        .map(|i| {
-            format!(
-                "{}{:09}",
-                prefixes[i % prefixes.len()],
-                i * 7919 % 1_000_000_000
-            )
-        })
-        .collect()
+    (0..USERS).map(|i| format!("{}{:09}", prefixes[i % prefixes.len()], i * 7919 % 1_000_000_000)).collect()
 }
 
 fn events(users: &[String]) -> Vec<Event<'_>> {
@@ -109,10 +101,7 @@ fn csv_path(c: &mut Criterion) {
     g.bench_function("price log", |b| {
         b.iter(|| {
             let mut engine = Engine::new(book.clone(), Options::default());
-            let input = vec![LogInput {
-                name: "bench.csv".to_string(),
-                reader: text.as_bytes(),
-            }];
+            let input = vec![LogInput { name: "bench.csv".to_string(), reader: text.as_bytes() }];
             csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut Discard).unwrap()
         })
     });

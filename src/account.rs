@@ -40,15 +40,9 @@ impl FromStr for AuthIntlFrom {
         if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
             return Ok(AuthIntlFrom::Date(d));
         }
-        DateTime::parse_from_rfc3339(t)
-            .map(|i| AuthIntlFrom::Instant(i.with_timezone(&Utc)))
-            .map_err(|_| {
-                Problem::column(
-                    "auth_intl_from",
-                    "not a date (YYYY-MM-DD) or an RFC 3339 instant",
-                    s,
-                )
-            })
+        DateTime::parse_from_rfc3339(t).map(|i| AuthIntlFrom::Instant(i.with_timezone(&Utc))).map_err(|_| {
+            Problem::column("auth_intl_from", "not a date (YYYY-MM-DD) or an RFC 3339 instant", s)
+        })
     }
 }
 
@@ -85,15 +79,8 @@ pub struct Accounts {
 }
 
 /// The columns of an accounts file.
-const COLUMNS: [&str; 7] = [
-    "business",
-    "waba",
-    "portfolio",
-    "timezone",
-    "currency",
-    "country",
-    "auth_intl_from",
-];
+const COLUMNS: [&str; 7] =
+    ["business", "waba", "portfolio", "timezone", "currency", "country", "auth_intl_from"];
 
 impl Accounts {
     /// Builds accounts from (business, account) pairs, checking that a business appears once
@@ -101,12 +88,9 @@ impl Accounts {
     pub fn new(accounts: impl IntoIterator<Item = (String, Account)>) -> Result<Accounts, Error> {
         let mut b = Builder::default();
         for (business, account) in accounts {
-            b.add(business, account, 0)
-                .map_err(|p| Error::Config(p.to_string()))?;
+            b.add(business, account, 0).map_err(|p| Error::Config(p.to_string()))?;
         }
-        Ok(Accounts {
-            by_business: b.by_business,
-        })
+        Ok(Accounts { by_business: b.by_business })
     }
 
     /// Reads an accounts CSV (`business,waba,portfolio,timezone,currency,country,auth_intl_from`,
@@ -115,15 +99,8 @@ impl Accounts {
         let mut t = Table::new(reader, file)?;
         t.only(&COLUMNS)?;
         let business = t.require("business")?;
-        let [waba, portfolio, timezone, currency, country, auth] = [
-            "waba",
-            "portfolio",
-            "timezone",
-            "currency",
-            "country",
-            "auth_intl_from",
-        ]
-        .map(|c| t.find(c));
+        let [waba, portfolio, timezone, currency, country, auth] =
+            ["waba", "portfolio", "timezone", "currency", "country", "auth_intl_from"].map(|c| t.find(c));
         let mut b = Builder::default();
         while t.next_row()? {
             let pos = || t.position();
@@ -139,28 +116,18 @@ impl Accounts {
                     None => Tz::UTC,
                     Some(z) => parse_zone(z).at(pos)?,
                 },
-                currency: non_empty(t.get(currency))
-                    .map_or(Ok(Currency::USD), str::parse)
-                    .at(pos)?,
-                country: non_empty(t.get(country))
-                    .map(str::parse)
-                    .transpose()
-                    .at(pos)?,
+                currency: non_empty(t.get(currency)).map_or(Ok(Currency::USD), str::parse).at(pos)?,
+                country: non_empty(t.get(country)).map(str::parse).transpose().at(pos)?,
                 auth_intl_from: non_empty(t.get(auth)).map(str::parse).transpose().at(pos)?,
             };
             b.add(name.to_string(), account, t.line()).at(pos)?;
         }
-        Ok(Accounts {
-            by_business: b.by_business,
-        })
+        Ok(Accounts { by_business: b.by_business })
     }
 
     /// The account of `business`, or the defaults when it is not listed.
     pub fn get(&self, business: &str) -> Account {
-        self.by_business
-            .get(business)
-            .cloned()
-            .unwrap_or_else(|| Account::default_for(business))
+        self.by_business.get(business).cloned().unwrap_or_else(|| Account::default_for(business))
     }
 
     pub fn len(&self) -> usize {
@@ -174,9 +141,7 @@ impl Accounts {
 
 /// Parses an IANA time zone name, e.g. `Europe/Paris`.
 pub fn parse_zone(s: &str) -> Result<Tz, Problem> {
-    s.trim()
-        .parse::<Tz>()
-        .map_err(|_| Problem::column("timezone", "unknown IANA time zone", s))
+    s.trim().parse::<Tz>().map_err(|_| Problem::column("timezone", "unknown IANA time zone", s))
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -210,25 +175,17 @@ impl Builder {
                 ("timezone", first.timezone != account.timezone),
                 ("currency", first.currency != account.currency),
                 ("country", first.country != account.country),
-                (
-                    "auth_intl_from",
-                    first.auth_intl_from != account.auth_intl_from,
-                ),
+                ("auth_intl_from", first.auth_intl_from != account.auth_intl_from),
             ];
             if let Some((column, _)) = differ.iter().find(|d| d.1) {
                 return Err(Problem::column(
                     *column,
-                    format!(
-                        "WABA {} is described differently{}",
-                        account.waba,
-                        place(*first_line)
-                    ),
+                    format!("WABA {} is described differently{}", account.waba, place(*first_line)),
                     business,
                 ));
             }
         } else {
-            self.wabas
-                .insert(account.waba.clone(), (account.clone(), line));
+            self.wabas.insert(account.waba.clone(), (account.clone(), line));
         }
         self.business_lines.insert(business.clone(), line);
         self.by_business.insert(business, account);
@@ -266,38 +223,22 @@ mod tests {
         let b1 = a.get("B1");
         assert_eq!(b1.timezone, chrono_tz::Asia::Kolkata);
         assert_eq!(b1.country.unwrap().code(), "IN");
-        assert_eq!(
-            b1.auth_intl_from,
-            Some(AuthIntlFrom::Date(
-                NaiveDate::from_ymd_opt(2025, 9, 1).unwrap()
-            ))
-        );
-        assert!(matches!(
-            a.get("B2").auth_intl_from,
-            Some(AuthIntlFrom::Instant(_))
-        ));
+        assert_eq!(b1.auth_intl_from, Some(AuthIntlFrom::Date(NaiveDate::from_ymd_opt(2025, 9, 1).unwrap())));
+        assert!(matches!(a.get("B2").auth_intl_from, Some(AuthIntlFrom::Instant(_))));
     }
 
     #[test]
     fn bad_accounts_are_positioned_errors() {
         let e = load("business,timezone\nB1,Mars/Olympus\n").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "accounts.csv:2: column timezone: unknown IANA time zone (Mars/Olympus)"
-        );
+        assert_eq!(e.to_string(), "accounts.csv:2: column timezone: unknown IANA time zone (Mars/Olympus)");
         let e = load("business,waba\nB1,W1\nB1,W2\n").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "accounts.csv:3: column business: listed twice on line 2 (B1)"
-        );
+        assert_eq!(e.to_string(), "accounts.csv:3: column business: listed twice on line 2 (B1)");
         let e = load("business,waba,timezone\nB1,W1,Europe/Paris\nB2,W1,UTC\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             "accounts.csv:3: column timezone: WABA W1 is described differently on line 2 (B2)"
         );
         let e = load("business,tz\nB1,UTC\n").unwrap_err();
-        assert!(e
-            .to_string()
-            .starts_with("accounts.csv:1: unknown column tz (expected business,"));
+        assert!(e.to_string().starts_with("accounts.csv:1: unknown column tz (expected business,"));
     }
 }

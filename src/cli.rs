@@ -11,9 +11,7 @@ use csv::StringRecord;
 
 use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
 use wabill::report::{Format, GroupBy, Summary};
-use wabill::{
-    Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice,
-};
+use wabill::{Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
 
 #[derive(Parser)]
 #[command(
@@ -110,16 +108,11 @@ fn open(path: &str) -> Result<Box<dyn Read>, Error> {
     if path == "-" {
         return Ok(Box::new(io::stdin().lock()));
     }
-    File::open(path)
-        .map(|f| Box::new(f) as Box<dyn Read>)
-        .map_err(|e| io_error(path, e))
+    File::open(path).map(|f| Box::new(f) as Box<dyn Read>).map_err(|e| io_error(path, e))
 }
 
 fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
-    Error::Io {
-        path: path.as_ref().display().to_string(),
-        source,
-    }
+    Error::Io { path: path.as_ref().display().to_string(), source }
 }
 
 impl PricingArgs {
@@ -144,10 +137,7 @@ impl PricingArgs {
             dedup_window: chrono::TimeDelta::days(i64::from(self.dedup_days)),
             ..Options::default()
         };
-        Ok(Engine::new(
-            Pricebook::new(markets, &card, accounts).into(),
-            options,
-        ))
+        Ok(Engine::new(Pricebook::new(markets, &card, accounts).into(), options))
     }
 
     fn read_options(&self, rejects: bool) -> ReadOptions {
@@ -163,10 +153,7 @@ impl PricingArgs {
 /// that a failed run leaves no half-written file.
 enum Output {
     Stdout(BufWriter<io::Stdout>),
-    File {
-        temp: BufWriter<tempfile::NamedTempFile>,
-        path: PathBuf,
-    },
+    File { temp: BufWriter<tempfile::NamedTempFile>, path: PathBuf },
 }
 
 impl Output {
@@ -179,14 +166,9 @@ impl Output {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".wabill-")
-            .tempfile_in(&dir)
-            .map_err(|e| io_error(&path, e))?;
-        Ok(Output::File {
-            temp: BufWriter::new(temp),
-            path,
-        })
+        let temp =
+            tempfile::Builder::new().prefix(".wabill-").tempfile_in(&dir).map_err(|e| io_error(&path, e))?;
+        Ok(Output::File { temp: BufWriter::new(temp), path })
     }
 
     fn name(&self) -> String {
@@ -201,9 +183,7 @@ impl Output {
         match self {
             Output::Stdout(mut w) => w.flush().map_err(|e| io_error("<stdout>", e)),
             Output::File { temp, path } => {
-                let temp = temp
-                    .into_inner()
-                    .map_err(|e| io_error(&path, e.into_error()))?;
+                let temp = temp.into_inner().map_err(|e| io_error(&path, e.into_error()))?;
                 temp.persist(&path).map_err(|e| io_error(&path, e.error))?;
                 Ok(())
             }
@@ -258,12 +238,9 @@ impl Sink for PriceSink {
 
     fn priced(&mut self, row: &Row, _event: &Event, line: &PricedLine) -> Result<(), Error> {
         if let Some((w, name)) = &mut self.lines {
-            w.write(row.log, row.record, line, &[])
-                .map_err(|e| io_error(&*name, e.into()))?;
+            w.write(row.log, row.record, line, &[]).map_err(|e| io_error(&*name, e.into()))?;
         }
-        self.summary
-            .add(line)
-            .map_err(|p| p.at(row.position.clone()))
+        self.summary.add(line).map_err(|p| p.at(row.position.clone()))
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
@@ -308,12 +285,7 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     let inputs = args
         .logs
         .iter()
-        .map(|name| {
-            open(name).map(|reader| LogInput {
-                name: name.clone(),
-                reader,
-            })
-        })
+        .map(|name| open(name).map(|reader| LogInput { name: name.clone(), reader }))
         .collect::<Result<Vec<_>, Error>>()?;
     let mut sink = PriceSink {
         lines_to: args.lines.clone(),
@@ -326,18 +298,12 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     let counts = csvlog::price_logs(inputs, &mut engine, &options, &mut sink)?;
     let summary = sink.finish()?;
     let mut text = Vec::new();
-    summary
-        .render(args.format, &mut text)
-        .map_err(|e| io_error("<summary>", e))?;
+    summary.render(args.format, &mut text).map_err(|e| io_error("<summary>", e))?;
     if args.lines.as_deref() == Some("-") {
-        io::stderr()
-            .write_all(&text)
-            .map_err(|e| io_error("<stderr>", e))?;
+        io::stderr().write_all(&text).map_err(|e| io_error("<stderr>", e))?;
     } else {
         let mut out = io::stdout().lock();
-        out.write_all(&text)
-            .and_then(|()| out.flush())
-            .map_err(|e| io_error("<stdout>", e))?;
+        out.write_all(&text).and_then(|()| out.flush()).map_err(|e| io_error("<stdout>", e))?;
     }
     report_counts(&counts);
     Ok(())

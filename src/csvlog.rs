@@ -87,48 +87,32 @@ pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>,
         )),
         (Some(n), Some(zone)) => match zone.from_local_datetime(&n) {
             chrono::LocalResult::Single(dt) => Ok(dt.with_timezone(&Utc)),
-            chrono::LocalResult::Ambiguous(..) => Err(Problem::column(
-                "timestamp",
-                format!("is ambiguous in {zone} (a clock change)"),
-                s,
-            )),
-            chrono::LocalResult::None => Err(Problem::column(
-                "timestamp",
-                format!("does not exist in {zone} (a clock change)"),
-                s,
-            )),
+            chrono::LocalResult::Ambiguous(..) => {
+                Err(Problem::column("timestamp", format!("is ambiguous in {zone} (a clock change)"), s))
+            }
+            chrono::LocalResult::None => {
+                Err(Problem::column("timestamp", format!("does not exist in {zone} (a clock change)"), s))
+            }
         },
     }
 }
 
 /// Parses the columns of a row other than the timestamp into an event.
-fn parse_event<'r>(
-    c: &Columns,
-    r: &'r StringRecord,
-    timestamp: DateTime<Utc>,
-) -> Result<Event<'r>, Problem> {
+fn parse_event<'r>(c: &Columns, r: &'r StringRecord, timestamp: DateTime<Utc>) -> Result<Event<'r>, Problem> {
     let direction = Direction::parse_log(field(r, Some(c.direction)))?;
     let category = field(r, c.category);
     let status = field(r, c.status);
     let entry_point = !field(r, c.entry_point).is_empty();
     let (kind, status) = match direction {
         Direction::Mo if !category.is_empty() => {
-            return Err(Problem::column(
-                "category",
-                "must be empty for an MO",
-                category,
-            ));
+            return Err(Problem::column("category", "must be empty for an MO", category));
         }
         Direction::Mo if !status.is_empty() => {
             return Err(Problem::column("status", "must be empty for an MO", status));
         }
         Direction::Mo => (Kind::NonTemplate, Status::Delivered),
         Direction::Mt if entry_point => {
-            return Err(Problem::column(
-                "entry_point",
-                "must be empty for an MT",
-                field(r, c.entry_point),
-            ));
+            return Err(Problem::column("entry_point", "must be empty for an MT", field(r, c.entry_point)));
         }
         Direction::Mt => (Kind::parse_log(category)?, Status::parse_log(status)?),
     };
@@ -214,21 +198,11 @@ pub fn price_logs<R: Read>(
     for input in inputs {
         let table = Table::new(input.reader, &input.name)?;
         let columns = Columns::of(&table)?;
-        cursors.push(Cursor {
-            table,
-            columns,
-            current: None,
-            last: None,
-        });
+        cursors.push(Cursor { table, columns, current: None, last: None });
     }
     let headers: Vec<StringRecord> = cursors.iter().map(|c| c.table.header().clone()).collect();
     sink.begin(&headers)?;
-    let mut run = Run {
-        engine,
-        options,
-        sink,
-        counts: Counts::default(),
-    };
+    let mut run = Run { engine, options, sink, counts: Counts::default() };
     if options.sort {
         run.sorted(cursors)?;
     } else {
@@ -244,11 +218,7 @@ pub fn price_logs<R: Read>(
             let Some((t, i)) = next else { break };
             let c = &mut cursors[i];
             let (_, position) = c.current.take().expect("chosen cursors have a row");
-            let row = Row {
-                log: i,
-                position: &position,
-                record: c.table.record(),
-            };
+            let row = Row { log: i, position: &position, record: c.table.record() };
             run.price(&row, &c.columns, t)?;
             run.advance(i, c)?;
         }
@@ -270,18 +240,14 @@ impl Run<'_> {
             self.counts.rows += 1;
             let position = c.table.position();
             let raw = field(c.table.record(), Some(c.columns.timestamp));
-            let checked =
-                parse_timestamp(raw, self.options.naive_zone).and_then(|t| match c.last {
-                    Some((last, line)) if t < last && !self.options.sort => Err(Problem::column(
-                        "timestamp",
-                        format!(
-                            "earlier than line {line}, {} (--sort accepts an unsorted log)",
-                            rfc3339(last)
-                        ),
-                        raw,
-                    )),
-                    _ => Ok(t),
-                });
+            let checked = parse_timestamp(raw, self.options.naive_zone).and_then(|t| match c.last {
+                Some((last, line)) if t < last && !self.options.sort => Err(Problem::column(
+                    "timestamp",
+                    format!("earlier than line {line}, {} (--sort accepts an unsorted log)", rfc3339(last)),
+                    raw,
+                )),
+                _ => Ok(t),
+            });
             match checked {
                 Ok(t) => {
                     c.last = Some((t, position.line));
@@ -289,11 +255,7 @@ impl Run<'_> {
                     return Ok(());
                 }
                 Err(p) => {
-                    let row = Row {
-                        log,
-                        position: &position,
-                        record: c.table.record(),
-                    };
+                    let row = Row { log, position: &position, record: c.table.record() };
                     self.bad(&row, p)?;
                 }
             }
@@ -315,19 +277,14 @@ impl Run<'_> {
         }
         rows.sort_by_key(|r| r.0);
         for (t, log, position, record) in &rows {
-            let row = Row {
-                log: *log,
-                position,
-                record,
-            };
+            let row = Row { log: *log, position, record };
             self.price(&row, &cursors[*log].columns, *t)?;
         }
         Ok(())
     }
 
     fn price(&mut self, row: &Row, columns: &Columns, t: DateTime<Utc>) -> Result<(), Error> {
-        let line = parse_event(columns, row.record, t)
-            .and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
+        let line = parse_event(columns, row.record, t).and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
         match line {
             Ok((ev, line)) => {
                 self.counts.priced += 1;
@@ -369,15 +326,8 @@ impl Layout {
                 }
             }
         }
-        let maps = headers
-            .iter()
-            .map(|h| {
-                columns
-                    .iter()
-                    .map(|c| h.iter().position(|n| n == c))
-                    .collect()
-            })
-            .collect();
+        let maps =
+            headers.iter().map(|h| columns.iter().map(|c| h.iter().position(|n| n == c)).collect()).collect();
         Layout { columns, maps }
     }
 
@@ -411,18 +361,8 @@ impl<W: Write> LinesWriter<W> {
         let replaced: Vec<&str> = APPENDED.iter().chain(extra).copied().collect();
         let layout = Layout::new(headers, &replaced);
         let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(
-            layout
-                .columns()
-                .iter()
-                .map(String::as_str)
-                .chain(replaced.iter().copied()),
-        )?;
-        Ok(LinesWriter {
-            writer,
-            layout,
-            buf: String::new(),
-        })
+        writer.write_record(layout.columns().iter().map(String::as_str).chain(replaced.iter().copied()))?;
+        Ok(LinesWriter { writer, layout, buf: String::new() })
     }
 
     /// Writes one line; `extra` holds the values of the extra columns.
@@ -472,22 +412,17 @@ impl<W: Write> RejectsWriter<W> {
         let layout = Layout::new(headers, &[]);
         let mut writer = csv::Writer::from_writer(out);
         writer.write_record(
-            ["file", "line", "error"]
-                .into_iter()
-                .chain(layout.columns().iter().map(String::as_str)),
+            ["file", "line", "error"].into_iter().chain(layout.columns().iter().map(String::as_str)),
         )?;
         Ok(RejectsWriter { writer, layout })
     }
 
     pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
-        let problem = error
-            .problem()
-            .map_or_else(|| error.to_string(), |(p, _)| p.to_string());
+        let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.to_string());
         self.writer.write_field(&*row.position.file)?;
         self.writer.write_field(row.position.line.to_string())?;
         self.writer.write_field(problem)?;
-        self.layout
-            .write_fields(&mut self.writer, row.log, row.record)?;
+        self.layout.write_fields(&mut self.writer, row.log, row.record)?;
         self.writer.write_record(None::<&[u8]>)
     }
 

@@ -56,16 +56,9 @@ impl Pricebook {
         let mut markets = markets;
         let mut prices = HashMap::new();
         for ((currency, market, category), dated) in card.entries() {
-            prices.insert(
-                (*currency, markets.intern(market), *category),
-                dated.clone(),
-            );
+            prices.insert((*currency, markets.intern(market), *category), dated.clone());
         }
-        Pricebook {
-            markets,
-            accounts,
-            prices,
-        }
+        Pricebook { markets, accounts, prices }
     }
 
     /// The embedded markets table and rate card, with these accounts.
@@ -216,11 +209,7 @@ fn allowance_key(allowance: Allowance, waba: u32, business: u32, month: Month) -
         Allowance::Conversations => waba,
         Allowance::ServiceMessages => business,
     };
-    AllowanceKey {
-        allowance,
-        scope,
-        month,
-    }
+    AllowanceKey { allowance, scope, month }
 }
 
 fn limit(options: &Options, allowance: Allowance) -> u64 {
@@ -268,14 +257,8 @@ impl Engine {
     }
 
     /// Prices every event of an iterator, in order.
-    pub fn price_all<'e, 'a, I: Iterator<Item = Event<'a>>>(
-        &'e mut self,
-        events: I,
-    ) -> Priced<'e, I> {
-        Priced {
-            engine: self,
-            events,
-        }
+    pub fn price_all<'e, 'a, I: Iterator<Item = Event<'a>>>(&'e mut self, events: I) -> Priced<'e, I> {
+        Priced { engine: self, events }
     }
 
     fn business(&mut self, name: &str) -> u32 {
@@ -308,39 +291,19 @@ impl Engine {
         if let Some(last) = self.last.filter(|&last| t < last) {
             return Err(Problem::column(
                 "timestamp",
-                format!(
-                    "earlier than the event before, {}",
-                    crate::csvlog::rfc3339(last)
-                ),
+                format!("earlier than the event before, {}", crate::csvlog::rfc3339(last)),
                 crate::csvlog::rfc3339(t),
             ));
         }
         if ev.business.trim().is_empty() {
-            return Err(Problem::column(
-                "business",
-                "must not be empty",
-                ev.business,
-            ));
+            return Err(Problem::column("business", "must not be empty", ev.business));
         }
         if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
             let category = ev.kind.pricing_category().to_string();
-            return Err(Problem::column(
-                "category",
-                "must be empty for an MO",
-                category,
-            ));
+            return Err(Problem::column("category", "must be empty for an MO", category));
         }
         let bi = self.business(ev.business.trim());
-        let Engine {
-            book,
-            options,
-            businesses,
-            tiers,
-            allowances,
-            seen,
-            user: buf,
-            ..
-        } = self;
+        let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
         let account = &biz.account;
         let local_date = t.with_timezone(&account.timezone).date_naive();
@@ -354,15 +317,9 @@ impl Engine {
         }
         let (country, market) = match ev.country {
             Some(c) => (Some(c), book.markets.of_country(c, rate_date)),
-            None if user.bytes().all(|b| b.is_ascii_digit()) => {
-                book.markets.of_number(user, rate_date)
-            }
+            None if user.bytes().all(|b| b.is_ascii_digit()) => book.markets.of_number(user, rate_date),
             None => {
-                return Err(Problem::column(
-                    "user",
-                    "not a phone number and no country given",
-                    ev.user,
-                ));
+                return Err(Problem::column("user", "not a phone number and no country given", ev.user));
             }
         };
 
@@ -401,30 +358,13 @@ impl Engine {
             }
             None
         } else if !ev.status.is_delivered() {
-            Some(Verdict::free(
-                PricingType::Undelivered,
-                ev.kind.pricing_category(),
-            ))
+            Some(Verdict::free(PricingType::Undelivered, ev.kind.pricing_category()))
         } else if ev.kind == Kind::NonTemplate && !pair.csw_open(t) {
-            Some(Verdict::free(
-                PricingType::Violation,
-                PricingCategory::Service,
-            ))
+            Some(Verdict::free(PricingType::Violation, PricingCategory::Service))
         } else {
             let set = rules.rules();
-            let mt = Mt {
-                at: t,
-                kind: ev.kind,
-                local_date,
-                csw_open: pair.csw_open(t),
-            };
-            let cx = Cx {
-                allowances,
-                options,
-                waba: biz.waba_id,
-                business: bi,
-                month,
-            };
+            let mt = Mt { at: t, kind: ev.kind, local_date, csw_open: pair.csw_open(t) };
+            let cx = Cx { allowances, options, waba: biz.waba_id, business: bi, month };
             Some(set.price(&mt, &mut pair, &cx))
         };
 
@@ -451,9 +391,8 @@ impl Engine {
                         category = RateCategory::AuthenticationInternational;
                         line.pricing_category = Some(PricingCategory::AuthenticationInternational);
                     }
-                    let price = book
-                        .price(account.currency, market, category, rate_date)
-                        .ok_or_else(|| {
+                    let price =
+                        book.price(account.currency, market, category, rate_date).ok_or_else(|| {
                             Problem::new(format!(
                                 "no rate for {} {} {category} on {rate_date}",
                                 account.currency,
@@ -462,17 +401,10 @@ impl Engine {
                         })?;
                     let (r, tier) = if rate.tiered {
                         let family = match category {
-                            RateCategory::AuthenticationInternational => {
-                                RateCategory::Authentication
-                            }
+                            RateCategory::AuthenticationInternational => RateCategory::Authentication,
                             c => c,
                         };
-                        let key = TierKey {
-                            portfolio: biz.portfolio_id,
-                            market,
-                            family,
-                            month,
-                        };
+                        let key = TierKey { portfolio: biz.portfolio_id, market, family, month };
                         let k = tiers.get(&key).copied().unwrap_or(0) + 1;
                         tier_use = Some(key);
                         price.for_message(k).ok_or_else(|| {
@@ -490,9 +422,7 @@ impl Engine {
                     line.charge = r;
                 }
                 if let Some(a) = v.uses {
-                    *allowances
-                        .entry(allowance_key(a, biz.waba_id, bi, month))
-                        .or_insert(0) += 1;
+                    *allowances.entry(allowance_key(a, biz.waba_id, bi, month)).or_insert(0) += 1;
                 }
             }
         }
@@ -527,8 +457,7 @@ impl Engine {
         }
         self.next_sweep = Some(t + SWEEP_EVERY);
         for b in &mut self.businesses {
-            b.pairs
-                .retain(|_, p| p.live_until().is_some_and(|until| until > t));
+            b.pairs.retain(|_, p| p.live_until().is_some_and(|until| until > t));
             if b.pairs.capacity() > 4 * b.pairs.len().max(64) {
                 b.pairs.shrink_to_fit();
             }
@@ -583,12 +512,7 @@ impl SeenIds {
 
 /// Whether an authentication template pays the authentication-international rate (SPEC §6),
 /// the card permitting.
-fn auth_intl(
-    account: &Account,
-    recipient: Option<Country>,
-    at: DateTime<Utc>,
-    local: NaiveDate,
-) -> bool {
+fn auth_intl(account: &Account, recipient: Option<Country>, at: DateTime<Utc>, local: NaiveDate) -> bool {
     match (account.auth_intl_from, account.country, recipient) {
         (Some(from), Some(home), Some(to)) => home != to && from.reached(at, local),
         _ => false,
@@ -621,8 +545,7 @@ pub(crate) mod testing {
         2000-01-01,1,US,North America\n";
 
     /// India authentication in tiers of 2 messages: 0.0014, then 0.0012, then 0.0010.
-    pub(crate) const RATES: &str =
-        "effective_from,currency,market,category,rate,tier_from,tier_to\n\
+    pub(crate) const RATES: &str = "effective_from,currency,market,category,rate,tier_from,tier_to\n\
         2018-01-01,USD,France,template,0.0500,,\n\
         2022-02-01,USD,France,user_initiated,0.0859,,\n\
         2022-02-01,USD,France,business_initiated,0.1432,,\n\
@@ -662,15 +585,8 @@ pub(crate) mod testing {
     impl Engine {
         /// The live state, for checking that a failed push changed nothing.
         pub(crate) fn debug_state(&self) -> String {
-            let pairs: Vec<_> = self
-                .businesses
-                .iter()
-                .map(|b| format!("{:?}", b.pairs))
-                .collect();
-            format!(
-                "{:?} {:?} {:?} {:?} {pairs:?}",
-                self.tiers, self.allowances, self.seen, self.last
-            )
+            let pairs: Vec<_> = self.businesses.iter().map(|b| format!("{:?}", b.pairs)).collect();
+            format!("{:?} {:?} {:?} {:?} {pairs:?}", self.tiers, self.allowances, self.seen, self.last)
         }
     }
 
@@ -679,9 +595,8 @@ pub(crate) mod testing {
         let mut l = Log::new(engine());
         let week = chrono::TimeDelta::days(7);
         l.push(Event::mo(at(0, 0), "B", FR).with_id("wamid.1"));
-        let again = l.push(
-            Event::mo(at(0, 0) + week - chrono::TimeDelta::seconds(1), "B", FR).with_id("wamid.1"),
-        );
+        let again =
+            l.push(Event::mo(at(0, 0) + week - chrono::TimeDelta::seconds(1), "B", FR).with_id("wamid.1"));
         assert_eq!(again.pricing_type, PricingType::Duplicate);
         let later = l.push(Event::mo(at(0, 0) + week, "B", FR).with_id("wamid.1"));
         assert_eq!(later.pricing_type, PricingType::Inbound);

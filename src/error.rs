@@ -30,19 +30,24 @@ impl fmt::Display for Position {
 /// the CSV boundary adds the [`Position`] and makes it an [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    column: Option<Cow<'static, str>>,
+    place: Option<Place>,
     what: Cow<'static, str>,
     value: Option<String>,
+}
+
+/// Where in a row or document a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    /// A CSV column.
+    Column(Cow<'static, str>),
+    /// A TOML key, e.g. `per_user.tiers`.
+    Key(Cow<'static, str>),
 }
 
 impl Problem {
     /// A problem with no column and no value (e.g. a missing rate).
     pub fn new(what: impl Into<Cow<'static, str>>) -> Problem {
-        Problem {
-            column: None,
-            what: what.into(),
-            value: None,
-        }
+        Problem { place: None, what: what.into(), value: None }
     }
 
     /// A problem with the value of `column`.
@@ -51,39 +56,46 @@ impl Problem {
         what: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
     ) -> Problem {
-        Problem {
-            column: Some(column.into()),
-            what: what.into(),
-            value: Some(value.into()),
-        }
+        Problem { place: Some(Place::Column(column.into())), what: what.into(), value: Some(value.into()) }
+    }
+
+    /// A problem with the value of a TOML `key`.
+    pub fn key(
+        key: impl Into<Cow<'static, str>>,
+        what: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Problem {
+        Problem { place: Some(Place::Key(key.into())), what: what.into(), value: Some(value.into()) }
     }
 
     /// Names the column this problem is in, if it names none yet.
     pub fn in_column(mut self, column: impl Into<Cow<'static, str>>) -> Problem {
-        if self.column.is_none() {
-            self.column = Some(column.into());
+        if self.place.is_none() {
+            self.place = Some(Place::Column(column.into()));
         }
         self
     }
 
-    /// The column, if the problem is in one.
-    pub fn column_name(&self) -> Option<&str> {
-        self.column.as_deref()
+    /// Names the TOML key this problem is at, if it names no place yet.
+    pub fn at_key(mut self, key: impl Into<Cow<'static, str>>) -> Problem {
+        if self.place.is_none() {
+            self.place = Some(Place::Key(key.into()));
+        }
+        self
     }
 
     /// Gives the problem a position, making it an [`Error`].
     pub fn at(self, at: Position) -> Error {
-        Error::Data {
-            at: Some(at),
-            problem: self,
-        }
+        Error::Data { at: Some(at), problem: self }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(column) = &self.column {
-            write!(f, "column {column}: ")?;
+        match &self.place {
+            Some(Place::Column(c)) => write!(f, "column {c}: ")?,
+            Some(Place::Key(k)) => write!(f, "key {k}: ")?,
+            None => {}
         }
         f.write_str(&self.what)?;
         if let Some(value) = self.value.as_deref().filter(|v| !v.is_empty()) {
@@ -122,10 +134,7 @@ pub enum ErrorKind {
 pub enum Error {
     /// A row of a file is wrong (or, without a position, one event given to the engine).
     #[error("{}{problem}", at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
-    Data {
-        at: Option<Position>,
-        problem: Problem,
-    },
+    Data { at: Option<Position>, problem: Problem },
     /// The configuration as a whole is wrong.
     #[error("{0}")]
     Config(String),
@@ -149,10 +158,7 @@ impl Error {
     }
 
     pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// The problem and position of a data error.
@@ -176,24 +182,15 @@ mod tests {
 
     #[test]
     fn data_error_reads_file_line_column_value() {
-        let at = Position {
-            file: "log.csv".into(),
-            line: 7,
-        };
+        let at = Position { file: "log.csv".into(), line: 7 };
         let e = Problem::column("direction", "unknown direction", "sideways").at(at);
-        assert_eq!(
-            e.to_string(),
-            "log.csv:7: column direction: unknown direction (sideways)"
-        );
+        assert_eq!(e.to_string(), "log.csv:7: column direction: unknown direction (sideways)");
         assert_eq!(e.kind(), ErrorKind::Data);
     }
 
     #[test]
     fn long_values_are_cut() {
         let p = Problem::column("user", "too long", "x".repeat(100));
-        assert_eq!(
-            p.to_string(),
-            format!("column user: too long ({}… (100 bytes))", "x".repeat(60))
-        );
+        assert_eq!(p.to_string(), format!("column user: too long ({}… (100 bytes))", "x".repeat(60)));
     }
 }

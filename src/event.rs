@@ -61,19 +61,14 @@ impl Direction {
     /// Parses the log's spellings: `mo`/`in`/`inbound` and `mt`/`out`/`outbound`, any case.
     pub fn parse_log(s: &str) -> Result<Direction, Problem> {
         let t = s.trim();
-        for (names, d) in [
-            (["mo", "in", "inbound"], Direction::Mo),
-            (["mt", "out", "outbound"], Direction::Mt),
-        ] {
+        for (names, d) in
+            [(["mo", "in", "inbound"], Direction::Mo), (["mt", "out", "outbound"], Direction::Mt)]
+        {
             if names.iter().any(|n| n.eq_ignore_ascii_case(t)) {
                 return Ok(d);
             }
         }
-        Err(Problem::column(
-            "direction",
-            "unknown direction, expected mo or mt",
-            s,
-        ))
+        Err(Problem::column("direction", "unknown direction, expected mo or mt", s))
     }
 }
 
@@ -136,17 +131,9 @@ impl Status {
         if t.is_empty() {
             return Ok(Status::Delivered);
         }
-        Status::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str().eq_ignore_ascii_case(t))
-            .ok_or_else(|| {
-                Problem::column(
-                    "status",
-                    "unknown status, expected delivered, read, sent, failed or empty",
-                    s,
-                )
-            })
+        Status::ALL.iter().copied().find(|v| v.as_str().eq_ignore_ascii_case(t)).ok_or_else(|| {
+            Problem::column("status", "unknown status, expected delivered, read, sent, failed or empty", s)
+        })
     }
 
     /// Delivered or read (read implies delivered).
@@ -195,11 +182,7 @@ impl<'a> Event<'a> {
 
     /// A delivered business message (MT) of the given kind.
     pub fn mt(timestamp: DateTime<Utc>, business: &'a str, user: &'a str, kind: Kind) -> Event<'a> {
-        Event {
-            direction: Direction::Mt,
-            kind,
-            ..Event::mo(timestamp, business, user)
-        }
+        Event { direction: Direction::Mt, kind, ..Event::mo(timestamp, business, user) }
     }
 
     pub fn with_status(self, status: Status) -> Event<'a> {
@@ -207,24 +190,15 @@ impl<'a> Event<'a> {
     }
 
     pub fn with_entry_point(self) -> Event<'a> {
-        Event {
-            entry_point: true,
-            ..self
-        }
+        Event { entry_point: true, ..self }
     }
 
     pub fn with_id(self, id: &'a str) -> Event<'a> {
-        Event {
-            id: Some(id),
-            ..self
-        }
+        Event { id: Some(id), ..self }
     }
 
     pub fn with_country(self, country: Country) -> Event<'a> {
-        Event {
-            country: Some(country),
-            ..self
-        }
+        Event { country: Some(country), ..self }
     }
 }
 
@@ -299,10 +273,7 @@ mod tests {
         );
         assert_eq!(Kind::parse_log("").unwrap(), Kind::NonTemplate);
         assert_eq!(Kind::parse_log("Service").unwrap(), Kind::NonTemplate);
-        assert_eq!(
-            Kind::parse_log("UTILITY").unwrap(),
-            Kind::Template(Category::Utility)
-        );
+        assert_eq!(Kind::parse_log("UTILITY").unwrap(), Kind::Template(Category::Utility));
         assert_eq!(Status::parse_log("").unwrap(), Status::Delivered);
         assert!(Status::parse_log("READ").unwrap().is_delivered());
         assert!(!Status::Failed.is_delivered());
@@ -319,10 +290,7 @@ pub struct Month {
 impl Month {
     pub fn of(date: chrono::NaiveDate) -> Month {
         use chrono::Datelike;
-        Month {
-            year: date.year(),
-            month: date.month(),
-        }
+        Month { year: date.year(), month: date.month() }
     }
 }
 

@@ -25,12 +25,14 @@ pub mod csvlog;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod invoice;
 pub mod market;
 pub mod money;
 pub mod ratecard;
 pub mod report;
 pub mod rules;
 mod table;
+pub mod tariff;
 pub mod window;
 
 pub use account::{Account, Accounts, AuthIntlFrom};

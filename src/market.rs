@@ -48,11 +48,8 @@ const COLUMNS: [&str; 5] = ["effective_from", "prefix", "country", "market", "so
 impl Markets {
     /// The table compiled into wabill (`data/markets.csv`, sources in `data/markets.md`).
     pub fn embedded() -> Markets {
-        Markets::from_csv(
-            include_str!("../data/markets.csv").as_bytes(),
-            "<embedded markets>",
-        )
-        .expect("the embedded markets table is valid")
+        Markets::from_csv(include_str!("../data/markets.csv").as_bytes(), "<embedded markets>")
+            .expect("the embedded markets table is valid")
     }
 
     /// Reads a markets CSV: `effective_from,prefix,country,market` (and an optional `source`).
@@ -61,8 +58,7 @@ impl Markets {
         t.only(&COLUMNS)?;
         let [from, prefix, country, market] =
             ["effective_from", "prefix", "country", "market"].map(|c| t.require(c));
-        let (from, prefix, country, market) =
-            (Some(from?), Some(prefix?), Some(country?), Some(market?));
+        let (from, prefix, country, market) = (Some(from?), Some(prefix?), Some(country?), Some(market?));
         let mut m = Markets::empty();
         let mut seen: HashMap<(NaiveDate, Box<str>, Option<Country>), u64> = HashMap::new();
         while t.next_row()? {
@@ -70,18 +66,13 @@ impl Markets {
             let date = parse_date("effective_from", t.get(from)).at(pos)?;
             let p = t.get(prefix).trim_start_matches('+');
             if !p.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(
-                    Problem::column("prefix", "not a calling-code prefix (digits)", p).at(pos()),
-                );
+                return Err(Problem::column("prefix", "not a calling-code prefix (digits)", p).at(pos()));
             }
             let c = match t.get(country) {
                 "" if p.is_empty() => {
-                    return Err(Problem::column(
-                        "country",
-                        "a row without prefix needs a country",
-                        "",
+                    return Err(
+                        Problem::column("country", "a row without prefix needs a country", "").at(pos())
                     )
-                    .at(pos()))
                 }
                 "" => None,
                 c => Some(c.parse::<Country>().at(pos)?),
@@ -95,11 +86,7 @@ impl Markets {
                 let what = format!("repeats the prefix and date of line {first}");
                 return Err(Problem::column("prefix", what, p).at(pos()));
             }
-            let row = Row {
-                from: date,
-                country: c,
-                market: m.intern(name),
-            };
+            let row = Row { from: date, country: c, market: m.intern(name) };
             m.add(p, row);
         }
         m.finish();
@@ -131,9 +118,7 @@ impl Markets {
 
     fn add(&mut self, prefix: &str, row: Row) {
         if prefix.is_empty() {
-            let c = row
-                .country
-                .expect("checked: rows without prefix carry a country");
+            let c = row.country.expect("checked: rows without prefix carry a country");
             self.countries.entry(c).or_default().0.push(row);
         } else {
             self.longest = self.longest.max(prefix.len());
@@ -169,11 +154,7 @@ impl Markets {
     pub(crate) fn of_number(&self, digits: &str, date: NaiveDate) -> (Option<Country>, MarketId) {
         let longest = self.longest.min(digits.len());
         for len in (1..=longest).rev() {
-            if let Some(row) = self
-                .prefixes
-                .get(&digits[..len])
-                .and_then(|rows| in_force(rows, date))
-            {
+            if let Some(row) = self.prefixes.get(&digits[..len]).and_then(|rows| in_force(rows, date)) {
                 return (row.country, row.market);
             }
         }
@@ -197,12 +178,7 @@ impl Markets {
 
     /// Looks up a number's (or a country's) market by name: the library's public face of the
     /// table, for tools and tests.
-    pub fn lookup(
-        &self,
-        digits: &str,
-        country: Option<Country>,
-        date: NaiveDate,
-    ) -> (Option<Country>, &str) {
+    pub fn lookup(&self, digits: &str, country: Option<Country>, date: NaiveDate) -> (Option<Country>, &str) {
         let (c, id) = match country {
             Some(c) => (Some(c), self.of_country(c, date)),
             None => self.of_number(digits, date),
@@ -212,18 +188,9 @@ impl Markets {
 
     /// The markets some row in force on `date` leads to.
     pub fn in_force(&self, date: NaiveDate) -> std::collections::BTreeSet<&str> {
-        let prefixed = self
-            .prefixes
-            .values()
-            .filter_map(|rows| in_force(rows, date));
-        let own = self
-            .countries
-            .values()
-            .filter_map(|(rows, _)| in_force(rows, date));
-        prefixed
-            .chain(own)
-            .map(|r| &*self.names[r.market.0 as usize])
-            .collect()
+        let prefixed = self.prefixes.values().filter_map(|rows| in_force(rows, date));
+        let own = self.countries.values().filter_map(|(rows, _)| in_force(rows, date));
+        prefixed.chain(own).map(|r| &*self.names[r.market.0 as usize]).collect()
     }
 
     /// Every market name the table knows.
@@ -267,14 +234,8 @@ mod tests {
     fn longest_prefix_wins() {
         let m = markets();
         let d = date("2025-07-01");
-        assert_eq!(
-            m.lookup("18095551234", None, d),
-            (Some("DO".parse().unwrap()), "Rest of Latin America")
-        );
-        assert_eq!(
-            m.lookup("12125551234", None, d),
-            (Some("US".parse().unwrap()), "North America")
-        );
+        assert_eq!(m.lookup("18095551234", None, d), (Some("DO".parse().unwrap()), "Rest of Latin America"));
+        assert_eq!(m.lookup("12125551234", None, d), (Some("US".parse().unwrap()), "North America"));
         assert_eq!(m.lookup("33612345678", None, d).1, "France");
         assert_eq!(m.lookup("999123", None, d), (None, "Other"));
     }
@@ -282,19 +243,9 @@ mod tests {
     #[test]
     fn rows_are_dated() {
         let m = markets();
-        assert_eq!(
-            m.lookup("263771234567", None, date("2025-09-30")).1,
-            "Other"
-        );
-        assert_eq!(
-            m.lookup("263771234567", None, date("2025-10-01")).1,
-            "Rest of Africa"
-        );
-        assert_eq!(
-            m.lookup("", Some("ZW".parse().unwrap()), date("2025-10-01"))
-                .1,
-            "Rest of Africa"
-        );
+        assert_eq!(m.lookup("263771234567", None, date("2025-09-30")).1, "Other");
+        assert_eq!(m.lookup("263771234567", None, date("2025-10-01")).1, "Rest of Africa");
+        assert_eq!(m.lookup("", Some("ZW".parse().unwrap()), date("2025-10-01")).1, "Rest of Africa");
         assert_eq!(m.lookup("33612345678", None, date("1999-12-31")).1, "Other");
     }
 
@@ -302,14 +253,8 @@ mod tests {
     fn countries_map_through_rows_in_force() {
         let m = markets();
         let d = date("2025-07-01");
-        assert_eq!(
-            m.lookup("", Some("CA".parse().unwrap()), d).1,
-            "North America"
-        );
-        assert_eq!(
-            m.lookup("", Some("DO".parse().unwrap()), d).1,
-            "Rest of Latin America"
-        );
+        assert_eq!(m.lookup("", Some("CA".parse().unwrap()), d).1, "North America");
+        assert_eq!(m.lookup("", Some("DO".parse().unwrap()), d).1, "Rest of Latin America");
         assert_eq!(m.lookup("", Some("JP".parse().unwrap()), d).1, "Other");
     }
 
@@ -317,16 +262,12 @@ mod tests {
     fn bad_rows_are_positioned() {
         let bad = "effective_from,prefix,country,market\n2000-01-01,3x,FR,France\n";
         assert_eq!(
-            Markets::from_csv(bad.as_bytes(), "m.csv")
-                .unwrap_err()
-                .to_string(),
+            Markets::from_csv(bad.as_bytes(), "m.csv").unwrap_err().to_string(),
             "m.csv:2: column prefix: not a calling-code prefix (digits) (3x)"
         );
         let dup = "effective_from,prefix,country,market\n2000-01-01,33,FR,France\n2000-01-01,33,FR,France\n";
         assert_eq!(
-            Markets::from_csv(dup.as_bytes(), "m.csv")
-                .unwrap_err()
-                .to_string(),
+            Markets::from_csv(dup.as_bytes(), "m.csv").unwrap_err().to_string(),
             "m.csv:3: column prefix: repeats the prefix and date of line 2 (33)"
         );
     }

@@ -26,8 +26,8 @@ impl Currency {
     /// Digits after the decimal point of the currency's minor unit (ISO 4217).
     pub fn minor_units(&self) -> u32 {
         match &self.0 {
-            b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG"
-            | b"RWF" | b"UGX" | b"UYI" | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
+            b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG" | b"RWF"
+            | b"UGX" | b"UYI" | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
             b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
             b"CLF" | b"UYW" => 4,
             _ => 2,
@@ -45,17 +45,9 @@ impl FromStr for Currency {
     fn from_str(s: &str) -> Result<Currency, Problem> {
         let b = s.trim().as_bytes();
         if b.len() == 3 && b.iter().all(u8::is_ascii_alphabetic) {
-            Ok(Currency([
-                b[0].to_ascii_uppercase(),
-                b[1].to_ascii_uppercase(),
-                b[2].to_ascii_uppercase(),
-            ]))
+            Ok(Currency([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase(), b[2].to_ascii_uppercase()]))
         } else {
-            Err(Problem::column(
-                "currency",
-                "not an ISO 4217 currency code",
-                s,
-            ))
+            Err(Problem::column("currency", "not an ISO 4217 currency code", s))
         }
     }
 }
@@ -81,16 +73,9 @@ impl FromStr for Country {
     fn from_str(s: &str) -> Result<Country, Problem> {
         let b = s.trim().as_bytes();
         if b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic) {
-            Ok(Country([
-                b[0].to_ascii_uppercase(),
-                b[1].to_ascii_uppercase(),
-            ]))
+            Ok(Country([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
         } else {
-            Err(Problem::column(
-                "country",
-                "not an ISO 3166-1 alpha-2 country code",
-                s,
-            ))
+            Err(Problem::column("country", "not an ISO 3166-1 alpha-2 country code", s))
         }
     }
 }
@@ -110,22 +95,18 @@ pub fn parse_amount(column: &'static str, s: &str) -> Result<Decimal, Problem> {
         && t.bytes().filter(|&b| b == b'.').count() <= 1
         && t.bytes().any(|b| b.is_ascii_digit());
     if !plain {
-        return Err(
-            if t.starts_with('-') && Decimal::from_str_exact(t).is_ok() {
-                Problem::column(column, "must not be negative", s)
-            } else {
-                Problem::column(column, "not a decimal number", s)
-            },
-        );
+        return Err(if t.starts_with('-') && Decimal::from_str_exact(t).is_ok() {
+            Problem::column(column, "must not be negative", s)
+        } else {
+            Problem::column(column, "not a decimal number", s)
+        });
     }
-    Decimal::from_str_exact(t)
-        .map_err(|_| Problem::column(column, "not an exact decimal number", s))
+    Decimal::from_str_exact(t).map_err(|_| Problem::column(column, "not an exact decimal number", s))
 }
 
 /// `a + b`, or an error naming what was being summed.
 pub fn checked_add(a: Decimal, b: Decimal, what: &dyn fmt::Display) -> Result<Decimal, Problem> {
-    a.checked_add(b)
-        .ok_or_else(|| Problem::new(format!("amount overflows in {what}")))
+    a.checked_add(b).ok_or_else(|| Problem::new(format!("amount overflows in {what}")))
 }
 
 /// Formats an exact amount with at least `min_scale` decimals and no needless trailing zeros

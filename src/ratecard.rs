@@ -82,14 +82,7 @@ pub struct Price {
 
 impl Price {
     pub fn flat(rate: Decimal) -> Price {
-        Price {
-            bands: vec![Band {
-                from: 1,
-                to: None,
-                rate,
-            }],
-            tiered: false,
-        }
+        Price { bands: vec![Band { from: 1, to: None, rate }], tiered: false }
     }
 
     /// A tiered price. Bands must start at 0 or 1, follow each other without gap or overlap,
@@ -109,11 +102,7 @@ impl Price {
         for pair in bands.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let Some(to) = a.to else {
-                return Err(Problem::column(
-                    "tier_to",
-                    "only the last band may be open",
-                    "",
-                ));
+                return Err(Problem::column("tier_to", "only the last band may be open", ""));
             };
             if b.from != to + 1 {
                 let what = if b.from <= to {
@@ -125,40 +114,21 @@ impl Price {
             }
         }
         if let Some(b) = bands.iter().find(|b| b.to.is_some_and(|to| to < b.from)) {
-            return Err(Problem::column(
-                "tier_to",
-                "ends before it starts",
-                b.to.unwrap_or(0).to_string(),
-            ));
+            return Err(Problem::column("tier_to", "ends before it starts", b.to.unwrap_or(0).to_string()));
         }
-        Ok(Price {
-            bands,
-            tiered: true,
-        })
+        Ok(Price { bands, tiered: true })
     }
 
     /// The rate of the k-th message of the month (1-based) and its tier, if the price is tiered.
     pub fn for_message(&self, k: u64) -> Option<(Decimal, Option<Tier>)> {
         let band = self.bands.iter().find(|b| b.holds(k))?;
-        Some((
-            band.rate,
-            self.tiered.then_some(Tier {
-                from: band.from,
-                to: band.to,
-            }),
-        ))
+        Some((band.rate, self.tiered.then_some(Tier { from: band.from, to: band.to })))
     }
 
     /// The rate outside the volume-tier rules: the first band.
     pub fn first(&self) -> (Decimal, Option<Tier>) {
         let b = self.bands[0];
-        (
-            b.rate,
-            self.tiered.then_some(Tier {
-                from: b.from,
-                to: b.to,
-            }),
-        )
+        (b.rate, self.tiered.then_some(Tier { from: b.from, to: b.to }))
     }
 
     pub fn bands(&self) -> &[Band] {
@@ -175,26 +145,15 @@ pub struct RateCard {
 /// What a price is for: currency, market, category.
 pub(crate) type PriceKey = (Currency, String, RateCategory);
 
-const COLUMNS: [&str; 8] = [
-    "effective_from",
-    "currency",
-    "market",
-    "category",
-    "rate",
-    "tier_from",
-    "tier_to",
-    "source",
-];
+const COLUMNS: [&str; 8] =
+    ["effective_from", "currency", "market", "category", "rate", "tier_from", "tier_to", "source"];
 
 impl RateCard {
     /// The card compiled into wabill: Meta's USD card of every era (`data/rates-usd.csv`,
     /// sources in `data/rates.md`).
     pub fn embedded() -> RateCard {
-        RateCard::from_csv(
-            include_str!("../data/rates-usd.csv").as_bytes(),
-            "<embedded rates>",
-        )
-        .expect("the embedded rate card is valid")
+        RateCard::from_csv(include_str!("../data/rates-usd.csv").as_bytes(), "<embedded rates>")
+            .expect("the embedded rate card is valid")
     }
 
     /// Reads a rate card CSV:
@@ -204,14 +163,11 @@ impl RateCard {
         let mut t = Table::new(reader, file)?;
         t.only(&COLUMNS)?;
         let [from, currency, market, category, rate] =
-            ["effective_from", "currency", "market", "category", "rate"]
-                .map(|c| t.require(c).map(Some));
-        let (from, currency, market, category, rate) =
-            (from?, currency?, market?, category?, rate?);
+            ["effective_from", "currency", "market", "category", "rate"].map(|c| t.require(c).map(Some));
+        let (from, currency, market, category, rate) = (from?, currency?, market?, category?, rate?);
         let (tier_from, tier_to) = (t.find("tier_from"), t.find("tier_to"));
         type Group = Vec<(Option<Band>, Decimal, Position)>;
-        let mut groups: BTreeMap<(Currency, String, RateCategory, NaiveDate), Group> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<(Currency, String, RateCategory, NaiveDate), Group> = BTreeMap::new();
         while t.next_row()? {
             let pos = || t.position();
             let date = parse_date("effective_from", t.get(from)).at(pos)?;
@@ -229,9 +185,7 @@ impl RateCard {
             let band = match (t.get(tier_from), t.get(tier_to)) {
                 ("", "") => None,
                 ("", to) => {
-                    return Err(
-                        Problem::column("tier_from", "missing for a tier ending at", to).at(pos()),
-                    )
+                    return Err(Problem::column("tier_from", "missing for a tier ending at", to).at(pos()))
                 }
                 (f, to) => Some(Band {
                     from: parse_count("tier_from", f).at(pos)?,
@@ -243,18 +197,12 @@ impl RateCard {
                     rate: r,
                 }),
             };
-            groups
-                .entry((cur, name.to_string(), cat, date))
-                .or_default()
-                .push((band, r, pos()));
+            groups.entry((cur, name.to_string(), cat, date)).or_default().push((band, r, pos()));
         }
         let mut card = RateCard::default();
         for ((cur, name, cat, date), rows) in groups {
             let price = group_price(&cur, &name, cat, date, &rows)?;
-            card.prices
-                .entry((cur, name, cat))
-                .or_default()
-                .push((date, price));
+            card.prices.entry((cur, name, cat)).or_default().push((date, price));
         }
         Ok(card)
     }
@@ -298,16 +246,13 @@ fn group_price(
             rows[0].2.line
         ))
         .at(last)),
-        _ => Price::tiers(rows.iter().filter_map(|r| r.0).collect()).map_err(|p| {
-            Problem::new(format!("tiers of {cur} {market} {cat} on {date}: {p}")).at(last)
-        }),
+        _ => Price::tiers(rows.iter().filter_map(|r| r.0).collect())
+            .map_err(|p| Problem::new(format!("tiers of {cur} {market} {cat} on {date}: {p}")).at(last)),
     }
 }
 
 fn parse_count(column: &'static str, s: &str) -> Result<u64, Problem> {
-    s.trim()
-        .parse::<u64>()
-        .map_err(|_| Problem::column(column, "not a whole number", s))
+    s.trim().parse::<u64>().map_err(|_| Problem::column(column, "not a whole number", s))
 }
 
 #[cfg(test)]
@@ -330,14 +275,7 @@ mod tests {
             "{HEADER}2025-07-01,USD,France,marketing,0.0859,,\n2026-01-01,USD,France,marketing,0.0800,,\n"
         ))
         .unwrap();
-        let at = |d: &str| {
-            c.price(
-                Currency::USD,
-                "France",
-                RateCategory::Marketing,
-                d.parse().unwrap(),
-            )
-        };
+        let at = |d: &str| c.price(Currency::USD, "France", RateCategory::Marketing, d.parse().unwrap());
         assert!(at("2025-06-30").is_none());
         assert_eq!(at("2025-12-31").unwrap().first().0, dec("0.0859"));
         assert_eq!(at("2026-01-01").unwrap().first().0, dec("0.08"));
@@ -351,23 +289,9 @@ mod tests {
         ))
         .unwrap();
         let p = c
-            .price(
-                Currency::USD,
-                "India",
-                RateCategory::Authentication,
-                "2025-07-02".parse().unwrap(),
-            )
+            .price(Currency::USD, "India", RateCategory::Authentication, "2025-07-02".parse().unwrap())
             .unwrap();
-        assert_eq!(
-            p.for_message(3).unwrap(),
-            (
-                dec("0.0014"),
-                Some(Tier {
-                    from: 1,
-                    to: Some(3)
-                })
-            )
-        );
+        assert_eq!(p.for_message(3).unwrap(), (dec("0.0014"), Some(Tier { from: 1, to: Some(3) })));
         assert_eq!(p.for_message(4).unwrap().0, dec("0.0012"));
         assert_eq!(p.for_message(4).unwrap().1.unwrap().to_string(), "4:MAX");
     }
@@ -375,20 +299,11 @@ mod tests {
     #[test]
     fn bad_cards_are_refused_with_positions() {
         let e = card(&format!("{HEADER}2025-07-01,USD,India,utility,abc,,\n")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "rates.csv:2: column rate: not a decimal number (abc)"
-        );
+        assert_eq!(e.to_string(), "rates.csv:2: column rate: not a decimal number (abc)");
         let e = card(&format!("{HEADER}2025-07-01,USD,India,utility,-0.1,,\n")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "rates.csv:2: column rate: must not be negative (-0.1)"
-        );
+        assert_eq!(e.to_string(), "rates.csv:2: column rate: must not be negative (-0.1)");
         let e = card(&format!("{HEADER}2025-07-01,USD,India,utlity,0.1,,\n")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "rates.csv:2: column category: unknown rate category (utlity)"
-        );
+        assert_eq!(e.to_string(), "rates.csv:2: column category: unknown rate category (utlity)");
         let e = card(&format!(
             "{HEADER}2025-07-01,USD,India,utility,0.1,1,10\n2025-07-01,USD,India,utility,0.09,5,\n"
         ))

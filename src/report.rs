@@ -36,13 +36,8 @@ named_enum! {
 
 impl GroupBy {
     /// The default grouping: local month, business, market, category, pricing type.
-    pub const DEFAULT: [GroupBy; 5] = [
-        GroupBy::Month,
-        GroupBy::Business,
-        GroupBy::Market,
-        GroupBy::Category,
-        GroupBy::Type,
-    ];
+    pub const DEFAULT: [GroupBy; 5] =
+        [GroupBy::Month, GroupBy::Business, GroupBy::Market, GroupBy::Category, GroupBy::Type];
 
     /// Parses a comma-separated list, e.g. `month,market`.
     pub fn parse_list(s: &str) -> Result<Vec<GroupBy>, Problem> {
@@ -116,10 +111,7 @@ impl Summary {
                 unique.push(*k);
             }
         }
-        Summary {
-            by: unique,
-            groups: HashMap::new(),
-        }
+        Summary { by: unique, groups: HashMap::new() }
     }
 
     pub fn grouping(&self) -> &[GroupBy] {
@@ -127,10 +119,7 @@ impl Summary {
     }
 
     fn key(&self, line: &PricedLine) -> Key {
-        let mut k = Key {
-            currency: Some(line.currency),
-            ..Key::default()
-        };
+        let mut k = Key { currency: Some(line.currency), ..Key::default() };
         for g in &self.by {
             match g {
                 GroupBy::Month => k.month = Some(line.month()),
@@ -151,11 +140,7 @@ impl Summary {
     /// Adds one priced line.
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
         let key = self.key(line);
-        let one = Totals {
-            lines: 1,
-            charged: u64::from(!line.charge.is_zero()),
-            charge: line.charge,
-        };
+        let one = Totals { lines: 1, charged: u64::from(!line.charge.is_zero()), charge: line.charge };
         let what = format!("the summary of {}", line.currency);
         self.groups.entry(key).or_default().add(&one, &what)
     }
@@ -164,10 +149,7 @@ impl Summary {
     pub fn merge(&mut self, other: &Summary) -> Result<(), Problem> {
         assert_eq!(self.by, other.by, "summaries of different groupings");
         for (k, t) in &other.groups {
-            self.groups
-                .entry(k.clone())
-                .or_default()
-                .add(t, &"a merged summary")?;
+            self.groups.entry(k.clone()).or_default().add(t, &"a merged summary")?;
         }
         Ok(())
     }
@@ -192,9 +174,7 @@ impl Summary {
         let mut out: BTreeMap<Currency, Totals> = BTreeMap::new();
         for (k, t) in &self.groups {
             let c = k.currency.expect("every key has a currency");
-            out.entry(c)
-                .or_default()
-                .add(t, &format!("the total of {c}"))?;
+            out.entry(c).or_default().add(t, &format!("the total of {c}"))?;
         }
         Ok(out)
     }
@@ -224,10 +204,7 @@ impl Summary {
                 m.insert("currency".into(), g.currency.code().into());
                 m.insert("lines".into(), g.totals.lines.into());
                 m.insert("charged".into(), g.totals.charged.into());
-                m.insert(
-                    "charge".into(),
-                    format_amount(g.totals.charge, g.currency.minor_units()).into(),
-                );
+                m.insert("charge".into(), format_amount(g.totals.charge, g.currency.minor_units()).into());
                 serde_json::Value::Object(m)
             })
             .collect();
@@ -259,12 +236,8 @@ impl Summary {
         w.write_record(self.header())?;
         for g in self.groups() {
             let amount = format_amount(g.totals.charge, g.currency.minor_units());
-            let tail = [
-                g.currency.to_string(),
-                g.totals.lines.to_string(),
-                g.totals.charged.to_string(),
-                amount,
-            ];
+            let tail =
+                [g.currency.to_string(), g.totals.lines.to_string(), g.totals.charged.to_string(), amount];
             w.write_record(g.keys.iter().chain(tail.iter()))?;
         }
         w.flush()
@@ -282,11 +255,7 @@ impl Summary {
             .iter()
             .map(|(c, t)| {
                 let mine: Vec<&Group> = groups.iter().filter(|g| g.currency == *c).collect();
-                let scale = mine
-                    .iter()
-                    .map(|g| g.totals.charge.normalize().scale())
-                    .max()
-                    .unwrap_or(0);
+                let scale = mine.iter().map(|g| g.totals.charge.normalize().scale()).max().unwrap_or(0);
                 let scale = scale.max(c.minor_units());
                 let row = |keys: Vec<String>, t: &Totals| {
                     let mut r = keys;
@@ -302,59 +271,53 @@ impl Summary {
                 if let Some(first) = total_keys.first_mut() {
                     *first = "total".into();
                 }
-                (
-                    mine.iter()
-                        .map(|g| row(g.keys.clone(), &g.totals))
-                        .collect(),
-                    row(total_keys, t),
-                )
+                (mine.iter().map(|g| row(g.keys.clone(), &g.totals)).collect(), row(total_keys, t))
             })
             .collect();
         let header = self.header();
-        let all = || {
-            std::iter::once(&header).chain(
-                blocks
-                    .iter()
-                    .flat_map(|(rows, total)| rows.iter().chain([total])),
-            )
-        };
-        let widths: Vec<usize> = (0..header.len())
-            .map(|i| all().map(|r| r[i].chars().count()).max().unwrap_or(0))
-            .collect();
-        let rule = widths
+        let rows: Vec<Vec<String>> =
+            blocks.into_iter().flat_map(|(rows, total)| rows.into_iter().chain([total])).collect();
+        write_aligned(out, &header, &rows, keys + 1, |r| r.first().is_some_and(|c| c == "total"))
+    }
+}
+
+/// Writes rows as an aligned table: the header and a rule, then the rows, columns from
+/// `numeric_from` on aligned right. A total row gets a rule above it and a blank line below
+/// (unless it is the last).
+pub(crate) fn write_aligned(
+    out: &mut dyn Write,
+    header: &[String],
+    rows: &[Vec<String>],
+    numeric_from: usize,
+    is_total: impl Fn(&[String]) -> bool,
+) -> io::Result<()> {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| std::iter::once(header).chain(rows.iter().map(Vec::as_slice)).map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let rule = widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ");
+    let print = |out: &mut dyn Write, row: &[String]| {
+        let cells: Vec<String> = row
             .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  ");
-        let print = |out: &mut dyn Write, row: &[String]| {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (v, w))| {
-                    if i > keys {
-                        format!("{v:>w$}")
-                    } else {
-                        format!("{v:<w$}")
-                    }
-                })
-                .collect();
-            writeln!(out, "{}", cells.join("  ").trim_end())
-        };
-        print(out, &header)?;
-        writeln!(out, "{rule}")?;
-        for (n, (rows, total)) in blocks.iter().enumerate() {
-            if n > 0 {
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (v, w))| if i >= numeric_from { format!("{v:>w$}") } else { format!("{v:<w$}") })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())
+    };
+    print(out, header)?;
+    writeln!(out, "{rule}")?;
+    for (n, row) in rows.iter().enumerate() {
+        if is_total(row) {
+            writeln!(out, "{rule}")?;
+            print(out, row)?;
+            if n + 1 < rows.len() {
                 writeln!(out)?;
             }
-            for r in rows {
-                print(out, r)?;
-            }
-            writeln!(out, "{rule}")?;
-            print(out, total)?;
+        } else {
+            print(out, row)?;
         }
-        Ok(())
     }
+    Ok(())
 }
 
 fn cell(k: &Key, g: GroupBy) -> String {

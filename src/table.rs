@@ -22,14 +22,9 @@ impl<R: Read> Table<R> {
     /// Opens a table and reads its header. `file` names it in messages.
     pub(crate) fn new(reader: R, file: &str) -> Result<Table<R>, Error> {
         let file: Arc<str> = file.into();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(reader);
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(reader);
         let mut header = StringRecord::new();
-        let at = Position {
-            file: file.clone(),
-            line: 1,
-        };
+        let at = Position { file: file.clone(), line: 1 };
         match reader.read_record(&mut header) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::new("empty file, expected a header row").at(at)),
@@ -37,10 +32,7 @@ impl<R: Read> Table<R> {
         }
         let mut names: Vec<String> = Vec::with_capacity(header.len());
         for (i, name) in header.iter().enumerate() {
-            let name = name
-                .trim_start_matches('\u{feff}')
-                .trim()
-                .to_ascii_lowercase();
+            let name = name.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
             if name.is_empty() {
                 return Err(Problem::new(format!("header: column {} has no name", i + 1)).at(at));
             }
@@ -50,12 +42,7 @@ impl<R: Read> Table<R> {
             names.push(name);
         }
         let header = StringRecord::from(names);
-        Ok(Table {
-            file,
-            reader,
-            header,
-            record: StringRecord::new(),
-        })
+        Ok(Table { file, reader, header, record: StringRecord::new() })
     }
 
     /// The header names, lower-cased and trimmed.
@@ -71,10 +58,8 @@ impl<R: Read> Table<R> {
     /// The index of a required column, or an error naming it.
     pub(crate) fn require(&self, name: &str) -> Result<usize, Error> {
         self.find(name).ok_or_else(|| {
-            Problem::new(format!("missing required column {name}")).at(Position {
-                file: self.file.clone(),
-                line: 1,
-            })
+            Problem::new(format!("missing required column {name}"))
+                .at(Position { file: self.file.clone(), line: 1 })
         })
     }
 
@@ -82,14 +67,8 @@ impl<R: Read> Table<R> {
     pub(crate) fn only(&self, known: &[&str]) -> Result<(), Error> {
         match self.header.iter().find(|h| !known.contains(h)) {
             None => Ok(()),
-            Some(h) => Err(Problem::new(format!(
-                "unknown column {h} (expected {})",
-                known.join(", ")
-            ))
-            .at(Position {
-                file: self.file.clone(),
-                line: 1,
-            })),
+            Some(h) => Err(Problem::new(format!("unknown column {h} (expected {})", known.join(", ")))
+                .at(Position { file: self.file.clone(), line: 1 })),
         }
     }
 
@@ -113,10 +92,7 @@ impl<R: Read> Table<R> {
 
     /// The current row's position.
     pub(crate) fn position(&self) -> Position {
-        Position {
-            file: self.file.clone(),
-            line: self.line(),
-        }
+        Position { file: self.file.clone(), line: self.line() }
     }
 
     pub(crate) fn line(&self) -> u64 {
@@ -132,19 +108,16 @@ impl<R: Read> Table<R> {
 /// A csv crate error, positioned (and naming the column, when the header is known).
 pub(crate) fn csv_error(file: &Arc<str>, header: Option<&StringRecord>, e: csv::Error) -> Error {
     let line = e.position().map_or(0, |p| p.line());
-    let at = Position {
-        file: file.clone(),
-        line,
-    };
+    let at = Position { file: file.clone(), line };
     let text = e.to_string();
     match e.into_kind() {
         csv::ErrorKind::Utf8 { err, .. } => match header.and_then(|h| h.get(err.field())) {
             Some(name) => Problem::column(name.to_string(), "invalid UTF-8", "").at(at),
             None => Problem::new(format!("invalid UTF-8 in field {}", err.field() + 1)).at(at),
         },
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => Problem::new(format!("expected {expected_len} fields, found {len}")).at(at),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            Problem::new(format!("expected {expected_len} fields, found {len}")).at(at)
+        }
         csv::ErrorKind::Io(source) => Error::io(file.to_string(), source),
         _ => Problem::new(format!("malformed CSV: {text}")).at(at),
     }

@@ -76,32 +76,15 @@ impl PairState {
     /// The instant from which this state behaves exactly like no state at all: every window it
     /// holds has closed. `None`: it holds none.
     pub(crate) fn live_until(&self) -> Option<DateTime<Utc>> {
-        let ends = [
-            self.last_mo.map(|t| t + DAY),
-            self.entry_point.map(|t| t + DAY),
-            self.fep_until,
-        ];
-        let conversations = self
-            .conversations
-            .iter()
-            .flatten()
-            .map(|c| Some(c.opened + DAY));
+        let ends = [self.last_mo.map(|t| t + DAY), self.entry_point.map(|t| t + DAY), self.fep_until];
+        let conversations = self.conversations.iter().flatten().map(|c| Some(c.opened + DAY));
         ends.into_iter().chain(conversations).flatten().max()
     }
 
     /// The open conversations at `t`, earliest opened first.
-    pub(crate) fn open_conversations(
-        &self,
-        t: DateTime<Utc>,
-    ) -> impl Iterator<Item = &Conversation> {
+    pub(crate) fn open_conversations(&self, t: DateTime<Utc>) -> impl Iterator<Item = &Conversation> {
         let mut open: [Option<&Conversation>; 4] = [None; 4];
-        for (slot, c) in self
-            .conversations
-            .iter()
-            .flatten()
-            .filter(|c| c.open_at(t))
-            .enumerate()
-        {
+        for (slot, c) in self.conversations.iter().flatten().filter(|c| c.open_at(t)).enumerate() {
             open[slot] = Some(c);
         }
         open.sort_by_key(|c| c.map(|c| c.opened));
@@ -109,15 +92,8 @@ impl PairState {
     }
 
     /// The open conversation of `category` at `t`, if any.
-    pub(crate) fn conversation(
-        &self,
-        category: PricingCategory,
-        t: DateTime<Utc>,
-    ) -> Option<&Conversation> {
-        self.conversations
-            .iter()
-            .flatten()
-            .find(|c| c.category == category && c.open_at(t))
+    pub(crate) fn conversation(&self, category: PricingCategory, t: DateTime<Utc>) -> Option<&Conversation> {
+        self.conversations.iter().flatten().find(|c| c.category == category && c.open_at(t))
     }
 
     /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
@@ -136,10 +112,7 @@ mod tests {
 
     #[test]
     fn csw_is_half_open() {
-        let p = PairState {
-            last_mo: Some(at(0)),
-            ..PairState::default()
-        };
+        let p = PairState { last_mo: Some(at(0)), ..PairState::default() };
         assert!(p.csw_open(at(0)));
         assert!(p.csw_open(at(24) - TimeDelta::nanoseconds(1)));
         assert!(!p.csw_open(at(24)));
@@ -147,10 +120,7 @@ mod tests {
 
     #[test]
     fn entry_point_is_used_once_within_24h() {
-        let mut p = PairState {
-            entry_point: Some(at(0)),
-            ..PairState::default()
-        };
+        let mut p = PairState { entry_point: Some(at(0)), ..PairState::default() };
         assert!(!p.clone().take_entry_point(at(24)));
         assert!(p.take_entry_point(at(23)));
         assert!(!p.take_entry_point(at(23)));
@@ -161,11 +131,7 @@ mod tests {
         let mut p = PairState::default();
         p.open_conversation(
             0,
-            Conversation {
-                category: PricingCategory::Marketing,
-                rules: RuleSet::Cbp2023,
-                opened: at(0),
-            },
+            Conversation { category: PricingCategory::Marketing, rules: RuleSet::Cbp2023, opened: at(0) },
         );
         p.open_fep(at(1), FEP_WINDOW);
         assert!(p.open_conversations(at(2)).next().is_none());

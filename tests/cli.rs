@@ -22,11 +22,7 @@ fn wabill_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wabill"))
         .args(args)
         .current_dir(root())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -50,8 +46,8 @@ fn golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
     assert!(
         expected == actual,
         "{} differs from the output:\n{actual}\n(WABILL_BLESS=1 rewrites it)",
@@ -66,12 +62,8 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-const EXAMPLE: [&str; 4] = [
-    "price",
-    "fixtures/example/log.csv",
-    "--accounts",
-    "fixtures/example/accounts.csv",
-];
+const EXAMPLE: [&str; 4] =
+    ["price", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts.csv"];
 
 #[test]
 fn prices_the_example_log() {
@@ -83,15 +75,8 @@ fn prices_the_example_log() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     golden("example.summary.txt", &run.stdout);
     golden("example.stderr.txt", &run.stderr);
-    golden(
-        "example.lines.csv",
-        &std::fs::read_to_string(&lines).unwrap(),
-    );
-    assert_eq!(
-        std::fs::read_dir(&dir).unwrap().count(),
-        1,
-        "no temporary file is left behind"
-    );
+    golden("example.lines.csv", &std::fs::read_to_string(&lines).unwrap());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left behind");
 }
 
 #[test]
@@ -112,10 +97,7 @@ fn prices_a_log_spanning_every_era_in_one_run() {
     golden("eras.summary.txt", &run.stdout);
     golden("eras.lines.csv", &std::fs::read_to_string(&lines).unwrap());
     for rules in ["nbp", "cbp-2022", "cbp-2023", "pmp-2025", "pmp-2026"] {
-        assert!(
-            run.stdout.lines().any(|l| l.starts_with(rules)),
-            "no {rules} line"
-        );
+        assert!(run.stdout.lines().any(|l| l.starts_with(rules)), "no {rules} line");
     }
     // The same log repriced under today's rules and card.
     let run = wabill(&[
@@ -138,16 +120,8 @@ fn prices_a_log_spanning_every_era_in_one_run() {
 fn summaries_in_every_format_and_grouping() {
     for (format, group, name) in [
         ("csv", "month,type", "example.by-month-type.csv"),
-        (
-            "json",
-            "portfolio,market",
-            "example.by-portfolio-market.json",
-        ),
-        (
-            "table",
-            "waba,category,rules,model",
-            "example.by-waba-category.txt",
-        ),
+        ("json", "portfolio,market", "example.by-portfolio-market.json"),
+        ("table", "waba,category,rules,model", "example.by-waba-category.txt"),
     ] {
         let mut args = EXAMPLE.to_vec();
         args.extend(["--format", format, "--group-by", group]);
@@ -159,19 +133,10 @@ fn summaries_in_every_format_and_grouping() {
 
 #[test]
 fn lines_to_stdout_send_the_summary_to_stderr() {
-    let run = wabill(&[
-        "price",
-        "fixtures/small/marketing.csv",
-        "--lines",
-        "-",
-        "--group-by",
-        "type",
-    ]);
+    let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", "-", "--group-by", "type"]);
     assert_eq!(run.code, 0);
     assert!(
-        run.stdout.starts_with(
-            "timestamp,id,business,user,direction,category,status,rules,pricing_model"
-        ),
+        run.stdout.starts_with("timestamp,id,business,user,direction,category,status,rules,pricing_model"),
         "{}",
         run.stdout
     );
@@ -181,45 +146,30 @@ fn lines_to_stdout_send_the_summary_to_stderr() {
 #[test]
 fn reads_stdin() {
     let log = std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap();
-    let run = wabill_stdin(
-        &["price", "-", "--format", "csv", "--group-by", "market"],
-        Some(&log),
-    );
+    let run = wabill_stdin(&["price", "-", "--format", "csv", "--group-by", "market"], Some(&log));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.stdout,
-        "market,currency,lines,charged,charge\nFrance,USD,1,1,0.1432\n"
-    );
+    assert_eq!(run.stdout, "market,currency,lines,charged,charge\nFrance,USD,1,1,0.1432\n");
 }
 
 #[test]
 fn a_header_only_log_is_an_empty_zero_cost_result() {
     let run = wabill(&["price", "fixtures/small/header-only.csv"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, "(no lines)\n"));
-    assert_eq!(
-        run.stderr,
-        "wabill: 0 rows read: 0 priced (0 duplicates), 0 rejected\n"
-    );
+    assert_eq!(run.stderr, "wabill: 0 rows read: 0 priced (0 duplicates), 0 rejected\n");
 }
 
 #[test]
 fn an_unsorted_log_is_refused_unless_sorting_is_asked_for() {
     let run = wabill(&["price", "fixtures/small/unsorted.csv"]);
     assert_eq!(run.code, 1);
-    let run = wabill(&[
-        "price",
-        "fixtures/small/unsorted.csv",
-        "--sort",
-        "--format",
-        "csv",
-        "--group-by",
-        "type",
-    ]);
+    let run =
+        wabill(&["price", "fixtures/small/unsorted.csv", "--sort", "--format", "csv", "--group-by", "type"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n");
-    assert!(run
-        .stderr
-        .starts_with("wabill: --sort: reading the whole log into memory to sort it\n"));
+    assert_eq!(
+        run.stdout,
+        "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n"
+    );
+    assert!(run.stderr.starts_with("wabill: --sort: reading the whole log into memory to sort it\n"));
 }
 
 #[test]
@@ -235,22 +185,10 @@ fn skipped_rows_go_to_the_rejects_file_and_the_counts_add_up() {
         "type",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    golden(
-        "mixed.rejects.csv",
-        &std::fs::read_to_string(&rejects).unwrap(),
-    );
-    assert_eq!(
-        run.stderr,
-        "wabill: 7 rows read: 4 priced (1 duplicate), 3 rejected\n"
-    );
+    golden("mixed.rejects.csv", &std::fs::read_to_string(&rejects).unwrap());
+    assert_eq!(run.stderr, "wabill: 7 rows read: 4 priced (1 duplicate), 3 rejected\n");
     // Without a rejects file, each skipped row is reported on stderr.
-    let run = wabill(&[
-        "price",
-        "fixtures/small/mixed.csv",
-        "--skip-invalid",
-        "--group-by",
-        "type",
-    ]);
+    let run = wabill(&["price", "fixtures/small/mixed.csv", "--skip-invalid", "--group-by", "type"]);
     golden("mixed.skipped.stderr.txt", &run.stderr);
 }
 
@@ -271,36 +209,11 @@ fn malformed_inputs_are_positioned_errors() {
         &["price", "fixtures/bad/empty.csv"],
         &["price", "fixtures/bad/invalid-utf8.csv"],
         &["price", "fixtures/bad/short-row.csv"],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--rates",
-            "fixtures/bad/rates-no-marketing.csv",
-        ],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--rates",
-            "fixtures/bad/rates-negative.csv",
-        ],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--rates",
-            "fixtures/bad/rates-overlap.csv",
-        ],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--accounts",
-            "fixtures/bad/accounts-bad-zone.csv",
-        ],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--accounts",
-            "fixtures/bad/accounts-twice.csv",
-        ],
+        &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-no-marketing.csv"],
+        &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-negative.csv"],
+        &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-overlap.csv"],
+        &["price", "fixtures/small/marketing.csv", "--accounts", "fixtures/bad/accounts-bad-zone.csv"],
+        &["price", "fixtures/small/marketing.csv", "--accounts", "fixtures/bad/accounts-twice.csv"],
         &["price", "fixtures/small/no-such-file.csv"],
     ];
     let dir = temp_dir("malformed");
@@ -310,20 +223,11 @@ fn malformed_inputs_are_positioned_errors() {
         let mut args = case.to_vec();
         args.extend(["--lines", lines.to_str().unwrap()]);
         let run = wabill(&args);
-        transcript.push_str(&format!(
-            "$ wabill {}\nexit {}\n{}\n",
-            case.join(" "),
-            run.code,
-            run.stderr
-        ));
+        transcript.push_str(&format!("$ wabill {}\nexit {}\n{}\n", case.join(" "), run.code, run.stderr));
         assert_eq!(run.code, 1, "{case:?}");
         assert_eq!(run.stdout, "", "{case:?}");
         assert!(!Path::new(&lines).exists(), "{case:?} left a lines file");
-        assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
-            0,
-            "{case:?} left a temporary file"
-        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{case:?} left a temporary file");
     }
     golden("errors.txt", &transcript);
 }
@@ -334,18 +238,8 @@ fn bad_usage_exits_with_2() {
         &["price"][..],
         &["price", "fixtures/small/marketing.csv", "--rules", "pmp"],
         &["price", "fixtures/small/marketing.csv", "--format", "xml"],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--rates-date",
-            "2025-13-01",
-        ],
-        &[
-            "price",
-            "fixtures/small/marketing.csv",
-            "--group-by",
-            "colour",
-        ],
+        &["price", "fixtures/small/marketing.csv", "--rates-date", "2025-13-01"],
+        &["price", "fixtures/small/marketing.csv", "--group-by", "colour"],
         &["bill"],
     ] {
         let run = wabill(args);
@@ -358,21 +252,8 @@ fn bad_usage_exits_with_2() {
 fn the_readme_shows_current_output() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let lines = wabill(&["price", "fixtures/readme/log.csv", "--lines", "-"]);
-    assert!(
-        readme.contains(lines.stdout.trim_end()),
-        "README's priced lines are stale:\n{}",
-        lines.stdout
-    );
-    let summary = wabill(&[
-        "price",
-        "fixtures/readme/log.csv",
-        "--group-by",
-        "category,type",
-    ]);
-    assert!(
-        readme.contains(summary.stdout.trim_end()),
-        "README's summary is stale:\n{}",
-        summary.stdout
-    );
+    assert!(readme.contains(lines.stdout.trim_end()), "README's priced lines are stale:\n{}", lines.stdout);
+    let summary = wabill(&["price", "fixtures/readme/log.csv", "--group-by", "category,type"]);
+    assert!(readme.contains(summary.stdout.trim_end()), "README's summary is stale:\n{}", summary.stdout);
     assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
 }

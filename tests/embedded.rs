@@ -46,31 +46,13 @@ fn every_market_in_force_has_the_rates_of_its_era() {
 fn the_embedded_table_routes_the_documented_cases() {
     let m = Markets::embedded();
     let d = |s: &str| s.parse().unwrap();
-    assert_eq!(
-        m.lookup("18095550100", None, d("2025-07-01")).1,
-        "Rest of Latin America"
-    );
-    assert_eq!(
-        m.lookup("18765550100", None, d("2025-07-01")).1,
-        "Rest of Latin America"
-    );
-    assert_eq!(
-        m.lookup("12125550100", None, d("2025-07-01")).1,
-        "North America"
-    );
-    assert_eq!(
-        m.lookup("", Some("CA".parse().unwrap()), d("2025-07-01")).1,
-        "North America"
-    );
+    assert_eq!(m.lookup("18095550100", None, d("2025-07-01")).1, "Rest of Latin America");
+    assert_eq!(m.lookup("18765550100", None, d("2025-07-01")).1, "Rest of Latin America");
+    assert_eq!(m.lookup("12125550100", None, d("2025-07-01")).1, "North America");
+    assert_eq!(m.lookup("", Some("CA".parse().unwrap()), d("2025-07-01")).1, "North America");
     assert_eq!(m.lookup("263771234567", None, d("2025-09-30")).1, "Other");
-    assert_eq!(
-        m.lookup("263771234567", None, d("2025-10-01")).1,
-        "Rest of Africa"
-    );
-    assert_eq!(
-        m.lookup("48601234567", None, d("2026-06-30")).1,
-        "Rest of Central & Eastern Europe"
-    );
+    assert_eq!(m.lookup("263771234567", None, d("2025-10-01")).1, "Rest of Africa");
+    assert_eq!(m.lookup("48601234567", None, d("2026-06-30")).1, "Rest of Central & Eastern Europe");
     assert_eq!(m.lookup("48601234567", None, d("2026-07-01")).1, "Poland");
     assert_eq!(m.lookup("201001234567", None, d("2025-07-01")).1, "Egypt");
     assert_eq!(m.lookup("99912345", None, d("2025-07-01")), (None, "Other"));

@@ -15,14 +15,8 @@ const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
     B1,W1,P0,Asia/Kolkata\n\
     B2,W2,P1,America/Sao_Paulo\n";
 
-const USERS: [&str; 6] = [
-    "33612345678",
-    "+33 6 00 00 00 01",
-    "5511912345678",
-    "55-11-90000-0002",
-    "919876543210",
-    "919800000003",
-];
+const USERS: [&str; 6] =
+    ["33612345678", "+33 6 00 00 00 01", "5511912345678", "55-11-90000-0002", "919876543210", "919800000003"];
 
 /// One generated row: seconds after the previous row, business, user, direction, category,
 /// status, entry point, and whether it repeats the id of an earlier row.
@@ -49,18 +43,16 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::bool::weighted(0.2),
         prop::option::weighted(0.05, any::<usize>()),
     )
-        .prop_map(
-            |(gap, business, user, mo, category, status, entry, repeat)| Spec {
-                gap,
-                business,
-                user,
-                mo,
-                category,
-                status,
-                entry,
-                repeat,
-            },
-        )
+        .prop_map(|(gap, business, user, mo, category, status, entry, repeat)| Spec {
+            gap,
+            business,
+            user,
+            mo,
+            category,
+            status,
+            entry,
+            repeat,
+        })
 }
 
 /// A log in CSV, starting 2025-09-28 (so it crosses a month boundary in every zone).
@@ -70,8 +62,7 @@ fn csv_of(specs: &[Spec], users: &[&str]) -> String {
 
 fn csv_from(start: &str, specs: &[Spec], users: &[&str]) -> String {
     let mut t: DateTime<Utc> = start.parse().unwrap();
-    let mut out =
-        String::from("timestamp,id,business,user,direction,category,status,entry_point\n");
+    let mut out = String::from("timestamp,id,business,user,direction,category,status,entry_point\n");
     for (i, s) in specs.iter().enumerate() {
         t += TimeDelta::seconds(i64::from(s.gap));
         let id = match s.repeat {
@@ -124,10 +115,7 @@ fn price(engine: &mut Engine, logs: &[&str]) -> Collect {
     let inputs = logs
         .iter()
         .enumerate()
-        .map(|(i, l)| LogInput {
-            name: format!("log{i}.csv"),
-            reader: l.as_bytes(),
-        })
+        .map(|(i, l)| LogInput { name: format!("log{i}.csv"), reader: l.as_bytes() })
         .collect();
     let mut sink = Collect::default();
     csvlog::price_logs(inputs, engine, &ReadOptions::default(), &mut sink).unwrap();

@@ -27,37 +27,21 @@ impl Rules for Cbp2022 {
         if let Some(c) = pair.open_conversations(mt.at).next() {
             return Verdict::free(PricingType::Conversation, c.category);
         }
-        let open = |category| Conversation {
-            category,
-            rules: RuleSet::Cbp2022,
-            opened: mt.at,
-        };
+        let open = |category| Conversation { category, rules: RuleSet::Cbp2022, opened: mt.at };
         if pair.take_entry_point(mt.at) {
             pair.open_conversation(SLOT, open(PricingCategory::ReferralConversion));
-            return Verdict::free(
-                PricingType::FreeEntryPoint,
-                PricingCategory::ReferralConversion,
-            );
+            return Verdict::free(PricingType::FreeEntryPoint, PricingCategory::ReferralConversion);
         }
         let (category, rate) = if mt.csw_open {
             (PricingCategory::UserInitiated, RateCategory::UserInitiated)
         } else {
-            (
-                PricingCategory::BusinessInitiated,
-                RateCategory::BusinessInitiated,
-            )
+            (PricingCategory::BusinessInitiated, RateCategory::BusinessInitiated)
         };
         pair.open_conversation(SLOT, open(category));
         let verdict = if cx.allowance_left(Allowance::Conversations) {
             Verdict::free(PricingType::FreeTier, category)
         } else {
-            Verdict::regular(
-                category,
-                Rate {
-                    category: rate,
-                    tiered: false,
-                },
-            )
+            Verdict::regular(category, Rate { category: rate, tiered: false })
         };
         verdict.using(Allowance::Conversations)
     }
@@ -77,23 +61,14 @@ mod tests {
     }
 
     fn log(free: u64) -> Log {
-        Log::new(engine_with(
-            "business\n",
-            Options {
-                free_conversations: free,
-                ..Options::default()
-            },
-        ))
+        Log::new(engine_with("business\n", Options { free_conversations: free, ..Options::default() }))
     }
 
     #[test]
     fn a_conversation_covers_every_message_for_exactly_24h() {
         let mut l = log(0);
         let opening = l.mt(t(0, 0), FR, MARKETING);
-        assert_eq!(
-            (opening.rules, opening.pricing_model),
-            (RuleSet::Cbp2022, PricingModel::Cbp)
-        );
+        assert_eq!((opening.rules, opening.pricing_model), (RuleSet::Cbp2022, PricingModel::Cbp));
         assert_eq!(
             (tc(&opening), opening.pricing_category),
             ((PT::Regular, "0.1432".into()), Some(PC::BusinessInitiated))
@@ -115,10 +90,7 @@ mod tests {
             (tc(&reply), reply.pricing_category),
             ((PT::Regular, "0.0859".into()), Some(PC::UserInitiated))
         );
-        assert_eq!(
-            l.mt(t(2, 0), FR, TEXT).pricing_category,
-            Some(PC::UserInitiated)
-        );
+        assert_eq!(l.mt(t(2, 0), FR, TEXT).pricing_category, Some(PC::UserInitiated));
     }
 
     #[test]
@@ -144,10 +116,7 @@ mod tests {
         l.entry(t(0, 0), FR);
         l.mo(t(10, 0), FR);
         let late = l.mt(t(24, 0), FR, TEXT);
-        assert_eq!(
-            (late.pricing_type, late.pricing_category),
-            (PT::Regular, Some(PC::UserInitiated))
-        );
+        assert_eq!((late.pricing_type, late.pricing_category), (PT::Regular, Some(PC::UserInitiated)));
     }
 
     #[test]
@@ -159,36 +128,19 @@ mod tests {
         let users: Vec<String> = (0..1001).map(|i| format!("3361{i:07}")).collect();
         for (i, u) in users.iter().take(999).enumerate() {
             let business = if i % 2 == 0 { "B" } else { "B2" };
-            assert_eq!(
-                l.push(Event::mt(start, business, u, MARKETING))
-                    .pricing_type,
-                PT::FreeTier
-            );
+            assert_eq!(l.push(Event::mt(start, business, u, MARKETING)).pricing_type, PT::FreeTier);
         }
         // An entry-point conversation does not count.
         l.entry(start, "33699999999");
-        assert_eq!(
-            l.mt(start, "33699999999", MARKETING).pricing_type,
-            PT::FreeEntryPoint
-        );
+        assert_eq!(l.mt(start, "33699999999", MARKETING).pricing_type, PT::FreeEntryPoint);
         let thousandth = l.mt(start, &users[999], MARKETING);
         assert_eq!(
             (thousandth.pricing_type, thousandth.month().to_string()),
             (PT::FreeTier, "2022-09".into())
         );
-        assert_eq!(
-            tc(&l.mt(start, &users[1000], MARKETING)),
-            (PT::Regular, "0.1432".into())
-        );
+        assert_eq!(tc(&l.mt(start, &users[1000], MARKETING)), (PT::Regular, "0.1432".into()));
         // 03:00Z is midnight in São Paulo: October starts with a fresh allowance.
-        let october = l.mt(
-            "2022-10-01T03:00:00Z".parse().unwrap(),
-            "33700000000",
-            MARKETING,
-        );
-        assert_eq!(
-            (october.pricing_type, october.month().to_string()),
-            (PT::FreeTier, "2022-10".into())
-        );
+        let october = l.mt("2022-10-01T03:00:00Z".parse().unwrap(), "33700000000", MARKETING);
+        assert_eq!((october.pricing_type, october.month().to_string()), (PT::FreeTier, "2022-10".into()));
     }
 }

@@ -42,16 +42,12 @@ fn slot(category: PricingCategory) -> usize {
 
 impl Rules for Cbp2023 {
     fn price(&self, mt: &Mt, pair: &mut PairState, cx: &dyn Context) -> Verdict {
-        let carried = pair
-            .open_conversations(mt.at)
-            .find(|c| c.rules == RuleSet::Cbp2022);
+        let carried = pair.open_conversations(mt.at).find(|c| c.rules == RuleSet::Cbp2022);
         if let Some(c) = carried {
             return Verdict::free(PricingType::Conversation, c.category);
         }
-        let free_entry_point = Verdict::free(
-            PricingType::FreeEntryPoint,
-            PricingCategory::ReferralConversion,
-        );
+        let free_entry_point =
+            Verdict::free(PricingType::FreeEntryPoint, PricingCategory::ReferralConversion);
         if pair.fep_open(mt.at) {
             return free_entry_point;
         }
@@ -59,11 +55,7 @@ impl Rules for Cbp2023 {
             pair.open_fep(mt.at, FEP_WINDOW);
             return free_entry_point;
         }
-        let open = |category| Conversation {
-            category,
-            rules: RuleSet::Cbp2023,
-            opened: mt.at,
-        };
+        let open = |category| Conversation { category, rules: RuleSet::Cbp2023, opened: mt.at };
         match mt.kind {
             Kind::Template(c) => {
                 let category = PricingCategory::from(c);
@@ -71,13 +63,7 @@ impl Rules for Cbp2023 {
                     return Verdict::free(PricingType::Conversation, category);
                 }
                 pair.open_conversation(slot(category), open(category));
-                Verdict::regular(
-                    category,
-                    Rate {
-                        category: RateCategory::from(c),
-                        tiered: false,
-                    },
-                )
+                Verdict::regular(category, Rate { category: RateCategory::from(c), tiered: false })
             }
             Kind::NonTemplate => {
                 if let Some(c) = pair.open_conversations(mt.at).next() {
@@ -90,10 +76,7 @@ impl Rules for Cbp2023 {
                 } else if cx.allowance_left(Allowance::Conversations) {
                     Verdict::free(PricingType::FreeTier, service).using(Allowance::Conversations)
                 } else {
-                    let rate = Rate {
-                        category: RateCategory::Service,
-                        tiered: false,
-                    };
+                    let rate = Rate { category: RateCategory::Service, tiered: false };
                     Verdict::regular(service, rate).using(Allowance::Conversations)
                 }
             }
@@ -115,13 +98,7 @@ mod tests {
     }
 
     fn log(free: u64) -> Log {
-        Log::new(engine_with(
-            "business\n",
-            Options {
-                free_conversations: free,
-                ..Options::default()
-            },
-        ))
+        Log::new(engine_with("business\n", Options { free_conversations: free, ..Options::default() }))
     }
 
     #[test]
@@ -130,29 +107,13 @@ mod tests {
         let m = l.mt(t(0, 0), FR, MARKETING);
         assert_eq!(
             (m.rules, m.pricing_model, tc(&m)),
-            (
-                RuleSet::Cbp2023,
-                PricingModel::Cbp,
-                (PT::Regular, "0.1432".into())
-            )
+            (RuleSet::Cbp2023, PricingModel::Cbp, (PT::Regular, "0.1432".into()))
         );
-        assert_eq!(
-            tc(&l.mt(t(1, 0), FR, MARKETING)),
-            (PT::Conversation, "0".into())
-        );
-        assert_eq!(
-            tc(&l.mt(t(2, 0), FR, UTILITY)),
-            (PT::Regular, "0.0768".into())
-        );
+        assert_eq!(tc(&l.mt(t(1, 0), FR, MARKETING)), (PT::Conversation, "0".into()));
+        assert_eq!(tc(&l.mt(t(2, 0), FR, UTILITY)), (PT::Regular, "0.0768".into()));
         let u = l.mt(t(3, 0), FR, UTILITY);
-        assert_eq!(
-            (u.pricing_type, u.pricing_category),
-            (PT::Conversation, Some(PC::Utility))
-        );
-        assert_eq!(
-            tc(&l.mt(t(24, 0), FR, MARKETING)),
-            (PT::Regular, "0.1432".into())
-        );
+        assert_eq!((u.pricing_type, u.pricing_category), (PT::Conversation, Some(PC::Utility)));
+        assert_eq!(tc(&l.mt(t(24, 0), FR, MARKETING)), (PT::Regular, "0.1432".into()));
     }
 
     #[test]
@@ -162,15 +123,9 @@ mod tests {
         l.mt(t(1, 0), FR, MARKETING);
         l.mo(t(2, 0), FR);
         let text = l.mt(t(3, 0), FR, TEXT);
-        assert_eq!(
-            (text.pricing_type, text.pricing_category),
-            (PT::Conversation, Some(PC::Utility))
-        );
+        assert_eq!((text.pricing_type, text.pricing_category), (PT::Conversation, Some(PC::Utility)));
         // The utility conversation expires at exactly 24h; marketing still covers.
-        assert_eq!(
-            l.mt(t(24, 0), FR, TEXT).pricing_category,
-            Some(PC::Marketing)
-        );
+        assert_eq!(l.mt(t(24, 0), FR, TEXT).pricing_category, Some(PC::Marketing));
     }
 
     #[test]
@@ -178,10 +133,7 @@ mod tests {
         let mut l = log(0);
         l.mo(t(0, 0), FR);
         assert_eq!(tc(&l.mt(t(1, 0), FR, TEXT)), (PT::Regular, "0.0859".into()));
-        assert_eq!(
-            tc(&l.mt(t(2, 0), FR, UTILITY)),
-            (PT::Regular, "0.0768".into())
-        );
+        assert_eq!(tc(&l.mt(t(2, 0), FR, UTILITY)), (PT::Regular, "0.0768".into()));
     }
 
     #[test]
@@ -190,10 +142,7 @@ mod tests {
         l.mt(t(0, 0), FR, MARKETING);
         l.entry(t(1, 0), FR);
         assert_eq!(l.mt(t(24, 3599), FR, TEXT).pricing_type, PT::FreeEntryPoint);
-        assert_eq!(
-            l.mt(t(96, 3598), FR, MARKETING).pricing_type,
-            PT::FreeEntryPoint
-        );
+        assert_eq!(l.mt(t(96, 3598), FR, MARKETING).pricing_type, PT::FreeEntryPoint);
         // The marketing conversation was closed: the next marketing template opens a new one.
         assert_eq!(l.mt(t(96, 3599), FR, MARKETING).pricing_type, PT::Regular);
     }
@@ -216,41 +165,22 @@ mod tests {
         let other_text = l.mt(t(0, 2), other, TEXT); // covered by the marketing conversation
         assert_eq!(other_text.pricing_type, PT::Conversation);
         l.mo(t(0, 0) + TimeDelta::days(1), "33600000002");
-        assert_eq!(
-            tc(&l.mt(t(24, 1), "33600000002", TEXT)),
-            (PT::Regular, "0.0859".into())
-        );
+        assert_eq!(tc(&l.mt(t(24, 1), "33600000002", TEXT)), (PT::Regular, "0.0859".into()));
     }
 
     #[test]
     fn service_conversations_are_free_from_november_2024() {
         let accounts = "business,timezone\nB,Asia/Kolkata\n";
-        let mut l = Log::new(engine_with(
-            accounts,
-            Options {
-                free_conversations: 0,
-                ..Options::default()
-            },
-        ));
+        let mut l = Log::new(engine_with(accounts, Options { free_conversations: 0, ..Options::default() }));
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         // 2024-10-31 23:59:59 in Kolkata is 18:29:59Z.
         l.mo(t("2024-10-31T10:00:00Z"), FR);
         l.mo(t("2024-10-31T10:00:00Z"), "33600000001");
-        assert_eq!(
-            l.mt(t("2024-10-31T18:29:59Z"), FR, TEXT).pricing_type,
-            PT::Regular
-        );
+        assert_eq!(l.mt(t("2024-10-31T18:29:59Z"), FR, TEXT).pricing_type, PT::Regular);
         let free = l.mt(t("2024-10-31T18:30:00Z"), "33600000001", TEXT);
-        assert_eq!(
-            (free.pricing_type, free.pricing_category),
-            (PT::FreeCustomerService, Some(PC::Service))
-        );
+        assert_eq!((free.pricing_type, free.pricing_category), (PT::FreeCustomerService, Some(PC::Service)));
         // The free service conversation still opens for 24h.
-        assert_eq!(
-            l.mt(t("2024-10-31T19:00:00Z"), "33600000001", TEXT)
-                .pricing_type,
-            PT::Conversation
-        );
+        assert_eq!(l.mt(t("2024-10-31T19:00:00Z"), "33600000001", TEXT).pricing_type, PT::Conversation);
     }
 
     #[test]
@@ -260,21 +190,10 @@ mod tests {
         l.mt(t("2023-05-31T20:00:00Z"), FR, MARKETING);
         let carried = l.mt(t("2023-06-01T19:59:59Z"), FR, UTILITY);
         assert_eq!(
-            (
-                carried.rules,
-                carried.pricing_type,
-                carried.pricing_category
-            ),
-            (
-                RuleSet::Cbp2023,
-                PT::Conversation,
-                Some(PC::BusinessInitiated)
-            )
+            (carried.rules, carried.pricing_type, carried.pricing_category),
+            (RuleSet::Cbp2023, PT::Conversation, Some(PC::BusinessInitiated))
         );
-        assert_eq!(
-            l.mt(t("2023-06-01T20:00:00Z"), FR, UTILITY).pricing_type,
-            PT::Regular
-        );
+        assert_eq!(l.mt(t("2023-06-01T20:00:00Z"), FR, UTILITY).pricing_type, PT::Regular);
     }
 
     #[test]
@@ -287,28 +206,16 @@ mod tests {
             (carried.rules, carried.pricing_model, carried.pricing_type),
             (RuleSet::Pmp2025, PricingModel::Cbp, PT::Conversation)
         );
-        assert_eq!(
-            l.mt(t("2025-07-01T19:59:59Z"), FR, MARKETING).pricing_type,
-            PT::Regular
-        );
-        assert_eq!(
-            l.mt(t("2025-07-01T20:00:00Z"), FR, UTILITY).pricing_type,
-            PT::Regular
-        );
+        assert_eq!(l.mt(t("2025-07-01T19:59:59Z"), FR, MARKETING).pricing_type, PT::Regular);
+        assert_eq!(l.mt(t("2025-07-01T20:00:00Z"), FR, UTILITY).pricing_type, PT::Regular);
     }
 
     #[test]
     fn a_forced_rule_set_carries_nothing_over() {
-        let options = Options {
-            rules: RuleChoice::Fixed(RuleSet::Pmp2025),
-            ..Options::default()
-        };
+        let options = Options { rules: RuleChoice::Fixed(RuleSet::Pmp2025), ..Options::default() };
         let mut l = Log::new(engine_with("business\n", options));
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         l.mt(t("2025-06-30T20:00:00Z"), FR, UTILITY);
-        assert_eq!(
-            l.mt(t("2025-07-01T10:00:00Z"), FR, UTILITY).pricing_type,
-            PT::Regular
-        );
+        assert_eq!(l.mt(t("2025-07-01T10:00:00Z"), FR, UTILITY).pricing_type, PT::Regular);
     }
 }

@@ -102,10 +102,7 @@ impl FromStr for RuleChoice {
         }
         s.parse().map(RuleChoice::Fixed).map_err(|_| {
             let names: Vec<&str> = RuleSet::ALL.iter().map(RuleSet::as_str).collect();
-            Problem::new(format!(
-                "unknown rule set {s} (expected auto, {})",
-                names.join(", ")
-            ))
+            Problem::new(format!("unknown rule set {s} (expected auto, {})", names.join(", ")))
         })
     }
 }
@@ -160,28 +157,16 @@ pub(crate) struct Verdict {
 impl Verdict {
     /// A free line of the given type and category.
     pub(crate) fn free(pricing_type: PricingType, category: PricingCategory) -> Verdict {
-        Verdict {
-            pricing_type,
-            category,
-            model: None,
-            rate: None,
-            uses: None,
-        }
+        Verdict { pricing_type, category, model: None, rate: None, uses: None }
     }
 
     /// A `regular` line paying the rate of `rate.category`.
     pub(crate) fn regular(category: PricingCategory, rate: Rate) -> Verdict {
-        Verdict {
-            rate: Some(rate),
-            ..Verdict::free(PricingType::Regular, category)
-        }
+        Verdict { rate: Some(rate), ..Verdict::free(PricingType::Regular, category) }
     }
 
     pub(crate) fn using(self, allowance: Allowance) -> Verdict {
-        Verdict {
-            uses: Some(allowance),
-            ..self
-        }
+        Verdict { uses: Some(allowance), ..self }
     }
 }
 
@@ -223,10 +208,7 @@ mod tests {
     #[test]
     fn choices_parse() {
         assert_eq!("auto".parse::<RuleChoice>().unwrap(), RuleChoice::Auto);
-        assert_eq!(
-            "pmp-2025".parse::<RuleChoice>().unwrap(),
-            RuleChoice::Fixed(RuleSet::Pmp2025)
-        );
+        assert_eq!("pmp-2025".parse::<RuleChoice>().unwrap(), RuleChoice::Fixed(RuleSet::Pmp2025));
         assert_eq!(
             "pmp".parse::<RuleChoice>().unwrap_err().to_string(),
             "unknown rule set pmp (expected auto, nbp, cbp-2022, cbp-2023, pmp-2025, pmp-2026)"

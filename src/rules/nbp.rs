@@ -20,13 +20,7 @@ impl Rules for Nbp {
         if mt.csw_open {
             Verdict::free(PricingType::FreeCustomerService, category)
         } else {
-            Verdict::regular(
-                category,
-                Rate {
-                    category: RateCategory::Template,
-                    tiered: false,
-                },
-            )
+            Verdict::regular(category, Rate { category: RateCategory::Template, tiered: false })
         }
     }
 }
@@ -46,19 +40,10 @@ mod tests {
     fn templates_are_free_inside_the_window_and_charged_outside() {
         let mut l = Log::new(engine());
         let first = l.mt(t(0), FR, UTILITY);
-        assert_eq!(
-            (first.rules, first.pricing_model),
-            (RuleSet::Nbp, PricingModel::Nbp)
-        );
-        assert_eq!(
-            (tc(&first), first.pricing_category),
-            ((PT::Regular, "0.05".into()), Some(PC::Utility))
-        );
+        assert_eq!((first.rules, first.pricing_model), (RuleSet::Nbp, PricingModel::Nbp));
+        assert_eq!((tc(&first), first.pricing_category), ((PT::Regular, "0.05".into()), Some(PC::Utility)));
         l.mo(t(1), FR);
-        assert_eq!(
-            tc(&l.mt(t(2), FR, MARKETING)),
-            (PT::FreeCustomerService, "0".into())
-        );
+        assert_eq!(tc(&l.mt(t(2), FR, MARKETING)), (PT::FreeCustomerService, "0".into()));
         assert_eq!(l.mt(t(3), FR, TEXT).pricing_type, PT::FreeCustomerService);
         assert_eq!(l.mt(t(25), FR, MARKETING).pricing_type, PT::Regular);
         assert_eq!(l.mt(t(25), FR, TEXT).pricing_type, PT::Violation);

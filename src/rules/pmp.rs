@@ -24,19 +24,13 @@ pub(crate) struct Pmp {
     service_charged: bool,
 }
 
-pub(crate) static PMP_2025: Pmp = Pmp {
-    service_charged: false,
-};
-pub(crate) static PMP_2026: Pmp = Pmp {
-    service_charged: true,
-};
+pub(crate) static PMP_2025: Pmp = Pmp { service_charged: false };
+pub(crate) static PMP_2026: Pmp = Pmp { service_charged: true };
 
 impl Rules for Pmp {
     fn price(&self, mt: &Mt, pair: &mut PairState, cx: &dyn Context) -> Verdict {
-        let free_entry_point = Verdict::free(
-            PricingType::FreeEntryPoint,
-            PricingCategory::ReferralConversion,
-        );
+        let free_entry_point =
+            Verdict::free(PricingType::FreeEntryPoint, PricingCategory::ReferralConversion);
         if pair.fep_open(mt.at) {
             return free_entry_point;
         }
@@ -62,20 +56,14 @@ impl Rules for Pmp {
                     .using(Allowance::ServiceMessages)
             }
             Kind::NonTemplate => {
-                let rate = Rate {
-                    category: RateCategory::Service,
-                    tiered: false,
-                };
+                let rate = Rate { category: RateCategory::Service, tiered: false };
                 Verdict::regular(PricingCategory::Service, rate).using(Allowance::ServiceMessages)
             }
             Kind::Template(Category::Utility) if mt.csw_open && !self.service_charged => {
                 Verdict::free(PricingType::FreeCustomerService, PricingCategory::Utility)
             }
             Kind::Template(c) => {
-                let rate = Rate {
-                    category: c.into(),
-                    tiered: c != Category::Marketing,
-                };
+                let rate = Rate { category: c.into(), tiered: c != Category::Marketing };
                 Verdict::regular(c.into(), rate)
             }
         }
@@ -96,15 +84,9 @@ mod tests {
     #[test]
     fn marketing_and_authentication_are_charged_inside_the_window_too() {
         let mut l = log();
-        assert_eq!(
-            tc(&l.mt(at(0, 0), FR, MARKETING)),
-            (PT::Regular, "0.0859".into())
-        );
+        assert_eq!(tc(&l.mt(at(0, 0), FR, MARKETING)), (PT::Regular, "0.0859".into()));
         l.mo(at(1, 0), FR);
-        assert_eq!(
-            tc(&l.mt(at(2, 0), FR, MARKETING)),
-            (PT::Regular, "0.0859".into())
-        );
+        assert_eq!(tc(&l.mt(at(2, 0), FR, MARKETING)), (PT::Regular, "0.0859".into()));
         assert_eq!(tc(&l.mt(at(2, 0), FR, AUTH)), (PT::Regular, "0.03".into()));
     }
 
@@ -116,10 +98,7 @@ mod tests {
         assert_eq!(tc(&inside), (PT::FreeCustomerService, "0".into()));
         assert_eq!(inside.pricing_category, Some(PC::Utility));
         assert_eq!(inside.rate, None);
-        assert_eq!(
-            tc(&l.mt(at(24, 0), FR, UTILITY)),
-            (PT::Regular, "0.03".into())
-        );
+        assert_eq!(tc(&l.mt(at(24, 0), FR, UTILITY)), (PT::Regular, "0.03".into()));
     }
 
     #[test]
@@ -134,11 +113,7 @@ mod tests {
         );
         let late = l.mt(at(25, 0), FR, TEXT);
         assert_eq!(
-            (
-                late.pricing_type,
-                late.pricing_category,
-                late.charge.is_zero()
-            ),
+            (late.pricing_type, late.pricing_category, late.charge.is_zero()),
             (PT::Violation, Some(PC::Service), true)
         );
     }
@@ -148,10 +123,7 @@ mod tests {
         let mut l = log();
         l.mo(at(0, 0), FR);
         l.mo(at(20, 0), FR);
-        assert_eq!(
-            l.mt(at(43, 3599), FR, UTILITY).pricing_type,
-            PT::FreeCustomerService
-        );
+        assert_eq!(l.mt(at(43, 3599), FR, UTILITY).pricing_type, PT::FreeCustomerService);
         assert_eq!(l.mt(at(44, 0), FR, UTILITY).pricing_type, PT::Regular);
     }
 
@@ -161,10 +133,7 @@ mod tests {
         // The MT listed before the MO of the same instant does not see it.
         assert_eq!(l.mt(at(0, 0), FR, UTILITY).pricing_type, PT::Regular);
         l.mo(at(0, 0), FR);
-        assert_eq!(
-            l.mt(at(0, 0), FR, UTILITY).pricing_type,
-            PT::FreeCustomerService
-        );
+        assert_eq!(l.mt(at(0, 0), FR, UTILITY).pricing_type, PT::FreeCustomerService);
     }
 
     #[test]
@@ -177,11 +146,8 @@ mod tests {
             (PT::FreeEntryPoint, Some(PC::ReferralConversion))
         );
         let opened = at(23, 3599);
-        let last_free = l.mt(
-            opened + chrono::TimeDelta::hours(72) - chrono::TimeDelta::seconds(1),
-            FR,
-            MARKETING,
-        );
+        let last_free =
+            l.mt(opened + chrono::TimeDelta::hours(72) - chrono::TimeDelta::seconds(1), FR, MARKETING);
         assert_eq!(last_free.pricing_type, PT::FreeEntryPoint);
         let after = l.mt(opened + chrono::TimeDelta::hours(72), FR, MARKETING);
         assert_eq!(tc(&after), (PT::Regular, "0.0859".into()));
@@ -199,10 +165,7 @@ mod tests {
     fn an_entry_point_is_used_once() {
         let mut l = log();
         l.entry(at(0, 0), FR);
-        assert_eq!(
-            l.mt(at(1, 0), FR, MARKETING).pricing_type,
-            PT::FreeEntryPoint
-        );
+        assert_eq!(l.mt(at(1, 0), FR, MARKETING).pricing_type, PT::FreeEntryPoint);
         assert_eq!(l.mt(at(73, 0), FR, MARKETING).pricing_type, PT::Regular);
     }
 
@@ -212,10 +175,7 @@ mod tests {
         l.entry(at(0, 0), FR);
         l.mo(at(5, 0), FR); // a plain MO keeps the entry point
         l.entry(at(10, 0), FR);
-        assert_eq!(
-            l.mt(at(33, 3599), FR, MARKETING).pricing_type,
-            PT::FreeEntryPoint
-        );
+        assert_eq!(l.mt(at(33, 3599), FR, MARKETING).pricing_type, PT::FreeEntryPoint);
     }
 
     #[test]
@@ -223,18 +183,9 @@ mod tests {
         let mut l = log();
         l.entry(at(0, 0), FR);
         let failed = l.failed(at(1, 0), FR, MARKETING);
-        assert_eq!(
-            (failed.pricing_type, failed.pricing_category),
-            (PT::Undelivered, Some(PC::Marketing))
-        );
-        assert_eq!(
-            l.failed(at(1, 0), FR, TEXT).pricing_category,
-            Some(PC::Service)
-        );
-        assert_eq!(
-            l.mt(at(2, 0), FR, MARKETING).pricing_type,
-            PT::FreeEntryPoint
-        );
+        assert_eq!((failed.pricing_type, failed.pricing_category), (PT::Undelivered, Some(PC::Marketing)));
+        assert_eq!(l.failed(at(1, 0), FR, TEXT).pricing_category, Some(PC::Service));
+        assert_eq!(l.mt(at(2, 0), FR, MARKETING).pricing_type, PT::FreeEntryPoint);
     }
 
     #[test]
@@ -243,10 +194,7 @@ mod tests {
         l.entry(at(0, 0), FR);
         assert_eq!(l.mt(at(1, 0), FR, TEXT).pricing_type, PT::FreeEntryPoint);
         assert_eq!(l.mt(at(30, 0), FR, TEXT).pricing_type, PT::Violation);
-        assert_eq!(
-            l.mt(at(30, 0), FR, UTILITY).pricing_type,
-            PT::FreeEntryPoint
-        );
+        assert_eq!(l.mt(at(30, 0), FR, UTILITY).pricing_type, PT::FreeEntryPoint);
     }
 
     #[test]
@@ -254,10 +202,7 @@ mod tests {
         let mut l = log();
         l.push(Event::mo(at(0, 0), "B", FR).with_id("m1"));
         let dup = l.push(Event::mo(at(30, 0), "B", FR).with_id("m1"));
-        assert_eq!(
-            (dup.pricing_type, dup.pricing_category),
-            (PT::Duplicate, None)
-        );
+        assert_eq!((dup.pricing_type, dup.pricing_category), (PT::Duplicate, None));
         assert_eq!(l.mt(at(30, 1), FR, UTILITY).pricing_type, PT::Regular);
     }
 
@@ -265,9 +210,7 @@ mod tests {
     fn tiers_are_telescopic_per_portfolio_market_family_month() {
         let accounts = "business,waba,portfolio,timezone\nB,W1,P,Asia/Kolkata\nB2,W2,P,UTC\n";
         let mut l = Log::new(engine_with(accounts, Options::default()));
-        let rates: Vec<String> = (0..3)
-            .map(|i| l.mt(at(1, i), IN, AUTH).charge.to_string())
-            .collect();
+        let rates: Vec<String> = (0..3).map(|i| l.mt(at(1, i), IN, AUTH).charge.to_string()).collect();
         assert_eq!(rates, ["0.0014", "0.0014", "0.0012"]);
         // Another WABA of the portfolio adds to the same counter.
         let other = l.push(Event::mt(at(1, 10), "B2", IN, AUTH));
@@ -287,11 +230,7 @@ mod tests {
         let accounts = "business,timezone\nB,Asia/Kolkata\n";
         let mut l = Log::new(engine_with(accounts, Options::default()));
         let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
-        for s in [
-            "2025-09-30T18:29:57Z",
-            "2025-09-30T18:29:58Z",
-            "2025-09-30T18:29:59Z",
-        ] {
+        for s in ["2025-09-30T18:29:57Z", "2025-09-30T18:29:58Z", "2025-09-30T18:29:59Z"] {
             l.push(Event::mt(t(s), "B", IN, AUTH));
         }
         // 18:30:00Z is 2025-10-01 00:00 in Kolkata: a new month, back to the first tier.
@@ -328,37 +267,22 @@ mod tests {
             (Some(PC::AuthenticationInternational), "0.1360".into())
         );
         // Domestic recipients and markets without such a rate keep the authentication rate.
-        assert_eq!(
-            l.mt(at(6, 1), IN, AUTH).pricing_category,
-            Some(PC::Authentication)
-        );
-        assert_eq!(
-            l.mt(at(6, 2), FR, AUTH).pricing_category,
-            Some(PC::Authentication)
-        );
+        assert_eq!(l.mt(at(6, 1), IN, AUTH).pricing_category, Some(PC::Authentication));
+        assert_eq!(l.mt(at(6, 2), FR, AUTH).pricing_category, Some(PC::Authentication));
     }
 
     #[test]
     fn authentication_international_needs_both_countries() {
         let accounts = "business,auth_intl_from\nB,2025-01-01\n";
         let mut l = Log::new(engine_with(accounts, Options::default()));
-        assert_eq!(
-            l.mt(at(0, 0), ID, AUTH).pricing_category,
-            Some(PC::Authentication)
-        );
+        assert_eq!(l.mt(at(0, 0), ID, AUTH).pricing_category, Some(PC::Authentication));
     }
 
     #[test]
     fn a_missing_rate_is_an_error_and_changes_nothing() {
         let mut l = log();
-        let err = l
-            .engine
-            .push(&Event::mt(at(0, 0), "B", "6599999999", MARKETING))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no rate for USD Other marketing on 2025-09-10"
-        );
+        let err = l.engine.push(&Event::mt(at(0, 0), "B", "6599999999", MARKETING)).unwrap_err();
+        assert_eq!(err.to_string(), "no rate for USD Other marketing on 2025-09-10");
         // pmp-2026 with an allowance of 1: the second service message needs a service rate
         // India lacks; its failure must not use the allowance nor touch the pair.
         let options = Options {
@@ -370,14 +294,8 @@ mod tests {
         l.mo(at(0, 0), IN);
         assert_eq!(l.mt(at(0, 1), IN, TEXT).pricing_type, PT::FreeTier);
         let before = l.engine.debug_state();
-        let err = l
-            .engine
-            .push(&Event::mt(at(0, 2), "B", IN, TEXT))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no rate for USD India service on 2025-09-10"
-        );
+        let err = l.engine.push(&Event::mt(at(0, 2), "B", IN, TEXT)).unwrap_err();
+        assert_eq!(err.to_string(), "no rate for USD India service on 2025-09-10");
         assert_eq!(before, l.engine.debug_state());
     }
 
@@ -390,10 +308,7 @@ mod tests {
         };
         let mut l = Log::new(engine_with("business\n", options));
         l.mo(at(0, 0), FR);
-        assert_eq!(
-            tc(&l.mt(at(0, 1), FR, UTILITY)),
-            (PT::Regular, "0.03".into())
-        );
+        assert_eq!(tc(&l.mt(at(0, 1), FR, UTILITY)), (PT::Regular, "0.03".into()));
         // Service rates exist from 2026-10-01 only in the test card: price with that card.
         let options = Options {
             rules: RuleChoice::Fixed(RuleSet::Pmp2026),
@@ -406,11 +321,7 @@ mod tests {
         let types: Vec<_> = (1..=3).map(|s| tc(&l.mt(at(0, s), FR, TEXT))).collect();
         assert_eq!(
             types,
-            [
-                (PT::FreeTier, "0".into()),
-                (PT::FreeTier, "0".into()),
-                (PT::Regular, "0.03".into())
-            ]
+            [(PT::FreeTier, "0".into()), (PT::FreeTier, "0".into()), (PT::Regular, "0.03".into())]
         );
         // The FEP window stays free and does not use the allowance.
         l.entry(at(1, 0), ID);
@@ -429,10 +340,7 @@ mod tests {
         l.mo(at(0, 0), FR);
         l.push(Event::mo(at(0, 0), "B2", FR));
         assert_eq!(l.mt(at(0, 1), FR, TEXT).pricing_type, PT::FreeTier);
-        assert_eq!(
-            l.push(Event::mt(at(0, 1), "B2", FR, TEXT)).pricing_type,
-            PT::FreeTier
-        );
+        assert_eq!(l.push(Event::mt(at(0, 1), "B2", FR, TEXT)).pricing_type, PT::FreeTier);
         assert_eq!(l.mt(at(0, 2), FR, TEXT).pricing_type, PT::Regular);
     }
 
@@ -440,9 +348,6 @@ mod tests {
     fn lines_name_their_rules_and_model() {
         let mut l = log();
         let line = l.mt(at(0, 0), FR, MARKETING);
-        assert_eq!(
-            (line.rules, line.pricing_model),
-            (RuleSet::Pmp2025, PricingModel::Pmp)
-        );
+        assert_eq!((line.rules, line.pricing_model), (RuleSet::Pmp2025, PricingModel::Pmp));
     }
 }

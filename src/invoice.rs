@@ -1,0 +1,401 @@
+//! Invoices: an aggregator's [`Tariff`] applied to priced lines (SPEC §8).
+//!
+//! [`Billing`] takes every priced line (with its event) and keeps, per invoice unit and local
+//! month, what the tariff's parts need: the exact Meta fees, each per-message rule's count,
+//! each user's counted messages, the businesses, WABAs and portfolios with traffic. Memory
+//! follows the customers and their monthly active users, not the lines.
+//!
+//! [`Billing::invoices`] turns that into invoice lines, each rounded to the tariff currency's
+//! minor unit (half away from zero); the total is the sum of the rounded lines. Duplicates never
+//! count; every other line counts by its direction and status (a `violation` too).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::engine::PricedLine;
+use crate::error::{Error, Problem};
+use crate::event::{named_enum, Direction, Event, Month, PricingType};
+use crate::money::{checked_add, format_amount, format_fixed, Currency};
+use crate::tariff::{ActiveWhen, Tariff, Unit, UserPricing};
+
+named_enum! {
+    /// The part of a tariff an invoice line comes from.
+    pub enum Part ("invoice part") {
+        MetaFees = "meta_fees",
+        Markup = "markup",
+        PerMessage = "per_message",
+        PerUser = "per_user",
+        Fixed = "fixed",
+        Minimum = "minimum",
+    }
+}
+
+/// One line of an invoice: `amount` is `quantity × unit_price` rounded to the minor unit
+/// (Meta fees: their exact sum, rounded; minimum: the top-up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLine {
+    pub part: Part,
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_price: Option<Decimal>,
+    pub amount: Decimal,
+}
+
+/// One customer's invoice for one local month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    /// The portfolio, WABA or business billed.
+    pub unit: Arc<str>,
+    pub month: Month,
+    pub currency: Currency,
+    pub lines: Vec<InvoiceLine>,
+    /// The sum of the rounded lines.
+    pub total: Decimal,
+    /// Users with at least one user message or delivered business message in the month.
+    pub active_users: u64,
+    /// Messages counted (user messages and business messages of any status; no duplicates).
+    pub messages: u64,
+    /// Delivered business messages.
+    pub delivered: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct UserUse {
+    mo: u64,
+    /// MTs whose status is in the per-user part's statuses.
+    mt: u64,
+    /// Delivered MTs.
+    delivered: u64,
+}
+
+#[derive(Debug, Default)]
+struct Usage {
+    meta_charge: Decimal,
+    meta_lines: u64,
+    per_message: Vec<u64>,
+    users: HashMap<Box<str>, UserUse>,
+    businesses: HashSet<Arc<str>>,
+    wabas: HashSet<Arc<str>>,
+    portfolios: HashSet<Arc<str>>,
+    messages: u64,
+    delivered: u64,
+}
+
+/// The running bill of one tariff over a log.
+#[derive(Debug)]
+pub struct Billing {
+    tariff: Tariff,
+    usage: HashMap<(Arc<str>, Month), Usage>,
+    user: String,
+}
+
+impl Billing {
+    pub fn new(tariff: Tariff) -> Billing {
+        Billing { tariff, usage: HashMap::new(), user: String::new() }
+    }
+
+    pub fn tariff(&self) -> &Tariff {
+        &self.tariff
+    }
+
+    /// Adds one priced line; returns its per-message fee (exact: the sum of the prices of the
+    /// rules it matches).
+    pub fn add(&mut self, event: &Event, line: &PricedLine) -> Result<Decimal, Error> {
+        if line.pricing_type == PricingType::Duplicate {
+            return Ok(Decimal::ZERO);
+        }
+        let t = &self.tariff;
+        if t.meta.pass_through && line.currency != t.currency {
+            let problem = Problem::key(
+                "currency",
+                format!(
+                    "the tariff is in {} but WABA {}'s Meta fees are in {} (meta.pass_through = true)",
+                    t.currency, line.waba, line.currency
+                ),
+                "",
+            );
+            return Err(match &t.currency_at {
+                Some(at) => problem.at(at.clone()),
+                None => Error::Config(format!("tariff {}: {problem}", t.name)),
+            });
+        }
+        let unit = match t.invoice_by {
+            Unit::Business => &line.business,
+            Unit::Waba => &line.waba,
+            Unit::Portfolio => &line.portfolio,
+        };
+        let usage = self.usage.entry((unit.clone(), line.month())).or_default();
+        usage.meta_charge = checked_add(usage.meta_charge, line.charge, &format_args!("the Meta fees of {unit}"))?;
+        usage.meta_lines += u64::from(!line.charge.is_zero());
+        usage.per_message.resize(t.per_message.len(), 0);
+        let mut fee = Decimal::ZERO;
+        for (rule, count) in t.per_message.iter().zip(&mut usage.per_message) {
+            if rule.matches(event.direction, event.kind, event.status) {
+                *count += 1;
+                fee = checked_add(fee, rule.price, &"a line's per-message fee")?;
+            }
+        }
+        let user = normalize(event.user, &mut self.user);
+        let u = match usage.users.get_mut(user) {
+            Some(u) => u,
+            None => usage.users.entry(user.into()).or_default(),
+        };
+        let delivered = event.direction == Direction::Mt && event.status.is_delivered();
+        match event.direction {
+            Direction::Mo => u.mo += 1,
+            Direction::Mt => {
+                let statuses = t.per_user.as_ref().map_or(&crate::tariff::DELIVERED[..], |p| &p.statuses);
+                u.mt += u64::from(statuses.contains(&event.status));
+                u.delivered += u64::from(delivered);
+            }
+        }
+        for (set, name) in
+            [(&mut usage.businesses, &line.business), (&mut usage.wabas, &line.waba), (&mut usage.portfolios, &line.portfolio)]
+        {
+            if !set.contains(name) {
+                set.insert(name.clone());
+            }
+        }
+        usage.messages += 1;
+        usage.delivered += u64::from(delivered);
+        Ok(fee)
+    }
+
+    /// The invoices, by unit then month.
+    pub fn invoices(&self) -> Result<Vec<Invoice>, Problem> {
+        self.invoices_at(Decimal::ONE)
+    }
+
+    /// The invoices as they would be with every user's traffic multiplied by `k` (same active
+    /// users): Meta fees, per-message counts and fair-use blocks scale, the rest does not.
+    pub fn invoices_at(&self, k: Decimal) -> Result<Vec<Invoice>, Problem> {
+        let mut keys: Vec<&(Arc<str>, Month)> = self.usage.keys().collect();
+        keys.sort();
+        keys.into_iter().map(|key| self.invoice(key, &self.usage[key], k)).collect()
+    }
+
+    fn invoice(&self, (unit, month): &(Arc<str>, Month), u: &Usage, k: Decimal) -> Result<Invoice, Problem> {
+        let t = &self.tariff;
+        let c = t.currency;
+        let overflow = || Problem::new(format!("an amount overflows in the invoice of {unit} for {month}"));
+        let mul = |a: Decimal, b: Decimal| a.checked_mul(b).ok_or_else(overflow);
+        let mut lines = Vec::new();
+        let mut line = |part, description: String, quantity: Decimal, unit_price: Option<Decimal>, exact: Decimal| {
+            lines.push(InvoiceLine { part, description, quantity, unit_price, amount: c.round(exact) });
+        };
+        let meta = mul(u.meta_charge, k)?;
+        if t.meta.pass_through {
+            line(Part::MetaFees, "Meta fees".into(), mul(u.meta_lines.into(), k)?, None, meta);
+        }
+        if !t.meta.markup_percent.is_zero() {
+            let rate = t.meta.markup_percent / Decimal::ONE_HUNDRED;
+            let description = format!("{}% of Meta fees", t.meta.markup_percent.normalize());
+            line(Part::Markup, description, meta, Some(rate), mul(meta, rate)?);
+        }
+        for (rule, &count) in t.per_message.iter().zip(&u.per_message) {
+            let quantity = mul(count.into(), k)?;
+            if !quantity.is_zero() {
+                line(Part::PerMessage, rule.describe(), quantity, Some(rule.price), mul(quantity, rule.price)?);
+            }
+        }
+        if let Some(p) = &t.per_user {
+            let users = self.billed_users(u, k)?;
+            for (description, quantity, price) in user_bands(p.pricing, &p.tiers, users) {
+                line(Part::PerUser, description, quantity.into(), Some(price), mul(quantity.into(), price)?);
+            }
+        }
+        for f in &t.fixed {
+            let count = match f.per {
+                Unit::Business => u.businesses.len(),
+                Unit::Waba => u.wabas.len(),
+                Unit::Portfolio => u.portfolios.len(),
+            };
+            let description = format!("{} (per {})", f.name, f.per);
+            line(Part::Fixed, description, count.into(), Some(f.price), mul(count.into(), f.price)?);
+        }
+        let mut total = Decimal::ZERO;
+        for l in &lines {
+            total = total.checked_add(l.amount).ok_or_else(overflow)?;
+        }
+        if let Some(minimum) = t.minimum.filter(|m| *m > total) {
+            let top_up = minimum - total;
+            let description = format!("monthly minimum {}", format_fixed(minimum, c.minor_units()));
+            let amount = c.round(top_up);
+            lines.push(InvoiceLine { part: Part::Minimum, description, quantity: Decimal::ONE, unit_price: Some(top_up), amount });
+            total += amount;
+        }
+        Ok(Invoice {
+            unit: unit.clone(),
+            month: *month,
+            currency: c,
+            lines,
+            total,
+            active_users: u.users.values().filter(|x| x.mo + x.delivered > 0).count() as u64,
+            messages: u.messages,
+            delivered: u.delivered,
+        })
+    }
+
+    /// The users the per-user part bills: active users as the tariff defines them, each
+    /// counting `ceil(messages × k / N)` under fair use.
+    fn billed_users(&self, u: &Usage, k: Decimal) -> Result<u64, Problem> {
+        let Some(p) = &self.tariff.per_user else { return Ok(0) };
+        let active = u.users.values().filter(|x| match p.active_when {
+            ActiveWhen::Mo => x.mo > 0,
+            ActiveWhen::Mt => x.mt > 0,
+            ActiveWhen::Any => x.mo + x.mt > 0,
+            ActiveWhen::Both => x.mo > 0 && x.mt > 0,
+        });
+        if p.messages_per_user == 0 {
+            return Ok(active.count() as u64);
+        }
+        // Users with the same number of messages count alike: group them.
+        let mut by_count: BTreeMap<u64, u64> = BTreeMap::new();
+        for x in active {
+            *by_count.entry(x.mo + x.mt).or_default() += 1;
+        }
+        let n = Decimal::from(p.messages_per_user);
+        let mut users = 0u64;
+        for (m, count) in by_count {
+            let blocks = (Decimal::from(m) * k / n).ceil().max(Decimal::ONE);
+            let blocks = u64::try_from(blocks).map_err(|_| Problem::new("too many fair-use blocks"))?;
+            users = blocks.checked_mul(count).and_then(|b| users.checked_add(b)).ok_or_else(|| Problem::new("too many users"))?;
+        }
+        Ok(users)
+    }
+}
+
+/// The per-user lines: (description, users, price) for each band used.
+fn user_bands(pricing: UserPricing, tiers: &[crate::tariff::UserBand], users: u64) -> Vec<(String, u64, Decimal)> {
+    let mut out = Vec::new();
+    let mut from = 1u64;
+    for band in tiers {
+        let name = match band.up_to {
+            Some(to) => format!("users {from}-{to}"),
+            None => format!("users {from}+"),
+        };
+        let in_band = |total: u64| band.up_to.is_none_or(|to| total <= to) && total >= from;
+        match pricing {
+            UserPricing::Graduated => {
+                let upto = band.up_to.map_or(users, |to| users.min(to));
+                if upto >= from {
+                    out.push((format!("active {name}"), upto - from + 1, band.price));
+                }
+            }
+            UserPricing::Volume if users > 0 && in_band(users) => {
+                out.push((format!("active users, all at the band of {name}"), users, band.price));
+            }
+            UserPricing::Volume => {}
+        }
+        match band.up_to {
+            Some(to) => from = to + 1,
+            None => break,
+        }
+    }
+    out
+}
+
+fn normalize<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
+    let user = user.trim();
+    if !user.bytes().any(|b| matches!(b, b'+' | b' ' | b'-')) {
+        return user;
+    }
+    buf.clear();
+    buf.extend(user.chars().filter(|c| !matches!(c, '+' | ' ' | '-')));
+    buf
+}
+
+/// The columns of the invoice lines CSV (SPEC §8, and a description).
+pub const CSV_COLUMNS: [&str; 8] = ["invoice", "month", "currency", "part", "quantity", "unit_price", "amount", "description"];
+
+/// Writes invoice lines as CSV.
+pub fn write_csv<W: std::io::Write>(invoices: &[Invoice], out: W) -> csv::Result<W> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_COLUMNS)?;
+    for inv in invoices {
+        let minor = inv.currency.minor_units();
+        for l in &inv.lines {
+            w.write_record([
+                &*inv.unit,
+                &inv.month.to_string(),
+                inv.currency.code(),
+                l.part.as_str(),
+                &format_amount(l.quantity, 0),
+                &l.unit_price.map(|p| format_amount(p, 0)).unwrap_or_default(),
+                &format_fixed(l.amount, minor),
+                &l.description,
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Invoices as a JSON value (money as strings).
+pub fn to_json(tariff: &Tariff, invoices: &[Invoice]) -> serde_json::Value {
+    let invoices: Vec<serde_json::Value> = invoices
+        .iter()
+        .map(|inv| {
+            let minor = inv.currency.minor_units();
+            let lines: Vec<serde_json::Value> = inv
+                .lines
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "part": l.part,
+                        "description": l.description,
+                        "quantity": format_amount(l.quantity, 0),
+                        "unit_price": l.unit_price.map(|p| format_amount(p, 0)),
+                        "amount": format_fixed(l.amount, minor),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "invoice": &*inv.unit,
+                "month": inv.month,
+                "currency": inv.currency.code(),
+                "lines": lines,
+                "total": format_fixed(inv.total, minor),
+                "active_users": inv.active_users,
+                "messages": inv.messages,
+                "delivered": inv.delivered,
+            })
+        })
+        .collect();
+    serde_json::json!({ "tariff": tariff.name, "invoices": invoices })
+}
+
+/// Invoices as an aligned table, a total under each invoice.
+pub fn write_table(tariff: &Tariff, invoices: &[Invoice], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    writeln!(out, "Invoices of tariff \"{}\" ({})", tariff.name, tariff.currency)?;
+    if invoices.is_empty() {
+        return writeln!(out, "(no invoices)");
+    }
+    let header = ["invoice", "month", "part", "description", "quantity", "unit_price", "amount"].map(String::from).to_vec();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for inv in invoices {
+        let minor = inv.currency.minor_units();
+        for l in &inv.lines {
+            rows.push(vec![
+                inv.unit.to_string(),
+                inv.month.to_string(),
+                l.part.to_string(),
+                l.description.clone(),
+                format_amount(l.quantity, 0),
+                l.unit_price.map(|p| format_amount(p, 0)).unwrap_or_default(),
+                format_fixed(l.amount, minor),
+            ]);
+        }
+        rows.push(vec![
+            inv.unit.to_string(),
+            inv.month.to_string(),
+            "total".into(),
+            String::new(),
+            String::new(),
+            inv.currency.to_string(),
+            format_fixed(inv.total, minor),
+        ]);
+    }
+    crate::report::write_aligned(out, &header, &rows, 4, |row| row[2] == "total")
+}
