@@ -10,7 +10,10 @@ use clap::{Args, Parser, Subcommand};
 use csv::StringRecord;
 
 use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
+use wabill::invoice::{self, Billing};
+use wabill::money::format_amount;
 use wabill::report::{Format, GroupBy, Summary};
+use wabill::tariff::Tariff;
 use wabill::{Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
 
 #[derive(Parser)]
@@ -26,8 +29,10 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Price logs under Meta's rules: priced lines and a summary.
+    /// Price logs under Meta's rules: priced lines, a summary, and a tariff's invoices.
     Price(PriceArgs),
+    /// Price logs under several aggregator tariffs and compare them.
+    Compare(CompareArgs),
 }
 
 /// The options every pricing command shares.
@@ -91,11 +96,33 @@ struct PriceArgs {
     /// Write skipped rows there with their reasons (implies --skip-invalid).
     #[arg(long, value_name = "FILE")]
     rejects: Option<String>,
+    /// Price an aggregator tariff (TOML) too, and print its invoices.
+    #[arg(long, value_name = "FILE")]
+    tariff: Option<PathBuf>,
+    /// Write the tariff's invoice lines there as CSV (`-` for stdout).
+    #[arg(long, value_name = "FILE", requires = "tariff")]
+    invoices: Option<String>,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// Log CSV files (`-` for stdin); several are merged by timestamp.
+    #[arg(required = true, value_name = "LOG")]
+    logs: Vec<String>,
+    #[command(flatten)]
+    pricing: PricingArgs,
+    /// A tariff (TOML); give it once per tariff.
+    #[arg(long = "tariff", value_name = "FILE", required = true)]
+    tariffs: Vec<PathBuf>,
+    /// The comparison's format.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    format: Format,
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Price(args) => price(args),
+        Command::Compare(args) => compare(args),
     }
 }
 
@@ -215,6 +242,9 @@ struct PriceSink {
     /// Rejections reported on stderr when there is no rejects file.
     shown: u64,
     summary: Summary,
+    /// The tariffs billed as the lines go (one for `price`, one each for `compare`).
+    billings: Vec<Billing>,
+    buf: String,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
@@ -224,7 +254,8 @@ impl Sink for PriceSink {
         if let Some(to) = &self.lines_to {
             let out = Output::create(to)?;
             let name = out.name();
-            let w = LinesWriter::new(out, headers, &[]).map_err(|e| io_error(&name, e.into()))?;
+            let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
+            let w = LinesWriter::new(out, headers, extra).map_err(|e| io_error(&name, e.into()))?;
             self.lines = Some((w, name));
         }
         if let Some(to) = &self.rejects_to {
@@ -236,9 +267,19 @@ impl Sink for PriceSink {
         Ok(())
     }
 
-    fn priced(&mut self, row: &Row, _event: &Event, line: &PricedLine) -> Result<(), Error> {
+    fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error> {
+        let mut fee = None;
+        for b in &mut self.billings {
+            let f = b.add(event, line)?;
+            fee.get_or_insert(f);
+        }
         if let Some((w, name)) = &mut self.lines {
-            w.write(row.log, row.record, line, &[]).map_err(|e| io_error(&*name, e.into()))?;
+            self.buf.clear();
+            if let Some(fee) = fee {
+                self.buf.push_str(&format_amount(fee, 0));
+            }
+            let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
+            w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, e.into()))?;
         }
         self.summary.add(line).map_err(|p| p.at(row.position.clone()))
     }
@@ -258,8 +299,21 @@ impl Sink for PriceSink {
 }
 
 impl PriceSink {
+    fn new(summary: Summary, billings: Vec<Billing>) -> PriceSink {
+        PriceSink {
+            lines_to: None,
+            lines: None,
+            rejects_to: None,
+            rejects: None,
+            shown: 0,
+            summary,
+            billings,
+            buf: String::new(),
+        }
+    }
+
     /// Completes the output files.
-    fn finish(self) -> Result<Summary, Error> {
+    fn finish(self) -> Result<(Summary, Vec<Billing>), Error> {
         if let Some((w, name)) = self.lines {
             w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;
         }
@@ -272,41 +326,112 @@ impl PriceSink {
                 self.shown - SHOWN_REJECTIONS
             );
         }
-        Ok(self.summary)
+        Ok((self.summary, self.billings))
+    }
+}
+
+fn load_tariff(path: &Path) -> Result<Tariff, Error> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+    Tariff::from_toml(&text, &name)
+}
+
+/// Prices the logs through the engine into the sink, reporting the counts.
+fn run_logs(
+    logs: &[String],
+    pricing: &PricingArgs,
+    rejects: bool,
+    sink: &mut PriceSink,
+) -> Result<(), Error> {
+    let mut engine = pricing.engine()?;
+    let options = pricing.read_options(rejects);
+    if options.sort {
+        eprintln!("wabill: --sort: reading the whole log into memory to sort it");
+    }
+    let inputs = logs
+        .iter()
+        .map(|name| open(name).map(|reader| LogInput { name: name.clone(), reader }))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let counts = csvlog::price_logs(inputs, &mut engine, &options, sink)?;
+    report_counts(&counts);
+    Ok(())
+}
+
+/// Writes `text` to stdout, or to stderr when stdout carries the priced lines.
+fn emit(text: &[u8], to_stderr: bool) -> Result<(), Error> {
+    if to_stderr {
+        io::stderr().write_all(text).map_err(|e| io_error("<stderr>", e))
+    } else {
+        let mut out = io::stdout().lock();
+        out.write_all(text).and_then(|()| out.flush()).map_err(|e| io_error("<stdout>", e))
     }
 }
 
 fn price(args: PriceArgs) -> Result<(), Error> {
-    let mut engine = args.pricing.engine()?;
-    let options = args.pricing.read_options(args.rejects.is_some());
-    if options.sort {
-        eprintln!("wabill: --sort: reading the whole log into memory to sort it");
-    }
-    let inputs = args
-        .logs
-        .iter()
-        .map(|name| open(name).map(|reader| LogInput { name: name.clone(), reader }))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let mut sink = PriceSink {
-        lines_to: args.lines.clone(),
-        lines: None,
-        rejects_to: args.rejects.clone(),
-        rejects: None,
-        shown: 0,
-        summary: Summary::new(&args.group_by),
+    let billings = match &args.tariff {
+        Some(path) => vec![Billing::new(load_tariff(path)?)],
+        None => Vec::new(),
     };
-    let counts = csvlog::price_logs(inputs, &mut engine, &options, &mut sink)?;
-    let summary = sink.finish()?;
-    let mut text = Vec::new();
-    summary.render(args.format, &mut text).map_err(|e| io_error("<summary>", e))?;
-    if args.lines.as_deref() == Some("-") {
-        io::stderr().write_all(&text).map_err(|e| io_error("<stderr>", e))?;
-    } else {
-        let mut out = io::stdout().lock();
-        out.write_all(&text).and_then(|()| out.flush()).map_err(|e| io_error("<stdout>", e))?;
+    let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
+    sink.lines_to = args.lines.clone();
+    sink.rejects_to = args.rejects.clone();
+    run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink)?;
+    let (summary, billings) = sink.finish()?;
+    let invoices = match billings.first() {
+        Some(b) => Some((b.tariff(), b.invoices().map_err(Error::from)?)),
+        None => None,
+    };
+    if let (Some(to), Some((_, invoices))) = (&args.invoices, &invoices) {
+        let out = Output::create(to)?;
+        let name = out.name();
+        invoice::write_csv(invoices, out).map_err(|e| io_error(&name, e.into()))?.finish()?;
     }
-    report_counts(&counts);
-    Ok(())
+    let mut text = Vec::new();
+    let render = |text: &mut Vec<u8>| -> io::Result<()> {
+        match (args.format, &invoices) {
+            (Format::Json, Some((tariff, invoices))) => {
+                let value = serde_json::json!({ "summary": summary.json()?, "invoices": invoice::to_json(tariff, invoices) });
+                serde_json::to_writer_pretty(&mut *text, &value)?;
+                writeln!(text)
+            }
+            (format, invoices) => {
+                summary.render(format, text)?;
+                match (format, invoices) {
+                    (Format::Csv, Some((_, invoices))) => {
+                        writeln!(text)?;
+                        invoice::write_csv(invoices, &mut *text)?;
+                    }
+                    (Format::Table, Some((tariff, invoices))) => {
+                        writeln!(text)?;
+                        invoice::write_table(tariff, invoices, text)?;
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+        }
+    };
+    render(&mut text).map_err(|e| io_error("<summary>", e))?;
+    emit(&text, args.lines.as_deref() == Some("-") || args.invoices.as_deref() == Some("-"))
+}
+
+fn compare(args: CompareArgs) -> Result<(), Error> {
+    let billings =
+        args.tariffs.iter().map(|p| load_tariff(p).map(Billing::new)).collect::<Result<Vec<_>, Error>>()?;
+    let mut sink = PriceSink::new(Summary::new(&[]), billings);
+    run_logs(&args.logs, &args.pricing, false, &mut sink)?;
+    let (_, billings) = sink.finish()?;
+    let comparison = wabill::compare::compare(&billings)?;
+    let mut text = Vec::new();
+    let rendered = match args.format {
+        Format::Table => comparison.write_table(&mut text),
+        Format::Csv => comparison.write_csv(&mut text).map_err(io::Error::from),
+        Format::Json => serde_json::to_writer_pretty(&mut text, &comparison.to_json())
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(text)),
+    };
+    rendered.map_err(|e| io_error("<comparison>", e))?;
+    emit(&text, false)
 }
 
 /// The closing counts: rows read = priced lines + rejected rows; duplicates apart.

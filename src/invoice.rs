@@ -127,7 +127,8 @@ impl Billing {
             Unit::Portfolio => &line.portfolio,
         };
         let usage = self.usage.entry((unit.clone(), line.month())).or_default();
-        usage.meta_charge = checked_add(usage.meta_charge, line.charge, &format_args!("the Meta fees of {unit}"))?;
+        usage.meta_charge =
+            checked_add(usage.meta_charge, line.charge, &format_args!("the Meta fees of {unit}"))?;
         usage.meta_lines += u64::from(!line.charge.is_zero());
         usage.per_message.resize(t.per_message.len(), 0);
         let mut fee = Decimal::ZERO;
@@ -151,9 +152,11 @@ impl Billing {
                 u.delivered += u64::from(delivered);
             }
         }
-        for (set, name) in
-            [(&mut usage.businesses, &line.business), (&mut usage.wabas, &line.waba), (&mut usage.portfolios, &line.portfolio)]
-        {
+        for (set, name) in [
+            (&mut usage.businesses, &line.business),
+            (&mut usage.wabas, &line.waba),
+            (&mut usage.portfolios, &line.portfolio),
+        ] {
             if !set.contains(name) {
                 set.insert(name.clone());
             }
@@ -165,52 +168,113 @@ impl Billing {
 
     /// The invoices, by unit then month.
     pub fn invoices(&self) -> Result<Vec<Invoice>, Problem> {
-        self.invoices_at(Decimal::ONE)
+        self.profiles().iter().map(|p| p.invoice(&self.tariff, Decimal::ONE)).collect()
     }
 
-    /// The invoices as they would be with every user's traffic multiplied by `k` (same active
-    /// users): Meta fees, per-message counts and fair-use blocks scale, the rest does not.
-    pub fn invoices_at(&self, k: Decimal) -> Result<Vec<Invoice>, Problem> {
-        let mut keys: Vec<&(Arc<str>, Month)> = self.usage.keys().collect();
-        keys.sort();
-        keys.into_iter().map(|key| self.invoice(key, &self.usage[key], k)).collect()
+    /// What each invoice's amounts depend on, by unit then month.
+    pub fn profiles(&self) -> Vec<Profile> {
+        let mut profiles: Vec<Profile> = self.usage.iter().map(|(key, u)| self.profile(key, u)).collect();
+        profiles.sort_by(|a, b| (&a.unit, a.month).cmp(&(&b.unit, b.month)));
+        profiles
     }
 
-    fn invoice(&self, (unit, month): &(Arc<str>, Month), u: &Usage, k: Decimal) -> Result<Invoice, Problem> {
-        let t = &self.tariff;
+    fn profile(&self, (unit, month): &(Arc<str>, Month), u: &Usage) -> Profile {
+        let mut billed: BTreeMap<u64, u64> = BTreeMap::new();
+        if let Some(p) = &self.tariff.per_user {
+            let active = u.users.values().filter(|x| match p.active_when {
+                ActiveWhen::Mo => x.mo > 0,
+                ActiveWhen::Mt => x.mt > 0,
+                ActiveWhen::Any => x.mo + x.mt > 0,
+                ActiveWhen::Both => x.mo > 0 && x.mt > 0,
+            });
+            for x in active {
+                *billed.entry(x.mo + x.mt).or_default() += 1;
+            }
+        }
+        let mut per_message = u.per_message.clone();
+        per_message.resize(self.tariff.per_message.len(), 0);
+        Profile {
+            unit: unit.clone(),
+            month: *month,
+            meta_charge: u.meta_charge,
+            meta_lines: u.meta_lines,
+            per_message,
+            billed,
+            businesses: u.businesses.len() as u64,
+            wabas: u.wabas.len() as u64,
+            portfolios: u.portfolios.len() as u64,
+            active_users: u.users.values().filter(|x| x.mo + x.delivered > 0).count() as u64,
+            messages: u.messages,
+            delivered: u.delivered,
+        }
+    }
+}
+
+/// What one invoice's amounts depend on: enough to compute it, and to compute it again with
+/// every user's traffic multiplied (for break-even levels), without the lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub unit: Arc<str>,
+    pub month: Month,
+    meta_charge: Decimal,
+    meta_lines: u64,
+    per_message: Vec<u64>,
+    /// The per-user part's active users, by their counted messages.
+    billed: BTreeMap<u64, u64>,
+    businesses: u64,
+    wabas: u64,
+    portfolios: u64,
+    pub active_users: u64,
+    pub messages: u64,
+    pub delivered: u64,
+}
+
+impl Profile {
+    /// The invoice under `tariff`, with every user's traffic multiplied by `k` (1: as logged).
+    /// Meta fees, per-message counts and fair-use blocks scale; active users and fixed fees
+    /// do not.
+    pub fn invoice(&self, t: &Tariff, k: Decimal) -> Result<Invoice, Problem> {
+        let (unit, month) = (&self.unit, self.month);
         let c = t.currency;
         let overflow = || Problem::new(format!("an amount overflows in the invoice of {unit} for {month}"));
         let mul = |a: Decimal, b: Decimal| a.checked_mul(b).ok_or_else(overflow);
         let mut lines = Vec::new();
-        let mut line = |part, description: String, quantity: Decimal, unit_price: Option<Decimal>, exact: Decimal| {
-            lines.push(InvoiceLine { part, description, quantity, unit_price, amount: c.round(exact) });
-        };
-        let meta = mul(u.meta_charge, k)?;
+        let mut line =
+            |part, description: String, quantity: Decimal, unit_price: Option<Decimal>, exact: Decimal| {
+                lines.push(InvoiceLine { part, description, quantity, unit_price, amount: c.round(exact) });
+            };
+        let meta = mul(self.meta_charge, k)?;
         if t.meta.pass_through {
-            line(Part::MetaFees, "Meta fees".into(), mul(u.meta_lines.into(), k)?, None, meta);
+            line(Part::MetaFees, "Meta fees".into(), mul(self.meta_lines.into(), k)?, None, meta);
         }
         if !t.meta.markup_percent.is_zero() {
             let rate = t.meta.markup_percent / Decimal::ONE_HUNDRED;
             let description = format!("{}% of Meta fees", t.meta.markup_percent.normalize());
             line(Part::Markup, description, meta, Some(rate), mul(meta, rate)?);
         }
-        for (rule, &count) in t.per_message.iter().zip(&u.per_message) {
+        for (rule, &count) in t.per_message.iter().zip(&self.per_message) {
             let quantity = mul(count.into(), k)?;
             if !quantity.is_zero() {
-                line(Part::PerMessage, rule.describe(), quantity, Some(rule.price), mul(quantity, rule.price)?);
+                line(
+                    Part::PerMessage,
+                    rule.describe(),
+                    quantity,
+                    Some(rule.price),
+                    mul(quantity, rule.price)?,
+                );
             }
         }
         if let Some(p) = &t.per_user {
-            let users = self.billed_users(u, k)?;
+            let users = self.billed_users(p.messages_per_user, k)?;
             for (description, quantity, price) in user_bands(p.pricing, &p.tiers, users) {
                 line(Part::PerUser, description, quantity.into(), Some(price), mul(quantity.into(), price)?);
             }
         }
         for f in &t.fixed {
             let count = match f.per {
-                Unit::Business => u.businesses.len(),
-                Unit::Waba => u.wabas.len(),
-                Unit::Portfolio => u.portfolios.len(),
+                Unit::Business => self.businesses,
+                Unit::Waba => self.wabas,
+                Unit::Portfolio => self.portfolios,
             };
             let description = format!("{} (per {})", f.name, f.per);
             line(Part::Fixed, description, count.into(), Some(f.price), mul(count.into(), f.price)?);
@@ -223,52 +287,52 @@ impl Billing {
             let top_up = minimum - total;
             let description = format!("monthly minimum {}", format_fixed(minimum, c.minor_units()));
             let amount = c.round(top_up);
-            lines.push(InvoiceLine { part: Part::Minimum, description, quantity: Decimal::ONE, unit_price: Some(top_up), amount });
+            lines.push(InvoiceLine {
+                part: Part::Minimum,
+                description,
+                quantity: Decimal::ONE,
+                unit_price: Some(top_up),
+                amount,
+            });
             total += amount;
         }
         Ok(Invoice {
             unit: unit.clone(),
-            month: *month,
+            month,
             currency: c,
             lines,
             total,
-            active_users: u.users.values().filter(|x| x.mo + x.delivered > 0).count() as u64,
-            messages: u.messages,
-            delivered: u.delivered,
+            active_users: self.active_users,
+            messages: self.messages,
+            delivered: self.delivered,
         })
     }
 
-    /// The users the per-user part bills: active users as the tariff defines them, each
-    /// counting `ceil(messages × k / N)` under fair use.
-    fn billed_users(&self, u: &Usage, k: Decimal) -> Result<u64, Problem> {
-        let Some(p) = &self.tariff.per_user else { return Ok(0) };
-        let active = u.users.values().filter(|x| match p.active_when {
-            ActiveWhen::Mo => x.mo > 0,
-            ActiveWhen::Mt => x.mt > 0,
-            ActiveWhen::Any => x.mo + x.mt > 0,
-            ActiveWhen::Both => x.mo > 0 && x.mt > 0,
-        });
-        if p.messages_per_user == 0 {
-            return Ok(active.count() as u64);
+    /// The users the per-user part bills: each active user counts `ceil(messages × k / N)`
+    /// under fair use (at least one), else one.
+    fn billed_users(&self, messages_per_user: u64, k: Decimal) -> Result<u64, Problem> {
+        let too_many =
+            || Problem::new(format!("too many users in the invoice of {} for {}", self.unit, self.month));
+        if messages_per_user == 0 {
+            return Ok(self.billed.values().sum());
         }
-        // Users with the same number of messages count alike: group them.
-        let mut by_count: BTreeMap<u64, u64> = BTreeMap::new();
-        for x in active {
-            *by_count.entry(x.mo + x.mt).or_default() += 1;
-        }
-        let n = Decimal::from(p.messages_per_user);
+        let n = Decimal::from(messages_per_user);
         let mut users = 0u64;
-        for (m, count) in by_count {
+        for (&m, &count) in &self.billed {
             let blocks = (Decimal::from(m) * k / n).ceil().max(Decimal::ONE);
-            let blocks = u64::try_from(blocks).map_err(|_| Problem::new("too many fair-use blocks"))?;
-            users = blocks.checked_mul(count).and_then(|b| users.checked_add(b)).ok_or_else(|| Problem::new("too many users"))?;
+            let blocks = u64::try_from(blocks).map_err(|_| too_many())?;
+            users = blocks.checked_mul(count).and_then(|b| users.checked_add(b)).ok_or_else(too_many)?;
         }
         Ok(users)
     }
 }
 
 /// The per-user lines: (description, users, price) for each band used.
-fn user_bands(pricing: UserPricing, tiers: &[crate::tariff::UserBand], users: u64) -> Vec<(String, u64, Decimal)> {
+fn user_bands(
+    pricing: UserPricing,
+    tiers: &[crate::tariff::UserBand],
+    users: u64,
+) -> Vec<(String, u64, Decimal)> {
     let mut out = Vec::new();
     let mut from = 1u64;
     for band in tiers {
@@ -308,7 +372,8 @@ fn normalize<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
 }
 
 /// The columns of the invoice lines CSV (SPEC §8, and a description).
-pub const CSV_COLUMNS: [&str; 8] = ["invoice", "month", "currency", "part", "quantity", "unit_price", "amount", "description"];
+pub const CSV_COLUMNS: [&str; 8] =
+    ["invoice", "month", "currency", "part", "quantity", "unit_price", "amount", "description"];
 
 /// Writes invoice lines as CSV.
 pub fn write_csv<W: std::io::Write>(invoices: &[Invoice], out: W) -> csv::Result<W> {
@@ -367,12 +432,18 @@ pub fn to_json(tariff: &Tariff, invoices: &[Invoice]) -> serde_json::Value {
 }
 
 /// Invoices as an aligned table, a total under each invoice.
-pub fn write_table(tariff: &Tariff, invoices: &[Invoice], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_table(
+    tariff: &Tariff,
+    invoices: &[Invoice],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     writeln!(out, "Invoices of tariff \"{}\" ({})", tariff.name, tariff.currency)?;
     if invoices.is_empty() {
         return writeln!(out, "(no invoices)");
     }
-    let header = ["invoice", "month", "part", "description", "quantity", "unit_price", "amount"].map(String::from).to_vec();
+    let header = ["invoice", "month", "part", "description", "quantity", "unit_price", "amount"]
+        .map(String::from)
+        .to_vec();
     let mut rows: Vec<Vec<String>> = Vec::new();
     for inv in invoices {
         let minor = inv.currency.minor_units();

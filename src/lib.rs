@@ -21,6 +21,7 @@
 //! [`error`], and [`csvlog`] (the CSV boundary: rows to events, positions, priced-line output).
 
 pub mod account;
+pub mod compare;
 pub mod csvlog;
 pub mod engine;
 pub mod error;

@@ -34,9 +34,11 @@ impl Currency {
         }
     }
 
-    /// `amount` rounded to the minor unit, half away from zero.
+    /// `amount` rounded to the minor unit, half away from zero, at exactly that scale.
     pub fn round(&self, amount: Decimal) -> Decimal {
-        amount.round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero)
+        let mut r = amount.round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+        r.rescale(self.minor_units());
+        r
     }
 }
 

@@ -292,7 +292,13 @@ pub(crate) fn write_aligned(
     is_total: impl Fn(&[String]) -> bool,
 ) -> io::Result<()> {
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| std::iter::once(header).chain(rows.iter().map(Vec::as_slice)).map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            std::iter::once(header)
+                .chain(rows.iter().map(Vec::as_slice))
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let rule = widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ");
     let print = |out: &mut dyn Write, row: &[String]| {

@@ -188,7 +188,11 @@ impl Tariff {
             |span: Option<std::ops::Range<usize>>| Position { file: file.clone(), line: line_of(text, span) };
         let raw: RawTariff = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
-            Problem::new(message).at(at(e.span()))
+            let problem = match e.span().and_then(|span| key_at(text, span.start)) {
+                Some(key) => Problem::new(message).at_key(key),
+                None => Problem::new(message),
+            };
+            problem.at(at(e.span()))
         })?;
         let err = |span: std::ops::Range<usize>, key: &str, what: String, value: String| {
             Problem::key(key.to_string(), what, value).at(at(Some(span)))
@@ -271,6 +275,30 @@ fn check_bands(tiers: &[UserBand]) -> Result<(), Problem> {
         Some(up_to) => Err(Problem::new(format!("the last band must leave out up_to (it has {up_to})"))),
         None => Ok(()),
     }
+}
+
+/// The key whose value starts at `offset`, with its table: `per_user.price` for
+/// `price = 0.09` under `[per_user]`, or inside an inline table of its array.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let on_line = &before[line_start..];
+    let eq = on_line.rfind('=')?;
+    let name = on_line[..eq].trim_end();
+    let name = name.rsplit(|c: char| c.is_whitespace() || c == '{' || c == ',').next()?.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) => format!("{t}.{name}"),
+        None => name.to_string(),
+    })
 }
 
 /// The 1-based line of a byte offset.
@@ -446,9 +474,15 @@ monthly = "100"
         let e = load(&SPEC.replace("pricing = ", "pricng = ")).unwrap_err();
         assert!(e.to_string().starts_with("t.toml:19: unknown field `pricng`, expected one of"), "{e}");
         let e = load(&SPEC.replace("price = \"0.005\"", "price = 0.005")).unwrap_err();
-        assert_eq!(e.to_string(), "t.toml:13: write amounts as strings, e.g. \"0.005\", so they stay exact");
+        assert_eq!(
+            e.to_string(),
+            "t.toml:13: key per_message.price: write amounts as strings, e.g. \"0.005\", so they stay exact"
+        );
         let e = load(&SPEC.replace("price = \"0.005\"", "price = \"0,005\"")).unwrap_err();
-        assert_eq!(e.to_string(), "t.toml:13: not a non-negative decimal amount (0,005)");
+        assert_eq!(
+            e.to_string(),
+            "t.toml:13: key per_message.price: not a non-negative decimal amount (0,005)"
+        );
         let e = load(&SPEC.replace("up_to = 10000", "up_to = 500")).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -457,6 +491,6 @@ monthly = "100"
         let e = load(&SPEC.replace("currency = \"USD\"", "currency = \"dollars\"")).unwrap_err();
         assert_eq!(e.to_string(), "t.toml:2: key currency: not an ISO 4217 currency code (dollars)");
         let e = load(&SPEC.replace("direction = \"mt\"", "direction = \"sideways\"")).unwrap_err();
-        assert!(e.to_string().starts_with("t.toml:10: unknown direction"), "{e}");
+        assert!(e.to_string().starts_with("t.toml:10: key per_message.direction: unknown direction"), "{e}");
     }
 }

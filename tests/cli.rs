@@ -256,4 +256,73 @@ fn the_readme_shows_current_output() {
     let summary = wabill(&["price", "fixtures/readme/log.csv", "--group-by", "category,type"]);
     assert!(readme.contains(summary.stdout.trim_end()), "README's summary is stale:\n{}", summary.stdout);
     assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
+    let compare = std::fs::read_to_string(root().join("fixtures/golden/compare.txt")).unwrap();
+    assert!(readme.contains(compare.trim_end()), "README's comparison is stale");
+}
+
+const TARIFFS: [&str; 4] = ["per-message", "licence", "per-user", "fair-use"];
+
+#[test]
+fn prices_a_tariff_and_writes_its_invoices() {
+    for tariff in TARIFFS {
+        let dir = temp_dir(&format!("tariff-{tariff}"));
+        let invoices = dir.join("invoices.csv");
+        let lines = dir.join("lines.csv");
+        let path = format!("fixtures/tariffs/{tariff}.toml");
+        let mut args = EXAMPLE.to_vec();
+        args.extend(["--tariff", &path, "--group-by", "month", "--invoices", invoices.to_str().unwrap()]);
+        args.extend(["--lines", lines.to_str().unwrap()]);
+        let run = wabill(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        golden(&format!("example.{tariff}.txt"), &run.stdout);
+        golden(&format!("example.{tariff}.invoices.csv"), &std::fs::read_to_string(&invoices).unwrap());
+        let lines = std::fs::read_to_string(&lines).unwrap();
+        assert!(
+            lines.starts_with("timestamp,")
+                && lines.lines().next().unwrap().ends_with(",currency,aggregator_fee")
+        );
+    }
+    let mut args = EXAMPLE.to_vec();
+    args.extend(["--tariff", "fixtures/tariffs/per-user.toml", "--format", "json", "--group-by", "month"]);
+    let run = wabill(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("example.per-user.json", &run.stdout);
+}
+
+#[test]
+fn compares_tariffs() {
+    let mut args = vec!["compare", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts.csv"];
+    let paths: Vec<String> = TARIFFS.iter().map(|t| format!("fixtures/tariffs/{t}.toml")).collect();
+    for p in &paths {
+        args.extend(["--tariff", p]);
+    }
+    for (format, name) in [("table", "compare.txt"), ("csv", "compare.csv"), ("json", "compare.json")] {
+        let mut a = args.clone();
+        a.extend(["--format", format]);
+        let run = wabill(&a);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        golden(name, &run.stdout);
+    }
+}
+
+#[test]
+fn bad_tariffs_are_positioned_errors() {
+    let dir = temp_dir("bad-tariffs");
+    let mut transcript = String::new();
+    let base = std::fs::read_to_string(root().join("fixtures/tariffs/per-user.toml")).unwrap();
+    for (name, from, to) in [
+        ("unknown-key.toml", "pricing = ", "pricng = "),
+        ("float.toml", "price = \"0.09\"", "price = 0.09"),
+        ("bad-decimal.toml", "\"0.09\"", "\"0,09\""),
+        ("tiers-order.toml", "up_to = 3500", "up_to = 900"),
+        ("open-band.toml", "{ up_to = 1000, price = \"0\" }", "{ price = \"0\" }"),
+        ("eur.toml", "\"USD\"", "\"EUR\""),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, base.replace(from, to)).unwrap();
+        let run = wabill(&["price", "fixtures/small/marketing.csv", "--tariff", path.to_str().unwrap()]);
+        assert_eq!(run.code, 1, "{name}");
+        transcript.push_str(&run.stderr.replace(dir.to_str().unwrap(), "DIR"));
+    }
+    golden("tariff-errors.txt", &transcript);
 }

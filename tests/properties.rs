@@ -7,7 +7,9 @@ use csv::StringRecord;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
+use wabill::invoice::{Billing, Part};
 use wabill::report::{GroupBy, Summary};
+use wabill::tariff::Tariff;
 use wabill::{Engine, Error, Event, Options, PricedLine, PricingType, RuleChoice, RuleSet};
 
 const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
@@ -86,11 +88,14 @@ fn csv_from(start: &str, specs: &[Spec], users: &[&str]) -> String {
     out
 }
 
-/// A sink that keeps every line.
+/// A sink that keeps every line, and bills the tariffs given.
 #[derive(Default)]
 struct Collect {
     lines: Vec<(usize, PricedLine)>,
     users: Vec<String>,
+    billings: Vec<Billing>,
+    /// Per billing, the sum of the lines' per-message fees.
+    fees: Vec<Decimal>,
 }
 
 impl Sink for Collect {
@@ -99,6 +104,10 @@ impl Sink for Collect {
     }
     fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error> {
         self.lines.push((row.log, line.clone()));
+        self.fees.resize(self.billings.len(), Decimal::ZERO);
+        for (b, fee) in self.billings.iter_mut().zip(&mut self.fees) {
+            *fee += b.add(event, line)?;
+        }
         self.users.push(event.user.replace(['+', ' ', '-'], ""));
         Ok(())
     }
@@ -211,6 +220,45 @@ proptest! {
         let forced = Options { rules: RuleChoice::Fixed(rules), ..Options::default() };
         let fixed = lines(&price(&mut Engine::new(common::book(ACCOUNTS).into(), forced), &[&text]));
         prop_assert_eq!(fixed, auto);
+    }
+
+    #[test]
+    fn invoices_add_up(specs in prop::collection::vec(spec(), 1..150)) {
+        let billings = ["per-message", "licence", "per-user", "fair-use"].iter().map(|t| {
+            let path = format!("fixtures/tariffs/{t}.toml");
+            Billing::new(Tariff::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap())
+        }).collect();
+        let mut sink = Collect { billings, ..Collect::default() };
+        let text = csv_of(&specs, &USERS);
+        let input = vec![LogInput { name: "log.csv".into(), reader: text.as_bytes() }];
+        csvlog::price_logs(input, &mut engine(), &ReadOptions::default(), &mut sink).unwrap();
+        let meta: Decimal = sink.lines.iter().map(|(_, l)| l.charge).sum();
+        sink.fees.resize(sink.billings.len(), Decimal::ZERO);
+        for (b, fees) in sink.billings.iter().zip(&sink.fees) {
+            let invoices = b.invoices().unwrap();
+            let mut per_message = Decimal::ZERO;
+            let mut meta_billed = Decimal::ZERO;
+            for inv in &invoices {
+                prop_assert_eq!(inv.total, inv.lines.iter().map(|l| l.amount).sum::<Decimal>());
+                for l in &inv.lines {
+                    prop_assert_eq!(l.amount, inv.currency.round(l.amount));
+                    prop_assert!(l.amount >= Decimal::ZERO);
+                    if l.part == Part::PerMessage {
+                        per_message += l.quantity * l.unit_price.unwrap();
+                    }
+                    if l.part == Part::MetaFees {
+                        meta_billed += l.amount;
+                    }
+                }
+                if let Some(min) = b.tariff().minimum {
+                    prop_assert!(inv.total >= min);
+                }
+            }
+            prop_assert_eq!(*fees, per_message);
+            // Each invoice rounds its Meta fees once: within half a cent per invoice of the exact sum.
+            let slack = Decimal::new(5, 3) * Decimal::from(invoices.len() as u64);
+            prop_assert!((meta_billed - meta).abs() <= slack);
+        }
     }
 
     #[test]
