@@ -33,6 +33,35 @@ enum Command {
     Price(PriceArgs),
     /// Price logs under several aggregator tariffs and compare them.
     Compare(CompareArgs),
+    /// Write a deterministic synthetic log (and its accounts), for demos and benchmarks.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Events to write.
+    #[arg(long, default_value_t = 100_000)]
+    events: u64,
+    /// Users in the pool events are drawn from.
+    #[arg(long, default_value_t = 10_000)]
+    users: u64,
+    /// Business numbers (two per WABA, two WABAs per portfolio, in six time zones).
+    #[arg(long, default_value_t = 12)]
+    businesses: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The first day (UTC).
+    #[arg(long, default_value = "2025-09-01")]
+    start: NaiveDate,
+    /// Days the log spans.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Write the log there (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    output: Option<String>,
+    /// Write the businesses' accounts file there.
+    #[arg(long, value_name = "FILE")]
+    accounts: Option<String>,
 }
 
 /// The options every pricing command shares.
@@ -123,6 +152,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Price(args) => price(args),
         Command::Compare(args) => compare(args),
+        Command::Generate(args) => generate(args),
     }
 }
 
@@ -193,8 +223,12 @@ impl Output {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let temp =
-            tempfile::Builder::new().prefix(".wabill-").tempfile_in(&dir).map_err(|e| io_error(&path, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".wabill-");
+        // A temporary file is private; the finished output gets the usual permissions.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(&dir).map_err(|e| io_error(&path, e))?;
         Ok(Output::File { temp: BufWriter::new(temp), path })
     }
 
@@ -413,6 +447,26 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     };
     render(&mut text).map_err(|e| io_error("<summary>", e))?;
     emit(&text, args.lines.as_deref() == Some("-") || args.invoices.as_deref() == Some("-"))
+}
+
+fn generate(args: GenerateArgs) -> Result<(), Error> {
+    let g = wabill::generate::Generate {
+        events: args.events,
+        users: args.users,
+        businesses: args.businesses,
+        seed: args.seed,
+        start: args.start,
+        days: args.days,
+    };
+    if let Some(path) = &args.accounts {
+        let mut out = Output::create(path)?;
+        wabill::generate::write_accounts(&g, &mut out).map_err(|e| io_error(path, e))?;
+        out.finish()?;
+    }
+    let mut out = Output::create(args.output.as_deref().unwrap_or("-"))?;
+    let name = out.name();
+    wabill::generate::write_log(&g, &mut out).map_err(|e| io_error(&name, e))?;
+    out.finish()
 }
 
 fn compare(args: CompareArgs) -> Result<(), Error> {

@@ -72,6 +72,9 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 /// Parses an RFC 3339 timestamp. One without an offset is read in `naive_zone` when given.
 pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>, Problem> {
     let t = s.trim();
+    if let Some(dt) = fast_rfc3339(t.as_bytes()) {
+        return Ok(dt);
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));
     }
@@ -95,6 +98,67 @@ pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>,
             }
         },
     }
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` without chrono's general
+/// parser; `None` for anything else (which then goes through chrono, errors included).
+fn fast_rfc3339(s: &[u8]) -> Option<DateTime<Utc>> {
+    let digit = |i: usize| s.get(i).and_then(|c| c.checked_sub(b'0')).filter(|d| *d < 10).map(i64::from);
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let year = two(0)? * 100 + two(2)?;
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(i, c)| s.get(i) != Some(&c)) || !matches!(s.get(10), Some(b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    let (month, day, hour, minute, second) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0u32;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while let Some(d) = digit(i) {
+            if i - start < 9 {
+                nanos = nanos * 10 + d as u32;
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        nanos *= 10u32.pow(9u32.saturating_sub((i - start) as u32));
+    }
+    let offset = match s.get(i)? {
+        b'Z' | b'z' if s.len() == i + 1 => 0,
+        &sign @ (b'+' | b'-') if s.len() == i + 6 && s[i + 3] == b':' => {
+            let (h, m) = (two(i + 1)?, two(i + 4)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if sign == b'-' {
+                -(h * 3600 + m * 60)
+            } else {
+                h * 3600 + m * 60
+            }
+        }
+        _ => return None,
+    };
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    DateTime::from_timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset, nanos)
 }
 
 /// Parses the columns of a row other than the timestamp into an event.
@@ -434,6 +498,28 @@ impl<W: Write> RejectsWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_chrono(
+            y in 1900i64..2200, mo in 1u32..=12, d in 1u32..=31, h in 0u32..24, mi in 0u32..60, se in 0u32..60,
+            frac in proptest::option::of("[0-9]{1,12}"), off in proptest::option::of((any::<bool>(), 0u32..24, 0u32..60)),
+        ) {
+            let mut text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}");
+            if let Some(f) = frac {
+                text.push('.');
+                text.push_str(&f);
+            }
+            match off {
+                None => text.push('Z'),
+                Some((neg, oh, om)) => text.push_str(&format!("{}{oh:02}:{om:02}", if neg { '-' } else { '+' })),
+            }
+            let chrono = DateTime::parse_from_rfc3339(&text).ok().map(|t| t.with_timezone(&Utc));
+            proptest::prop_assert_eq!(fast_rfc3339(text.as_bytes()), chrono, "{}", text);
+        }
+    }
+
+    use proptest::prelude::any;
 
     #[test]
     fn timestamps_need_an_offset_or_a_zone() {

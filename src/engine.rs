@@ -27,11 +27,12 @@
 //! tier family and local month, the volume-tier counters; per WABA or business and month, the
 //! free allowances; and the ids seen, for duplicates. A push that fails changes nothing.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
+
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use crate::account::{Account, Accounts};
@@ -41,7 +42,7 @@ use crate::market::{MarketId, Markets};
 use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
-use crate::window::PairState;
+use crate::window::Pairs;
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
 #[derive(Debug)]
@@ -153,7 +154,32 @@ struct Business {
     waba_id: u32,
     portfolio_id: u32,
     account: Account,
-    pairs: HashMap<Box<str>, PairState>,
+    pairs: Pairs,
+    /// The local day of the latest event: its first and next day's first instant, and date.
+    today: Option<(DateTime<Utc>, DateTime<Utc>, NaiveDate)>,
+}
+
+impl Business {
+    /// The local date of `t` in the WABA's zone; the day's bounds are kept, since events come
+    /// in order and most fall on the day of the one before.
+    fn local_date(&mut self, t: DateTime<Utc>) -> NaiveDate {
+        if let Some((start, end, date)) = self.today {
+            if start <= t && t < end {
+                return date;
+            }
+        }
+        let zone = self.account.timezone;
+        let date = t.with_timezone(&zone).date_naive();
+        let first = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0).and_then(|m| zone.from_local_datetime(&m).earliest()).map(|m| m.to_utc())
+        };
+        // A day whose midnight is skipped by a clock change is not kept: each event computes it.
+        self.today = match (first(date), date.succ_opt().and_then(first)) {
+            (Some(start), Some(end)) if start <= t && t < end => Some((start, end, date)),
+            _ => None,
+        };
+        date
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -277,7 +303,8 @@ impl Engine {
             waba_id: next(&mut self.wabas, &account.waba),
             portfolio_id: next(&mut self.portfolios, &account.portfolio),
             account,
-            pairs: HashMap::new(),
+            pairs: Pairs::default(),
+            today: None,
         };
         let i = u32::try_from(self.businesses.len()).expect("fewer than 2^32 businesses");
         self.businesses.push(business);
@@ -305,8 +332,8 @@ impl Engine {
         let bi = self.business(ev.business.trim());
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
+        let local_date = biz.local_date(t);
         let account = &biz.account;
-        let local_date = t.with_timezone(&account.timezone).date_naive();
         let month = Month::of(local_date);
         let rules = options.rules.for_date(local_date);
         let rate_date = options.rates_date.unwrap_or(local_date);
@@ -342,14 +369,13 @@ impl Engine {
             currency: account.currency,
         };
         let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
-        seen.forget_before(t - options.dedup_window);
         let id = id.map(SeenIds::fingerprint);
-        if id.is_some_and(|id| seen.contains(id)) {
+        if id.is_some_and(|id| seen.contains(id, t, options.dedup_window)) {
             self.last = Some(t);
             return Ok(line);
         }
 
-        let before = biz.pairs.get(user).copied();
+        let before = biz.pairs.get(user);
         let mut pair = before.unwrap_or_default();
         let verdict = if ev.direction == Direction::Mo {
             pair.last_mo = Some(t);
@@ -432,12 +458,7 @@ impl Engine {
             *tiers.entry(key).or_insert(0) += 1;
         }
         if before != Some(pair) {
-            match biz.pairs.get_mut(user) {
-                Some(p) => *p = pair,
-                None => {
-                    biz.pairs.insert(user.into(), pair);
-                }
-            }
+            biz.pairs.set(user, pair);
         }
         if let Some(id) = id {
             seen.insert(t, id);
@@ -452,15 +473,16 @@ impl Engine {
     /// Once a day of log time, drops the pairs whose windows have all closed: their state
     /// behaves exactly like no state, and timestamps only move forward.
     fn sweep(&mut self, t: DateTime<Utc>) {
-        if !self.options.evict_expired || self.next_sweep.is_some_and(|next| t < next) {
+        if self.next_sweep.is_some_and(|next| t < next) {
             return;
         }
         self.next_sweep = Some(t + SWEEP_EVERY);
+        self.seen.forget(t, self.options.dedup_window);
+        if !self.options.evict_expired {
+            return;
+        }
         for b in &mut self.businesses {
-            b.pairs.retain(|_, p| p.live_until().is_some_and(|until| until > t));
-            if b.pairs.capacity() > 4 * b.pairs.len().max(64) {
-                b.pairs.shrink_to_fit();
-            }
+            b.pairs.retain_live(t);
         }
     }
 
@@ -472,41 +494,45 @@ impl Engine {
 
 const SWEEP_EVERY: TimeDelta = TimeDelta::hours(24);
 
-/// The message ids seen within the dedup window, as 128-bit fingerprints (two independent
-/// SipHash values: a false duplicate would need a 128-bit collision), oldest first.
+/// The message ids seen within the dedup window, as 64-bit fingerprints (a seeded hash; two
+/// ids of one window share one with odds of about n²/2⁶⁵, one in ten million for 2 million ids),
+/// each with the second it was first seen, counted from the first id. An id older than the
+/// window no longer counts and is dropped at the next daily sweep: 16 bytes an id, one probe per
+/// event, no per-event removal.
 #[derive(Debug, Default)]
 struct SeenIds {
-    set: HashSet<u128>,
-    order: VecDeque<(DateTime<Utc>, u128)>,
+    epoch: Option<i64>,
+    first_seen: HashMap<u64, u32>,
 }
 
 impl SeenIds {
-    fn fingerprint(id: &str) -> u128 {
-        let half = |salt: u8| {
-            let mut h = std::hash::DefaultHasher::new();
-            salt.hash(&mut h);
-            id.hash(&mut h);
-            h.finish()
-        };
-        (u128::from(half(1)) << 64) | u128::from(half(2))
+    fn fingerprint(id: &str) -> u64 {
+        foldhash::fast::FixedState::with_seed(0x1D5).hash_one(id)
     }
 
-    fn contains(&self, id: u128) -> bool {
-        self.set.contains(&id)
+    /// Seconds since the first id, saturating (136 years of log).
+    fn second(&self, t: DateTime<Utc>) -> u32 {
+        let since = t.timestamp() - self.epoch.unwrap_or(t.timestamp());
+        u32::try_from(since.max(0)).unwrap_or(u32::MAX)
     }
 
-    fn insert(&mut self, at: DateTime<Utc>, id: u128) {
-        if self.set.insert(id) {
-            self.order.push_back((at, id));
-        }
+    /// Whether `id` was first seen less than `window` before `t`.
+    fn contains(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> bool {
+        let now = i64::from(self.second(t));
+        self.first_seen.get(&id).is_some_and(|&at| now - i64::from(at) < window.num_seconds())
     }
 
-    /// Forgets the ids first seen at or before `horizon`.
-    fn forget_before(&mut self, horizon: DateTime<Utc>) {
-        while let Some(&(_, id)) = self.order.front().filter(|(at, _)| *at <= horizon) {
-            self.order.pop_front();
-            self.set.remove(&id);
-        }
+    /// Records `id` as first seen at `t` (replacing a sighting older than the window).
+    fn insert(&mut self, t: DateTime<Utc>, id: u64) {
+        self.epoch.get_or_insert(t.timestamp());
+        let at = self.second(t);
+        self.first_seen.insert(id, at);
+    }
+
+    /// Drops the ids first seen `window` or more before `t`.
+    fn forget(&mut self, t: DateTime<Utc>, window: TimeDelta) {
+        let now = i64::from(self.second(t));
+        self.first_seen.retain(|_, at| now - i64::from(*at) < window.num_seconds());
     }
 }
 

@@ -60,6 +60,11 @@ named_enum! {
 impl Direction {
     /// Parses the log's spellings: `mo`/`in`/`inbound` and `mt`/`out`/`outbound`, any case.
     pub fn parse_log(s: &str) -> Result<Direction, Problem> {
+        match s {
+            "mo" => return Ok(Direction::Mo),
+            "mt" => return Ok(Direction::Mt),
+            _ => {}
+        }
         let t = s.trim();
         for (names, d) in
             [(["mo", "in", "inbound"], Direction::Mo), (["mt", "out", "outbound"], Direction::Mt)]
@@ -92,6 +97,9 @@ pub enum Kind {
 impl Kind {
     /// Parses the log's `category` column: empty or `service` is a non-template.
     pub fn parse_log(s: &str) -> Result<Kind, Problem> {
+        if let Some(&c) = Category::ALL.iter().find(|c| c.as_str() == s) {
+            return Ok(Kind::Template(c));
+        }
         let t = s.trim();
         if t.is_empty() || t.eq_ignore_ascii_case("service") {
             return Ok(Kind::NonTemplate);
@@ -127,6 +135,9 @@ named_enum! {
 impl Status {
     /// Parses the log's `status` column: empty means delivered; any case.
     pub fn parse_log(s: &str) -> Result<Status, Problem> {
+        if let Some(&v) = Status::ALL.iter().find(|v| v.as_str() == s) {
+            return Ok(v);
+        }
         let t = s.trim();
         if t.is_empty() {
             return Ok(Status::Delivered);

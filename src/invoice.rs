@@ -9,7 +9,9 @@
 //! minor unit (half away from zero); the total is the sum of the rounded lines. Duplicates never
 //! count; every other line counts by its direction and status (a `violation` too).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;

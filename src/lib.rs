@@ -26,6 +26,7 @@ pub mod csvlog;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod generate;
 pub mod invoice;
 pub mod market;
 pub mod money;

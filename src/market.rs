@@ -6,7 +6,7 @@
 //! with no country. A country maps through the rows in force that carry it, shortest prefix
 //! first (a row with an empty prefix only serves this mapping, e.g. `CA` → North America).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -35,12 +35,22 @@ struct Row {
 pub struct Markets {
     names: Vec<Arc<str>>,
     ids: HashMap<Arc<str>, MarketId>,
-    /// Rows by prefix (digits), sorted by date. Empty-prefix rows are under `countries`.
-    prefixes: HashMap<Box<str>, Vec<Row>>,
-    /// Per country: its empty-prefix rows (sorted by date) and the prefixes that carry it,
-    /// shortest first.
-    countries: HashMap<Country, (Vec<Row>, Vec<Box<str>>)>,
-    longest: usize,
+    /// A digit trie of the prefixes; node 0 is the root (the empty prefix, which has no rows:
+    /// empty-prefix rows are under `countries`).
+    nodes: Vec<Node>,
+    /// Per country: its empty-prefix rows (sorted by date) and the trie nodes of the prefixes
+    /// that carry it, shortest first.
+    countries: HashMap<Country, CountryRows>,
+}
+
+/// A country's empty-prefix rows, and the (length, trie node) of the prefixes that carry it.
+type CountryRows = (Vec<Row>, Vec<(usize, u32)>);
+
+/// One prefix of the trie: its children by next digit (0: none) and its rows, by date.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    children: [u32; 10],
+    rows: Vec<Row>,
 }
 
 const COLUMNS: [&str; 5] = ["effective_from", "prefix", "country", "market", "source"];
@@ -97,9 +107,8 @@ impl Markets {
         let mut m = Markets {
             names: Vec::new(),
             ids: HashMap::new(),
-            prefixes: HashMap::new(),
+            nodes: vec![Node::default()],
             countries: HashMap::new(),
-            longest: 0,
         };
         m.intern(OTHER);
         m
@@ -121,24 +130,33 @@ impl Markets {
             let c = row.country.expect("checked: rows without prefix carry a country");
             self.countries.entry(c).or_default().0.push(row);
         } else {
-            self.longest = self.longest.max(prefix.len());
-            self.prefixes.entry(prefix.into()).or_default().push(row);
+            let mut node = 0;
+            for d in prefix.bytes().map(|b| usize::from(b - b'0')) {
+                if self.nodes[node].children[d] == 0 {
+                    self.nodes[node].children[d] =
+                        u32::try_from(self.nodes.len()).expect("fewer than 2^32 prefixes");
+                    self.nodes.push(Node::default());
+                }
+                node = self.nodes[node].children[d] as usize;
+            }
+            self.nodes[node].rows.push(row);
             if let Some(c) = row.country {
                 let carried = &mut self.countries.entry(c).or_default().1;
-                if !carried.iter().any(|p| &**p == prefix) {
-                    carried.push(prefix.into());
+                let entry = (prefix.len(), node as u32);
+                if !carried.contains(&entry) {
+                    carried.push(entry);
                 }
             }
         }
     }
 
     fn finish(&mut self) {
-        for rows in self.prefixes.values_mut() {
-            rows.sort_by_key(|r| r.from);
+        for node in &mut self.nodes {
+            node.rows.sort_by_key(|r| r.from);
         }
         for (rows, prefixes) in self.countries.values_mut() {
             rows.sort_by_key(|r| r.from);
-            prefixes.sort_by_key(|p| p.len());
+            prefixes.sort();
         }
     }
 
@@ -152,13 +170,17 @@ impl Markets {
 
     /// The country and market of a number (its digits) on `date`.
     pub(crate) fn of_number(&self, digits: &str, date: NaiveDate) -> (Option<Country>, MarketId) {
-        let longest = self.longest.min(digits.len());
-        for len in (1..=longest).rev() {
-            if let Some(row) = self.prefixes.get(&digits[..len]).and_then(|rows| in_force(rows, date)) {
-                return (row.country, row.market);
+        let mut node = 0;
+        let mut found = None;
+        for b in digits.bytes() {
+            let Some(d) = b.checked_sub(b'0').filter(|d| *d < 10) else { break };
+            match self.nodes[node].children[usize::from(d)] {
+                0 => break,
+                child => node = child as usize,
             }
+            found = in_force(&self.nodes[node].rows, date).or(found);
         }
-        (None, self.other())
+        found.map_or((None, self.other()), |row| (row.country, row.market))
     }
 
     /// The market of a country on `date`.
@@ -171,7 +193,7 @@ impl Markets {
         }
         prefixes
             .iter()
-            .filter_map(|p| in_force(&self.prefixes[p], date))
+            .filter_map(|&(_, node)| in_force(&self.nodes[node as usize].rows, date))
             .find(|row| row.country == Some(country))
             .map_or(self.other(), |row| row.market)
     }
@@ -188,7 +210,7 @@ impl Markets {
 
     /// The markets some row in force on `date` leads to.
     pub fn in_force(&self, date: NaiveDate) -> std::collections::BTreeSet<&str> {
-        let prefixed = self.prefixes.values().filter_map(|rows| in_force(rows, date));
+        let prefixed = self.nodes.iter().filter_map(|n| in_force(&n.rows, date));
         let own = self.countries.values().filter_map(|(rows, _)| in_force(rows, date));
         prefixed.chain(own).map(|r| &*self.names[r.market.0 as usize]).collect()
     }

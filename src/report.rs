@@ -6,7 +6,9 @@
 //! A summary equals the sum of its lines: it is built by adding lines, and summaries of parts
 //! of a log add up ([`Summary::merge`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -141,8 +143,7 @@ impl Summary {
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
         let key = self.key(line);
         let one = Totals { lines: 1, charged: u64::from(!line.charge.is_zero()), charge: line.charge };
-        let what = format!("the summary of {}", line.currency);
-        self.groups.entry(key).or_default().add(&one, &what)
+        self.groups.entry(key).or_default().add(&one, &format_args!("the summary of {}", line.currency))
     }
 
     /// Adds another summary of the same grouping (e.g. of another part of the log).

@@ -139,3 +139,61 @@ mod tests {
         assert!(!p.fep_open(at(73)));
     }
 }
+
+/// The live pairs of one business, by user: E.164 numbers keyed by their digits as an integer
+/// (no string to compare on lookup), other ids by string.
+#[derive(Debug, Default)]
+pub(crate) struct Pairs {
+    numbers: foldhash::HashMap<u64, PairState>,
+    ids: foldhash::HashMap<Box<str>, PairState>,
+}
+
+impl Pairs {
+    /// A number of up to 17 digits as one integer, its length in the top bits (so that `033`
+    /// and `33` stay apart).
+    fn number(user: &str) -> Option<u64> {
+        if user.is_empty() || user.len() > 17 || !user.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value = user.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+        Some(value | ((user.len() as u64) << 57))
+    }
+
+    pub(crate) fn get(&self, user: &str) -> Option<PairState> {
+        match Pairs::number(user) {
+            Some(n) => self.numbers.get(&n).copied(),
+            None => self.ids.get(user).copied(),
+        }
+    }
+
+    pub(crate) fn set(&mut self, user: &str, state: PairState) {
+        match Pairs::number(user) {
+            Some(n) => {
+                self.numbers.insert(n, state);
+            }
+            None => match self.ids.get_mut(user) {
+                Some(s) => *s = state,
+                None => {
+                    self.ids.insert(user.into(), state);
+                }
+            },
+        }
+    }
+
+    /// Drops the pairs whose windows have all closed by `t`.
+    pub(crate) fn retain_live(&mut self, t: DateTime<Utc>) {
+        let live = |p: &PairState| p.live_until().is_some_and(|until| until > t);
+        self.numbers.retain(|_, p| live(p));
+        self.ids.retain(|_, p| live(p));
+        if self.numbers.capacity() > 4 * self.numbers.len().max(64) {
+            self.numbers.shrink_to_fit();
+        }
+        if self.ids.capacity() > 4 * self.ids.len().max(64) {
+            self.ids.shrink_to_fit();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.numbers.len() + self.ids.len()
+    }
+}
