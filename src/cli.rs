@@ -158,7 +158,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 /// Whether an error is a write to a closed pipe (e.g. `| head`): the run ends quietly.
 pub fn is_broken_pipe(e: &Error) -> bool {
-    matches!(e, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 fn open(path: &str) -> Result<Box<dyn Read>, Error> {
@@ -166,6 +173,14 @@ fn open(path: &str) -> Result<Box<dyn Read>, Error> {
         return Ok(Box::new(io::stdin().lock()));
     }
     File::open(path).map(|f| Box::new(f) as Box<dyn Read>).map_err(|e| io_error(path, e))
+}
+
+/// A csv error as the I/O error it wraps (keeping its kind, e.g. a broken pipe), or as one.
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
@@ -289,13 +304,13 @@ impl Sink for PriceSink {
             let out = Output::create(to)?;
             let name = out.name();
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
-            let w = LinesWriter::new(out, headers, extra).map_err(|e| io_error(&name, e.into()))?;
+            let w = LinesWriter::new(out, headers, extra).map_err(|e| io_error(&name, csv_io(e)))?;
             self.lines = Some((w, name));
         }
         if let Some(to) = &self.rejects_to {
             let out = Output::create(to)?;
             let name = out.name();
-            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, e.into()))?;
+            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
             self.rejects = Some((w, name));
         }
         Ok(())
@@ -313,14 +328,14 @@ impl Sink for PriceSink {
                 self.buf.push_str(&format_amount(fee, 0));
             }
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
-            w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, e.into()))?;
+            w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
         }
         self.summary.add(line).map_err(|p| p.at(row.position.clone()))
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
         match &mut self.rejects {
-            Some((w, name)) => w.write(row, error).map_err(|e| io_error(&*name, e.into())),
+            Some((w, name)) => w.write(row, error).map_err(|e| io_error(&*name, csv_io(e))),
             None => {
                 self.shown += 1;
                 if self.shown <= SHOWN_REJECTIONS {
@@ -418,7 +433,7 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     if let (Some(to), Some((_, invoices))) = (&args.invoices, &invoices) {
         let out = Output::create(to)?;
         let name = out.name();
-        invoice::write_csv(invoices, out).map_err(|e| io_error(&name, e.into()))?.finish()?;
+        invoice::write_csv(invoices, out).map_err(|e| io_error(&name, csv_io(e)))?.finish()?;
     }
     let mut text = Vec::new();
     let render = |text: &mut Vec<u8>| -> io::Result<()> {

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use csv::StringRecord;
 
@@ -75,6 +75,15 @@ pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>,
     if let Some(dt) = fast_rfc3339(t.as_bytes()) {
         return Ok(dt);
     }
+    let parsed = parse_slow(t, s, naive_zone)?;
+    if !(1900..=9999).contains(&parsed.year()) {
+        return Err(Problem::column("timestamp", "out of range (years 1900 to 9999)", s));
+    }
+    Ok(parsed)
+}
+
+/// chrono's RFC 3339 parser, then the forms without an offset.
+fn parse_slow(t: &str, s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>, Problem> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));
     }
@@ -100,12 +109,33 @@ pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>,
     }
 }
 
+/// The longest field wabill accepts: a longer one is an error, not a memory hog.
+pub const MAX_FIELD: usize = 64 * 1024;
+
+/// Refuses a row with a field longer than [`MAX_FIELD`], naming its column.
+fn check_lengths(record: &StringRecord, header: &StringRecord) -> Result<(), Problem> {
+    if record.as_slice().len() <= MAX_FIELD {
+        return Ok(());
+    }
+    match record.iter().enumerate().find(|(_, f)| f.len() > MAX_FIELD) {
+        None => Ok(()),
+        Some((i, f)) => Err(Problem::column(
+            header.get(i).unwrap_or("?").to_string(),
+            format!("longer than {MAX_FIELD} bytes"),
+            f,
+        )),
+    }
+}
+
 /// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` without chrono's general
 /// parser; `None` for anything else (which then goes through chrono, errors included).
 fn fast_rfc3339(s: &[u8]) -> Option<DateTime<Utc>> {
     let digit = |i: usize| s.get(i).and_then(|c| c.checked_sub(b'0')).filter(|d| *d < 10).map(i64::from);
     let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
     let year = two(0)? * 100 + two(2)?;
+    if year < 1900 {
+        return None;
+    }
     let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
     if separators.iter().any(|&(i, c)| s.get(i) != Some(&c)) || !matches!(s.get(10), Some(b'T' | b't' | b' '))
     {
@@ -266,7 +296,7 @@ pub fn price_logs<R: Read>(
     }
     let headers: Vec<StringRecord> = cursors.iter().map(|c| c.table.header().clone()).collect();
     sink.begin(&headers)?;
-    let mut run = Run { engine, options, sink, counts: Counts::default() };
+    let mut run = Run { engine, options, sink, counts: Counts::default(), headers };
     if options.sort {
         run.sorted(cursors)?;
     } else {
@@ -295,9 +325,14 @@ struct Run<'a> {
     options: &'a ReadOptions,
     sink: &'a mut dyn Sink,
     counts: Counts,
+    headers: Vec<StringRecord>,
 }
 
 impl Run<'_> {
+    fn header(&self, log: usize) -> &StringRecord {
+        &self.headers[log]
+    }
+
     /// Moves a cursor to its next row with a good timestamp in order, rejecting bad ones.
     fn advance<R: Read>(&mut self, log: usize, c: &mut Cursor<R>) -> Result<(), Error> {
         while c.table.next_row()? {
@@ -348,7 +383,9 @@ impl Run<'_> {
     }
 
     fn price(&mut self, row: &Row, columns: &Columns, t: DateTime<Utc>) -> Result<(), Error> {
-        let line = parse_event(columns, row.record, t).and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
+        let line = check_lengths(row.record, self.header(row.log))
+            .and_then(|()| parse_event(columns, row.record, t))
+            .and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
         match line {
             Ok((ev, line)) => {
                 self.counts.priced += 1;

@@ -356,7 +356,7 @@ fn user_bands(
             UserPricing::Volume => {}
         }
         match band.up_to {
-            Some(to) => from = to + 1,
+            Some(to) => from = to.saturating_add(1),
             None => break,
         }
     }

@@ -104,7 +104,7 @@ impl Price {
             let Some(to) = a.to else {
                 return Err(Problem::column("tier_to", "only the last band may be open", ""));
             };
-            if b.from != to + 1 {
+            if to.checked_add(1) != Some(b.from) {
                 let what = if b.from <= to {
                     "overlaps the band before"
                 } else {
