@@ -114,15 +114,22 @@ impl Default for Options {
     }
 }
 
+/// A business number's name and those of its WABA and portfolio, shared by its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountNames {
+    pub business: Box<str>,
+    pub waba: Box<str>,
+    pub portfolio: Box<str>,
+}
+
 /// One priced message: why it costs what it costs (SPEC §7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedLine {
     pub timestamp: DateTime<Utc>,
     /// The local date in the WABA's time zone.
     pub local_date: NaiveDate,
-    pub business: Arc<str>,
-    pub waba: Arc<str>,
-    pub portfolio: Arc<str>,
+    /// The business, its WABA and its portfolio (one shared value per business).
+    pub account: Arc<AccountNames>,
     pub direction: Direction,
     pub rules: RuleSet,
     pub pricing_model: PricingModel,
@@ -145,12 +152,22 @@ impl PricedLine {
     pub fn month(&self) -> Month {
         Month::of(self.local_date)
     }
+
+    pub fn business(&self) -> &str {
+        &self.account.business
+    }
+
+    pub fn waba(&self) -> &str {
+        &self.account.waba
+    }
+
+    pub fn portfolio(&self) -> &str {
+        &self.account.portfolio
+    }
 }
 
 struct Business {
-    name: Arc<str>,
-    waba: Arc<str>,
-    portfolio: Arc<str>,
+    names: Arc<AccountNames>,
     waba_id: u32,
     portfolio_id: u32,
     account: Account,
@@ -245,9 +262,21 @@ fn limit(options: &Options, allowance: Allowance) -> u64 {
     }
 }
 
+/// `s` without surrounding whitespace; the common case (none) without a char scan.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b))
+            if !a.is_ascii_whitespace() && !b.is_ascii_whitespace() && a.is_ascii() && b.is_ascii() =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
 /// The user id as a key: `+`, spaces and `-` removed.
 fn normalize_user<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
-    let user = user.trim();
+    let user = trim(user);
     if !user.bytes().any(|b| matches!(b, b'+' | b' ' | b'-')) {
         return user;
     }
@@ -297,9 +326,11 @@ impl Engine {
             *m.entry(k.to_string()).or_insert(n)
         };
         let business = Business {
-            name: name.into(),
-            waba: account.waba.as_str().into(),
-            portfolio: account.portfolio.as_str().into(),
+            names: Arc::new(AccountNames {
+                business: name.into(),
+                waba: account.waba.as_str().into(),
+                portfolio: account.portfolio.as_str().into(),
+            }),
             waba_id: next(&mut self.wabas, &account.waba),
             portfolio_id: next(&mut self.portfolios, &account.portfolio),
             account,
@@ -322,14 +353,15 @@ impl Engine {
                 crate::csvlog::rfc3339(t),
             ));
         }
-        if ev.business.trim().is_empty() {
+        let business = trim(ev.business);
+        if business.is_empty() {
             return Err(Problem::column("business", "must not be empty", ev.business));
         }
         if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
             let category = ev.kind.pricing_category().to_string();
             return Err(Problem::column("category", "must be empty for an MO", category));
         }
-        let bi = self.business(ev.business.trim());
+        let bi = self.business(business);
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
         let local_date = biz.local_date(t);
@@ -353,9 +385,7 @@ impl Engine {
         let mut line = PricedLine {
             timestamp: t,
             local_date,
-            business: biz.name.clone(),
-            waba: biz.waba.clone(),
-            portfolio: biz.portfolio.clone(),
+            account: biz.names.clone(),
             direction: ev.direction,
             rules,
             pricing_model: rules.model(),
@@ -375,7 +405,8 @@ impl Engine {
             return Ok(line);
         }
 
-        let before = biz.pairs.get(user);
+        let who = Pairs::key(user);
+        let before = biz.pairs.get(&who);
         let mut pair = before.unwrap_or_default();
         let verdict = if ev.direction == Direction::Mo {
             pair.last_mo = Some(t);
@@ -458,7 +489,7 @@ impl Engine {
             *tiers.entry(key).or_insert(0) += 1;
         }
         if before != Some(pair) {
-            biz.pairs.set(user, pair);
+            biz.pairs.set(&who, pair);
         }
         if let Some(id) = id {
             seen.insert(t, id);

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -63,6 +63,16 @@ pub struct Invoice {
     pub delivered: u64,
 }
 
+/// An invoice's unit and month: owned in the map, borrowed from a line to look it up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct UnitMonth<S>(S, Month);
+
+impl hashbrown::Equivalent<UnitMonth<Box<str>>> for UnitMonth<&str> {
+    fn equivalent(&self, key: &UnitMonth<Box<str>>) -> bool {
+        self.0 == &*key.0 && self.1 == key.1
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct UserUse {
     mo: u64,
@@ -78,9 +88,9 @@ struct Usage {
     meta_lines: u64,
     per_message: Vec<u64>,
     users: HashMap<Box<str>, UserUse>,
-    businesses: HashSet<Arc<str>>,
-    wabas: HashSet<Arc<str>>,
-    portfolios: HashSet<Arc<str>>,
+    businesses: HashSet<Box<str>>,
+    wabas: HashSet<Box<str>>,
+    portfolios: HashSet<Box<str>>,
     messages: u64,
     delivered: u64,
 }
@@ -89,13 +99,13 @@ struct Usage {
 #[derive(Debug)]
 pub struct Billing {
     tariff: Tariff,
-    usage: HashMap<(Arc<str>, Month), Usage>,
+    usage: hashbrown::HashMap<UnitMonth<Box<str>>, Usage, foldhash::fast::RandomState>,
     user: String,
 }
 
 impl Billing {
     pub fn new(tariff: Tariff) -> Billing {
-        Billing { tariff, usage: HashMap::new(), user: String::new() }
+        Billing { tariff, usage: hashbrown::HashMap::default(), user: String::new() }
     }
 
     pub fn tariff(&self) -> &Tariff {
@@ -114,7 +124,9 @@ impl Billing {
                 "currency",
                 format!(
                     "the tariff is in {} but WABA {}'s Meta fees are in {} (meta.pass_through = true)",
-                    t.currency, line.waba, line.currency
+                    t.currency,
+                    line.waba(),
+                    line.currency
                 ),
                 "",
             );
@@ -124,11 +136,15 @@ impl Billing {
             });
         }
         let unit = match t.invoice_by {
-            Unit::Business => &line.business,
-            Unit::Waba => &line.waba,
-            Unit::Portfolio => &line.portfolio,
+            Unit::Business => line.business(),
+            Unit::Waba => line.waba(),
+            Unit::Portfolio => line.portfolio(),
         };
-        let usage = self.usage.entry((unit.clone(), line.month())).or_default();
+        let key = UnitMonth(unit, line.month());
+        if !self.usage.contains_key(&key) {
+            self.usage.insert(UnitMonth(unit.into(), key.1), Usage::default());
+        }
+        let usage = self.usage.get_mut(&key).expect("inserted above");
         usage.meta_charge =
             checked_add(usage.meta_charge, line.charge, &format_args!("the Meta fees of {unit}"))?;
         usage.meta_lines += u64::from(!line.charge.is_zero());
@@ -155,12 +171,12 @@ impl Billing {
             }
         }
         for (set, name) in [
-            (&mut usage.businesses, &line.business),
-            (&mut usage.wabas, &line.waba),
-            (&mut usage.portfolios, &line.portfolio),
+            (&mut usage.businesses, line.business()),
+            (&mut usage.wabas, line.waba()),
+            (&mut usage.portfolios, line.portfolio()),
         ] {
             if !set.contains(name) {
-                set.insert(name.clone());
+                set.insert(name.into());
             }
         }
         usage.messages += 1;
@@ -180,7 +196,7 @@ impl Billing {
         profiles
     }
 
-    fn profile(&self, (unit, month): &(Arc<str>, Month), u: &Usage) -> Profile {
+    fn profile(&self, UnitMonth(unit, month): &UnitMonth<Box<str>>, u: &Usage) -> Profile {
         let mut billed: BTreeMap<u64, u64> = BTreeMap::new();
         if let Some(p) = &self.tariff.per_user {
             let active = u.users.values().filter(|x| match p.active_when {
@@ -196,7 +212,7 @@ impl Billing {
         let mut per_message = u.per_message.clone();
         per_message.resize(self.tariff.per_message.len(), 0);
         Profile {
-            unit: unit.clone(),
+            unit: Arc::from(&**unit),
             month: *month,
             meta_charge: u.meta_charge,
             meta_lines: u.meta_lines,

@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt};
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -52,20 +50,59 @@ named_enum! {
     pub enum Format ("format") { Table = "table", Csv = "csv", Json = "json" }
 }
 
-/// The values of the chosen keys of one group; unchosen keys stay `None`.
+/// The values of the chosen keys of one group; unchosen keys stay `None`. Stored with owned
+/// names (`Key<Box<str>>`), looked up with a line's borrowed ones (`Key<&str>`): no clone per line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-struct Key {
+struct Key<S> {
     month: Option<Month>,
-    business: Option<Arc<str>>,
-    waba: Option<Arc<str>>,
-    portfolio: Option<Arc<str>>,
-    market: Option<Arc<str>>,
+    business: Option<S>,
+    waba: Option<S>,
+    portfolio: Option<S>,
+    market: Option<S>,
     country: Option<Option<Country>>,
     category: Option<Option<PricingCategory>>,
     pricing_type: Option<PricingType>,
     rules: Option<RuleSet>,
     model: Option<PricingModel>,
     currency: Option<Currency>,
+}
+
+impl Key<&str> {
+    fn to_owned(&self) -> Key<Box<str>> {
+        let own = |s: Option<&str>| s.map(Box::from);
+        Key {
+            month: self.month,
+            business: own(self.business),
+            waba: own(self.waba),
+            portfolio: own(self.portfolio),
+            market: own(self.market),
+            country: self.country,
+            category: self.category,
+            pricing_type: self.pricing_type,
+            rules: self.rules,
+            model: self.model,
+            currency: self.currency,
+        }
+    }
+}
+
+impl hashbrown::Equivalent<Key<Box<str>>> for Key<&str> {
+    fn equivalent(&self, k: &Key<Box<str>>) -> bool {
+        let same = |a: Option<&str>, b: &Option<Box<str>>| a == b.as_deref();
+        same(self.business, &k.business)
+            && same(self.waba, &k.waba)
+            && same(self.portfolio, &k.portfolio)
+            && same(self.market, &k.market)
+            && (
+                self.month,
+                self.country,
+                self.category,
+                self.pricing_type,
+                self.rules,
+                self.model,
+                self.currency,
+            ) == (k.month, k.country, k.category, k.pricing_type, k.rules, k.model, k.currency)
+    }
 }
 
 /// The totals of a group of lines.
@@ -93,7 +130,7 @@ impl Totals {
 #[derive(Debug, Clone)]
 pub struct Summary {
     by: Vec<GroupBy>,
-    groups: HashMap<Key, Totals>,
+    groups: hashbrown::HashMap<Key<Box<str>>, Totals, foldhash::fast::RandomState>,
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -113,22 +150,22 @@ impl Summary {
                 unique.push(*k);
             }
         }
-        Summary { by: unique, groups: HashMap::new() }
+        Summary { by: unique, groups: hashbrown::HashMap::default() }
     }
 
     pub fn grouping(&self) -> &[GroupBy] {
         &self.by
     }
 
-    fn key(&self, line: &PricedLine) -> Key {
+    fn key<'l>(&self, line: &'l PricedLine) -> Key<&'l str> {
         let mut k = Key { currency: Some(line.currency), ..Key::default() };
         for g in &self.by {
             match g {
                 GroupBy::Month => k.month = Some(line.month()),
-                GroupBy::Business => k.business = Some(line.business.clone()),
-                GroupBy::Waba => k.waba = Some(line.waba.clone()),
-                GroupBy::Portfolio => k.portfolio = Some(line.portfolio.clone()),
-                GroupBy::Market => k.market = Some(line.market.clone()),
+                GroupBy::Business => k.business = Some(line.business()),
+                GroupBy::Waba => k.waba = Some(line.waba()),
+                GroupBy::Portfolio => k.portfolio = Some(line.portfolio()),
+                GroupBy::Market => k.market = Some(&*line.market),
                 GroupBy::Country => k.country = Some(line.country),
                 GroupBy::Category => k.category = Some(line.pricing_category),
                 GroupBy::Type => k.pricing_type = Some(line.pricing_type),
@@ -143,7 +180,11 @@ impl Summary {
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
         let key = self.key(line);
         let one = Totals { lines: 1, charged: u64::from(!line.charge.is_zero()), charge: line.charge };
-        self.groups.entry(key).or_default().add(&one, &format_args!("the summary of {}", line.currency))
+        let totals = match self.groups.get_mut(&key) {
+            Some(t) => t,
+            None => self.groups.entry(key.to_owned()).or_default(),
+        };
+        totals.add(&one, &format_args!("the summary of {}", line.currency))
     }
 
     /// Adds another summary of the same grouping (e.g. of another part of the log).
@@ -327,7 +368,7 @@ pub(crate) fn write_aligned(
     Ok(())
 }
 
-fn cell(k: &Key, g: GroupBy) -> String {
+fn cell(k: &Key<Box<str>>, g: GroupBy) -> String {
     let opt = |v: Option<String>| v.unwrap_or_default();
     match g {
         GroupBy::Month => opt(k.month.map(|m| m.to_string())),

@@ -148,33 +148,39 @@ pub(crate) struct Pairs {
     ids: foldhash::HashMap<Box<str>, PairState>,
 }
 
+/// A user as a key of [`Pairs`].
+pub(crate) enum UserKey<'a> {
+    Number(u64),
+    Id(&'a str),
+}
+
 impl Pairs {
     /// A number of up to 17 digits as one integer, its length in the top bits (so that `033`
-    /// and `33` stay apart).
-    fn number(user: &str) -> Option<u64> {
+    /// and `33` stay apart); any other id as it is.
+    pub(crate) fn key(user: &str) -> UserKey<'_> {
         if user.is_empty() || user.len() > 17 || !user.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+            return UserKey::Id(user);
         }
         let value = user.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-        Some(value | ((user.len() as u64) << 57))
+        UserKey::Number(value | ((user.len() as u64) << 57))
     }
 
-    pub(crate) fn get(&self, user: &str) -> Option<PairState> {
-        match Pairs::number(user) {
-            Some(n) => self.numbers.get(&n).copied(),
-            None => self.ids.get(user).copied(),
+    pub(crate) fn get(&self, user: &UserKey) -> Option<PairState> {
+        match user {
+            UserKey::Number(n) => self.numbers.get(n).copied(),
+            UserKey::Id(id) => self.ids.get(*id).copied(),
         }
     }
 
-    pub(crate) fn set(&mut self, user: &str, state: PairState) {
-        match Pairs::number(user) {
-            Some(n) => {
-                self.numbers.insert(n, state);
+    pub(crate) fn set(&mut self, user: &UserKey, state: PairState) {
+        match user {
+            UserKey::Number(n) => {
+                self.numbers.insert(*n, state);
             }
-            None => match self.ids.get_mut(user) {
+            UserKey::Id(id) => match self.ids.get_mut(*id) {
                 Some(s) => *s = state,
                 None => {
-                    self.ids.insert(user.into(), state);
+                    self.ids.insert((*id).into(), state);
                 }
             },
         }
