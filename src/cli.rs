@@ -98,6 +98,9 @@ struct PricingArgs {
     /// pmp-2026: free non-template messages per business number per local month.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     service_allowance: u64,
+    /// Report the run's time, rows per second and peak memory on stderr.
+    #[arg(long)]
+    stats: bool,
 }
 
 #[derive(Args)]
@@ -168,11 +171,11 @@ pub fn is_broken_pipe(e: &Error) -> bool {
     false
 }
 
-fn open(path: &str) -> Result<Box<dyn Read>, Error> {
+fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
     if path == "-" {
-        return Ok(Box::new(io::stdin().lock()));
+        return Ok(Box::new(io::stdin()));
     }
-    File::open(path).map(|f| Box::new(f) as Box<dyn Read>).map_err(|e| io_error(path, e))
+    File::open(path).map(|f| Box::new(f) as Box<dyn Read + Send>).map_err(|e| io_error(path, e))
 }
 
 /// A csv error as the I/O error it wraps (keeping its kind, e.g. a broken pipe), or as one.
@@ -330,7 +333,7 @@ impl Sink for PriceSink {
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
             w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
         }
-        self.summary.add(line).map_err(|p| p.at(row.position.clone()))
+        self.summary.add(line).map_err(|p| p.at(row.position()))
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
@@ -392,6 +395,7 @@ fn run_logs(
     rejects: bool,
     sink: &mut PriceSink,
 ) -> Result<(), Error> {
+    let started = std::time::Instant::now();
     let mut engine = pricing.engine()?;
     let options = pricing.read_options(rejects);
     if options.sort {
@@ -403,7 +407,25 @@ fn run_logs(
         .collect::<Result<Vec<_>, Error>>()?;
     let counts = csvlog::price_logs(inputs, &mut engine, &options, sink)?;
     report_counts(&counts);
+    if pricing.stats {
+        let seconds = started.elapsed().as_secs_f64();
+        let peak = peak_memory()
+            .map_or_else(|| "unknown".to_string(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0));
+        eprintln!(
+            "wabill: stats: {:.3} s, {:.0} rows/s, peak memory {peak}, {} live pairs at the end",
+            seconds,
+            counts.rows as f64 / seconds.max(1e-9),
+            engine.live_pairs()
+        );
+    }
     Ok(())
+}
+
+/// The process's peak resident memory in KiB (Linux: `VmHWM`), if known.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Writes `text` to stdout, or to stderr when stdout carries the priced lines.

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -13,7 +14,6 @@ use csv::StringRecord;
 use crate::engine::{Engine, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingType, Status};
-use crate::money::format_amount;
 use crate::table::Table;
 
 /// The columns wabill appends to every priced line, in order.
@@ -249,8 +249,17 @@ pub struct ReadOptions {
 pub struct Row<'a> {
     /// The index of its log among the inputs.
     pub log: usize,
-    pub position: &'a Position,
+    /// The log's name, as given.
+    pub file: &'a Arc<str>,
+    /// The line the row starts on.
+    pub line: u64,
     pub record: &'a StringRecord,
+}
+
+impl Row<'_> {
+    pub fn position(&self) -> Position {
+        Position { file: self.file.clone(), line: self.line }
+    }
 }
 
 /// What receives the result of a run: every priced line and every rejected row.
@@ -271,18 +280,24 @@ pub struct Counts {
     pub duplicates: u64,
 }
 
-struct Cursor<R> {
-    table: Table<R>,
-    columns: Columns,
-    /// The current row's timestamp and position, when there is a current row.
-    current: Option<(DateTime<Utc>, Position)>,
-    /// The last good timestamp and its line, for the order check.
-    last: Option<(DateTime<Utc>, u64)>,
+/// A row read from a log, with its timestamp or the problem with it.
+struct Item {
+    log: usize,
+    line: u64,
+    record: StringRecord,
+    time: Result<DateTime<Utc>, Problem>,
 }
+
+/// How many rows travel together from the reading thread to the pricing one.
+const BATCH: usize = 1024;
 
 /// Prices logs through `engine`, merging them by timestamp (ties: earlier log first), and
 /// sends every line and rejected row to `sink`.
-pub fn price_logs<R: Read>(
+///
+/// Reading (CSV, UTF-8, timestamps, the order check) runs on a second thread, a batch of rows
+/// ahead of pricing; `--sort` reads everything first. Either way the lines come out in the
+/// same order, the same as reading on one thread.
+pub fn price_logs<R: Read + Send>(
     inputs: Vec<LogInput<R>>,
     engine: &mut Engine,
     options: &ReadOptions,
@@ -292,32 +307,127 @@ pub fn price_logs<R: Read>(
     for input in inputs {
         let table = Table::new(input.reader, &input.name)?;
         let columns = Columns::of(&table)?;
-        cursors.push(Cursor { table, columns, current: None, last: None });
+        cursors.push(Cursor { table, columns, current: None, last: None, done: false });
     }
     let headers: Vec<StringRecord> = cursors.iter().map(|c| c.table.header().clone()).collect();
     sink.begin(&headers)?;
-    let mut run = Run { engine, options, sink, counts: Counts::default(), headers };
+    let columns: Vec<Columns> = cursors.iter().map(|c| c.columns.clone()).collect();
+    let files: Vec<Arc<str>> = cursors.iter().map(|c| c.table.file().clone()).collect();
+    let mut reader = Reader { cursors, sort: options.sort, naive_zone: options.naive_zone };
+    let mut run = Run { engine, options, sink, counts: Counts::default(), headers, columns, files };
     if options.sort {
-        run.sorted(cursors)?;
-    } else {
-        for (i, c) in cursors.iter_mut().enumerate() {
-            run.advance(i, c)?;
+        let mut items = Vec::new();
+        while reader.fill(&mut items, usize::MAX, &mut Vec::new())? {}
+        items.sort_by_key(|i| *i.time.as_ref().unwrap_or(&DateTime::<Utc>::MIN_UTC));
+        run.items(&mut items)?;
+        return Ok(run.counts);
+    }
+    std::thread::scope(|scope| {
+        let (full, batches) = std::sync::mpsc::sync_channel::<Result<Vec<Item>, Error>>(4);
+        let (empty, recycled) = std::sync::mpsc::channel::<Vec<Item>>();
+        scope.spawn(move || {
+            let mut spare = Vec::new();
+            loop {
+                let mut batch = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                spare.extend(batch.drain(..).map(|i| i.record));
+                let more = reader.fill(&mut batch, BATCH, &mut spare);
+                let last = !matches!(more, Ok(true));
+                let sent = match more {
+                    Ok(_) => full.send(Ok(batch)),
+                    Err(e) => full.send(Err(e)),
+                };
+                if last || sent.is_err() {
+                    return;
+                }
+            }
+        });
+        for batch in batches {
+            let mut batch = batch?;
+            run.items(&mut batch)?;
+            let _ = empty.send(batch);
         }
-        loop {
-            let next = cursors
+        Ok(run.counts)
+    })
+}
+
+struct Cursor<R> {
+    table: Table<R>,
+    columns: Columns,
+    /// The next good row, waiting for the merge.
+    current: Option<Item>,
+    /// The last good timestamp and its line, for the order check.
+    last: Option<(DateTime<Utc>, u64)>,
+    done: bool,
+}
+
+/// Reads the logs into items in merged order: the mechanism of both the threaded and the
+/// sorting path.
+struct Reader<R> {
+    cursors: Vec<Cursor<R>>,
+    sort: bool,
+    naive_zone: Option<Tz>,
+}
+
+impl<R: Read> Reader<R> {
+    /// Adds up to `max` items to `batch`, reusing the records in `spare`; `false` once every
+    /// log is read. Bad rows go out as they are read, good ones in timestamp order.
+    fn fill(
+        &mut self,
+        batch: &mut Vec<Item>,
+        max: usize,
+        spare: &mut Vec<StringRecord>,
+    ) -> Result<bool, Error> {
+        while batch.len() < max {
+            for i in 0..self.cursors.len() {
+                self.advance(i, batch, spare)?;
+            }
+            let next = self
+                .cursors
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| c.current.as_ref().map(|(t, _)| (*t, i)))
+                .filter_map(|(i, c)| {
+                    c.current.as_ref().and_then(|item| item.time.as_ref().ok()).map(|t| (*t, i))
+                })
                 .min();
-            let Some((t, i)) = next else { break };
-            let c = &mut cursors[i];
-            let (_, position) = c.current.take().expect("chosen cursors have a row");
-            let row = Row { log: i, position: &position, record: c.table.record() };
-            run.price(&row, &c.columns, t)?;
-            run.advance(i, c)?;
+            let Some((_, i)) = next else { return Ok(false) };
+            batch.push(self.cursors[i].current.take().expect("chosen cursors have a row"));
         }
+        Ok(true)
     }
-    Ok(run.counts)
+
+    /// Gives cursor `i` a current good row if it has none, sending bad rows on the way.
+    fn advance(
+        &mut self,
+        i: usize,
+        batch: &mut Vec<Item>,
+        spare: &mut Vec<StringRecord>,
+    ) -> Result<(), Error> {
+        let c = &mut self.cursors[i];
+        while c.current.is_none() && !c.done {
+            let mut record = spare.pop().unwrap_or_default();
+            if !c.table.read_into(&mut record)? {
+                c.done = true;
+                return Ok(());
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            let raw = field(&record, Some(c.columns.timestamp));
+            let time = parse_timestamp(raw, self.naive_zone).and_then(|t| match c.last {
+                Some((last, before)) if t < last && !self.sort => Err(Problem::column(
+                    "timestamp",
+                    format!("earlier than line {before}, {} (--sort accepts an unsorted log)", rfc3339(last)),
+                    raw,
+                )),
+                _ => Ok(t),
+            });
+            if let Ok(t) = time {
+                c.last = Some((t, line));
+                c.current = Some(Item { log: i, line, record, time });
+            } else {
+                batch.push(Item { log: i, line, record, time });
+            }
+        }
+        Ok(())
+    }
 }
 
 struct Run<'a> {
@@ -326,85 +436,50 @@ struct Run<'a> {
     sink: &'a mut dyn Sink,
     counts: Counts,
     headers: Vec<StringRecord>,
+    columns: Vec<Columns>,
+    files: Vec<Arc<str>>,
 }
 
 impl Run<'_> {
-    fn header(&self, log: usize) -> &StringRecord {
-        &self.headers[log]
-    }
-
-    /// Moves a cursor to its next row with a good timestamp in order, rejecting bad ones.
-    fn advance<R: Read>(&mut self, log: usize, c: &mut Cursor<R>) -> Result<(), Error> {
-        while c.table.next_row()? {
+    /// Prices (or rejects) the items in order.
+    fn items(&mut self, items: &mut [Item]) -> Result<(), Error> {
+        for item in items.iter_mut() {
             self.counts.rows += 1;
-            let position = c.table.position();
-            let raw = field(c.table.record(), Some(c.columns.timestamp));
-            let checked = parse_timestamp(raw, self.options.naive_zone).and_then(|t| match c.last {
-                Some((last, line)) if t < last && !self.options.sort => Err(Problem::column(
-                    "timestamp",
-                    format!("earlier than line {line}, {} (--sort accepts an unsorted log)", rfc3339(last)),
-                    raw,
-                )),
-                _ => Ok(t),
-            });
-            match checked {
+            let row =
+                Row { log: item.log, file: &self.files[item.log], line: item.line, record: &item.record };
+            match std::mem::replace(&mut item.time, Ok(DateTime::<Utc>::MIN_UTC)) {
                 Ok(t) => {
-                    c.last = Some((t, position.line));
-                    c.current = Some((t, position));
-                    return Ok(());
+                    let line = check_lengths(row.record, &self.headers[row.log])
+                        .and_then(|()| parse_event(&self.columns[row.log], row.record, t))
+                        .and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
+                    match line {
+                        Ok((ev, line)) => {
+                            self.counts.priced += 1;
+                            self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
+                            self.sink.priced(&row, &ev, &line)?;
+                        }
+                        Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
+                    }
                 }
-                Err(p) => {
-                    let row = Row { log, position: &position, record: c.table.record() };
-                    self.bad(&row, p)?;
-                }
+                Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
             }
         }
         Ok(())
     }
 
-    /// Reads every row of every log, then prices them in timestamp order.
-    fn sorted<R: Read>(&mut self, mut cursors: Vec<Cursor<R>>) -> Result<(), Error> {
-        let mut rows: Vec<(DateTime<Utc>, usize, Position, StringRecord)> = Vec::new();
-        for (i, c) in cursors.iter_mut().enumerate() {
-            loop {
-                self.advance(i, c)?;
-                let Some((t, position)) = c.current.take() else {
-                    break;
-                };
-                rows.push((t, i, position, c.table.take_record()));
-            }
-        }
-        rows.sort_by_key(|r| r.0);
-        for (t, log, position, record) in &rows {
-            let row = Row { log: *log, position, record };
-            self.price(&row, &cursors[*log].columns, *t)?;
-        }
-        Ok(())
-    }
-
-    fn price(&mut self, row: &Row, columns: &Columns, t: DateTime<Utc>) -> Result<(), Error> {
-        let line = check_lengths(row.record, self.header(row.log))
-            .and_then(|()| parse_event(columns, row.record, t))
-            .and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
-        match line {
-            Ok((ev, line)) => {
-                self.counts.priced += 1;
-                if line.pricing_type == PricingType::Duplicate {
-                    self.counts.duplicates += 1;
-                }
-                self.sink.priced(row, &ev, &line)
-            }
-            Err(p) => self.bad(row, p),
-        }
-    }
-
-    fn bad(&mut self, row: &Row, problem: Problem) -> Result<(), Error> {
-        let error = problem.at(row.position.clone());
-        if !self.options.skip_invalid {
+    fn bad(
+        options: &ReadOptions,
+        counts: &mut Counts,
+        sink: &mut dyn Sink,
+        row: &Row,
+        p: Problem,
+    ) -> Result<(), Error> {
+        let error = p.at(row.position());
+        if !options.skip_invalid {
             return Err(error);
         }
-        self.counts.rejected += 1;
-        self.sink.rejected(row, &error)
+        counts.rejected += 1;
+        sink.rejected(row, &error)
     }
 }
 
@@ -488,8 +563,14 @@ impl<W: Write> LinesWriter<W> {
             write!(buf, "{tier}").expect("writing to a String");
         }
         w.write_field(buf.as_str())?;
-        w.write_field(line.rate.map(|r| format_amount(r, 0)).unwrap_or_default())?;
-        w.write_field(format_amount(line.charge, 0))?;
+        buf.clear();
+        if let Some(rate) = line.rate {
+            write!(buf, "{}", rate.normalize()).expect("writing to a String");
+        }
+        w.write_field(buf.as_str())?;
+        buf.clear();
+        write!(buf, "{}", line.charge.normalize()).expect("writing to a String");
+        w.write_field(buf.as_str())?;
         w.write_field(line.currency.code())?;
         for e in extra {
             w.write_field(e)?;
@@ -520,8 +601,8 @@ impl<W: Write> RejectsWriter<W> {
 
     pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
         let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.to_string());
-        self.writer.write_field(&*row.position.file)?;
-        self.writer.write_field(row.position.line.to_string())?;
+        self.writer.write_field(&**row.file)?;
+        self.writer.write_field(row.line.to_string())?;
         self.writer.write_field(problem)?;
         self.layout.write_fields(&mut self.writer, row.log, row.record)?;
         self.writer.write_record(None::<&[u8]>)

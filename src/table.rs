@@ -80,11 +80,6 @@ impl<R: Read> Table<R> {
         }
     }
 
-    /// The current row's raw fields, as read.
-    pub(crate) fn record(&self) -> &StringRecord {
-        &self.record
-    }
-
     /// The current row's value in column `i`, trimmed ("" when absent).
     pub(crate) fn get(&self, i: Option<usize>) -> &str {
         i.and_then(|i| self.record.get(i)).unwrap_or("").trim()
@@ -99,9 +94,13 @@ impl<R: Read> Table<R> {
         self.record.position().map_or(0, |p| p.line())
     }
 
-    /// Splits the current row into a record for another owner (used by the sorting path).
-    pub(crate) fn take_record(&mut self) -> StringRecord {
-        std::mem::take(&mut self.record)
+    /// Reads the next row into `record` (not the table's own); `false` at the end.
+    pub(crate) fn read_into(&mut self, record: &mut StringRecord) -> Result<bool, Error> {
+        self.reader.read_record(record).map_err(|e| csv_error(&self.file, Some(&self.header), e))
+    }
+
+    pub(crate) fn file(&self) -> &Arc<str> {
+        &self.file
     }
 }
 

@@ -1,0 +1,138 @@
+//! End-to-end throughput and memory: `cargo bench --bench throughput`.
+//!
+//! Generates a log (default 10 million events, 1 million users, 30 days; kept in the target
+//! directory for later runs), then measures, side by side and as medians of several runs:
+//! - the floor: the `csv` crate alone reading the file's records (in this process);
+//! - `wabill price` with the summary only, and with `--lines` written to a file;
+//! - peak memory of each run (`--stats`, from `/proc/self/status`), and of a log twice as long
+//!   with the same users active per day (60 days).
+//!
+//! Environment: `WABILL_BENCH_EVENTS`, `WABILL_BENCH_USERS`, `WABILL_BENCH_RUNS` (default 3).
+//! The figures of record are in BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn wabill(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wabill")).args(args).output().expect("wabill runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "wabill {args:?} failed: {stderr}");
+    stderr
+}
+
+/// Generates a log once (reused while its file exists).
+fn log(dir: &Path, events: u64, users: u64, days: u64) -> (PathBuf, PathBuf) {
+    let path = dir.join(format!("log-{events}-{users}-{days}.csv"));
+    let accounts = dir.join("accounts.csv");
+    if !path.exists() {
+        eprintln!("generating {} ({events} events)…", path.display());
+        let (e, u, d) = (events.to_string(), users.to_string(), days.to_string());
+        wabill(&[
+            "generate",
+            "--events",
+            &e,
+            "--users",
+            &u,
+            "--days",
+            &d,
+            "--output",
+            path.to_str().unwrap(),
+            "--accounts",
+            accounts.to_str().unwrap(),
+        ]);
+    }
+    (path, accounts)
+}
+
+/// Seconds and peak MiB from a `--stats` line.
+fn stats(stderr: &str) -> (f64, f64) {
+    let line = stderr.lines().find(|l| l.starts_with("wabill: stats:")).expect("a stats line");
+    let seconds = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let peak = line.split("peak memory ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    (seconds, peak)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn floor(path: &Path) -> f64 {
+    let start = Instant::now();
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let mut record = csv::ByteRecord::new();
+    let mut fields = 0usize;
+    while reader.read_byte_record(&mut record).unwrap() {
+        fields += record.len();
+    }
+    std::hint::black_box(fields);
+    start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let events = env("WABILL_BENCH_EVENTS", 10_000_000);
+    let users = env("WABILL_BENCH_USERS", 1_000_000);
+    let runs = env("WABILL_BENCH_RUNS", 3).max(1) as usize;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("throughput");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (path, accounts) = log(&dir, events, users, 30);
+    let (a, p) = (accounts.to_str().unwrap(), path.to_str().unwrap());
+    let lines = dir.join("lines.csv");
+    let mut floor_s = Vec::new();
+    let (mut summary, mut with_lines) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        eprintln!("run {}/{runs}…", run + 1);
+        floor_s.push(floor(&path));
+        summary.push(stats(&wabill(&["price", p, "--accounts", a, "--group-by", "type", "--stats"])));
+        with_lines.push(stats(&wabill(&[
+            "price",
+            p,
+            "--accounts",
+            a,
+            "--group-by",
+            "type",
+            "--stats",
+            "--lines",
+            lines.to_str().unwrap(),
+        ])));
+    }
+    let _ = std::fs::remove_file(&lines);
+    let (double, _) = log(&dir, events * 2, users, 60);
+    let doubled = stats(&wabill(&[
+        "price",
+        double.to_str().unwrap(),
+        "--accounts",
+        a,
+        "--group-by",
+        "type",
+        "--stats",
+    ]));
+    let floor_m = median(floor_s);
+    let rate = |s: f64| events as f64 / s / 1e6;
+    let row = |name: &str, v: &[(f64, f64)]| {
+        let s = median(v.iter().map(|x| x.0).collect());
+        let m = median(v.iter().map(|x| x.1).collect());
+        println!("| {name} | {s:.2} s | {:.2} M/s | {:.2}x | {m:.0} MiB |", rate(s), s / floor_m);
+    };
+    println!("{events} events, {users} users, 30 days; medians of {runs} runs\n");
+    println!("| run | time | events/s | vs csv floor | peak memory |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| csv crate reading the records (floor) | {floor_m:.2} s | {:.2} M/s | 1.00x | - |",
+        rate(floor_m)
+    );
+    row("wabill price, summary only", &summary);
+    row("wabill price --lines FILE", &with_lines);
+    println!(
+        "\nTwice the log (60 days, same users per day), summary only: {:.2} s, peak memory {:.0} MiB ({:+.1}% vs {:.0} MiB)",
+        doubled.0,
+        doubled.1,
+        (doubled.1 / median(summary.iter().map(|x| x.1).collect()) - 1.0) * 100.0,
+        median(summary.iter().map(|x| x.1).collect())
+    );
+}
