@@ -61,7 +61,7 @@ impl Columns {
 }
 
 fn field(record: &StringRecord, i: Option<usize>) -> &str {
-    i.and_then(|i| record.get(i)).unwrap_or("").trim()
+    crate::engine::trim(i.and_then(|i| record.get(i)).unwrap_or(""))
 }
 
 /// An instant as RFC 3339 in UTC, e.g. `2025-07-01T09:30:00Z`.

@@ -263,7 +263,7 @@ fn limit(options: &Options, allowance: Allowance) -> u64 {
 }
 
 /// `s` without surrounding whitespace; the common case (none) without a char scan.
-fn trim(s: &str) -> &str {
+pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b))
             if !a.is_ascii_whitespace() && !b.is_ascii_whitespace() && a.is_ascii() && b.is_ascii() =>
