@@ -407,7 +407,7 @@ impl Engine {
 
         let who = Pairs::key(user);
         let before = biz.pairs.get(&who);
-        let mut pair = before.unwrap_or_default();
+        let mut pair = before.clone().unwrap_or_default();
         let verdict = if ev.direction == Direction::Mo {
             pair.last_mo = Some(t);
             if ev.entry_point {
@@ -488,7 +488,7 @@ impl Engine {
         if let Some(key) = tier_use {
             *tiers.entry(key).or_insert(0) += 1;
         }
-        if before != Some(pair) {
+        if before.as_ref() != Some(&pair) {
             biz.pairs.set(&who, pair);
         }
         if let Some(id) = id {

@@ -35,9 +35,11 @@ impl Conversation {
     }
 }
 
-/// The state of one (business, user) pair. Small and `Copy`: the engine works on a copy and
+/// The state of one (business, user) pair. Small (48 bytes): the engine works on a copy and
 /// stores it back only when the event is priced, so a failed event changes nothing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Conversations exist only in the conversation eras (and shortly after), so they live out of
+/// line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PairState {
     /// The latest MO: the CSW is `[last_mo, last_mo + 24h)`.
     pub last_mo: Option<DateTime<Utc>>,
@@ -46,7 +48,7 @@ pub struct PairState {
     /// The end of the free entry point window.
     pub fep_until: Option<DateTime<Utc>>,
     /// Conversations, at most one per slot (cbp-2023: one per category; cbp-2022: one).
-    pub conversations: [Option<Conversation>; 4],
+    pub conversations: Option<Box<[Option<Conversation>; 4]>>,
 }
 
 impl PairState {
@@ -70,21 +72,21 @@ impl PairState {
     /// Opens a free entry point window at `t` for `length`, closing every open conversation.
     pub(crate) fn open_fep(&mut self, t: DateTime<Utc>, length: TimeDelta) {
         self.fep_until = Some(t + length);
-        self.conversations = [None; 4];
+        self.conversations = None;
     }
 
     /// The instant from which this state behaves exactly like no state at all: every window it
     /// holds has closed. `None`: it holds none.
     pub(crate) fn live_until(&self) -> Option<DateTime<Utc>> {
         let ends = [self.last_mo.map(|t| t + DAY), self.entry_point.map(|t| t + DAY), self.fep_until];
-        let conversations = self.conversations.iter().flatten().map(|c| Some(c.opened + DAY));
+        let conversations = self.slots().map(|c| Some(c.opened + DAY));
         ends.into_iter().chain(conversations).flatten().max()
     }
 
     /// The open conversations at `t`, earliest opened first.
     pub(crate) fn open_conversations(&self, t: DateTime<Utc>) -> impl Iterator<Item = &Conversation> {
         let mut open: [Option<&Conversation>; 4] = [None; 4];
-        for (slot, c) in self.conversations.iter().flatten().filter(|c| c.open_at(t)).enumerate() {
+        for (slot, c) in self.slots().filter(|c| c.open_at(t)).enumerate() {
             open[slot] = Some(c);
         }
         open.sort_by_key(|c| c.map(|c| c.opened));
@@ -93,12 +95,17 @@ impl PairState {
 
     /// The open conversation of `category` at `t`, if any.
     pub(crate) fn conversation(&self, category: PricingCategory, t: DateTime<Utc>) -> Option<&Conversation> {
-        self.conversations.iter().flatten().find(|c| c.category == category && c.open_at(t))
+        self.slots().find(|c| c.category == category && c.open_at(t))
     }
 
     /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
     pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
-        self.conversations[slot] = Some(conversation);
+        self.conversations.get_or_insert_with(Default::default)[slot] = Some(conversation);
+    }
+
+    /// Every conversation held, open or expired.
+    fn slots(&self) -> impl Iterator<Item = &Conversation> {
+        self.conversations.iter().flat_map(|slots| slots.iter().flatten())
     }
 }
 
@@ -122,6 +129,7 @@ mod tests {
     fn entry_point_is_used_once_within_24h() {
         let mut p = PairState { entry_point: Some(at(0)), ..PairState::default() };
         assert!(!p.clone().take_entry_point(at(24)));
+        assert_eq!(std::mem::size_of::<PairState>(), 48);
         assert!(p.take_entry_point(at(23)));
         assert!(!p.take_entry_point(at(23)));
     }
@@ -167,8 +175,8 @@ impl Pairs {
 
     pub(crate) fn get(&self, user: &UserKey) -> Option<PairState> {
         match user {
-            UserKey::Number(n) => self.numbers.get(n).copied(),
-            UserKey::Id(id) => self.ids.get(*id).copied(),
+            UserKey::Number(n) => self.numbers.get(n).cloned(),
+            UserKey::Id(id) => self.ids.get(*id).cloned(),
         }
     }
 
