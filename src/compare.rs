@@ -282,10 +282,15 @@ impl Comparison {
             .invoices
             .iter()
             .map(|r| {
+                let by_tariff = |f: &dyn Fn(Decimal) -> serde_json::Value| -> serde_json::Map<String, serde_json::Value> {
+                    self.tariffs.iter().zip(&r.amounts).map(|(t, a)| (t.clone(), f(*a))).collect()
+                };
                 serde_json::json!({
                     "invoice": r.unit,
                     "month": r.month,
-                    "amounts": self.tariffs.iter().zip(&r.amounts).map(|(t, a)| (t.clone(), money(*a).into())).collect::<serde_json::Map<String, serde_json::Value>>(),
+                    "amounts": by_tariff(&|a| money(a).into()),
+                    "per_active_user": by_tariff(&|a| per(a, r.active_users).map(|d| format_fixed(d, 4)).into()),
+                    "per_delivered_message": by_tariff(&|a| per(a, r.delivered).map(|d| format_fixed(d, 4)).into()),
                     "cheapest": self.tariffs[r.cheapest],
                     "difference": money(r.difference),
                     "active_users": r.active_users,
@@ -347,11 +352,18 @@ impl Comparison {
             "amount",
             "cheapest",
             "difference_to_cheapest",
+            "per_active_user",
+            "per_delivered_message",
         ])?;
-        let mut rows: Vec<(String, String, &[Decimal])> =
-            self.invoices.iter().map(|r| (r.unit.clone(), r.month.clone(), &r.amounts[..])).collect();
-        rows.push(("total".into(), String::new(), &self.totals[..]));
-        for (unit, month, amounts) in rows {
+        type CsvRow<'a> = (String, String, &'a [Decimal], u64, u64);
+        let mut rows: Vec<CsvRow> = self
+            .invoices
+            .iter()
+            .map(|r| (r.unit.clone(), r.month.clone(), &r.amounts[..], r.active_users, r.delivered))
+            .collect();
+        rows.push(("total".into(), String::new(), &self.totals[..], self.active_users, self.delivered));
+        let ratio = |a: Decimal, n: u64| per(a, n).map(|d| format_fixed(d, 4)).unwrap_or_default();
+        for (unit, month, amounts, users, delivered) in rows {
             let best = cheapest(amounts);
             for (i, a) in amounts.iter().enumerate() {
                 w.write_record([
@@ -362,6 +374,8 @@ impl Comparison {
                     &format_fixed(*a, minor),
                     if i == best { "yes" } else { "no" },
                     &format_fixed(*a - amounts[best], minor),
+                    &ratio(*a, users),
+                    &ratio(*a, delivered),
                 ])?;
             }
         }

@@ -195,6 +195,18 @@ proptest! {
     }
 
     #[test]
+    fn reading_on_a_second_thread_gives_the_single_threaded_lines(specs in prop::collection::vec(spec(), 1..150)) {
+        // `--sort` reads and prices on the calling thread; a sorted log gives the same lines.
+        let text = csv_of(&specs, &USERS);
+        let threaded = lines(&price(&mut engine(), &[&text]));
+        let mut sink = Collect::default();
+        let input = vec![LogInput { name: "log.csv".into(), reader: text.as_bytes() }];
+        let sorted = ReadOptions { sort: true, ..ReadOptions::default() };
+        csvlog::price_logs(input, &mut engine(), &sorted, &mut sink).unwrap();
+        prop_assert_eq!(lines(&sink), threaded);
+    }
+
+    #[test]
     fn dropping_expired_state_changes_no_line(specs in prop::collection::vec(spec(), 1..150), stretch in 1u32..12) {
         // Gaps of up to 4 days, so that pairs expire and are swept.
         let specs: Vec<Spec> = specs.into_iter().map(|s| Spec { gap: s.gap * stretch, ..s }).collect();
