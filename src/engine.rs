@@ -275,7 +275,7 @@ pub(crate) fn trim(s: &str) -> &str {
 }
 
 /// The user id as a key: `+`, spaces and `-` removed.
-fn normalize_user<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
+pub(crate) fn normalize_user<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
     let user = trim(user);
     if !user.bytes().any(|b| matches!(b, b'+' | b' ' | b'-')) {
         return user;

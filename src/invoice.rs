@@ -156,7 +156,7 @@ impl Billing {
                 fee = checked_add(fee, rule.price, &"a line's per-message fee")?;
             }
         }
-        let user = normalize(event.user, &mut self.user);
+        let user = crate::engine::normalize_user(event.user, &mut self.user);
         let u = match usage.users.get_mut(user) {
             Some(u) => u,
             None => usage.users.entry(user.into()).or_default(),
@@ -377,16 +377,6 @@ fn user_bands(
         }
     }
     out
-}
-
-fn normalize<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
-    let user = user.trim();
-    if !user.bytes().any(|b| matches!(b, b'+' | b' ' | b'-')) {
-        return user;
-    }
-    buf.clear();
-    buf.extend(user.chars().filter(|c| !matches!(c, '+' | ' ' | '-')));
-    buf
 }
 
 /// The columns of the invoice lines CSV (SPEC §8, and a description).
