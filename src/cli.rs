@@ -113,7 +113,7 @@ struct PriceArgs {
     /// Write the priced lines there (`-` for stdout; the summary then goes to stderr).
     #[arg(long, value_name = "FILE")]
     lines: Option<String>,
-    /// The summary's format.
+    /// The summary's format: table, csv or json.
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     format: Format,
     /// The summary's grouping, comma-separated: month, business, waba, portfolio, market,
@@ -146,7 +146,7 @@ struct CompareArgs {
     /// A tariff (TOML); give it once per tariff.
     #[arg(long = "tariff", value_name = "FILE", required = true)]
     tariffs: Vec<PathBuf>,
-    /// The comparison's format.
+    /// The comparison's format: table, csv or json.
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     format: Format,
 }
