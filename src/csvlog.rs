@@ -640,6 +640,16 @@ mod tests {
     use proptest::prelude::any;
 
     #[test]
+    fn an_input_column_named_like_an_appended_one_is_not_repeated() {
+        let a = StringRecord::from(vec!["timestamp", "country", "note"]);
+        let b = StringRecord::from(vec!["note", "charge", "extra"]);
+        let layout = Layout::new(&[a, b], &APPENDED);
+        // The union of the logs' columns in order of first appearance, less the appended names.
+        assert_eq!(layout.columns(), ["timestamp", "note", "extra"]);
+        assert_eq!(layout.maps, [vec![Some(0), Some(2), None], vec![None, Some(0), Some(2)]]);
+    }
+
+    #[test]
     fn timestamps_need_an_offset_or_a_zone() {
         let t = parse_timestamp("2025-07-01T11:30:00+02:00", None).unwrap();
         assert_eq!(t, parse_timestamp("2025-07-01T09:30:00Z", None).unwrap());
