@@ -297,6 +297,17 @@ mod tests {
     }
 
     #[test]
+    fn outside_the_tier_rules_a_tiered_price_is_read_at_its_first_band() {
+        let c = card(&format!(
+            "{HEADER}2021-01-01,USD,India,template,0.0066,1,250000\n2021-01-01,USD,India,template,0.0050,250001,\n"
+        ))
+        .unwrap();
+        let p =
+            c.price(Currency::USD, "India", RateCategory::Template, "2021-06-01".parse().unwrap()).unwrap();
+        assert_eq!(p.first(), (dec("0.0066"), Some(Tier { from: 1, to: Some(250_000) })));
+    }
+
+    #[test]
     fn bad_cards_are_refused_with_positions() {
         let e = card(&format!("{HEADER}2025-07-01,USD,India,utility,abc,,\n")).unwrap_err();
         assert_eq!(e.to_string(), "rates.csv:2: column rate: not a decimal number (abc)");

@@ -345,6 +345,16 @@ mod tests {
     }
 
     #[test]
+    fn each_currency_has_its_own_card_and_nothing_is_converted() {
+        let mut l = Log::new(engine_with("business,currency\nB,EUR\n", Options::default()));
+        let err = l.engine.push(&Event::mt(at(0, 0), "B", FR, MARKETING)).unwrap_err();
+        assert_eq!(err.to_string(), "no rate for EUR France marketing on 2025-09-10");
+        // Free lines need no rate, and carry the WABA's currency.
+        let free = l.mo(at(0, 1), FR);
+        assert_eq!(free.currency.code(), "EUR");
+    }
+
+    #[test]
     fn lines_name_their_rules_and_model() {
         let mut l = log();
         let line = l.mt(at(0, 0), FR, MARKETING);
