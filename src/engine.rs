@@ -229,6 +229,8 @@ pub struct Engine {
     last: Option<DateTime<Utc>>,
     /// When to next drop the pairs whose windows have all closed.
     next_sweep: Option<DateTime<Utc>>,
+    /// Whether a full day has been swept (the id table is sized after it).
+    swept_once: bool,
     user: String,
 }
 
@@ -299,6 +301,7 @@ impl Engine {
             seen: SeenIds::default(),
             last: None,
             next_sweep: None,
+            swept_once: false,
             user: String::new(),
         }
     }
@@ -507,8 +510,17 @@ impl Engine {
         if self.next_sweep.is_some_and(|next| t < next) {
             return;
         }
+        let first_day = self.next_sweep.is_some() && !self.swept_once;
         self.next_sweep = Some(t + SWEEP_EVERY);
         self.seen.forget(t, self.options.dedup_window);
+        if first_day {
+            // One day's ids tell the rate: make room for the whole window at once, rather than
+            // doubling the table (and holding old and new) several times on the way.
+            self.swept_once = true;
+            let days = usize::try_from(self.options.dedup_window.num_days().max(0) + 1).unwrap_or(1);
+            let want = self.seen.first_seen.len().saturating_mul(days);
+            self.seen.first_seen.reserve(want.saturating_sub(self.seen.first_seen.len()));
+        }
         if !self.options.evict_expired {
             return;
         }
