@@ -412,10 +412,11 @@ fn run_logs(
         let peak = peak_memory()
             .map_or_else(|| "unknown".to_string(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0));
         eprintln!(
-            "wabill: stats: {:.3} s, {:.0} rows/s, peak memory {peak}, {} live pairs at the end",
+            "wabill: stats: {:.3} s, {:.0} rows/s, peak memory {peak}, {} live pairs and {} ids at the end",
             seconds,
             counts.rows as f64 / seconds.max(1e-9),
-            engine.live_pairs()
+            engine.live_pairs(),
+            engine.remembered_ids()
         );
     }
     Ok(())

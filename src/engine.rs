@@ -229,8 +229,6 @@ pub struct Engine {
     last: Option<DateTime<Utc>>,
     /// When to next drop the pairs whose windows have all closed.
     next_sweep: Option<DateTime<Utc>>,
-    /// Whether a full day has been swept (the id table is sized after it).
-    swept_once: bool,
     user: String,
 }
 
@@ -301,7 +299,6 @@ impl Engine {
             seen: SeenIds::default(),
             last: None,
             next_sweep: None,
-            swept_once: false,
             user: String::new(),
         }
     }
@@ -510,23 +507,19 @@ impl Engine {
         if self.next_sweep.is_some_and(|next| t < next) {
             return;
         }
-        let first_day = self.next_sweep.is_some() && !self.swept_once;
         self.next_sweep = Some(t + SWEEP_EVERY);
         self.seen.forget(t, self.options.dedup_window);
-        if first_day {
-            // One day's ids tell the rate: make room for the whole window at once, rather than
-            // doubling the table (and holding old and new) several times on the way.
-            self.swept_once = true;
-            let days = usize::try_from(self.options.dedup_window.num_days().max(0) + 1).unwrap_or(1);
-            let want = self.seen.first_seen.len().saturating_mul(days);
-            self.seen.first_seen.reserve(want.saturating_sub(self.seen.first_seen.len()));
-        }
         if !self.options.evict_expired {
             return;
         }
         for b in &mut self.businesses {
             b.pairs.retain_live(t);
         }
+    }
+
+    /// The number of message ids remembered for duplicates.
+    pub fn remembered_ids(&self) -> usize {
+        self.seen.days.iter().map(|(_, ids)| ids.len()).sum()
     }
 
     /// The number of (business, user) pairs whose state is held.
@@ -539,14 +532,18 @@ const SWEEP_EVERY: TimeDelta = TimeDelta::hours(24);
 
 /// The message ids seen within the dedup window, as 64-bit fingerprints (a seeded hash; two
 /// ids of one window share one with odds of about n²/2⁶⁵, one in ten million for 2 million ids),
-/// each with the second it was first seen, counted from the first id. An id older than the
-/// window no longer counts and is dropped at the next daily sweep: 16 bytes an id, one probe per
-/// event, no per-event removal.
+/// each with the second it was first seen, counted from the first id.
+///
+/// One map per day of first sightings, newest last. Nothing is ever deleted from a map: a day
+/// leaves whole once all of it is older than the window. (Deleting from one big map leaves
+/// tombstones that make it double in size although it holds no more ids.) 16 bytes an id.
 #[derive(Debug, Default)]
 struct SeenIds {
     epoch: Option<i64>,
-    first_seen: HashMap<u64, u32>,
+    days: std::collections::VecDeque<(i64, HashMap<u64, u32>)>,
 }
+
+const DAY_SECONDS: i64 = 86_400;
 
 impl SeenIds {
     fn fingerprint(id: &str) -> u64 {
@@ -559,23 +556,35 @@ impl SeenIds {
         u32::try_from(since.max(0)).unwrap_or(u32::MAX)
     }
 
-    /// Whether `id` was first seen less than `window` before `t`.
+    /// Whether `id` was last first-seen less than `window` before `t`.
     fn contains(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> bool {
         let now = i64::from(self.second(t));
-        self.first_seen.get(&id).is_some_and(|&at| now - i64::from(at) < window.num_seconds())
+        let newest = self.days.iter().rev().find_map(|(_, ids)| ids.get(&id));
+        newest.is_some_and(|&at| now - i64::from(at) < window.num_seconds())
     }
 
-    /// Records `id` as first seen at `t` (replacing a sighting older than the window).
+    /// Records `id` as first seen at `t` (a sighting older than the window is superseded).
     fn insert(&mut self, t: DateTime<Utc>, id: u64) {
         self.epoch.get_or_insert(t.timestamp());
         let at = self.second(t);
-        self.first_seen.insert(id, at);
+        let day = i64::from(at) / DAY_SECONDS;
+        if self.days.back().is_none_or(|(d, _)| *d != day) {
+            let expected = self.days.back().map_or(0, |(_, ids)| ids.len());
+            self.days.push_back((day, HashMap::with_capacity(expected)));
+        }
+        self.days.back_mut().expect("pushed above").1.insert(id, at);
     }
 
-    /// Drops the ids first seen `window` or more before `t`.
+    /// Drops the days all of whose ids are `window` or more before `t`.
     fn forget(&mut self, t: DateTime<Utc>, window: TimeDelta) {
         let now = i64::from(self.second(t));
-        self.first_seen.retain(|_, at| now - i64::from(*at) < window.num_seconds());
+        while self
+            .days
+            .front()
+            .is_some_and(|(day, _)| now - ((day + 1) * DAY_SECONDS - 1) >= window.num_seconds())
+        {
+            self.days.pop_front();
+        }
     }
 }
 
