@@ -441,7 +441,7 @@ fn emit(text: &[u8], to_stderr: bool) -> Result<(), Error> {
 
 fn price(args: PriceArgs) -> Result<(), Error> {
     let billings = match &args.tariff {
-        Some(path) => vec![Billing::new(load_tariff(path)?)],
+        Some(path) => vec![Billing::new(load_tariff(path)?)?],
         None => Vec::new(),
     };
     let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
@@ -508,8 +508,11 @@ fn generate(args: GenerateArgs) -> Result<(), Error> {
 }
 
 fn compare(args: CompareArgs) -> Result<(), Error> {
-    let billings =
-        args.tariffs.iter().map(|p| load_tariff(p).map(Billing::new)).collect::<Result<Vec<_>, Error>>()?;
+    let billings = args
+        .tariffs
+        .iter()
+        .map(|p| load_tariff(p).and_then(Billing::new))
+        .collect::<Result<Vec<_>, Error>>()?;
     let mut sink = PriceSink::new(Summary::new(&[]), billings);
     run_logs(&args.logs, &args.pricing, false, &mut sink)?;
     let (_, billings) = sink.finish()?;

@@ -68,14 +68,6 @@ impl Problem {
         Problem { place: Some(Place::Key(key.into())), what: what.into(), value: Some(value.into()) }
     }
 
-    /// Names the column this problem is in, if it names none yet.
-    pub fn in_column(mut self, column: impl Into<Cow<'static, str>>) -> Problem {
-        if self.place.is_none() {
-            self.place = Some(Place::Column(column.into()));
-        }
-        self
-    }
-
     /// Names the TOML key this problem is at, if it names no place yet.
     pub fn at_key(mut self, key: impl Into<Cow<'static, str>>) -> Problem {
         if self.place.is_none() {

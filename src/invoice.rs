@@ -104,8 +104,11 @@ pub struct Billing {
 }
 
 impl Billing {
-    pub fn new(tariff: Tariff) -> Billing {
-        Billing { tariff, usage: hashbrown::HashMap::default(), user: String::new() }
+    /// Starts billing `tariff`, checking it first (a tariff built in code gets the checks a
+    /// TOML one does).
+    pub fn new(tariff: Tariff) -> Result<Billing, Error> {
+        tariff.validate().map_err(|p| Error::Config(format!("tariff {}: {p}", tariff.name)))?;
+        Ok(Billing { tariff, usage: hashbrown::HashMap::default(), user: String::new() })
     }
 
     pub fn tariff(&self) -> &Tariff {

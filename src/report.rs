@@ -38,11 +38,6 @@ impl GroupBy {
     /// The default grouping: local month, business, market, category, pricing type.
     pub const DEFAULT: [GroupBy; 5] =
         [GroupBy::Month, GroupBy::Business, GroupBy::Market, GroupBy::Category, GroupBy::Type];
-
-    /// Parses a comma-separated list, e.g. `month,market`.
-    pub fn parse_list(s: &str) -> Result<Vec<GroupBy>, Problem> {
-        s.split(',').map(|k| k.trim().parse()).collect()
-    }
 }
 
 named_enum! {

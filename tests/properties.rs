@@ -238,7 +238,7 @@ proptest! {
     fn invoices_add_up(specs in prop::collection::vec(spec(), 1..150)) {
         let billings = ["per-message", "licence", "per-user", "fair-use"].iter().map(|t| {
             let path = format!("fixtures/tariffs/{t}.toml");
-            Billing::new(Tariff::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap())
+            Billing::new(Tariff::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()).unwrap()
         }).collect();
         let mut sink = Collect { billings, ..Collect::default() };
         let text = csv_of(&specs, &USERS);

@@ -48,7 +48,7 @@ fn bill(tariff: Tariff) -> (Vec<Invoice>, Decimal) {
     let mut engine = Engine::new(common::book(&accounts).into(), Options::default());
     let log = std::fs::read("fixtures/small/tariff-log.csv").unwrap();
     let input = vec![LogInput { name: "tariff-log.csv".into(), reader: &log[..] }];
-    let mut sink = Bill { billing: Billing::new(tariff), fees: Decimal::ZERO };
+    let mut sink = Bill { billing: Billing::new(tariff).unwrap(), fees: Decimal::ZERO };
     csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap();
     (sink.billing.invoices().unwrap(), sink.fees)
 }
@@ -197,10 +197,28 @@ fn pass_through_in_another_currency_is_refused() {
     let mut engine = Engine::new(common::book(&accounts).into(), Options::default());
     let log = std::fs::read("fixtures/small/tariff-log.csv").unwrap();
     let input = vec![LogInput { name: "tariff-log.csv".into(), reader: &log[..] }];
-    let mut sink = Bill { billing: Billing::new(tariff), fees: Decimal::ZERO };
+    let mut sink = Bill { billing: Billing::new(tariff).unwrap(), fees: Decimal::ZERO };
     let e = csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap_err();
     assert_eq!(
         e.to_string(),
         "licence-eur.toml:4: key currency: the tariff is in EUR but WABA W1's Meta fees are in USD (meta.pass_through = true)"
+    );
+}
+
+#[test]
+fn a_tariff_built_in_code_is_checked_like_a_toml_one() {
+    use wabill::tariff::{ActiveWhen, PerUser, UserBand, UserPricing, DELIVERED};
+    let mut t = Tariff::new("coded", wabill::Currency::USD);
+    let band = |up_to, price: u32| UserBand { up_to, price: price.into() };
+    t.per_user = Some(PerUser {
+        active_when: ActiveWhen::Any,
+        statuses: DELIVERED.to_vec(),
+        messages_per_user: 0,
+        pricing: UserPricing::Graduated,
+        tiers: vec![band(Some(100), 0), band(Some(50), 1), band(None, 2)],
+    });
+    assert_eq!(
+        Billing::new(t).unwrap_err().to_string(),
+        "tariff coded: bands out of order: up_to = 50 after 100"
     );
 }
