@@ -11,7 +11,6 @@ use csv::StringRecord;
 
 use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
 use wabill::invoice::{self, Billing};
-use wabill::money::format_amount;
 use wabill::report::{Format, GroupBy, Summary};
 use wabill::tariff::Tariff;
 use wabill::{Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
@@ -328,7 +327,8 @@ impl Sink for PriceSink {
         if let Some((w, name)) = &mut self.lines {
             self.buf.clear();
             if let Some(fee) = fee {
-                self.buf.push_str(&format_amount(fee, 0));
+                use std::fmt::Write as _;
+                write!(self.buf, "{}", fee.normalize()).expect("writing to a String");
             }
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
             w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
