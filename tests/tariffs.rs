@@ -222,3 +222,17 @@ fn a_tariff_built_in_code_is_checked_like_a_toml_one() {
         "tariff coded: bands out of order: up_to = 50 after 100"
     );
 }
+
+#[test]
+fn fixed_fees_count_the_businesses_wabas_or_portfolios_with_traffic() {
+    // September: B1 and B2 (in W1 and W2, both of P1) have rows; October too.
+    let text = "name = \"f\"\ncurrency = \"USD\"\n[meta]\npass_through = false\n\
+        [[fixed]]\nname = \"number\"\nper = \"business\"\nprice = \"1\"\n\
+        [[fixed]]\nname = \"account\"\nper = \"waba\"\nprice = \"10\"\n\
+        [[fixed]]\nname = \"platform\"\nper = \"portfolio\"\nprice = \"100\"\n";
+    let (invoices, _) = bill(Tariff::from_toml(text, "f.toml").unwrap());
+    assert_eq!(
+        show(&invoices)[0],
+        "P1 2025-09: fixed 2×1=2.00, fixed 2×10=20.00, fixed 1×100=100.00; total 122.00"
+    );
+}
