@@ -11,9 +11,10 @@ use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use csv::StringRecord;
 
-use crate::engine::{Engine, PricedLine};
+use crate::engine::{Engine, Keys, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingType, Status};
+use crate::money::Country;
 use crate::table::Table;
 
 /// The columns wabill appends to every priced line, in order.
@@ -62,6 +63,37 @@ impl Columns {
 
 fn field(record: &StringRecord, i: Option<usize>) -> &str {
     crate::engine::trim(i.and_then(|i| record.get(i)).unwrap_or(""))
+}
+
+/// The fields of one row as read (UTF-8, untrimmed). Rows are stored by the batch, all
+/// fields of a batch in one buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    text: &'a str,
+    start: usize,
+    /// Where each field ends in `text`.
+    ends: &'a [usize],
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { self.start } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let r = *self;
+        (0..r.len()).filter_map(move |i| r.get(i))
+    }
 }
 
 /// An instant as RFC 3339 in UTC, e.g. `2025-07-01T09:30:00Z`.
@@ -191,12 +223,17 @@ fn fast_rfc3339(s: &[u8]) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset, nanos)
 }
 
-/// Parses the columns of a row other than the timestamp into an event.
-fn parse_event<'r>(c: &Columns, r: &'r StringRecord, timestamp: DateTime<Utc>) -> Result<Event<'r>, Problem> {
-    let direction = Direction::parse_log(field(r, Some(c.direction)))?;
-    let category = field(r, c.category);
-    let status = field(r, c.status);
-    let entry_point = !field(r, c.entry_point).is_empty();
+/// Parses the columns of a row other than the timestamp into an event; `get` gives a field.
+fn parse_event<'r>(
+    c: &Columns,
+    get: impl Fn(usize) -> Option<&'r str>,
+    timestamp: DateTime<Utc>,
+) -> Result<Event<'r>, Problem> {
+    let field = |i: Option<usize>| crate::engine::trim(i.and_then(&get).unwrap_or(""));
+    let direction = Direction::parse_log(field(Some(c.direction)))?;
+    let category = field(c.category);
+    let status = field(c.status);
+    let entry_point = !field(c.entry_point).is_empty();
     let (kind, status) = match direction {
         Direction::Mo if !category.is_empty() => {
             return Err(Problem::column("category", "must be empty for an MO", category));
@@ -206,19 +243,19 @@ fn parse_event<'r>(c: &Columns, r: &'r StringRecord, timestamp: DateTime<Utc>) -
         }
         Direction::Mo => (Kind::NonTemplate, Status::Delivered),
         Direction::Mt if entry_point => {
-            return Err(Problem::column("entry_point", "must be empty for an MT", field(r, c.entry_point)));
+            return Err(Problem::column("entry_point", "must be empty for an MT", field(c.entry_point)));
         }
         Direction::Mt => (Kind::parse_log(category)?, Status::parse_log(status)?),
     };
-    let country = match field(r, c.country) {
+    let country = match field(c.country) {
         "" => None,
         s => Some(s.parse()?),
     };
-    let id = Some(field(r, c.id)).filter(|s| !s.is_empty());
+    let id = Some(field(c.id)).filter(|s| !s.is_empty());
     Ok(Event {
         timestamp,
-        business: field(r, Some(c.business)),
-        user: field(r, Some(c.user)),
+        business: field(Some(c.business)),
+        user: field(Some(c.user)),
         direction,
         kind,
         status,
@@ -226,6 +263,49 @@ fn parse_event<'r>(c: &Columns, r: &'r StringRecord, timestamp: DateTime<Utc>) -
         id,
         country,
     })
+}
+
+/// An event as parsed on the reading thread, less its strings (which stay in the batch's
+/// buffer), with the engine's keys computed there too.
+#[derive(Debug, Clone, Copy)]
+struct Parsed {
+    timestamp: DateTime<Utc>,
+    direction: Direction,
+    kind: Kind,
+    status: Status,
+    entry_point: bool,
+    country: Option<Country>,
+    keys: Keys,
+}
+
+impl Parsed {
+    fn of(ev: &Event) -> Parsed {
+        Parsed {
+            timestamp: ev.timestamp,
+            direction: ev.direction,
+            kind: ev.kind,
+            status: ev.status,
+            entry_point: ev.entry_point,
+            country: ev.country,
+            keys: Keys::of(ev),
+        }
+    }
+
+    /// The event again, its strings taken from `r`.
+    fn event<'r>(&self, c: &Columns, r: Record<'r>) -> Event<'r> {
+        let field = |i: Option<usize>| crate::engine::trim(i.and_then(|i| r.get(i)).unwrap_or(""));
+        Event {
+            timestamp: self.timestamp,
+            business: field(Some(c.business)),
+            user: field(Some(c.user)),
+            direction: self.direction,
+            kind: self.kind,
+            status: self.status,
+            entry_point: self.entry_point,
+            id: Some(field(c.id)).filter(|s| !s.is_empty()),
+            country: self.country,
+        }
+    }
 }
 
 /// One log to read: its name (for messages) and its bytes.
@@ -253,7 +333,7 @@ pub struct Row<'a> {
     pub file: &'a Arc<str>,
     /// The line the row starts on.
     pub line: u64,
-    pub record: &'a StringRecord,
+    pub record: Record<'a>,
 }
 
 impl Row<'_> {
@@ -280,23 +360,70 @@ pub struct Counts {
     pub duplicates: u64,
 }
 
-/// A row read from a log, with its timestamp or the problem with it.
+/// A row read from a log: where it is, and its event or the problem with it.
 struct Item {
     log: usize,
     line: u64,
-    record: StringRecord,
-    time: Result<DateTime<Utc>, Problem>,
+    /// Where its text starts in the batch's buffer, and its fields' ends in the batch's list.
+    start: usize,
+    fields: std::ops::Range<usize>,
+    /// Its timestamp, when good (the merge and `--sort` order by it).
+    time: Option<DateTime<Utc>>,
+    parsed: Result<Parsed, Problem>,
+}
+
+/// Rows read together: the text of all their fields in one buffer, so that the pricing thread
+/// reads them in order from a few contiguous blocks, not from one allocation per row.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    ends: Vec<usize>,
+    items: Vec<Item>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.items.clear();
+    }
+
+    fn push(
+        &mut self,
+        log: usize,
+        line: u64,
+        record: &StringRecord,
+        time: Option<DateTime<Utc>>,
+        parsed: Result<Parsed, Problem>,
+    ) {
+        let start = self.text.len();
+        self.text.push_str(record.as_slice());
+        let first = self.ends.len();
+        let mut end = start;
+        for f in record.iter() {
+            end += f.len();
+            self.ends.push(end);
+        }
+        self.items.push(Item { log, line, start, fields: first..self.ends.len(), time, parsed });
+    }
+
+    fn record(&self, item: &Item) -> Record<'_> {
+        Record { text: &self.text, start: item.start, ends: &self.ends[item.fields.clone()] }
+    }
 }
 
 /// How many rows travel together from the reading thread to the pricing one.
 const BATCH: usize = 1024;
 
+/// How many rows ahead the pricing loop prefetches the engine's state.
+const PREFETCH: usize = 8;
+
 /// Prices logs through `engine`, merging them by timestamp (ties: earlier log first), and
 /// sends every line and rejected row to `sink`.
 ///
-/// Reading (CSV, UTF-8, timestamps, the order check) runs on a second thread, a batch of rows
-/// ahead of pricing; `--sort` reads everything first. Either way the lines come out in the
-/// same order, the same as reading on one thread.
+/// Reading (CSV, UTF-8, parsing each row into an event and its keys, the order check) runs on
+/// a second thread, a batch of rows ahead of pricing; `--sort` reads everything first. Either
+/// way the lines come out in the same order, the same as reading on one thread.
 pub fn price_logs<R: Read + Send>(
     inputs: Vec<LogInput<R>>,
     engine: &mut Engine,
@@ -307,43 +434,44 @@ pub fn price_logs<R: Read + Send>(
     for input in inputs {
         let table = Table::new(input.reader, &input.name)?;
         let columns = Columns::of(&table)?;
-        cursors.push(Cursor { table, columns, current: None, last: None, done: false });
+        cursors.push(Cursor {
+            table,
+            columns,
+            record: StringRecord::new(),
+            current: None,
+            last: None,
+            done: false,
+        });
     }
     let headers: Vec<StringRecord> = cursors.iter().map(|c| c.table.header().clone()).collect();
     sink.begin(&headers)?;
     let columns: Vec<Columns> = cursors.iter().map(|c| c.columns.clone()).collect();
     let files: Vec<Arc<str>> = cursors.iter().map(|c| c.table.file().clone()).collect();
     let mut reader = Reader { cursors, sort: options.sort, naive_zone: options.naive_zone };
-    let mut run = Run { engine, options, sink, counts: Counts::default(), headers, columns, files };
+    let mut run = Run { engine, options, sink, counts: Counts::default(), columns, files };
     if options.sort {
-        let mut items = Vec::new();
-        while reader.fill(&mut items, usize::MAX, &mut Vec::new())? {}
-        items.sort_by_key(|i| *i.time.as_ref().unwrap_or(&DateTime::<Utc>::MIN_UTC));
-        run.items(&mut items)?;
+        let mut batch = Batch::default();
+        while reader.fill(&mut batch, usize::MAX)? {}
+        batch.items.sort_by_key(|i| i.time.unwrap_or(DateTime::<Utc>::MIN_UTC));
+        run.items(&batch)?;
         return Ok(run.counts);
     }
     std::thread::scope(|scope| {
-        let (full, batches) = std::sync::mpsc::sync_channel::<Result<Vec<Item>, Error>>(4);
-        let (empty, recycled) = std::sync::mpsc::channel::<Vec<Item>>();
-        scope.spawn(move || {
-            let mut spare = Vec::new();
-            loop {
-                let mut batch = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                spare.extend(batch.drain(..).map(|i| i.record));
-                let more = reader.fill(&mut batch, BATCH, &mut spare);
-                let last = !matches!(more, Ok(true));
-                let sent = match more {
-                    Ok(_) => full.send(Ok(batch)),
-                    Err(e) => full.send(Err(e)),
-                };
-                if last || sent.is_err() {
-                    return;
-                }
+        let (full, batches) = std::sync::mpsc::sync_channel::<Result<Batch, Error>>(4);
+        let (empty, recycled) = std::sync::mpsc::channel::<Batch>();
+        scope.spawn(move || loop {
+            let mut batch = recycled.try_recv().unwrap_or_default();
+            batch.clear();
+            let more = reader.fill(&mut batch, BATCH);
+            let last = !matches!(more, Ok(true));
+            let sent = full.send(more.map(|_| batch));
+            if last || sent.is_err() {
+                return;
             }
         });
         for batch in batches {
-            let mut batch = batch?;
-            run.items(&mut batch)?;
+            let batch = batch?;
+            run.items(&batch)?;
             let _ = empty.send(batch);
         }
         Ok(run.counts)
@@ -353,14 +481,17 @@ pub fn price_logs<R: Read + Send>(
 struct Cursor<R> {
     table: Table<R>,
     columns: Columns,
-    /// The next good row, waiting for the merge.
-    current: Option<Item>,
+    /// The row last read.
+    record: StringRecord,
+    /// The row last read when it is a good one waiting for the merge: its line, timestamp
+    /// and event.
+    current: Option<(u64, DateTime<Utc>, Result<Parsed, Problem>)>,
     /// The last good timestamp and its line, for the order check.
     last: Option<(DateTime<Utc>, u64)>,
     done: bool,
 }
 
-/// Reads the logs into items in merged order: the mechanism of both the threaded and the
+/// Reads the logs into batches in merged order: the mechanism of both the threaded and the
 /// sorting path.
 struct Reader<R> {
     cursors: Vec<Cursor<R>>,
@@ -369,48 +500,38 @@ struct Reader<R> {
 }
 
 impl<R: Read> Reader<R> {
-    /// Adds up to `max` items to `batch`, reusing the records in `spare`; `false` once every
-    /// log is read. Bad rows go out as they are read, good ones in timestamp order.
-    fn fill(
-        &mut self,
-        batch: &mut Vec<Item>,
-        max: usize,
-        spare: &mut Vec<StringRecord>,
-    ) -> Result<bool, Error> {
-        while batch.len() < max {
+    /// Adds up to `max` rows to `batch`; `false` once every log is read. Bad rows go out as
+    /// they are read, good ones in timestamp order.
+    fn fill(&mut self, batch: &mut Batch, max: usize) -> Result<bool, Error> {
+        while batch.items.len() < max {
             for i in 0..self.cursors.len() {
-                self.advance(i, batch, spare)?;
+                self.advance(i, batch)?;
             }
             let next = self
                 .cursors
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| {
-                    c.current.as_ref().and_then(|item| item.time.as_ref().ok()).map(|t| (*t, i))
-                })
+                .filter_map(|(i, c)| c.current.as_ref().map(|(_, t, _)| (*t, i)))
                 .min();
             let Some((_, i)) = next else { return Ok(false) };
-            batch.push(self.cursors[i].current.take().expect("chosen cursors have a row"));
+            let c = &mut self.cursors[i];
+            let (line, time, parsed) = c.current.take().expect("chosen cursors have a row");
+            batch.push(i, line, &c.record, Some(time), parsed);
         }
         Ok(true)
     }
 
     /// Gives cursor `i` a current good row if it has none, sending bad rows on the way.
-    fn advance(
-        &mut self,
-        i: usize,
-        batch: &mut Vec<Item>,
-        spare: &mut Vec<StringRecord>,
-    ) -> Result<(), Error> {
+    fn advance(&mut self, i: usize, batch: &mut Batch) -> Result<(), Error> {
         let c = &mut self.cursors[i];
         while c.current.is_none() && !c.done {
-            let mut record = spare.pop().unwrap_or_default();
-            if !c.table.read_into(&mut record)? {
+            if !c.table.read_into(&mut c.record)? {
                 c.done = true;
                 return Ok(());
             }
+            let record = &c.record;
             let line = record.position().map_or(0, |p| p.line());
-            let raw = field(&record, Some(c.columns.timestamp));
+            let raw = field(record, Some(c.columns.timestamp));
             let time = parse_timestamp(raw, self.naive_zone).and_then(|t| match c.last {
                 Some((last, before)) if t < last && !self.sort => Err(Problem::column(
                     "timestamp",
@@ -419,11 +540,15 @@ impl<R: Read> Reader<R> {
                 )),
                 _ => Ok(t),
             });
-            if let Ok(t) = time {
-                c.last = Some((t, line));
-                c.current = Some(Item { log: i, line, record, time });
-            } else {
-                batch.push(Item { log: i, line, record, time });
+            match time {
+                Ok(t) => {
+                    c.last = Some((t, line));
+                    let parsed = check_lengths(record, c.table.header())
+                        .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
+                        .map(|ev| Parsed::of(&ev));
+                    c.current = Some((line, t, parsed));
+                }
+                Err(p) => batch.push(i, line, record, None, Err(p)),
             }
         }
         Ok(())
@@ -435,31 +560,40 @@ struct Run<'a> {
     options: &'a ReadOptions,
     sink: &'a mut dyn Sink,
     counts: Counts,
-    headers: Vec<StringRecord>,
     columns: Vec<Columns>,
     files: Vec<Arc<str>>,
 }
 
 impl Run<'_> {
-    /// Prices (or rejects) the items in order.
-    fn items(&mut self, items: &mut [Item]) -> Result<(), Error> {
-        for item in items.iter_mut() {
+    /// Prices (or rejects) the rows of a batch in order.
+    fn items(&mut self, batch: &Batch) -> Result<(), Error> {
+        for (n, item) in batch.items.iter().enumerate() {
+            if let Some(ahead) = batch.items.get(n + PREFETCH) {
+                if let Ok(p) = &ahead.parsed {
+                    let business = batch.record(ahead).get(self.columns[ahead.log].business);
+                    self.engine.prefetch(business.unwrap_or(""), &p.keys);
+                }
+            }
             self.counts.rows += 1;
-            let row =
-                Row { log: item.log, file: &self.files[item.log], line: item.line, record: &item.record };
-            match std::mem::replace(&mut item.time, Ok(DateTime::<Utc>::MIN_UTC)) {
-                Ok(t) => {
-                    let line = check_lengths(row.record, &self.headers[row.log])
-                        .and_then(|()| parse_event(&self.columns[row.log], row.record, t))
-                        .and_then(|ev| self.engine.push(&ev).map(|l| (ev, l)));
-                    match line {
-                        Ok((ev, line)) => {
-                            self.counts.priced += 1;
-                            self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
-                            self.sink.priced(&row, &ev, &line)?;
-                        }
-                        Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
-                    }
+            let row = Row {
+                log: item.log,
+                file: &self.files[item.log],
+                line: item.line,
+                record: batch.record(item),
+            };
+            let parsed = match &item.parsed {
+                Ok(p) => p,
+                Err(p) => {
+                    Self::bad(self.options, &mut self.counts, self.sink, &row, p.clone())?;
+                    continue;
+                }
+            };
+            let ev = parsed.event(&self.columns[item.log], row.record);
+            match self.engine.push_keyed(&ev, parsed.keys) {
+                Ok(line) => {
+                    self.counts.priced += 1;
+                    self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
+                    self.sink.priced(&row, &ev, &line)?;
                 }
                 Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
             }
@@ -511,12 +645,7 @@ impl Layout {
         &self.columns
     }
 
-    fn write_fields<W: Write>(
-        &self,
-        w: &mut csv::Writer<W>,
-        log: usize,
-        record: &StringRecord,
-    ) -> csv::Result<()> {
+    fn write_fields<W: Write>(&self, w: &mut csv::Writer<W>, log: usize, record: Record) -> csv::Result<()> {
         for i in &self.maps[log] {
             w.write_field(i.and_then(|i| record.get(i)).unwrap_or(""))?;
         }
@@ -545,7 +674,7 @@ impl<W: Write> LinesWriter<W> {
     pub fn write(
         &mut self,
         log: usize,
-        record: &StringRecord,
+        record: Record,
         line: &PricedLine,
         extra: &[&str],
     ) -> csv::Result<()> {

@@ -42,7 +42,8 @@ use crate::market::{MarketId, Markets};
 use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
-use crate::window::Pairs;
+use crate::slots::Slots;
+use crate::window::{number_key, Pairs, UserKey};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
 #[derive(Debug)]
@@ -163,6 +164,23 @@ impl PricedLine {
 
     pub fn portfolio(&self) -> &str {
         &self.account.portfolio
+    }
+}
+
+/// What the engine keys an event on, computed from the event alone: a loop may compute them
+/// ahead, on another thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keys {
+    /// The user's [`number_key`], when it is a number.
+    user: Option<u64>,
+    /// The fingerprint of the message id, when there is one.
+    id: Option<u64>,
+}
+
+impl Keys {
+    pub(crate) fn of(ev: &Event) -> Keys {
+        let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
+        Keys { user: number_key(ev.user), id: id.map(SeenIds::fingerprint) }
     }
 }
 
@@ -345,6 +363,25 @@ impl Engine {
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
+        self.push_keyed(ev, Keys::of(ev))
+    }
+
+    /// Starts loading the memory that pricing an event of `business` with `keys` will read
+    /// (its pair's state and its id's slot), so that a loop can ask for the next events' while
+    /// it prices the current one.
+    pub(crate) fn prefetch(&self, business: &str, keys: &Keys) {
+        if let Some(&bi) = self.by_name.get(trim(business)) {
+            if let Some(n) = keys.user {
+                self.businesses[bi as usize].pairs.prefetch(&UserKey::Number(n));
+            }
+        }
+        if let Some(id) = keys.id {
+            self.seen.ids.prefetch(&id);
+        }
+    }
+
+    /// [`Engine::push`] with the event's keys computed ahead (`keys` must be `Keys::of(ev)`).
+    pub(crate) fn push_keyed(&mut self, ev: &Event, keys: Keys) -> Result<PricedLine, Problem> {
         let t = ev.timestamp;
         if let Some(last) = self.last.filter(|&last| t < last) {
             return Err(Problem::column(
@@ -398,14 +435,13 @@ impl Engine {
             charge: Decimal::ZERO,
             currency: account.currency,
         };
-        let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
-        let id = id.map(SeenIds::fingerprint);
+        let id = keys.id;
         if id.is_some_and(|id| seen.contains(id, t, options.dedup_window)) {
             self.last = Some(t);
             return Ok(line);
         }
 
-        let who = Pairs::key(user);
+        let who = keys.user.map_or(UserKey::Id(user), UserKey::Number);
         let before = biz.pairs.get(&who);
         let mut pair = before.clone().unwrap_or_default();
         let verdict = if ev.direction == Direction::Mo {
@@ -519,7 +555,7 @@ impl Engine {
 
     /// The number of message ids remembered for duplicates.
     pub fn remembered_ids(&self) -> usize {
-        self.seen.days.iter().map(|(_, ids)| ids.len()).sum()
+        self.seen.ids.len()
     }
 
     /// The number of (business, user) pairs whose state is held.
@@ -532,22 +568,24 @@ const SWEEP_EVERY: TimeDelta = TimeDelta::hours(24);
 
 /// The message ids seen within the dedup window, as 64-bit fingerprints (a seeded hash; two
 /// ids of one window share one with odds of about n²/2⁶⁵, one in ten million for 2 million ids),
-/// each with the second it was first seen, counted from the first id.
-///
-/// One map per day of first sightings, newest last. Nothing is ever deleted from a map: a day
-/// leaves whole once all of it is older than the window. (Deleting from one big map leaves
-/// tombstones that make it double in size although it holds no more ids.) 16 bytes an id.
-#[derive(Debug, Default)]
+/// each with the second it was first seen, counted from the first id. 16 bytes an id, in a
+/// [`Slots`] table that forgets the ids older than the window once a day.
+#[derive(Debug)]
 struct SeenIds {
     epoch: Option<i64>,
-    days: std::collections::VecDeque<(i64, HashMap<u64, u32>)>,
+    ids: Slots<u64, u32>,
 }
 
-const DAY_SECONDS: i64 = 86_400;
+impl Default for SeenIds {
+    fn default() -> SeenIds {
+        SeenIds { epoch: None, ids: Slots::new(75) }
+    }
+}
 
 impl SeenIds {
+    /// Never zero (the empty key of the table).
     fn fingerprint(id: &str) -> u64 {
-        foldhash::fast::FixedState::with_seed(0x1D5).hash_one(id)
+        foldhash::fast::FixedState::with_seed(0x1D5).hash_one(id).max(1)
     }
 
     /// Seconds since the first id, saturating (136 years of log).
@@ -559,32 +597,20 @@ impl SeenIds {
     /// Whether `id` was last first-seen less than `window` before `t`.
     fn contains(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> bool {
         let now = i64::from(self.second(t));
-        let newest = self.days.iter().rev().find_map(|(_, ids)| ids.get(&id));
-        newest.is_some_and(|&at| now - i64::from(at) < window.num_seconds())
+        self.ids.get(&id).is_some_and(|&at| now - i64::from(at) < window.num_seconds())
     }
 
     /// Records `id` as first seen at `t` (a sighting older than the window is superseded).
     fn insert(&mut self, t: DateTime<Utc>, id: u64) {
         self.epoch.get_or_insert(t.timestamp());
         let at = self.second(t);
-        let day = i64::from(at) / DAY_SECONDS;
-        if self.days.back().is_none_or(|(d, _)| *d != day) {
-            let expected = self.days.back().map_or(0, |(_, ids)| ids.len());
-            self.days.push_back((day, HashMap::with_capacity(expected)));
-        }
-        self.days.back_mut().expect("pushed above").1.insert(id, at);
+        self.ids.insert(id, at);
     }
 
-    /// Drops the days all of whose ids are `window` or more before `t`.
+    /// Forgets the ids first seen `window` or more before `t`.
     fn forget(&mut self, t: DateTime<Utc>, window: TimeDelta) {
         let now = i64::from(self.second(t));
-        while self
-            .days
-            .front()
-            .is_some_and(|(day, _)| now - ((day + 1) * DAY_SECONDS - 1) >= window.num_seconds())
-        {
-            self.days.pop_front();
-        }
+        self.ids.retain(|_, &at| now - i64::from(at) < window.num_seconds());
     }
 }
 

@@ -33,6 +33,7 @@ pub mod money;
 pub mod ratecard;
 pub mod report;
 pub mod rules;
+mod slots;
 mod table;
 pub mod tariff;
 pub mod window;

@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::event::PricingCategory;
 use crate::rules::RuleSet;
+use crate::slots::Slots;
 
 pub(crate) const DAY: TimeDelta = TimeDelta::hours(24);
 pub(crate) const FEP_WINDOW: TimeDelta = TimeDelta::hours(72);
@@ -150,10 +151,35 @@ mod tests {
 
 /// The live pairs of one business, by user: E.164 numbers keyed by their digits as an integer
 /// (no string to compare on lookup), other ids by string.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Pairs {
-    numbers: foldhash::HashMap<u64, PairState>,
+    numbers: Slots<u64, PairState>,
     ids: foldhash::HashMap<Box<str>, PairState>,
+}
+
+impl Default for Pairs {
+    fn default() -> Pairs {
+        Pairs { numbers: Slots::new(50), ids: Default::default() }
+    }
+}
+
+/// A user number of 1 to 17 digits (ignoring surrounding whitespace and the `+`, spaces and
+/// `-` that [`crate::engine::normalize_user`] removes) as one integer, its length in the top
+/// bits so that `033` and `33` stay apart; never zero. `None` for any other user id.
+pub(crate) fn number_key(user: &str) -> Option<u64> {
+    let mut value = 0u64;
+    let mut digits = 0u64;
+    for b in crate::engine::trim(user).bytes() {
+        match b {
+            b'0'..=b'9' if digits < 17 => {
+                value = value * 10 + u64::from(b - b'0');
+                digits += 1;
+            }
+            b'+' | b' ' | b'-' => {}
+            _ => return None,
+        }
+    }
+    (digits > 0).then_some(value | (digits << 57))
 }
 
 /// A user as a key of [`Pairs`].
@@ -163,14 +189,11 @@ pub(crate) enum UserKey<'a> {
 }
 
 impl Pairs {
-    /// A number of up to 17 digits as one integer, its length in the top bits (so that `033`
-    /// and `33` stay apart); any other id as it is.
-    pub(crate) fn key(user: &str) -> UserKey<'_> {
-        if user.is_empty() || user.len() > 17 || !user.bytes().all(|b| b.is_ascii_digit()) {
-            return UserKey::Id(user);
+    /// Starts loading the memory of `user`'s state (see [`Slots::prefetch`]).
+    pub(crate) fn prefetch(&self, user: &UserKey) {
+        if let UserKey::Number(n) = user {
+            self.numbers.prefetch(n);
         }
-        let value = user.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-        UserKey::Number(value | ((user.len() as u64) << 57))
     }
 
     pub(crate) fn get(&self, user: &UserKey) -> Option<PairState> {
@@ -199,9 +222,6 @@ impl Pairs {
         let live = |p: &PairState| p.live_until().is_some_and(|until| until > t);
         self.numbers.retain(|_, p| live(p));
         self.ids.retain(|_, p| live(p));
-        if self.numbers.capacity() > 4 * self.numbers.len().max(64) {
-            self.numbers.shrink_to_fit();
-        }
         if self.ids.capacity() > 4 * self.ids.len().max(64) {
             self.ids.shrink_to_fit();
         }

@@ -1,0 +1,250 @@
+//! An open-addressing hash table for the engine's two large maps (pairs and message ids).
+//!
+//! hashbrown serves every other map. These two are looked up once per event at random places
+//! in tens of megabytes, so their cost is cache misses; this table adds what hashbrown cannot
+//! offer:
+//! - [`Slots::prefetch`]: the pricing loop asks for the memory of the next events' entries
+//!   while it prices the current one;
+//! - deletion by backward shift (no tombstones), so a table that forgets as fast as it learns
+//!   keeps its size; a map that deletes by tombstones doubles once they fill it.
+//!
+//! Linear probing over one array of `(key, value)` entries: a lookup reads one or two
+//! neighbouring cache lines. The capacity is a power of two and the table grows past
+//! `max_load` percent. `K::default()` marks an empty slot and is never a key.
+
+/// A key of a [`Slots`] table.
+pub(crate) trait SlotKey: Copy + Eq + Default {
+    /// A well-mixed hash: its high bits choose the slot.
+    fn hash(&self) -> u64;
+}
+
+pub(crate) struct Slots<K, V> {
+    entries: Vec<(K, V)>,
+    len: usize,
+    /// log2 of the capacity.
+    bits: u32,
+    /// The table grows past this percentage of its capacity.
+    max_load: usize,
+}
+
+const MIN_BITS: u32 = 4;
+
+impl<K: SlotKey, V: Default> Slots<K, V> {
+    pub(crate) fn new(max_load: usize) -> Slots<K, V> {
+        assert!((10..=90).contains(&max_load), "a load between 10% and 90%");
+        Slots { entries: Vec::new(), len: 0, bits: 0, max_load }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn home(&self, key: &K) -> usize {
+        (key.hash() >> (64 - self.bits)) as usize
+    }
+
+    fn mask(&self) -> usize {
+        self.entries.len() - 1
+    }
+
+    /// Where `key` is (`Ok`) or would go (`Err`, an empty slot).
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        debug_assert!(*key != K::default(), "the empty key is not a key");
+        let mut i = self.home(key);
+        loop {
+            let k = &self.entries[i].0;
+            if k == key {
+                return Ok(i);
+            }
+            if *k == K::default() {
+                return Err(i);
+            }
+            i = (i + 1) & self.mask();
+        }
+    }
+
+    /// Asks the processor to load the memory where `key` would be, without waiting for it.
+    pub(crate) fn prefetch(&self, key: &K) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let slot: *const (K, V) = &self.entries[self.home(key)];
+        // The entry's first and last byte: an entry may straddle two cache lines.
+        let last = slot.cast::<u8>().wrapping_add(std::mem::size_of::<(K, V)>() - 1);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint that never faults and changes no memory; both addresses
+        // are inside a live slot anyway.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(slot.cast());
+            _mm_prefetch::<_MM_HINT_T0>(last.cast());
+        }
+        let _ = (slot, last);
+    }
+
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        if self.len == 0 {
+            return None;
+        }
+        self.find(key).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// Sets the value of `key`, adding it if absent.
+    pub(crate) fn insert(&mut self, key: K, value: V) {
+        if (self.len + 1) * 100 > self.entries.len() * self.max_load {
+            self.resize(self.bits.max(MIN_BITS - 1) + 1);
+        }
+        match self.find(&key) {
+            Ok(i) => self.entries[i].1 = value,
+            Err(i) => {
+                self.entries[i] = (key, value);
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Keeps the entries for which `keep` is true, and shrinks the table when it has become
+    /// mostly empty.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        let mut i = 0;
+        while i < self.entries.len() {
+            let (k, v) = &self.entries[i];
+            if *k == K::default() || keep(k, v) {
+                i += 1;
+            } else {
+                // The slot now holds what was shifted back into it: look at it again.
+                self.remove_at(i);
+            }
+        }
+        let mut bits = self.bits;
+        while bits > MIN_BITS && self.len * 100 * 4 < (1 << bits) * self.max_load {
+            bits -= 1;
+        }
+        if bits < self.bits {
+            self.resize(bits);
+        }
+    }
+
+    /// Empties slot `i` and shifts back the entries after it that probed past it
+    /// (Knuth's algorithm R), so that every entry stays reachable from its home slot.
+    fn remove_at(&mut self, mut hole: usize) {
+        self.entries[hole] = Default::default();
+        self.len -= 1;
+        let mut j = hole;
+        loop {
+            j = (j + 1) & self.mask();
+            if self.entries[j].0 == K::default() {
+                return;
+            }
+            let home = self.home(&self.entries[j].0);
+            // The entry at j may move to the hole unless its home lies cyclically in (hole, j].
+            let stays = if hole <= j { hole < home && home <= j } else { hole < home || home <= j };
+            if !stays {
+                self.entries.swap(hole, j);
+                hole = j;
+            }
+        }
+    }
+
+    fn resize(&mut self, bits: u32) {
+        let old = std::mem::take(&mut self.entries);
+        self.entries.resize_with(1 << bits, Default::default);
+        self.bits = bits;
+        self.len = 0;
+        for (k, v) in old {
+            if k != K::default() {
+                let i = self.find(&k).expect_err("keys are unique");
+                self.entries[i] = (k, v);
+                self.len += 1;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().filter(|(k, _)| *k != K::default()).map(|(k, v)| (k, v))
+    }
+}
+
+impl<K: SlotKey, V: Default> std::fmt::Debug for Slots<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slots").field("len", &self.len).field("capacity", &self.entries.len()).finish()
+    }
+}
+
+impl SlotKey for u64 {
+    fn hash(&self) -> u64 {
+        self.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// A key whose hash puts every key in one of five slots: long runs that wrap around.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
+    struct Crowded(u64);
+
+    impl SlotKey for Crowded {
+        fn hash(&self) -> u64 {
+            (self.0 % 5) << 61 | (self.0 % 5)
+        }
+    }
+
+    fn check<K: SlotKey + std::hash::Hash + Ord + std::fmt::Debug>(
+        ops: &[(bool, u64, u32)],
+        load: usize,
+        key: impl Fn(u64) -> K,
+    ) -> Result<(), TestCaseError> {
+        let mut slots = Slots::<K, u32>::new(load);
+        let mut map = HashMap::new();
+        for &(retain, k, v) in ops {
+            if retain {
+                slots.retain(|_, x| x % 3 != v % 3);
+                map.retain(|_, x: &mut u32| *x % 3 != v % 3);
+            } else {
+                slots.insert(key(k), v);
+                map.insert(key(k), v);
+            }
+            prop_assert_eq!(slots.len(), map.len());
+            for (k, v) in &map {
+                prop_assert_eq!(slots.get(k), Some(v));
+            }
+            prop_assert!(slots.len() * 100 <= slots.entries.len() * load);
+        }
+        let mut all: Vec<(K, u32)> = slots.iter().map(|(k, v)| (*k, *v)).collect();
+        all.sort();
+        let mut expected: Vec<(K, u32)> = map.into_iter().collect();
+        expected.sort();
+        prop_assert_eq!(all, expected);
+        Ok(())
+    }
+
+    proptest! {
+        /// Any sequence of inserts and retains leaves the table holding what a HashMap holds.
+        #[test]
+        fn behaves_like_a_map(
+            ops in proptest::collection::vec((proptest::bool::weighted(0.1), 1u64..300, any::<u32>()), 0..500),
+            load in 10usize..=90,
+        ) {
+            check(&ops, load, |k| k)?;
+            check(&ops, load, Crowded)?;
+        }
+    }
+
+    #[test]
+    fn a_table_that_forgets_as_fast_as_it_learns_keeps_its_size() {
+        let mut slots = Slots::<u64, u32>::new(75);
+        for day in 0..60u64 {
+            for i in 0..10_000 {
+                slots.insert(day * 1_000_000 + i + 1, day as u32);
+            }
+            slots.retain(|_, d| u64::from(*d) + 7 > day);
+        }
+        assert_eq!(slots.len(), 70_000);
+        assert_eq!(slots.entries.len(), 1 << 17);
+    }
+}
