@@ -69,10 +69,10 @@ fn field(record: &StringRecord, i: Option<usize>) -> &str {
 /// fields of a batch in one buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
+    /// The row's fields, one after the other.
     text: &'a str,
-    start: usize,
     /// Where each field ends in `text`.
-    ends: &'a [usize],
+    ends: &'a [u32],
 }
 
 impl<'a> Record<'a> {
@@ -85,8 +85,8 @@ impl<'a> Record<'a> {
     }
 
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { self.start } else { self.ends[i - 1] };
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         Some(&self.text[start..end])
     }
 
@@ -103,10 +103,10 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// Parses an RFC 3339 timestamp. One without an offset is read in `naive_zone` when given.
 pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>, Problem> {
-    let t = s.trim();
-    if let Some(dt) = fast_rfc3339(t.as_bytes()) {
+    if let Some(dt) = fast_rfc3339(s.as_bytes()) {
         return Ok(dt);
     }
+    let t = s.trim();
     let parsed = parse_slow(t, s, naive_zone)?;
     if !(1900..=9999).contains(&parsed.year()) {
         return Err(Problem::column("timestamp", "out of range (years 1900 to 9999)", s));
@@ -362,14 +362,30 @@ pub struct Counts {
 
 /// A row read from a log: where it is, and its event or the problem with it.
 struct Item {
-    log: usize,
     line: u64,
-    /// Where its text starts in the batch's buffer, and its fields' ends in the batch's list.
+    /// Where its text starts in the batch's buffer, and its first field's end in the batch's
+    /// list of ends.
     start: usize,
-    fields: std::ops::Range<usize>,
-    /// Its timestamp, when good (the merge and `--sort` order by it).
+    first: usize,
+    fields: u32,
+    log: u32,
+    parsed: Result<Parsed, Box<Bad>>,
+}
+
+/// A row that cannot be priced, and its timestamp when that was good (`--sort` orders by it).
+struct Bad {
     time: Option<DateTime<Utc>>,
-    parsed: Result<Parsed, Problem>,
+    problem: Problem,
+}
+
+impl Item {
+    /// Where the merge and `--sort` put the row.
+    fn time(&self) -> DateTime<Utc> {
+        match &self.parsed {
+            Ok(p) => p.timestamp,
+            Err(bad) => bad.time.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        }
+    }
 }
 
 /// Rows read together: the text of all their fields in one buffer, so that the pricing thread
@@ -377,7 +393,8 @@ struct Item {
 #[derive(Default)]
 struct Batch {
     text: String,
-    ends: Vec<usize>,
+    /// Per row, where each field ends from the row's start.
+    ends: Vec<u32>,
     items: Vec<Item>,
 }
 
@@ -388,27 +405,29 @@ impl Batch {
         self.items.clear();
     }
 
-    fn push(
-        &mut self,
-        log: usize,
-        line: u64,
-        record: &StringRecord,
-        time: Option<DateTime<Utc>>,
-        parsed: Result<Parsed, Problem>,
-    ) {
-        let start = self.text.len();
+    fn push(&mut self, log: usize, line: u64, record: &StringRecord, parsed: Result<Parsed, Box<Bad>>) {
+        let (start, first) = (self.text.len(), self.ends.len());
+        let log = log as u32;
+        let (Ok(fields), Ok(_)) = (u32::try_from(record.len()), u32::try_from(record.as_slice().len()))
+        else {
+            let problem = Problem::new("row longer than 4 GiB");
+            let parsed = Err(Box::new(Bad { time: None, problem }));
+            self.items.push(Item { line, start, first, fields: 0, log, parsed });
+            return;
+        };
         self.text.push_str(record.as_slice());
-        let first = self.ends.len();
-        let mut end = start;
+        let mut end = 0;
         for f in record.iter() {
-            end += f.len();
+            end += f.len() as u32;
             self.ends.push(end);
         }
-        self.items.push(Item { log, line, start, fields: first..self.ends.len(), time, parsed });
+        self.items.push(Item { line, start, first, fields, log, parsed });
     }
 
     fn record(&self, item: &Item) -> Record<'_> {
-        Record { text: &self.text, start: item.start, ends: &self.ends[item.fields.clone()] }
+        let ends = &self.ends[item.first..item.first + item.fields as usize];
+        let end = item.start + ends.last().map_or(0, |&e| e as usize);
+        Record { text: &self.text[item.start..end], ends }
     }
 }
 
@@ -452,7 +471,7 @@ pub fn price_logs<R: Read + Send>(
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
-        batch.items.sort_by_key(|i| i.time.unwrap_or(DateTime::<Utc>::MIN_UTC));
+        batch.items.sort_by_key(Item::time);
         run.items(&batch)?;
         return Ok(run.counts);
     }
@@ -485,7 +504,7 @@ struct Cursor<R> {
     record: StringRecord,
     /// The row last read when it is a good one waiting for the merge: its line, timestamp
     /// and event.
-    current: Option<(u64, DateTime<Utc>, Result<Parsed, Problem>)>,
+    current: Option<(u64, DateTime<Utc>, Result<Parsed, Box<Bad>>)>,
     /// The last good timestamp and its line, for the order check.
     last: Option<(DateTime<Utc>, u64)>,
     done: bool,
@@ -515,8 +534,8 @@ impl<R: Read> Reader<R> {
                 .min();
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
-            let (line, time, parsed) = c.current.take().expect("chosen cursors have a row");
-            batch.push(i, line, &c.record, Some(time), parsed);
+            let (line, _, parsed) = c.current.take().expect("chosen cursors have a row");
+            batch.push(i, line, &c.record, parsed);
         }
         Ok(true)
     }
@@ -545,10 +564,11 @@ impl<R: Read> Reader<R> {
                     c.last = Some((t, line));
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
-                        .map(|ev| Parsed::of(&ev));
+                        .map(|ev| Parsed::of(&ev))
+                        .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, t, parsed));
                 }
-                Err(p) => batch.push(i, line, record, None, Err(p)),
+                Err(problem) => batch.push(i, line, record, Err(Box::new(Bad { time: None, problem }))),
             }
         }
         Ok(())
@@ -565,31 +585,30 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Prices (or rejects) the rows of a batch in order.
+    /// Prices (or rejects) the rows of a batch in order, prefetching the engine's state for
+    /// the rows [`PREFETCH`] ahead.
     fn items(&mut self, batch: &Batch) -> Result<(), Error> {
+        let mut businesses = [None; PREFETCH];
+        for n in 0..PREFETCH.min(batch.items.len()) {
+            businesses[n] = self.prefetch(batch, n);
+        }
         for (n, item) in batch.items.iter().enumerate() {
-            if let Some(ahead) = batch.items.get(n + PREFETCH) {
-                if let Ok(p) = &ahead.parsed {
-                    let business = batch.record(ahead).get(self.columns[ahead.log].business);
-                    self.engine.prefetch(business.unwrap_or(""), &p.keys);
-                }
+            let business = businesses[n % PREFETCH];
+            if n + PREFETCH < batch.items.len() {
+                businesses[n % PREFETCH] = self.prefetch(batch, n + PREFETCH);
             }
             self.counts.rows += 1;
-            let row = Row {
-                log: item.log,
-                file: &self.files[item.log],
-                line: item.line,
-                record: batch.record(item),
-            };
+            let log = item.log as usize;
+            let row = Row { log, file: &self.files[log], line: item.line, record: batch.record(item) };
             let parsed = match &item.parsed {
                 Ok(p) => p,
-                Err(p) => {
-                    Self::bad(self.options, &mut self.counts, self.sink, &row, p.clone())?;
+                Err(bad) => {
+                    Self::bad(self.options, &mut self.counts, self.sink, &row, bad.problem.clone())?;
                     continue;
                 }
             };
-            let ev = parsed.event(&self.columns[item.log], row.record);
-            match self.engine.push_keyed(&ev, parsed.keys) {
+            let ev = parsed.event(&self.columns[log], row.record);
+            match self.engine.push_keyed(&ev, parsed.keys, business) {
                 Ok(line) => {
                     self.counts.priced += 1;
                     self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
@@ -599,6 +618,14 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Prefetches the engine's state for row `n` of the batch; its business's index if known.
+    fn prefetch(&self, batch: &Batch, n: usize) -> Option<u32> {
+        let item = &batch.items[n];
+        let keys = &item.parsed.as_ref().ok()?.keys;
+        let business = batch.record(item).get(self.columns[item.log as usize].business)?;
+        self.engine.prefetch(business, keys)
     }
 
     fn bad(

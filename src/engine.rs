@@ -171,16 +171,24 @@ impl PricedLine {
 /// ahead, on another thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Keys {
-    /// The user's [`number_key`], when it is a number.
-    user: Option<u64>,
-    /// The fingerprint of the message id, when there is one.
-    id: Option<u64>,
+    /// The user's [`number_key`], when it is a number; else 0 (never a key).
+    user: u64,
+    /// The fingerprint of the message id, when there is one; else 0 (never a fingerprint).
+    id: u64,
 }
 
 impl Keys {
     pub(crate) fn of(ev: &Event) -> Keys {
         let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
-        Keys { user: number_key(ev.user), id: id.map(SeenIds::fingerprint) }
+        Keys { user: number_key(ev.user).unwrap_or(0), id: id.map_or(0, SeenIds::fingerprint) }
+    }
+
+    fn user(&self) -> Option<u64> {
+        Some(self.user).filter(|&n| n != 0)
+    }
+
+    fn id(&self) -> Option<u64> {
+        Some(self.id).filter(|&id| id != 0)
     }
 }
 
@@ -190,30 +198,54 @@ struct Business {
     portfolio_id: u32,
     account: Account,
     pairs: Pairs,
-    /// The local day of the latest event: its first and next day's first instant, and date.
-    today: Option<(DateTime<Utc>, DateTime<Utc>, NaiveDate)>,
+    /// The local day of the latest event, kept: events come in order, and most fall on the
+    /// day of the one before.
+    today: Option<Day>,
+}
+
+/// A local day of a WABA, and what follows from it.
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    /// Its first instant, and the next day's.
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    date: NaiveDate,
+    month: Month,
+    rules: RuleSet,
+    /// The date whose rate card and markets apply.
+    rate_date: NaiveDate,
 }
 
 impl Business {
-    /// The local date of `t` in the WABA's zone; the day's bounds are kept, since events come
-    /// in order and most fall on the day of the one before.
-    fn local_date(&mut self, t: DateTime<Utc>) -> NaiveDate {
-        if let Some((start, end, date)) = self.today {
-            if start <= t && t < end {
-                return date;
-            }
+    /// The local day of `t` in the WABA's zone.
+    fn day(&mut self, t: DateTime<Utc>, options: &Options) -> Day {
+        if let Some(day) = self.today.filter(|d| d.start <= t && t < d.end) {
+            return day;
         }
         let zone = self.account.timezone;
         let date = t.with_timezone(&zone).date_naive();
         let first = |d: NaiveDate| {
             d.and_hms_opt(0, 0, 0).and_then(|m| zone.from_local_datetime(&m).earliest()).map(|m| m.to_utc())
         };
-        // A day whose midnight is skipped by a clock change is not kept: each event computes it.
-        self.today = match (first(date), date.succ_opt().and_then(first)) {
-            (Some(start), Some(end)) if start <= t && t < end => Some((start, end, date)),
-            _ => None,
+        let day = |start, end| Day {
+            start,
+            end,
+            date,
+            month: Month::of(date),
+            rules: options.rules.for_date(date),
+            rate_date: options.rates_date.unwrap_or(date),
         };
-        date
+        // A day whose midnight is skipped by a clock change is not kept: each event computes it.
+        match (first(date), date.succ_opt().and_then(first)) {
+            (Some(start), Some(end)) if start <= t && t < end => {
+                self.today = Some(day(start, end));
+                day(start, end)
+            }
+            _ => {
+                self.today = None;
+                day(t, t)
+            }
+        }
     }
 }
 
@@ -363,25 +395,31 @@ impl Engine {
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
-        self.push_keyed(ev, Keys::of(ev))
+        self.push_keyed(ev, Keys::of(ev), None)
     }
 
     /// Starts loading the memory that pricing an event of `business` with `keys` will read
     /// (its pair's state and its id's slot), so that a loop can ask for the next events' while
-    /// it prices the current one.
-    pub(crate) fn prefetch(&self, business: &str, keys: &Keys) {
-        if let Some(&bi) = self.by_name.get(trim(business)) {
-            if let Some(n) = keys.user {
-                self.businesses[bi as usize].pairs.prefetch(&UserKey::Number(n));
-            }
-        }
-        if let Some(id) = keys.id {
+    /// it prices the current one. Returns the business's index, when it is known already.
+    pub(crate) fn prefetch(&self, business: &str, keys: &Keys) -> Option<u32> {
+        if let Some(id) = keys.id() {
             self.seen.ids.prefetch(&id);
         }
+        let bi = *self.by_name.get(trim(business))?;
+        if let Some(n) = keys.user() {
+            self.businesses[bi as usize].pairs.prefetch(&UserKey::Number(n));
+        }
+        Some(bi)
     }
 
-    /// [`Engine::push`] with the event's keys computed ahead (`keys` must be `Keys::of(ev)`).
-    pub(crate) fn push_keyed(&mut self, ev: &Event, keys: Keys) -> Result<PricedLine, Problem> {
+    /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev)`, and
+    /// `business` what [`Engine::prefetch`] returned for it.
+    pub(crate) fn push_keyed(
+        &mut self,
+        ev: &Event,
+        keys: Keys,
+        business: Option<u32>,
+    ) -> Result<PricedLine, Problem> {
         let t = ev.timestamp;
         if let Some(last) = self.last.filter(|&last| t < last) {
             return Err(Problem::column(
@@ -390,22 +428,22 @@ impl Engine {
                 crate::csvlog::rfc3339(t),
             ));
         }
-        let business = trim(ev.business);
-        if business.is_empty() {
+        let name = trim(ev.business);
+        if name.is_empty() {
             return Err(Problem::column("business", "must not be empty", ev.business));
         }
         if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
             let category = ev.kind.pricing_category().to_string();
             return Err(Problem::column("category", "must be empty for an MO", category));
         }
-        let bi = self.business(business);
+        let bi = match business {
+            Some(bi) => bi,
+            None => self.business(name),
+        };
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
-        let local_date = biz.local_date(t);
+        let Day { date: local_date, month, rules, rate_date, .. } = biz.day(t, options);
         let account = &biz.account;
-        let month = Month::of(local_date);
-        let rules = options.rules.for_date(local_date);
-        let rate_date = options.rates_date.unwrap_or(local_date);
 
         let user = normalize_user(ev.user, buf);
         if user.is_empty() {
@@ -435,13 +473,13 @@ impl Engine {
             charge: Decimal::ZERO,
             currency: account.currency,
         };
-        let id = keys.id;
+        let id = keys.id();
         if id.is_some_and(|id| seen.contains(id, t, options.dedup_window)) {
             self.last = Some(t);
             return Ok(line);
         }
 
-        let who = keys.user.map_or(UserKey::Id(user), UserKey::Number);
+        let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
         let before = biz.pairs.get(&who);
         let mut pair = before.clone().unwrap_or_default();
         let verdict = if ev.direction == Direction::Mo {
@@ -528,7 +566,7 @@ impl Engine {
             biz.pairs.set(&who, pair);
         }
         if let Some(id) = id {
-            seen.insert(t, id);
+            seen.insert(t, id, options.dedup_window);
         }
         self.last = Some(t);
         self.sweep(t);
@@ -544,7 +582,6 @@ impl Engine {
             return;
         }
         self.next_sweep = Some(t + SWEEP_EVERY);
-        self.seen.forget(t, self.options.dedup_window);
         if !self.options.evict_expired {
             return;
         }
@@ -553,7 +590,8 @@ impl Engine {
         }
     }
 
-    /// The number of message ids remembered for duplicates.
+    /// The number of message ids held for duplicates (some may be older than the window: they
+    /// are dropped when the room is needed).
     pub fn remembered_ids(&self) -> usize {
         self.seen.ids.len()
     }
@@ -569,7 +607,7 @@ const SWEEP_EVERY: TimeDelta = TimeDelta::hours(24);
 /// The message ids seen within the dedup window, as 64-bit fingerprints (a seeded hash; two
 /// ids of one window share one with odds of about n²/2⁶⁵, one in ten million for 2 million ids),
 /// each with the second it was first seen, counted from the first id. 16 bytes an id, in a
-/// [`Slots`] table that forgets the ids older than the window once a day.
+/// [`Slots`] table that forgets the ids older than the window when it fills up.
 #[derive(Debug)]
 struct SeenIds {
     epoch: Option<i64>,
@@ -601,16 +639,12 @@ impl SeenIds {
     }
 
     /// Records `id` as first seen at `t` (a sighting older than the window is superseded).
-    fn insert(&mut self, t: DateTime<Utc>, id: u64) {
+    fn insert(&mut self, t: DateTime<Utc>, id: u64, window: TimeDelta) {
         self.epoch.get_or_insert(t.timestamp());
         let at = self.second(t);
+        let now = i64::from(at);
+        self.ids.make_room(|_, &seen| now - i64::from(seen) < window.num_seconds());
         self.ids.insert(id, at);
-    }
-
-    /// Forgets the ids first seen `window` or more before `t`.
-    fn forget(&mut self, t: DateTime<Utc>, window: TimeDelta) {
-        let now = i64::from(self.second(t));
-        self.ids.retain(|_, &at| now - i64::from(at) < window.num_seconds());
     }
 }
 

@@ -9,10 +9,13 @@
 use std::collections::BTreeMap;
 
 use std::io::{self, Write};
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use rust_decimal::Decimal;
 
-use crate::engine::PricedLine;
+use crate::engine::{AccountNames, PricedLine};
 use crate::error::Problem;
 use crate::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
 use crate::money::{checked_add, format_amount, format_fixed, Country, Currency};
@@ -45,8 +48,8 @@ named_enum! {
     pub enum Format ("format") { Table = "table", Csv = "csv", Json = "json" }
 }
 
-/// The values of the chosen keys of one group; unchosen keys stay `None`. Stored with owned
-/// names (`Key<Box<str>>`), looked up with a line's borrowed ones (`Key<&str>`): no clone per line.
+/// The values of the chosen keys of one group; unchosen keys stay `None`. Names are owned
+/// (`Key<Box<str>>`) in the groups, and addresses (`Key<usize>`) in the lines' index.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 struct Key<S> {
     month: Option<Month>,
@@ -62,15 +65,14 @@ struct Key<S> {
     currency: Option<Currency>,
 }
 
-impl Key<&str> {
-    fn to_owned(&self) -> Key<Box<str>> {
-        let own = |s: Option<&str>| s.map(Box::from);
+impl<S> Key<S> {
+    fn map<T>(self, f: impl Fn(S) -> T) -> Key<T> {
         Key {
             month: self.month,
-            business: own(self.business),
-            waba: own(self.waba),
-            portfolio: own(self.portfolio),
-            market: own(self.market),
+            business: self.business.map(&f),
+            waba: self.waba.map(&f),
+            portfolio: self.portfolio.map(&f),
+            market: self.market.map(&f),
             country: self.country,
             category: self.category,
             pricing_type: self.pricing_type,
@@ -78,25 +80,6 @@ impl Key<&str> {
             model: self.model,
             currency: self.currency,
         }
-    }
-}
-
-impl hashbrown::Equivalent<Key<Box<str>>> for Key<&str> {
-    fn equivalent(&self, k: &Key<Box<str>>) -> bool {
-        let same = |a: Option<&str>, b: &Option<Box<str>>| a == b.as_deref();
-        same(self.business, &k.business)
-            && same(self.waba, &k.waba)
-            && same(self.portfolio, &k.portfolio)
-            && same(self.market, &k.market)
-            && (
-                self.month,
-                self.country,
-                self.category,
-                self.pricing_type,
-                self.rules,
-                self.model,
-                self.currency,
-            ) == (k.month, k.country, k.category, k.pricing_type, k.rules, k.model, k.currency)
     }
 }
 
@@ -125,7 +108,14 @@ impl Totals {
 #[derive(Debug, Clone)]
 pub struct Summary {
     by: Vec<GroupBy>,
-    groups: hashbrown::HashMap<Key<Box<str>>, Totals, foldhash::fast::RandomState>,
+    /// Each group's key and totals.
+    groups: Vec<(Key<Box<str>>, Totals)>,
+    index: HashMap<Key<Box<str>>, usize>,
+    /// Lines' keys with their names by address: every line of a business shares one `Arc` of
+    /// its names and every line of a market one of the market's, so a line finds its group
+    /// without hashing or comparing a string. Each entry holds those `Arc`s, so that their
+    /// addresses are not reused for other names while it lives.
+    by_address: HashMap<Key<usize>, (usize, Arc<AccountNames>, Arc<str>)>,
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -145,7 +135,7 @@ impl Summary {
                 unique.push(*k);
             }
         }
-        Summary { by: unique, groups: hashbrown::HashMap::default() }
+        Summary { by: unique, groups: Vec::new(), index: HashMap::new(), by_address: HashMap::new() }
     }
 
     pub fn grouping(&self) -> &[GroupBy] {
@@ -171,22 +161,36 @@ impl Summary {
         k
     }
 
+    /// The index of the group of `key`, created if new.
+    fn group(&mut self, key: Key<Box<str>>) -> usize {
+        *self.index.entry(key).or_insert_with_key(|key| {
+            self.groups.push((key.clone(), Totals::default()));
+            self.groups.len() - 1
+        })
+    }
+
     /// Adds one priced line.
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
         let key = self.key(line);
-        let one = Totals { lines: 1, charged: u64::from(!line.charge.is_zero()), charge: line.charge };
-        let totals = match self.groups.get_mut(&key) {
-            Some(t) => t,
-            None => self.groups.entry(key.to_owned()).or_default(),
+        let address = key.clone().map(|s| s.as_ptr() as usize);
+        let i = match self.by_address.get(&address) {
+            Some(&(i, ..)) => i,
+            None => {
+                let i = self.group(key.map(Box::from));
+                self.by_address.insert(address, (i, line.account.clone(), line.market.clone()));
+                i
+            }
         };
-        totals.add(&one, &format_args!("the summary of {}", line.currency))
+        let one = Totals { lines: 1, charged: u64::from(!line.charge.is_zero()), charge: line.charge };
+        self.groups[i].1.add(&one, &format_args!("the summary of {}", line.currency))
     }
 
     /// Adds another summary of the same grouping (e.g. of another part of the log).
     pub fn merge(&mut self, other: &Summary) -> Result<(), Problem> {
         assert_eq!(self.by, other.by, "summaries of different groupings");
         for (k, t) in &other.groups {
-            self.groups.entry(k.clone()).or_default().add(t, &"a merged summary")?;
+            let i = self.group(k.clone());
+            self.groups[i].1.add(t, &"a merged summary")?;
         }
         Ok(())
     }

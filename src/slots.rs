@@ -91,7 +91,7 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
 
     /// Sets the value of `key`, adding it if absent.
     pub(crate) fn insert(&mut self, key: K, value: V) {
-        if (self.len + 1) * 100 > self.entries.len() * self.max_load {
+        if self.is_full() {
             self.resize(self.bits.max(MIN_BITS - 1) + 1);
         }
         match self.find(&key) {
@@ -103,17 +103,55 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
         }
     }
 
+    /// Makes room for a new key without growing when it can: once the table is full, drops the
+    /// entries `keep` refuses, and grows it only if that freed less than a fifth of its room.
+    /// (So a table of expiring entries sweeps only when it must, and a sweep frees enough to
+    /// pay for itself: amortised O(1) per insert.)
+    pub(crate) fn make_room(&mut self, keep: impl FnMut(&K, &V) -> bool) {
+        if !self.is_full() {
+            return;
+        }
+        self.retain(keep);
+        if self.len * 100 * 5 > self.entries.len() * self.max_load * 4 {
+            self.resize(self.bits + 1);
+        }
+    }
+
+    /// Whether inserting a new key would grow the table.
+    fn is_full(&self) -> bool {
+        (self.len + 1) * 100 > self.entries.len() * self.max_load
+    }
+
     /// Keeps the entries for which `keep` is true, and shrinks the table when it has become
     /// mostly empty.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
-        let mut i = 0;
-        while i < self.entries.len() {
-            let (k, v) = &self.entries[i];
-            if *k == K::default() || keep(k, v) {
-                i += 1;
-            } else {
-                // The slot now holds what was shifted back into it: look at it again.
-                self.remove_at(i);
+        if self.len == 0 {
+            return;
+        }
+        // A slot empty before any removal: no probe run crosses it.
+        let start = self.entries.iter().position(|(k, _)| *k == K::default()).expect("never full");
+        for (k, v) in &mut self.entries {
+            if *k != K::default() && !keep(k, v) {
+                *k = K::default();
+                *v = V::default();
+                self.len -= 1;
+            }
+        }
+        // Moves each entry back to the first empty slot of its probe run, in probe order from
+        // `start`: a run cut by a removal is closed up, and every entry stays reachable.
+        let mask = self.mask();
+        for step in 1..self.entries.len() {
+            let i = (start + step) & mask;
+            let k = self.entries[i].0;
+            if k == K::default() {
+                continue;
+            }
+            let mut j = self.home(&k);
+            while j != i && self.entries[j].0 != K::default() {
+                j = (j + 1) & mask;
+            }
+            if j != i {
+                self.entries.swap(i, j);
             }
         }
         let mut bits = self.bits;
@@ -122,27 +160,6 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
         }
         if bits < self.bits {
             self.resize(bits);
-        }
-    }
-
-    /// Empties slot `i` and shifts back the entries after it that probed past it
-    /// (Knuth's algorithm R), so that every entry stays reachable from its home slot.
-    fn remove_at(&mut self, mut hole: usize) {
-        self.entries[hole] = Default::default();
-        self.len -= 1;
-        let mut j = hole;
-        loop {
-            j = (j + 1) & self.mask();
-            if self.entries[j].0 == K::default() {
-                return;
-            }
-            let home = self.home(&self.entries[j].0);
-            // The entry at j may move to the hole unless its home lies cyclically in (hole, j].
-            let stays = if hole <= j { hole < home && home <= j } else { hole < home || home <= j };
-            if !stays {
-                self.entries.swap(hole, j);
-                hole = j;
-            }
         }
     }
 
@@ -246,5 +263,20 @@ mod tests {
         }
         assert_eq!(slots.len(), 70_000);
         assert_eq!(slots.entries.len(), 1 << 17);
+    }
+
+    #[test]
+    fn a_table_that_makes_room_sweeps_instead_of_growing() {
+        let mut slots = Slots::<u64, u32>::new(75);
+        for day in 0..60u32 {
+            for i in 0..10_000 {
+                slots.make_room(|_, d| d + 7 > day);
+                slots.insert(u64::from(day) * 1_000_000 + i + 1, day);
+            }
+        }
+        // A week and a day of keys at most: 80,000 at 75% of 2^17 slots.
+        assert!(slots.len() <= 80_000);
+        assert_eq!(slots.entries.len(), 1 << 17);
+        assert!((0..10_000).all(|i| slots.get(&(59_000_000 + i + 1)) == Some(&59)));
     }
 }

@@ -76,12 +76,14 @@ impl PairState {
         self.conversations = None;
     }
 
-    /// The instant from which this state behaves exactly like no state at all: every window it
-    /// holds has closed. `None`: it holds none.
-    pub(crate) fn live_until(&self) -> Option<DateTime<Utc>> {
-        let ends = [self.last_mo.map(|t| t + DAY), self.entry_point.map(|t| t + DAY), self.fep_until];
-        let conversations = self.slots().map(|c| Some(c.opened + DAY));
-        ends.into_iter().chain(conversations).flatten().max()
+    /// Whether some window this state holds is still open at `t`, given `day_before` = `t - 24h`.
+    /// Once none is, the state behaves exactly like no state at all.
+    pub(crate) fn is_live(&self, t: DateTime<Utc>, day_before: DateTime<Utc>) -> bool {
+        let opened_since = |o: Option<DateTime<Utc>>| o.is_some_and(|o| o > day_before);
+        opened_since(self.last_mo)
+            || opened_since(self.entry_point)
+            || self.fep_until.is_some_and(|until| until > t)
+            || self.slots().any(|c| c.opened > day_before)
     }
 
     /// The open conversations at `t`, earliest opened first.
@@ -219,7 +221,8 @@ impl Pairs {
 
     /// Drops the pairs whose windows have all closed by `t`.
     pub(crate) fn retain_live(&mut self, t: DateTime<Utc>) {
-        let live = |p: &PairState| p.live_until().is_some_and(|until| until > t);
+        let day_before = t - DAY;
+        let live = |p: &PairState| p.is_live(t, day_before);
         self.numbers.retain(|_, p| live(p));
         self.ids.retain(|_, p| live(p));
         if self.ids.capacity() > 4 * self.ids.len().max(64) {
