@@ -369,23 +369,24 @@ struct Item {
     first: usize,
     fields: u32,
     log: u32,
-    parsed: Result<Parsed, Box<Bad>>,
+    parsed: Parse,
+}
+
+/// A row's event, or why it cannot be priced.
+type Parse = Result<Parsed, Box<Bad>>;
+
+/// Where the merge and `--sort` put a row.
+fn time(parsed: &Parse) -> DateTime<Utc> {
+    match parsed {
+        Ok(p) => p.timestamp,
+        Err(bad) => bad.time.unwrap_or(DateTime::<Utc>::MIN_UTC),
+    }
 }
 
 /// A row that cannot be priced, and its timestamp when that was good (`--sort` orders by it).
 struct Bad {
     time: Option<DateTime<Utc>>,
     problem: Problem,
-}
-
-impl Item {
-    /// Where the merge and `--sort` put the row.
-    fn time(&self) -> DateTime<Utc> {
-        match &self.parsed {
-            Ok(p) => p.timestamp,
-            Err(bad) => bad.time.unwrap_or(DateTime::<Utc>::MIN_UTC),
-        }
-    }
 }
 
 /// Rows read together: the text of all their fields in one buffer, so that the pricing thread
@@ -405,7 +406,7 @@ impl Batch {
         self.items.clear();
     }
 
-    fn push(&mut self, log: usize, line: u64, record: &StringRecord, parsed: Result<Parsed, Box<Bad>>) {
+    fn push(&mut self, log: usize, line: u64, record: &StringRecord, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
         let (Ok(fields), Ok(_)) = (u32::try_from(record.len()), u32::try_from(record.as_slice().len()))
@@ -471,7 +472,7 @@ pub fn price_logs<R: Read + Send>(
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
-        batch.items.sort_by_key(Item::time);
+        batch.items.sort_by_key(|i| time(&i.parsed));
         run.items(&batch)?;
         return Ok(run.counts);
     }
@@ -502,9 +503,8 @@ struct Cursor<R> {
     columns: Columns,
     /// The row last read.
     record: StringRecord,
-    /// The row last read when it is a good one waiting for the merge: its line, timestamp
-    /// and event.
-    current: Option<(u64, DateTime<Utc>, Result<Parsed, Box<Bad>>)>,
+    /// The row last read when it is a good one waiting for the merge: its line and event.
+    current: Option<(u64, Parse)>,
     /// The last good timestamp and its line, for the order check.
     last: Option<(DateTime<Utc>, u64)>,
     done: bool,
@@ -530,11 +530,11 @@ impl<R: Read> Reader<R> {
                 .cursors
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| c.current.as_ref().map(|(_, t, _)| (*t, i)))
+                .filter_map(|(i, c)| c.current.as_ref().map(|(_, p)| (time(p), i)))
                 .min();
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
-            let (line, _, parsed) = c.current.take().expect("chosen cursors have a row");
+            let (line, parsed) = c.current.take().expect("chosen cursors have a row");
             batch.push(i, line, &c.record, parsed);
         }
         Ok(true)
@@ -566,7 +566,7 @@ impl<R: Read> Reader<R> {
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
                         .map(|ev| Parsed::of(&ev))
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
-                    c.current = Some((line, t, parsed));
+                    c.current = Some((line, parsed));
                 }
                 Err(problem) => batch.push(i, line, record, Err(Box::new(Bad { time: None, problem }))),
             }
@@ -589,8 +589,8 @@ impl Run<'_> {
     /// the rows [`PREFETCH`] ahead.
     fn items(&mut self, batch: &Batch) -> Result<(), Error> {
         let mut businesses = [None; PREFETCH];
-        for n in 0..PREFETCH.min(batch.items.len()) {
-            businesses[n] = self.prefetch(batch, n);
+        for (n, business) in businesses.iter_mut().enumerate().take(batch.items.len()) {
+            *business = self.prefetch(batch, n);
         }
         for (n, item) in batch.items.iter().enumerate() {
             let business = businesses[n % PREFETCH];
