@@ -8,8 +8,8 @@
 //! - deletion by backward shift (no tombstones), so a table that forgets as fast as it learns
 //!   keeps its size; a map that deletes by tombstones doubles once they fill it.
 //!
-//! Linear probing over one array of `(key, value)` entries: a lookup reads one or two
-//! neighbouring cache lines. The capacity is a power of two and the table grows past
+//! Linear probing over one array of `(key, value)` entries, aligned as the user chooses: a
+//! lookup reads one or two neighbouring cache lines. The capacity is a power of two and the table grows past
 //! `max_load` percent. `K::default()` marks an empty slot and is never a key.
 
 /// A key of a [`Slots`] table.
@@ -18,8 +18,22 @@ pub(crate) trait SlotKey: Copy + Eq + Default {
     fn hash(&self) -> u64;
 }
 
-pub(crate) struct Slots<K, V> {
-    entries: Vec<(K, V)>,
+/// A slot: a key and its value, aligned like `A` (e.g. [`CacheLine`], so that an entry of up
+/// to 64 bytes sits in one cache line).
+#[derive(Default)]
+struct Slot<K, V, A> {
+    _align: [A; 0],
+    key: K,
+    value: V,
+}
+
+/// An alignment of 64 bytes, the size of a cache line.
+#[derive(Debug, Default, Clone, Copy)]
+#[repr(align(64))]
+pub(crate) struct CacheLine;
+
+pub(crate) struct Slots<K, V, A = u64> {
+    entries: Vec<Slot<K, V, A>>,
     len: usize,
     /// log2 of the capacity.
     bits: u32,
@@ -29,8 +43,8 @@ pub(crate) struct Slots<K, V> {
 
 const MIN_BITS: u32 = 4;
 
-impl<K: SlotKey, V: Default> Slots<K, V> {
-    pub(crate) fn new(max_load: usize) -> Slots<K, V> {
+impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
+    pub(crate) fn new(max_load: usize) -> Slots<K, V, A> {
         assert!((10..=90).contains(&max_load), "a load between 10% and 90%");
         Slots { entries: Vec::new(), len: 0, bits: 0, max_load }
     }
@@ -52,7 +66,7 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
         debug_assert!(*key != K::default(), "the empty key is not a key");
         let mut i = self.home(key);
         loop {
-            let k = &self.entries[i].0;
+            let k = &self.entries[i].key;
             if k == key {
                 return Ok(i);
             }
@@ -68,25 +82,25 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
         if self.entries.is_empty() {
             return;
         }
-        let slot: *const (K, V) = &self.entries[self.home(key)];
-        // The entry's first and last byte: an entry may straddle two cache lines.
-        let last = slot.cast::<u8>().wrapping_add(std::mem::size_of::<(K, V)>() - 1);
+        let slot: *const Slot<K, V, A> = &self.entries[self.home(key)];
+        // The line of the home slot, and the next one, where a probe often goes on.
+        let next = slot.cast::<u8>().wrapping_add(64);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint that never faults and changes no memory; both addresses
-        // are inside a live slot anyway.
+        // SAFETY: a prefetch is a hint that never faults and changes no memory, whatever the
+        // address (the second may be past the table's end).
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             _mm_prefetch::<_MM_HINT_T0>(slot.cast());
-            _mm_prefetch::<_MM_HINT_T0>(last.cast());
+            _mm_prefetch::<_MM_HINT_T0>(next.cast());
         }
-        let _ = (slot, last);
+        let _ = next;
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
         if self.len == 0 {
             return None;
         }
-        self.find(key).ok().map(|i| &self.entries[i].1)
+        self.find(key).ok().map(|i| &self.entries[i].value)
     }
 
     /// Sets the value of `key`, adding it if absent.
@@ -95,9 +109,9 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
             self.resize(self.bits.max(MIN_BITS - 1) + 1);
         }
         match self.find(&key) {
-            Ok(i) => self.entries[i].1 = value,
+            Ok(i) => self.entries[i].value = value,
             Err(i) => {
-                self.entries[i] = (key, value);
+                self.entries[i] = Slot { _align: [], key, value };
                 self.len += 1;
             }
         }
@@ -129,11 +143,10 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
             return;
         }
         // A slot empty before any removal: no probe run crosses it.
-        let start = self.entries.iter().position(|(k, _)| *k == K::default()).expect("never full");
-        for (k, v) in &mut self.entries {
-            if *k != K::default() && !keep(k, v) {
-                *k = K::default();
-                *v = V::default();
+        let start = self.entries.iter().position(|e| e.key == K::default()).expect("never full");
+        for e in &mut self.entries {
+            if e.key != K::default() && !keep(&e.key, &e.value) {
+                *e = Slot::default();
                 self.len -= 1;
             }
         }
@@ -142,12 +155,12 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
         let mask = self.mask();
         for step in 1..self.entries.len() {
             let i = (start + step) & mask;
-            let k = self.entries[i].0;
+            let k = self.entries[i].key;
             if k == K::default() {
                 continue;
             }
             let mut j = self.home(&k);
-            while j != i && self.entries[j].0 != K::default() {
+            while j != i && self.entries[j].key != K::default() {
                 j = (j + 1) & mask;
             }
             if j != i {
@@ -168,10 +181,10 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
         self.entries.resize_with(1 << bits, Default::default);
         self.bits = bits;
         self.len = 0;
-        for (k, v) in old {
-            if k != K::default() {
-                let i = self.find(&k).expect_err("keys are unique");
-                self.entries[i] = (k, v);
+        for e in old {
+            if e.key != K::default() {
+                let i = self.find(&e.key).expect_err("keys are unique");
+                self.entries[i] = e;
                 self.len += 1;
             }
         }
@@ -179,11 +192,11 @@ impl<K: SlotKey, V: Default> Slots<K, V> {
 
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.entries.iter().filter(|(k, _)| *k != K::default()).map(|(k, v)| (k, v))
+        self.entries.iter().filter(|e| e.key != K::default()).map(|e| (&e.key, &e.value))
     }
 }
 
-impl<K: SlotKey, V: Default> std::fmt::Debug for Slots<K, V> {
+impl<K: SlotKey, V: Default, A: Default> std::fmt::Debug for Slots<K, V, A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Slots").field("len", &self.len).field("capacity", &self.entries.len()).finish()
     }

@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::event::PricingCategory;
 use crate::rules::RuleSet;
-use crate::slots::Slots;
+use crate::slots::{CacheLine, Slots};
 
 pub(crate) const DAY: TimeDelta = TimeDelta::hours(24);
 pub(crate) const FEP_WINDOW: TimeDelta = TimeDelta::hours(72);
@@ -155,7 +155,8 @@ mod tests {
 /// (no string to compare on lookup), other ids by string.
 #[derive(Debug)]
 pub(crate) struct Pairs {
-    numbers: Slots<u64, PairState>,
+    /// 64-byte entries (an 8-byte key and a 48-byte state), one per cache line.
+    numbers: Slots<u64, PairState, CacheLine>,
     ids: foldhash::HashMap<Box<str>, PairState>,
 }
 
