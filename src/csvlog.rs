@@ -62,7 +62,12 @@ impl Columns {
 }
 
 fn field(record: &StringRecord, i: Option<usize>) -> &str {
-    crate::engine::trim(i.and_then(|i| record.get(i)).unwrap_or(""))
+    trimmed(|i| record.get(i), i)
+}
+
+/// Field `i` (if any) as `get` gives it, trimmed; "" when absent.
+fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r str {
+    crate::engine::trim(i.and_then(get).unwrap_or(""))
 }
 
 /// The fields of one row as read (UTF-8, untrimmed). Rows are stored by the batch, all
@@ -229,7 +234,7 @@ fn parse_event<'r>(
     get: impl Fn(usize) -> Option<&'r str>,
     timestamp: DateTime<Utc>,
 ) -> Result<Event<'r>, Problem> {
-    let field = |i: Option<usize>| crate::engine::trim(i.and_then(&get).unwrap_or(""));
+    let field = |i: Option<usize>| trimmed(&get, i);
     let direction = Direction::parse_log(field(Some(c.direction)))?;
     let category = field(c.category);
     let status = field(c.status);
@@ -293,7 +298,7 @@ impl Parsed {
 
     /// The event again, its strings taken from `r`.
     fn event<'r>(&self, c: &Columns, r: Record<'r>) -> Event<'r> {
-        let field = |i: Option<usize>| crate::engine::trim(i.and_then(|i| r.get(i)).unwrap_or(""));
+        let field = |i: Option<usize>| trimmed(|i| r.get(i), i);
         Event {
             timestamp: self.timestamp,
             business: field(Some(c.business)),

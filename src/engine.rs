@@ -238,8 +238,9 @@ impl Business {
         // A day whose midnight is skipped by a clock change is not kept: each event computes it.
         match (first(date), date.succ_opt().and_then(first)) {
             (Some(start), Some(end)) if start <= t && t < end => {
-                self.today = Some(day(start, end));
-                day(start, end)
+                let kept = day(start, end);
+                self.today = Some(kept);
+                kept
             }
             _ => {
                 self.today = None;
