@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 use csv::StringRecord;
 
+use crate::background::Background;
 use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
 use wabill::invoice::{self, Billing};
 use wabill::report::{Format, GroupBy, Summary};
@@ -287,7 +288,7 @@ impl Write for Output {
 /// Where `wabill price` sends what the library produces.
 struct PriceSink {
     lines_to: Option<String>,
-    lines: Option<(LinesWriter<Output>, String)>,
+    lines: Option<(LinesWriter<Background<Output>>, String)>,
     rejects_to: Option<String>,
     rejects: Option<(RejectsWriter<Output>, String)>,
     /// Rejections reported on stderr when there is no rejects file.
@@ -306,7 +307,8 @@ impl Sink for PriceSink {
             let out = Output::create(to)?;
             let name = out.name();
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
-            let w = LinesWriter::new(out, headers, extra).map_err(|e| io_error(&name, csv_io(e)))?;
+            let w = LinesWriter::new(Background::new(out), headers, extra)
+                .map_err(|e| io_error(&name, csv_io(e)))?;
             self.lines = Some((w, name));
         }
         if let Some(to) = &self.rejects_to {
@@ -367,7 +369,7 @@ impl PriceSink {
     /// Completes the output files.
     fn finish(self) -> Result<(Summary, Vec<Billing>), Error> {
         if let Some((w, name)) = self.lines {
-            w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;
+            w.into_inner().and_then(Background::into_inner).map_err(|e| io_error(&name, e))?.finish()?;
         }
         if let Some((w, name)) = self.rejects {
             w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;

@@ -13,8 +13,10 @@ use csv::StringRecord;
 
 use crate::engine::{Engine, Keys, PricedLine};
 use crate::error::{Error, Position, Problem};
-use crate::event::{Direction, Event, Kind, PricingType, Status};
-use crate::money::Country;
+use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
+use crate::money::{Country, Currency};
+use crate::ratecard::Tier;
+use crate::rules::RuleSet;
 use crate::table::Table;
 
 /// The columns wabill appends to every priced line, in order.
@@ -74,10 +76,12 @@ fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r 
 /// fields of a batch in one buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
-    /// The row's fields, one after the other.
+    /// The row's fields, one after the other, a comma between two.
     text: &'a str,
     /// Where each field ends in `text`.
     ends: &'a [u32],
+    /// Whether no field holds a comma, a quote or a line break: `text` is then the row as CSV.
+    plain: bool,
 }
 
 impl<'a> Record<'a> {
@@ -91,7 +95,7 @@ impl<'a> Record<'a> {
 
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
         Some(&self.text[start..end])
     }
 
@@ -99,6 +103,20 @@ impl<'a> Record<'a> {
         let r = *self;
         (0..r.len()).filter_map(move |i| r.get(i))
     }
+
+    /// The row as a CSV line (without its line break) when no field needs quoting.
+    pub fn as_csv(&self) -> Option<&'a str> {
+        self.plain.then_some(self.text)
+    }
+}
+
+/// Whether a field holding `bytes` must be quoted in CSV: it holds a comma, a quote or a line
+/// break. Branch-free over each block of 16 bytes, so that it vectorises.
+fn needs_quotes(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b == b',') | (b == b'"') | (b == b'\n') | (b == b'\r');
+    let mut blocks = bytes.chunks_exact(16);
+    blocks.by_ref().any(|block| block.iter().fold(false, |any, &b| any | special(b)))
+        || blocks.remainder().iter().any(|&b| special(b))
 }
 
 /// An instant as RFC 3339 in UTC, e.g. `2025-07-01T09:30:00Z`.
@@ -374,6 +392,8 @@ struct Item {
     first: usize,
     fields: u32,
     log: u32,
+    /// Whether no field needs quoting (see [`Record::as_csv`]).
+    plain: bool,
     parsed: Parse,
 }
 
@@ -414,26 +434,29 @@ impl Batch {
     fn push(&mut self, log: usize, line: u64, record: &StringRecord, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
-        let (Ok(fields), Ok(_)) = (u32::try_from(record.len()), u32::try_from(record.as_slice().len()))
+        let (Ok(fields), Ok(_)) =
+            (u32::try_from(record.len()), u32::try_from(record.as_slice().len() + record.len()))
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let parsed = Err(Box::new(Bad { time: None, problem }));
-            self.items.push(Item { line, start, first, fields: 0, log, parsed });
+            self.items.push(Item { line, start, first, fields: 0, log, plain: true, parsed });
             return;
         };
-        self.text.push_str(record.as_slice());
-        let mut end = 0;
-        for f in record.iter() {
-            end += f.len() as u32;
-            self.ends.push(end);
+        let plain = !needs_quotes(record.as_slice().as_bytes());
+        for (n, f) in record.iter().enumerate() {
+            if n > 0 {
+                self.text.push(',');
+            }
+            self.text.push_str(f);
+            self.ends.push((self.text.len() - start) as u32);
         }
-        self.items.push(Item { line, start, first, fields, log, parsed });
+        self.items.push(Item { line, start, first, fields, log, plain, parsed });
     }
 
     fn record(&self, item: &Item) -> Record<'_> {
         let ends = &self.ends[item.first..item.first + item.fields as usize];
         let end = item.start + ends.last().map_or(0, |&e| e as usize);
-        Record { text: &self.text[item.start..end], ends }
+        Record { text: &self.text[item.start..end], ends, plain: item.plain }
     }
 }
 
@@ -689,18 +712,60 @@ impl Layout {
 /// columns (e.g. `aggregator_fee`). An input column of an appended name is replaced.
 ///
 /// Fields are quoted as the csv crate quotes them (when they hold a comma, a quote or a line
-/// break), but each line is put together in one buffer: with some twenty fields a line, the csv
-/// crate's writer, field by field, was the largest cost of `--lines`.
+/// break), but each line is put together in one buffer, from two pieces in the common case:
+/// - the row as read, when its log's columns are the output's and no field needs quoting;
+/// - the text of the appended columns, which few lines tell apart (a rate card has few rates),
+///   so it is formatted once per distinct set of values and then copied.
 pub struct LinesWriter<W: Write> {
-    out: std::io::BufWriter<W>,
+    out: W,
     layout: Layout,
+    /// Per log: whether its columns are the output's input columns, in order.
+    whole: Vec<bool>,
+    appended: foldhash::HashMap<Appended, (Arc<str>, Box<[u8]>)>,
     line: Vec<u8>,
     buf: String,
 }
 
+/// The values of the appended columns of a line: the key of their text.
+#[derive(PartialEq, Eq, Hash)]
+struct Appended {
+    rules: RuleSet,
+    model: PricingModel,
+    pricing_type: PricingType,
+    category: Option<PricingCategory>,
+    /// The address of the market's shared name (held by the cache, so never reused).
+    market: usize,
+    country: Option<Country>,
+    tier: Option<Tier>,
+    /// Decimals by their bits: quicker to hash than by value, and equal bits format alike.
+    rate: Option<[u8; 16]>,
+    charge: [u8; 16],
+    currency: Currency,
+}
+
+impl Appended {
+    fn of(line: &PricedLine) -> Appended {
+        Appended {
+            rules: line.rules,
+            model: line.pricing_model,
+            pricing_type: line.pricing_type,
+            category: line.pricing_category,
+            market: Arc::as_ptr(&line.market) as *const u8 as usize,
+            country: line.country,
+            tier: line.tier,
+            rate: line.rate.map(|r| r.serialize()),
+            charge: line.charge.serialize(),
+            currency: line.currency,
+        }
+    }
+}
+
+/// How many distinct sets of appended values the writer keeps the text of.
+const APPENDED_CACHE: usize = 4096;
+
 /// Appends `field` and a comma to `line`, quoted when it must be.
 fn push_field(line: &mut Vec<u8>, field: &str) {
-    if field.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+    if needs_quotes(field.as_bytes()) {
         line.push(b'"');
         for b in field.bytes() {
             if b == b'"' {
@@ -715,13 +780,45 @@ fn push_field(line: &mut Vec<u8>, field: &str) {
     line.push(b',');
 }
 
+/// Appends the appended columns of `line` to `out`, each followed by a comma.
+fn push_appended(out: &mut Vec<u8>, buf: &mut String, line: &PricedLine) {
+    push_field(out, line.rules.as_str());
+    push_field(out, line.pricing_model.as_str());
+    push_field(out, line.pricing_type.as_str());
+    push_field(out, line.pricing_category.map_or("", |c| c.as_str()));
+    push_field(out, &line.market);
+    push_field(out, line.country.as_ref().map_or("", |c| c.code()));
+    buf.clear();
+    if let Some(tier) = line.tier {
+        write!(buf, "{tier}").expect("writing to a String");
+    }
+    push_field(out, buf);
+    buf.clear();
+    if let Some(rate) = line.rate {
+        write!(buf, "{}", rate.normalize()).expect("writing to a String");
+    }
+    push_field(out, buf);
+    buf.clear();
+    write!(buf, "{}", line.charge.normalize()).expect("writing to a String");
+    push_field(out, buf);
+    push_field(out, line.currency.code());
+}
+
 impl<W: Write> LinesWriter<W> {
     pub fn new(out: W, headers: &[StringRecord], extra: &[&str]) -> csv::Result<LinesWriter<W>> {
         let replaced: Vec<&str> = APPENDED.iter().chain(extra).copied().collect();
         let layout = Layout::new(headers, &replaced);
+        let whole = layout
+            .maps
+            .iter()
+            .zip(headers)
+            .map(|(map, h)| map.len() == h.len() && map.iter().enumerate().all(|(i, &f)| f == Some(i)))
+            .collect();
         let mut w = LinesWriter {
-            out: std::io::BufWriter::with_capacity(1 << 16, out),
+            out,
             layout,
+            whole,
+            appended: Default::default(),
             line: Vec::new(),
             buf: String::new(),
         };
@@ -732,12 +829,15 @@ impl<W: Write> LinesWriter<W> {
         Ok(w)
     }
 
+    /// Ends the line (its last comma becomes a line break); writes once 64 KiB are waiting.
     fn end_line(&mut self) -> csv::Result<()> {
         if let Some(last) = self.line.last_mut() {
             *last = b'\n';
         }
-        self.out.write_all(&self.line)?;
-        self.line.clear();
+        if self.line.len() >= 1 << 16 {
+            self.out.write_all(&self.line)?;
+            self.line.clear();
+        }
         Ok(())
     }
 
@@ -750,38 +850,37 @@ impl<W: Write> LinesWriter<W> {
         extra: &[&str],
     ) -> csv::Result<()> {
         let out = &mut self.line;
-        for i in &self.layout.maps[log] {
-            push_field(out, i.and_then(|i| record.get(i)).unwrap_or(""));
+        match record.as_csv().filter(|_| self.whole[log] && record.len() == self.layout.maps[log].len()) {
+            Some(text) => {
+                out.extend_from_slice(text.as_bytes());
+                out.push(b',');
+            }
+            None => {
+                for i in &self.layout.maps[log] {
+                    push_field(out, i.and_then(|i| record.get(i)).unwrap_or(""));
+                }
+            }
         }
-        push_field(out, line.rules.as_str());
-        push_field(out, line.pricing_model.as_str());
-        push_field(out, line.pricing_type.as_str());
-        push_field(out, line.pricing_category.map_or("", |c| c.as_str()));
-        push_field(out, &line.market);
-        push_field(out, line.country.as_ref().map_or("", |c| c.code()));
-        let buf = &mut self.buf;
-        buf.clear();
-        if let Some(tier) = line.tier {
-            write!(buf, "{tier}").expect("writing to a String");
+        if self.appended.len() >= APPENDED_CACHE {
+            self.appended.clear();
         }
-        push_field(out, buf);
-        buf.clear();
-        if let Some(rate) = line.rate {
-            write!(buf, "{}", rate.normalize()).expect("writing to a String");
-        }
-        push_field(out, buf);
-        buf.clear();
-        write!(buf, "{}", line.charge.normalize()).expect("writing to a String");
-        push_field(out, buf);
-        push_field(out, line.currency.code());
+        let (_, text) = self.appended.entry(Appended::of(line)).or_insert_with(|| {
+            let mut text = Vec::new();
+            push_appended(&mut text, &mut self.buf, line);
+            (line.market.clone(), text.into())
+        });
+        out.extend_from_slice(text);
         for e in extra {
             push_field(out, e);
         }
         self.end_line()
     }
 
-    pub fn into_inner(self) -> Result<W, std::io::Error> {
-        self.out.into_inner().map_err(|e| e.into_error())
+    /// Writes what is waiting and gives the writer back, flushed.
+    pub fn into_inner(mut self) -> Result<W, std::io::Error> {
+        self.out.write_all(&self.line)?;
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 
@@ -854,6 +953,101 @@ mod tests {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(&fields).unwrap();
             proptest::prop_assert_eq!(ours, w.into_inner().unwrap());
+        }
+    }
+
+    /// A line of each kind the cache must tell apart: equal values of another scale, another
+    /// market of the same name, no rate, a tier.
+    fn sample_lines() -> Vec<PricedLine> {
+        let base = PricedLine {
+            timestamp: DateTime::from_timestamp(1_751_328_000, 0).unwrap(),
+            local_date: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+            account: Arc::new(crate::engine::AccountNames {
+                business: "B".into(),
+                waba: "W".into(),
+                portfolio: "P".into(),
+            }),
+            direction: Direction::Mt,
+            rules: RuleSet::Pmp2025,
+            pricing_model: PricingModel::Pmp,
+            pricing_type: PricingType::Regular,
+            pricing_category: Some(PricingCategory::Marketing),
+            market: "India".into(),
+            country: "IN".parse().ok(),
+            tier: None,
+            rate: Some("0.0107".parse().unwrap()),
+            charge: "0.0107".parse().unwrap(),
+            currency: "USD".parse().unwrap(),
+        };
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        vec![
+            base.clone(),
+            PricedLine { rate: Some(d("0.01070")), charge: d("0.010700"), ..base.clone() },
+            PricedLine { market: "Rest of \"Asia\", Pacific".into(), ..base.clone() },
+            PricedLine { market: "India".into(), country: None, ..base.clone() },
+            PricedLine {
+                pricing_type: PricingType::FreeCustomerService,
+                pricing_category: Some(PricingCategory::Service),
+                rate: None,
+                charge: d("0"),
+                ..base.clone()
+            },
+            PricedLine { tier: Some(Tier { from: 1, to: Some(25_000) }), ..base.clone() },
+            PricedLine { pricing_type: PricingType::Inbound, pricing_category: None, ..base },
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_are_what_the_csv_crate_writes(
+            rows in proptest::collection::vec(
+                (0usize..2, proptest::collection::vec("[a-z0-9,\"\r\n .+-]{0,6}", 3), 0usize..7, "[0-9.]{0,4}"),
+                1..40,
+            ),
+            one_log in proptest::bool::ANY,
+        ) {
+            // One log whose columns are the output's (rows copied whole when plain), or two
+            // logs whose columns are merged, one of them replaced by an appended column.
+            let headers = match one_log {
+                true => vec![StringRecord::from(vec!["a", "b", "c"])],
+                false => vec![StringRecord::from(vec!["a", "b", "market"]), StringRecord::from(vec!["b", "c", "d"])],
+            };
+            let rows: Vec<_> = rows.into_iter().map(|(log, f, n, fee)| (log * usize::from(!one_log), f, n, fee)).collect();
+            let lines = sample_lines();
+            let mut batch = Batch::default();
+            for (log, fields, _, _) in &rows {
+                batch.push(*log, 2, &StringRecord::from(fields.clone()), Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
+            }
+            let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
+            for (item, (log, _, n, fee)) in batch.items.iter().zip(&rows) {
+                ours.write(*log, batch.record(item), &lines[*n], &[fee]).unwrap();
+            }
+            let mut theirs = csv::Writer::from_writer(Vec::new());
+            let columns: &[&str] = if one_log { &["a", "b", "c"] } else { &["a", "b", "c", "d"] };
+            theirs.write_record(columns.iter().chain(&APPENDED).chain(&["fee"])).unwrap();
+            for (log, f, n, fee) in &rows {
+                let line = &lines[*n];
+                let input: Vec<&str> = match (one_log, log) {
+                    (true, _) => vec![&f[0], &f[1], &f[2]],
+                    (false, 0) => vec![&f[0], &f[1], "", ""],
+                    (false, _) => vec!["", &f[0], &f[1], &f[2]],
+                };
+                let appended = [
+                    line.rules.as_str().to_string(),
+                    line.pricing_model.as_str().to_string(),
+                    line.pricing_type.as_str().to_string(),
+                    line.pricing_category.map_or("", |c| c.as_str()).to_string(),
+                    line.market.to_string(),
+                    line.country.map_or(String::new(), |c| c.code().to_string()),
+                    line.tier.map_or(String::new(), |t| t.to_string()),
+                    line.rate.map_or(String::new(), |r| r.normalize().to_string()),
+                    line.charge.normalize().to_string(),
+                    line.currency.code().to_string(),
+                ];
+                theirs.write_record(input.iter().copied().chain(appended.iter().map(String::as_str)).chain([fee.as_str()])).unwrap();
+            }
+            let (ours, theirs) = (ours.into_inner().unwrap(), theirs.into_inner().unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(theirs).unwrap());
         }
     }
 
