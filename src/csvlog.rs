@@ -104,7 +104,8 @@ impl<'a> Record<'a> {
         (0..r.len()).filter_map(move |i| r.get(i))
     }
 
-    /// The row as a CSV line (without its line break) when no field needs quoting.
+    /// The row as a CSV line (without its line break) when no field needs quoting, and the sink
+    /// asked for rows as CSV.
     pub fn as_csv(&self) -> Option<&'a str> {
         self.plain.then_some(self.text)
     }
@@ -299,11 +300,14 @@ struct Parsed {
     entry_point: bool,
     country: Option<Country>,
     keys: Keys,
+    /// The business, numbered by the reader in order of appearance (see [`Reader::business`]).
+    business: u32,
 }
 
 impl Parsed {
-    fn of(ev: &Event) -> Parsed {
+    fn of(ev: &Event, business: u32) -> Parsed {
         Parsed {
+            business,
             timestamp: ev.timestamp,
             direction: ev.direction,
             kind: ev.kind,
@@ -372,6 +376,11 @@ pub trait Sink {
     fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error>;
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
+    /// Whether rows are wanted as CSV lines ([`Record::as_csv`]), asked once before reading:
+    /// each row is then checked for fields that need quoting.
+    fn rows_as_csv(&self) -> bool {
+        false
+    }
 }
 
 /// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
@@ -431,7 +440,8 @@ impl Batch {
         self.items.clear();
     }
 
-    fn push(&mut self, log: usize, line: u64, record: &StringRecord, parsed: Parse) {
+    /// Adds a row; `check` tells whether to find out if it is plain (see [`Record::as_csv`]).
+    fn push(&mut self, log: usize, line: u64, record: &StringRecord, check: bool, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
         let (Ok(fields), Ok(_)) =
@@ -439,10 +449,10 @@ impl Batch {
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let parsed = Err(Box::new(Bad { time: None, problem }));
-            self.items.push(Item { line, start, first, fields: 0, log, plain: true, parsed });
+            self.items.push(Item { line, start, first, fields: 0, log, plain: false, parsed });
             return;
         };
-        let plain = !needs_quotes(record.as_slice().as_bytes());
+        let plain = check && !needs_quotes(record.as_slice().as_bytes());
         for (n, f) in record.iter().enumerate() {
             if n > 0 {
                 self.text.push(',');
@@ -495,8 +505,15 @@ pub fn price_logs<R: Read + Send>(
     sink.begin(&headers)?;
     let columns: Vec<Columns> = cursors.iter().map(|c| c.columns.clone()).collect();
     let files: Vec<Arc<str>> = cursors.iter().map(|c| c.table.file().clone()).collect();
-    let mut reader = Reader { cursors, sort: options.sort, naive_zone: options.naive_zone };
-    let mut run = Run { engine, options, sink, counts: Counts::default(), columns, files };
+    let mut reader = Reader {
+        cursors,
+        businesses: Default::default(),
+        sort: options.sort,
+        naive_zone: options.naive_zone,
+        as_csv: sink.rows_as_csv(),
+    };
+    let mut run =
+        Run { engine, businesses: Vec::new(), options, sink, counts: Counts::default(), columns, files };
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
@@ -542,8 +559,13 @@ struct Cursor<R> {
 /// sorting path.
 struct Reader<R> {
     cursors: Vec<Cursor<R>>,
+    /// The businesses met, numbered in order of appearance: the pricing thread finds a row's
+    /// business by this number, without hashing its name.
+    businesses: foldhash::HashMap<Box<str>, u32>,
     sort: bool,
     naive_zone: Option<Tz>,
+    /// Whether to find out which rows are plain (see [`Record::as_csv`]).
+    as_csv: bool,
 }
 
 impl<R: Read> Reader<R> {
@@ -563,9 +585,19 @@ impl<R: Read> Reader<R> {
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
             let (line, parsed) = c.current.take().expect("chosen cursors have a row");
-            batch.push(i, line, &c.record, parsed);
+            batch.push(i, line, &c.record, self.as_csv, parsed);
         }
         Ok(true)
+    }
+
+    /// The number of business `name`.
+    fn business(businesses: &mut foldhash::HashMap<Box<str>, u32>, name: &str) -> u32 {
+        if let Some(&n) = businesses.get(name) {
+            return n;
+        }
+        let n = u32::try_from(businesses.len()).expect("fewer than 2^32 businesses");
+        businesses.insert(name.into(), n);
+        n
     }
 
     /// Gives cursor `i` a current good row if it has none, sending bad rows on the way.
@@ -590,13 +622,16 @@ impl<R: Read> Reader<R> {
             match time {
                 Ok(t) => {
                     c.last = Some((t, line));
+                    let businesses = &mut self.businesses;
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
-                        .map(|ev| Parsed::of(&ev))
+                        .map(|ev| Parsed::of(&ev, Self::business(businesses, ev.business)))
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, parsed));
                 }
-                Err(problem) => batch.push(i, line, record, Err(Box::new(Bad { time: None, problem }))),
+                Err(problem) => {
+                    batch.push(i, line, record, self.as_csv, Err(Box::new(Bad { time: None, problem })))
+                }
             }
         }
         Ok(())
@@ -605,6 +640,8 @@ impl<R: Read> Reader<R> {
 
 struct Run<'a> {
     engine: &'a mut Engine,
+    /// The engine's index of each business the reader numbered, once known.
+    businesses: Vec<Option<u32>>,
     options: &'a ReadOptions,
     sink: &'a mut dyn Sink,
     counts: Counts,
@@ -648,12 +685,28 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Prefetches the engine's state for row `n` of the batch; its business's index if known.
-    fn prefetch(&self, batch: &Batch, n: usize) -> Option<u32> {
+    /// Prefetches the engine's state for row `n` of the batch; its business's index in the
+    /// engine, when the row is good.
+    fn prefetch(&mut self, batch: &Batch, n: usize) -> Option<u32> {
         let item = &batch.items[n];
-        let keys = &item.parsed.as_ref().ok()?.keys;
-        let business = batch.record(item).get(self.columns[item.log as usize].business)?;
-        self.engine.prefetch(business, keys)
+        let parsed = item.parsed.as_ref().ok()?;
+        let number = parsed.business as usize;
+        if number >= self.businesses.len() {
+            self.businesses.resize(number + 1, None);
+        }
+        let bi = match self.businesses[number] {
+            Some(bi) => bi,
+            None => {
+                let name =
+                    trimmed(|i| batch.record(item).get(i), Some(self.columns[item.log as usize].business));
+                if name.is_empty() {
+                    return None;
+                }
+                *self.businesses[number].insert(self.engine.business_index(name))
+            }
+        };
+        self.engine.prefetch(bi, &parsed.keys);
+        Some(bi)
     }
 
     fn bad(
@@ -1016,7 +1069,7 @@ mod tests {
             let lines = sample_lines();
             let mut batch = Batch::default();
             for (log, fields, _, _) in &rows {
-                batch.push(*log, 2, &StringRecord::from(fields.clone()), Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
+                batch.push(*log, 2, &StringRecord::from(fields.clone()), true, Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
             }
             let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
             for (item, (log, _, n, fee)) in batch.items.iter().zip(&rows) {

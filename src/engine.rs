@@ -399,22 +399,25 @@ impl Engine {
         self.push_keyed(ev, Keys::of(ev), None)
     }
 
-    /// Starts loading the memory that pricing an event of `business` with `keys` will read
-    /// (its pair's state and its id's slot), so that a loop can ask for the next events' while
-    /// it prices the current one. Returns the business's index, when it is known already.
-    pub(crate) fn prefetch(&self, business: &str, keys: &Keys) -> Option<u32> {
+    /// The index of business `name` (trimmed, not empty), known from now on.
+    pub(crate) fn business_index(&mut self, name: &str) -> u32 {
+        self.business(name)
+    }
+
+    /// Starts loading the memory that pricing an event of business `bi` (see
+    /// [`Engine::business_index`]) with `keys` will read: its pair's state and its id's slot.
+    /// So a loop can ask for the next events' while it prices the current one.
+    pub(crate) fn prefetch(&self, bi: u32, keys: &Keys) {
         if let Some(id) = keys.id() {
             self.seen.ids.prefetch(&id);
         }
-        let bi = *self.by_name.get(trim(business))?;
         if let Some(n) = keys.user() {
             self.businesses[bi as usize].pairs.prefetch(&UserKey::Number(n));
         }
-        Some(bi)
     }
 
     /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev)`, and
-    /// `business` what [`Engine::prefetch`] returned for it.
+    /// `business` the index of its business if known.
     pub(crate) fn push_keyed(
         &mut self,
         ev: &Event,
@@ -564,7 +567,7 @@ impl Engine {
             *tiers.entry(key).or_insert(0) += 1;
         }
         if before.as_ref() != Some(&pair) {
-            biz.pairs.set(&who, pair);
+            biz.pairs.set(&who, pair, t, options.evict_expired);
         }
         if let Some(id) = id {
             seen.insert(t, id, options.dedup_window);
@@ -577,7 +580,8 @@ impl Engine {
 
 impl Engine {
     /// Once a day of log time, drops the pairs whose windows have all closed: their state
-    /// behaves exactly like no state, and timestamps only move forward.
+    /// behaves exactly like no state, and timestamps only move forward. (Between sweeps, a new
+    /// pair may take the slot of such a pair.)
     fn sweep(&mut self, t: DateTime<Utc>) {
         if self.next_sweep.is_some_and(|next| t < next) {
             return;
@@ -591,15 +595,16 @@ impl Engine {
         }
     }
 
-    /// The number of message ids held for duplicates (some may be older than the window: they
-    /// are dropped when the room is needed).
+    /// The number of message ids remembered for duplicates: those seen within the dedup window
+    /// before the latest event. (The table may hold older ones, until it needs their room.)
     pub fn remembered_ids(&self) -> usize {
-        self.seen.ids.len()
+        self.last.map_or(0, |t| self.seen.live(t, self.options.dedup_window))
     }
 
-    /// The number of (business, user) pairs whose state is held.
+    /// The number of (business, user) pairs with a window still open at the latest event.
+    /// (The tables may hold expired ones, until they need their room.)
     pub fn live_pairs(&self) -> usize {
-        self.businesses.iter().map(|b| b.pairs.len()).sum()
+        self.last.map_or(0, |t| self.businesses.iter().map(|b| b.pairs.live(t)).sum())
     }
 }
 
@@ -617,7 +622,7 @@ struct SeenIds {
 
 impl Default for SeenIds {
     fn default() -> SeenIds {
-        SeenIds { epoch: None, ids: Slots::new(75) }
+        SeenIds { epoch: None, ids: Slots::new(75, true) }
     }
 }
 
@@ -644,8 +649,13 @@ impl SeenIds {
         self.epoch.get_or_insert(t.timestamp());
         let at = self.second(t);
         let now = i64::from(at);
-        self.ids.make_room(|_, &seen| now - i64::from(seen) < window.num_seconds());
-        self.ids.insert(id, at);
+        self.ids.insert_expiring(id, at, |&seen| now - i64::from(seen) < window.num_seconds());
+    }
+
+    /// The ids seen less than `window` before `t`.
+    fn live(&self, t: DateTime<Utc>, window: TimeDelta) -> usize {
+        let now = i64::from(self.second(t));
+        self.ids.values().filter(|&&seen| now - i64::from(seen) < window.num_seconds()).count()
     }
 }
 

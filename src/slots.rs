@@ -39,17 +39,22 @@ pub(crate) struct Slots<K, V, A = u64> {
     bits: u32,
     /// The table grows past this percentage of its capacity.
     max_load: usize,
+    /// Whether a full table first drops its expired entries (see [`Slots::insert_expiring`]).
+    sweeps: bool,
 }
 
 const MIN_BITS: u32 = 4;
 
 impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
-    pub(crate) fn new(max_load: usize) -> Slots<K, V, A> {
+    /// A table that grows when full; `sweeps`: that first drops its expired entries, and
+    /// grows only if that freed less than a fifth of its room.
+    pub(crate) fn new(max_load: usize, sweeps: bool) -> Slots<K, V, A> {
         assert!((10..=90).contains(&max_load), "a load between 10% and 90%");
-        Slots { entries: Vec::new(), len: 0, bits: 0, max_load }
+        Slots { entries: Vec::new(), len: 0, bits: 0, max_load, sweeps }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.len
     }
 
@@ -103,32 +108,50 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         self.find(key).ok().map(|i| &self.entries[i].value)
     }
 
-    /// Sets the value of `key`, adding it if absent.
-    pub(crate) fn insert(&mut self, key: K, value: V) {
+    /// Sets the value of `key`, adding it if absent, in a table whose entries expire: `live`
+    /// tells a live value from an expired one, which must behave exactly like no entry.
+    /// - A new key takes the slot of the first expired entry on its probe path, if any: the
+    ///   probe run stays unbroken, and the expired key was as good as absent.
+    /// - A full table that sweeps drops its expired entries, and grows only if that freed less
+    ///   than a fifth of its room: a sweep frees enough to pay for itself (amortised O(1) per
+    ///   insert), and a table that forgets as fast as it learns keeps its size. One that does
+    ///   not sweep grows (its owner sweeps it with [`Slots::retain`]).
+    pub(crate) fn insert_expiring(&mut self, key: K, value: V, live: impl Fn(&V) -> bool) {
+        debug_assert!(key != K::default(), "the empty key is not a key");
         if self.is_full() {
-            self.resize(self.bits.max(MIN_BITS - 1) + 1);
-        }
-        match self.find(&key) {
-            Ok(i) => self.entries[i].value = value,
-            Err(i) => {
-                self.entries[i] = Slot { _align: [], key, value };
-                self.len += 1;
+            if self.sweeps {
+                self.retain(|_, v| live(v));
+            }
+            if self.is_full() || self.len * 100 * 5 > self.entries.len() * self.max_load * 4 {
+                self.resize(self.bits.max(MIN_BITS - 1) + 1);
             }
         }
+        let mask = self.mask();
+        let mut i = self.home(&key);
+        let mut expired = None;
+        loop {
+            let e = &self.entries[i];
+            if e.key == key {
+                self.entries[i].value = value;
+                return;
+            }
+            if e.key == K::default() {
+                break;
+            }
+            if expired.is_none() && !live(&e.value) {
+                expired = Some(i);
+            }
+            i = (i + 1) & mask;
+        }
+        if expired.is_none() {
+            self.len += 1;
+        }
+        self.entries[expired.unwrap_or(i)] = Slot { _align: [], key, value };
     }
 
-    /// Makes room for a new key without growing when it can: once the table is full, drops the
-    /// entries `keep` refuses, and grows it only if that freed less than a fifth of its room.
-    /// (So a table of expiring entries sweeps only when it must, and a sweep frees enough to
-    /// pay for itself: amortised O(1) per insert.)
-    pub(crate) fn make_room(&mut self, keep: impl FnMut(&K, &V) -> bool) {
-        if !self.is_full() {
-            return;
-        }
-        self.retain(keep);
-        if self.len * 100 * 5 > self.entries.len() * self.max_load * 4 {
-            self.resize(self.bits + 1);
-        }
+    /// The values held, live or expired.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().filter(|e| e.key != K::default()).map(|e| &e.value)
     }
 
     /// Whether inserting a new key would grow the table.
@@ -229,14 +252,14 @@ mod tests {
         load: usize,
         key: impl Fn(u64) -> K,
     ) -> Result<(), TestCaseError> {
-        let mut slots = Slots::<K, u32>::new(load);
+        let mut slots = Slots::<K, u32>::new(load, true);
         let mut map = HashMap::new();
         for &(retain, k, v) in ops {
             if retain {
                 slots.retain(|_, x| x % 3 != v % 3);
                 map.retain(|_, x: &mut u32| *x % 3 != v % 3);
             } else {
-                slots.insert(key(k), v);
+                slots.insert_expiring(key(k), v, |_| true);
                 map.insert(key(k), v);
             }
             prop_assert_eq!(slots.len(), map.len());
@@ -267,10 +290,10 @@ mod tests {
 
     #[test]
     fn a_table_that_forgets_as_fast_as_it_learns_keeps_its_size() {
-        let mut slots = Slots::<u64, u32>::new(75);
+        let mut slots = Slots::<u64, u32>::new(75, true);
         for day in 0..60u64 {
             for i in 0..10_000 {
-                slots.insert(day * 1_000_000 + i + 1, day as u32);
+                slots.insert_expiring(day * 1_000_000 + i + 1, day as u32, |_| true);
             }
             slots.retain(|_, d| u64::from(*d) + 7 > day);
         }
@@ -279,17 +302,47 @@ mod tests {
     }
 
     #[test]
-    fn a_table_that_makes_room_sweeps_instead_of_growing() {
-        let mut slots = Slots::<u64, u32>::new(75);
+    fn a_table_of_expiring_entries_reuses_their_room_instead_of_growing() {
+        let mut slots = Slots::<u64, u32>::new(75, true);
         for day in 0..60u32 {
             for i in 0..10_000 {
-                slots.make_room(|_, d| d + 7 > day);
-                slots.insert(u64::from(day) * 1_000_000 + i + 1, day);
+                slots.insert_expiring(u64::from(day) * 1_000_000 + i + 1, day, |d| d + 7 > day);
             }
         }
-        // Sweeps free a week's keys (70,000) out of 98,304 (75% of 2^17 slots): no growth.
+        // A week of keys (70,000) fits in 75% of 2^17 slots (98,304): no growth.
         assert!(slots.len() <= 98_304);
         assert_eq!(slots.entries.len(), 1 << 17);
         assert!((0..10_000).all(|i| slots.get(&(59_000_000 + i + 1)) == Some(&59)));
+        assert_eq!(slots.values().filter(|&&d| d + 7 > 59).count(), 70_000);
+    }
+
+    proptest! {
+        /// With expiring entries, the live ones are what a map holding only live entries holds.
+        #[test]
+        fn expiring_entries_behave_like_a_map_of_the_live_ones(
+            ops in proptest::collection::vec((1u64..300, 0u32..4), 0..600),
+            load in 10usize..=90,
+        ) {
+            fn run<K: SlotKey + std::hash::Hash + std::fmt::Debug>(ops: &[(u64, u32)], load: usize, key: impl Fn(u64) -> K) -> Result<(), TestCaseError> {
+                let mut slots = Slots::<K, u32>::new(load, true);
+                let mut map = HashMap::new();
+                for (n, &(k, _)) in ops.iter().enumerate() {
+                    // Time moves on by `step`; an entry lives for 20 steps of time.
+                    let now = ops[..=n].iter().map(|(_, s)| s).sum::<u32>();
+                    let live = |at: &u32| at + 20 > now;
+                    slots.insert_expiring(key(k), now, live);
+                    map.insert(key(k), now);
+                    map.retain(|_, at| live(at));
+                    for (k, v) in &map {
+                        prop_assert_eq!(slots.get(k), Some(v));
+                    }
+                    prop_assert_eq!(slots.values().filter(|v| live(v)).count(), map.len());
+                    prop_assert!(slots.len() * 100 <= slots.entries.len() * load);
+                }
+                Ok(())
+            }
+            run(&ops, load, |k| k)?;
+            run(&ops, load, Crowded)?;
+        }
     }
 }

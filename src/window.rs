@@ -162,7 +162,7 @@ pub(crate) struct Pairs {
 
 impl Default for Pairs {
     fn default() -> Pairs {
-        Pairs { numbers: Slots::new(50), ids: Default::default() }
+        Pairs { numbers: Slots::new(50, false), ids: Default::default() }
     }
 }
 
@@ -206,10 +206,13 @@ impl Pairs {
         }
     }
 
-    pub(crate) fn set(&mut self, user: &UserKey, state: PairState) {
+    /// Sets the state of `user` at `t`. With `evict`, a new pair may take the slot of a pair
+    /// whose windows have all closed (its state behaves exactly like no state).
+    pub(crate) fn set(&mut self, user: &UserKey, state: PairState, t: DateTime<Utc>, evict: bool) {
         match user {
             UserKey::Number(n) => {
-                self.numbers.insert(*n, state);
+                let day_before = t - DAY;
+                self.numbers.insert_expiring(*n, state, |p| !evict || p.is_live(t, day_before));
             }
             UserKey::Id(id) => match self.ids.get_mut(*id) {
                 Some(s) => *s = state,
@@ -231,7 +234,10 @@ impl Pairs {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.numbers.len() + self.ids.len()
+    /// The pairs with a window still open at `t`.
+    pub(crate) fn live(&self, t: DateTime<Utc>) -> usize {
+        let day_before = t - DAY;
+        let states = self.numbers.values().chain(self.ids.values());
+        states.filter(|p| p.is_live(t, day_before)).count()
     }
 }
