@@ -338,7 +338,7 @@ impl Sink for PriceSink {
         self.summary.add(line).map_err(|p| p.at(row.position()))
     }
 
-    fn rows_as_csv(&self) -> bool {
+    fn writes_rows(&self) -> bool {
         self.lines_to.is_some()
     }
 

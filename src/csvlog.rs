@@ -76,11 +76,11 @@ fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r 
 /// fields of a batch in one buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
-    /// The row's fields, one after the other, a comma between two.
+    /// The row's fields, one after the other.
     text: &'a str,
     /// Where each field ends in `text`.
     ends: &'a [u32],
-    /// Whether no field holds a comma, a quote or a line break: `text` is then the row as CSV.
+    /// Whether no field holds a comma, a quote or a line break (known when the sink asked).
     plain: bool,
 }
 
@@ -95,7 +95,7 @@ impl<'a> Record<'a> {
 
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         Some(&self.text[start..end])
     }
 
@@ -104,10 +104,10 @@ impl<'a> Record<'a> {
         (0..r.len()).filter_map(move |i| r.get(i))
     }
 
-    /// The row as a CSV line (without its line break) when no field needs quoting, and the sink
-    /// asked for rows as CSV.
-    pub fn as_csv(&self) -> Option<&'a str> {
-        self.plain.then_some(self.text)
+    /// Whether no field needs quoting in CSV; known only when the sink asked for it
+    /// ([`Sink::writes_rows`]), else `false`.
+    pub fn is_plain(&self) -> bool {
+        self.plain
     }
 }
 
@@ -376,9 +376,9 @@ pub trait Sink {
     fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error>;
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
-    /// Whether rows are wanted as CSV lines ([`Record::as_csv`]), asked once before reading:
-    /// each row is then checked for fields that need quoting.
-    fn rows_as_csv(&self) -> bool {
+    /// Whether `priced` writes rows out as CSV, asked once before reading: the reading thread
+    /// then finds out which rows need no quoting ([`Record::is_plain`]).
+    fn writes_rows(&self) -> bool {
         false
     }
 }
@@ -401,7 +401,7 @@ struct Item {
     first: usize,
     fields: u32,
     log: u32,
-    /// Whether no field needs quoting (see [`Record::as_csv`]).
+    /// Whether no field needs quoting (see [`Record::is_plain`]).
     plain: bool,
     parsed: Parse,
 }
@@ -440,12 +440,11 @@ impl Batch {
         self.items.clear();
     }
 
-    /// Adds a row; `check` tells whether to find out if it is plain (see [`Record::as_csv`]).
+    /// Adds a row; `check` tells whether to find out if it is plain (see [`Record::is_plain`]).
     fn push(&mut self, log: usize, line: u64, record: &StringRecord, check: bool, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
-        let (Ok(fields), Ok(_)) =
-            (u32::try_from(record.len()), u32::try_from(record.as_slice().len() + record.len()))
+        let (Ok(fields), Ok(_)) = (u32::try_from(record.len()), u32::try_from(record.as_slice().len()))
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let parsed = Err(Box::new(Bad { time: None, problem }));
@@ -453,12 +452,11 @@ impl Batch {
             return;
         };
         let plain = check && !needs_quotes(record.as_slice().as_bytes());
-        for (n, f) in record.iter().enumerate() {
-            if n > 0 {
-                self.text.push(',');
-            }
-            self.text.push_str(f);
-            self.ends.push((self.text.len() - start) as u32);
+        self.text.push_str(record.as_slice());
+        let mut end = 0;
+        for f in record.iter() {
+            end += f.len() as u32;
+            self.ends.push(end);
         }
         self.items.push(Item { line, start, first, fields, log, plain, parsed });
     }
@@ -510,7 +508,7 @@ pub fn price_logs<R: Read + Send>(
         businesses: Default::default(),
         sort: options.sort,
         naive_zone: options.naive_zone,
-        as_csv: sink.rows_as_csv(),
+        plain: sink.writes_rows(),
     };
     let mut run =
         Run { engine, businesses: Vec::new(), options, sink, counts: Counts::default(), columns, files };
@@ -564,8 +562,8 @@ struct Reader<R> {
     businesses: foldhash::HashMap<Box<str>, u32>,
     sort: bool,
     naive_zone: Option<Tz>,
-    /// Whether to find out which rows are plain (see [`Record::as_csv`]).
-    as_csv: bool,
+    /// Whether to find out which rows are plain (see [`Record::is_plain`]).
+    plain: bool,
 }
 
 impl<R: Read> Reader<R> {
@@ -585,7 +583,7 @@ impl<R: Read> Reader<R> {
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
             let (line, parsed) = c.current.take().expect("chosen cursors have a row");
-            batch.push(i, line, &c.record, self.as_csv, parsed);
+            batch.push(i, line, &c.record, self.plain, parsed);
         }
         Ok(true)
     }
@@ -630,7 +628,7 @@ impl<R: Read> Reader<R> {
                     c.current = Some((line, parsed));
                 }
                 Err(problem) => {
-                    batch.push(i, line, record, self.as_csv, Err(Box::new(Bad { time: None, problem })))
+                    batch.push(i, line, record, self.plain, Err(Box::new(Bad { time: None, problem })))
                 }
             }
         }
@@ -765,10 +763,11 @@ impl Layout {
 /// columns (e.g. `aggregator_fee`). An input column of an appended name is replaced.
 ///
 /// Fields are quoted as the csv crate quotes them (when they hold a comma, a quote or a line
-/// break), but each line is put together in one buffer, from two pieces in the common case:
-/// - the row as read, when its log's columns are the output's and no field needs quoting;
-/// - the text of the appended columns, which few lines tell apart (a rate card has few rates),
-///   so it is formatted once per distinct set of values and then copied.
+/// break), but each line is put together in one buffer, and in the common case quickly:
+/// - a row's fields are copied as read, unchecked, when its log's columns are the output's
+///   and the reading thread found that none needs quoting;
+/// - the appended columns, which few lines tell apart (a rate card has few rates), are
+///   formatted once per distinct set of values, and then their text is copied.
 pub struct LinesWriter<W: Write> {
     out: W,
     layout: Layout,
@@ -903,15 +902,14 @@ impl<W: Write> LinesWriter<W> {
         extra: &[&str],
     ) -> csv::Result<()> {
         let out = &mut self.line;
-        match record.as_csv().filter(|_| self.whole[log] && record.len() == self.layout.maps[log].len()) {
-            Some(text) => {
-                out.extend_from_slice(text.as_bytes());
+        if record.is_plain() && self.whole[log] && record.len() == self.layout.maps[log].len() {
+            for field in record.iter() {
+                out.extend_from_slice(field.as_bytes());
                 out.push(b',');
             }
-            None => {
-                for i in &self.layout.maps[log] {
-                    push_field(out, i.and_then(|i| record.get(i)).unwrap_or(""));
-                }
+        } else {
+            for i in &self.layout.maps[log] {
+                push_field(out, i.and_then(|i| record.get(i)).unwrap_or(""));
             }
         }
         if self.appended.len() >= APPENDED_CACHE {
