@@ -112,15 +112,26 @@ fn main() {
         "type",
         "--stats",
     ]));
-    let floor_m = median(floor_s);
+    // The ratio is taken within each run (the floor and wabill a few seconds apart), then its
+    // median: on a shared machine the speed drifts between runs more than within one.
+    let ratios = |v: &[(f64, f64)]| median(v.iter().zip(&floor_s).map(|(x, f)| x.0 / f).collect());
+    let each = |v: &[(f64, f64)]| {
+        v.iter().zip(&floor_s).map(|(x, f)| format!("{:.2}x", x.0 / f)).collect::<Vec<_>>()
+    };
     let rate = |s: f64| events as f64 / s / 1e6;
     let row = |name: &str, v: &[(f64, f64)]| {
         let s = median(v.iter().map(|x| x.0).collect());
         let m = median(v.iter().map(|x| x.1).collect());
-        println!("| {name} | {s:.2} s | {:.2} M/s | {:.2}x | {m:.0} MiB |", rate(s), s / floor_m);
+        println!(
+            "| {name} | {s:.2} s | {:.2} M/s | {:.2}x ({}) | {m:.0} MiB |",
+            rate(s),
+            ratios(v),
+            each(v).join(", ")
+        );
     };
+    let floor_m = median(floor_s.clone());
     println!("{events} events, {users} users, 30 days; medians of {runs} runs\n");
-    println!("| run | time | events/s | vs csv floor | peak memory |");
+    println!("| run | time | events/s | vs csv floor: median (each run) | peak memory |");
     println!("|---|---|---|---|---|");
     println!(
         "| csv crate reading the records (floor) | {floor_m:.2} s | {:.2} M/s | 1.00x | - |",
