@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use csv::StringRecord;
 
@@ -127,7 +127,22 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// Parses an RFC 3339 timestamp. One without an offset is read in `naive_zone` when given.
 pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>, Problem> {
-    if let Some(dt) = fast_rfc3339(s.as_bytes()) {
+    parse_timestamp_after(s, naive_zone, &mut LastDay::default())
+}
+
+/// The UTC day of the timestamp parsed last, and its date: most rows of a sorted log fall on
+/// the day of the row before, and turning a day number into a date is the dearest step of
+/// parsing a timestamp.
+#[derive(Debug, Default)]
+struct LastDay(Option<(i64, NaiveDate)>);
+
+/// [`parse_timestamp`], with the day of the timestamp parsed before.
+fn parse_timestamp_after(
+    s: &str,
+    naive_zone: Option<Tz>,
+    last: &mut LastDay,
+) -> Result<DateTime<Utc>, Problem> {
+    if let Some(dt) = fast_rfc3339(s.as_bytes(), last) {
         return Ok(dt);
     }
     let t = s.trim();
@@ -185,7 +200,7 @@ fn check_lengths(record: &StringRecord, header: &StringRecord) -> Result<(), Pro
 
 /// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` without chrono's general
 /// parser; `None` for anything else (which then goes through chrono, errors included).
-fn fast_rfc3339(s: &[u8]) -> Option<DateTime<Utc>> {
+fn fast_rfc3339(s: &[u8], last: &mut LastDay) -> Option<DateTime<Utc>> {
     let digit = |i: usize| s.get(i).and_then(|c| c.checked_sub(b'0')).filter(|d| *d < 10).map(i64::from);
     let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
     let year = two(0)? * 100 + two(2)?;
@@ -244,7 +259,18 @@ fn fast_rfc3339(s: &[u8]) -> Option<DateTime<Utc>> {
     let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    DateTime::from_timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset, nanos)
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    let (day, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let date = match last.0 {
+        Some((d, date)) if d == day => date,
+        _ => {
+            let date = DateTime::from_timestamp(day * 86_400, 0)?.date_naive();
+            last.0 = Some((day, date));
+            date
+        }
+    };
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(of_day as u32, nanos)?;
+    Some(NaiveDateTime::new(date, time).and_utc())
 }
 
 /// Parses the columns of a row other than the timestamp into an event; `get` gives a field.
@@ -496,6 +522,7 @@ pub fn price_logs<R: Read + Send>(
             record: StringRecord::new(),
             current: None,
             last: None,
+            day: LastDay::default(),
             done: false,
         });
     }
@@ -550,6 +577,7 @@ struct Cursor<R> {
     current: Option<(u64, Parse)>,
     /// The last good timestamp and its line, for the order check.
     last: Option<(DateTime<Utc>, u64)>,
+    day: LastDay,
     done: bool,
 }
 
@@ -609,7 +637,7 @@ impl<R: Read> Reader<R> {
             let record = &c.record;
             let line = record.position().map_or(0, |p| p.line());
             let raw = field(record, Some(c.columns.timestamp));
-            let time = parse_timestamp(raw, self.naive_zone).and_then(|t| match c.last {
+            let time = parse_timestamp_after(raw, self.naive_zone, &mut c.day).and_then(|t| match c.last {
                 Some((last, before)) if t < last && !self.sort => Err(Problem::column(
                     "timestamp",
                     format!("earlier than line {before}, {} (--sort accepts an unsorted log)", rfc3339(last)),
@@ -985,7 +1013,13 @@ mod tests {
                 Some((neg, oh, om)) => text.push_str(&format!("{}{oh:02}:{om:02}", if neg { '-' } else { '+' })),
             }
             let chrono = DateTime::parse_from_rfc3339(&text).ok().map(|t| t.with_timezone(&Utc));
-            proptest::prop_assert_eq!(fast_rfc3339(text.as_bytes()), chrono, "{}", text);
+            // With no day known, with another day's, and with its own.
+            let mut last = LastDay::default();
+            proptest::prop_assert_eq!(fast_rfc3339(text.as_bytes(), &mut last), chrono, "{}", text);
+            let mut other = LastDay::default();
+            fast_rfc3339(b"2000-02-29T12:00:00Z", &mut other).unwrap();
+            proptest::prop_assert_eq!(fast_rfc3339(text.as_bytes(), &mut other), chrono, "{}", text);
+            proptest::prop_assert_eq!(fast_rfc3339(text.as_bytes(), &mut last), chrono, "{}", text);
         }
     }
 

@@ -179,7 +179,7 @@ pub(crate) struct Keys {
 
 impl Keys {
     pub(crate) fn of(ev: &Event) -> Keys {
-        let id = ev.id.map(str::trim).filter(|id| !id.is_empty());
+        let id = ev.id.map(trim).filter(|id| !id.is_empty());
         Keys { user: number_key(ev.user).unwrap_or(0), id: id.map_or(0, SeenIds::fingerprint) }
     }
 
