@@ -161,34 +161,41 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
 
     /// Keeps the entries for which `keep` is true, and shrinks the table when it has become
     /// mostly empty.
+    ///
+    /// One pass in probe order from a slot that was empty (no probe run crosses it): each entry
+    /// is dropped, or moved back to the first empty slot between its home and itself, so every
+    /// run cut by a removal is closed up and every entry stays reachable.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
         if self.len == 0 {
             return;
         }
-        // A slot empty before any removal: no probe run crosses it.
         let start = self.entries.iter().position(|e| e.key == K::default()).expect("never full");
-        for e in &mut self.entries {
-            if e.key != K::default() && !keep(&e.key, &e.value) {
-                *e = Slot::default();
-                self.len -= 1;
-            }
-        }
-        // Moves each entry back to the first empty slot of its probe run, in probe order from
-        // `start`: a run cut by a removal is closed up, and every entry stays reachable.
         let mask = self.mask();
+        // Positions are counted in steps from `start`: runs begin after it, so no wrapping.
+        let at = |step: usize| (start + step) & mask;
+        // The latest empty slot seen.
+        let mut empty = 0;
         for step in 1..self.entries.len() {
-            let i = (start + step) & mask;
+            let i = at(step);
             let k = self.entries[i].key;
             if k == K::default() {
+                empty = step;
                 continue;
             }
-            let mut j = self.home(&k);
-            while j != i && self.entries[j].key != K::default() {
-                j = (j + 1) & mask;
+            if !keep(&k, &self.entries[i].value) {
+                self.entries[i] = Slot::default();
+                self.len -= 1;
+                empty = step;
+                continue;
             }
-            if j != i {
-                self.entries.swap(i, j);
+            let home = self.home(&k).wrapping_sub(start) & mask;
+            if empty < home {
+                // Every slot from its home to it is taken: it stays.
+                continue;
             }
+            let target = (home..step).find(|&s| self.entries[at(s)].key == K::default()).expect("one is empty");
+            self.entries[at(target)] = std::mem::take(&mut self.entries[i]);
+            empty = step;
         }
         let mut bits = self.bits;
         while bits > MIN_BITS && self.len * 100 * 4 < (1 << bits) * self.max_load {
