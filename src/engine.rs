@@ -43,7 +43,7 @@ use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
 use crate::slots::Slots;
-use crate::window::{number_key, Pairs, UserKey};
+use crate::window::{number_digits, number_key, Pairs, UserKey};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
 #[derive(Debug)]
@@ -449,13 +449,21 @@ impl Engine {
         let Day { date: local_date, month, rules, rate_date, .. } = biz.day(t, options);
         let account = &biz.account;
 
-        let user = normalize_user(ev.user, buf);
+        // A number key means a number: written without separators when it has as many
+        // characters as digits.
+        let number = keys.user();
+        let user = match number {
+            Some(n) if trim(ev.user).len() == number_digits(n) => trim(ev.user),
+            _ => normalize_user(ev.user, buf),
+        };
         if user.is_empty() {
             return Err(Problem::column("user", "must not be empty", ev.user));
         }
         let (country, market) = match ev.country {
             Some(c) => (Some(c), book.markets.of_country(c, rate_date)),
-            None if user.bytes().all(|b| b.is_ascii_digit()) => book.markets.of_number(user, rate_date),
+            None if number.is_some() || user.bytes().all(|b| b.is_ascii_digit()) => {
+                book.markets.of_number(user, rate_date)
+            }
             None => {
                 return Err(Problem::column("user", "not a phone number and no country given", ev.user));
             }

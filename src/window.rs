@@ -185,6 +185,11 @@ pub(crate) fn number_key(user: &str) -> Option<u64> {
     (digits > 0).then_some(value | (digits << 57))
 }
 
+/// The number of digits of a [`number_key`].
+pub(crate) fn number_digits(key: u64) -> usize {
+    (key >> 57) as usize
+}
+
 /// A user as a key of [`Pairs`].
 pub(crate) enum UserKey<'a> {
     Number(u64),
