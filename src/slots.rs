@@ -193,7 +193,8 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
                 // Every slot from its home to it is taken: it stays.
                 continue;
             }
-            let target = (home..step).find(|&s| self.entries[at(s)].key == K::default()).expect("one is empty");
+            let target =
+                (home..step).find(|&s| self.entries[at(s)].key == K::default()).expect("one is empty");
             self.entries[at(target)] = std::mem::take(&mut self.entries[i]);
             empty = step;
         }
