@@ -76,10 +76,11 @@ fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r 
 /// fields of a batch in one buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
-    /// The row's fields, one after the other.
+    /// The row's fields, one after the other, with a comma between two when `sep` is 1.
     text: &'a str,
     /// Where each field ends in `text`.
     ends: &'a [u32],
+    sep: usize,
     /// Whether no field holds a comma, a quote or a line break (known when the sink asked).
     plain: bool,
 }
@@ -95,7 +96,7 @@ impl<'a> Record<'a> {
 
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + self.sep };
         Some(&self.text[start..end])
     }
 
@@ -104,10 +105,10 @@ impl<'a> Record<'a> {
         (0..r.len()).filter_map(move |i| r.get(i))
     }
 
-    /// Whether no field needs quoting in CSV; known only when the sink asked for it
-    /// ([`Sink::writes_rows`]), else `false`.
-    pub fn is_plain(&self) -> bool {
-        self.plain
+    /// The row as a CSV line (without its line break) when no field needs quoting; known only
+    /// when the sink asked for it ([`Sink::writes_rows`]), else `None`.
+    pub fn as_csv(&self) -> Option<&'a str> {
+        (self.plain && self.sep == 1).then_some(self.text)
     }
 }
 
@@ -403,7 +404,7 @@ pub trait Sink {
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
     /// Whether `priced` writes rows out as CSV, asked once before reading: the reading thread
-    /// then finds out which rows need no quoting ([`Record::is_plain`]).
+    /// then finds out which rows need no quoting ([`Record::as_csv`]).
     fn writes_rows(&self) -> bool {
         false
     }
@@ -427,7 +428,7 @@ struct Item {
     first: usize,
     fields: u32,
     log: u32,
-    /// Whether no field needs quoting (see [`Record::is_plain`]).
+    /// Whether no field needs quoting (see [`Record::as_csv`]).
     plain: bool,
     parsed: Parse,
 }
@@ -454,6 +455,8 @@ struct Bad {
 #[derive(Default)]
 struct Batch {
     text: String,
+    /// Whether fields are stored as CSV, a comma between two (see [`Batch::push`]).
+    csv: bool,
     /// Per row, where each field ends from the row's start.
     ends: Vec<u32>,
     items: Vec<Item>,
@@ -466,23 +469,37 @@ impl Batch {
         self.items.clear();
     }
 
-    /// Adds a row; `check` tells whether to find out if it is plain (see [`Record::is_plain`]).
-    fn push(&mut self, log: usize, line: u64, record: &StringRecord, check: bool, parsed: Parse) {
+    /// Adds a row. With `csv` (the sink writes rows), its fields are stored with a comma
+    /// between two and the row is checked for fields that need quoting (see
+    /// [`Record::as_csv`]); else they are stored one after the other.
+    fn push(&mut self, log: usize, line: u64, record: &StringRecord, csv: bool, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
-        let (Ok(fields), Ok(_)) = (u32::try_from(record.len()), u32::try_from(record.as_slice().len()))
+        self.csv = csv;
+        let (Ok(fields), Ok(_)) =
+            (u32::try_from(record.len()), u32::try_from(record.as_slice().len() + record.len()))
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let parsed = Err(Box::new(Bad { time: None, problem }));
             self.items.push(Item { line, start, first, fields: 0, log, plain: false, parsed });
             return;
         };
-        let plain = check && !needs_quotes(record.as_slice().as_bytes());
-        self.text.push_str(record.as_slice());
-        let mut end = 0;
-        for f in record.iter() {
-            end += f.len() as u32;
-            self.ends.push(end);
+        let plain = csv && !needs_quotes(record.as_slice().as_bytes());
+        if csv {
+            for (n, f) in record.iter().enumerate() {
+                if n > 0 {
+                    self.text.push(',');
+                }
+                self.text.push_str(f);
+                self.ends.push((self.text.len() - start) as u32);
+            }
+        } else {
+            self.text.push_str(record.as_slice());
+            let mut end = 0;
+            for f in record.iter() {
+                end += f.len() as u32;
+                self.ends.push(end);
+            }
         }
         self.items.push(Item { line, start, first, fields, log, plain, parsed });
     }
@@ -490,7 +507,7 @@ impl Batch {
     fn record(&self, item: &Item) -> Record<'_> {
         let ends = &self.ends[item.first..item.first + item.fields as usize];
         let end = item.start + ends.last().map_or(0, |&e| e as usize);
-        Record { text: &self.text[item.start..end], ends, plain: item.plain }
+        Record { text: &self.text[item.start..end], ends, sep: usize::from(self.csv), plain: item.plain }
     }
 }
 
@@ -590,7 +607,7 @@ struct Reader<R> {
     businesses: foldhash::HashMap<Box<str>, u32>,
     sort: bool,
     naive_zone: Option<Tz>,
-    /// Whether to find out which rows are plain (see [`Record::is_plain`]).
+    /// Whether to find out which rows are plain (see [`Record::as_csv`]).
     plain: bool,
 }
 
@@ -792,8 +809,8 @@ impl Layout {
 ///
 /// Fields are quoted as the csv crate quotes them (when they hold a comma, a quote or a line
 /// break), but each line is put together in one buffer, and in the common case quickly:
-/// - a row's fields are copied as read, unchecked, when its log's columns are the output's
-///   and the reading thread found that none needs quoting;
+/// - a row is copied whole, when its log's columns are the output's and the reading thread
+///   found that none of its fields needs quoting (it stores rows as CSV for such a sink);
 /// - the appended columns, which few lines tell apart (a rate card has few rates), are
 ///   formatted once per distinct set of values, and then their text is copied.
 pub struct LinesWriter<W: Write> {
@@ -930,11 +947,11 @@ impl<W: Write> LinesWriter<W> {
         extra: &[&str],
     ) -> csv::Result<()> {
         let out = &mut self.line;
-        if record.is_plain() && self.whole[log] && record.len() == self.layout.maps[log].len() {
-            for field in record.iter() {
-                out.extend_from_slice(field.as_bytes());
-                out.push(b',');
-            }
+        if let Some(text) =
+            record.as_csv().filter(|_| self.whole[log] && record.len() == self.layout.maps[log].len())
+        {
+            out.extend_from_slice(text.as_bytes());
+            out.push(b',');
         } else {
             for i in &self.layout.maps[log] {
                 push_field(out, i.and_then(|i| record.get(i)).unwrap_or(""));
