@@ -502,13 +502,15 @@ impl Engine {
             None
         } else if !ev.status.is_delivered() {
             Some(Verdict::free(PricingType::Undelivered, ev.kind.pricing_category()))
-        } else if ev.kind == Kind::NonTemplate && !pair.csw_open(t) {
-            Some(Verdict::free(PricingType::Violation, PricingCategory::Service))
         } else {
-            let set = rules.rules();
-            let mt = Mt { at: t, kind: ev.kind, local_date, csw_open: pair.csw_open(t) };
-            let cx = Cx { allowances, options, waba: biz.waba_id, business: bi, month };
-            Some(set.price(&mt, &mut pair, &cx))
+            let csw_open = pair.csw_open(t);
+            if ev.kind == Kind::NonTemplate && !csw_open {
+                Some(Verdict::free(PricingType::Violation, PricingCategory::Service))
+            } else {
+                let mt = Mt { at: t, kind: ev.kind, local_date, csw_open };
+                let cx = Cx { allowances, options, waba: biz.waba_id, business: bi, month };
+                Some(rules.rules().price(&mt, &mut pair, &cx))
+            }
         };
 
         let mut tier_use = None;

@@ -216,8 +216,8 @@ impl Pairs {
     pub(crate) fn set(&mut self, user: &UserKey, state: PairState, t: DateTime<Utc>, evict: bool) {
         match user {
             UserKey::Number(n) => {
-                let day_before = t - DAY;
-                self.numbers.insert_expiring(*n, state, |p| !evict || p.is_live(t, day_before));
+                // Asked of the entries a new key passes on its probe path: few.
+                self.numbers.insert_expiring(*n, state, |p| !evict || p.is_live(t, t - DAY));
             }
             UserKey::Id(id) => match self.ids.get_mut(*id) {
                 Some(s) => *s = state,
