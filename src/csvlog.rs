@@ -131,11 +131,14 @@ pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>,
     parse_timestamp_after(s, naive_zone, &mut LastDay::default())
 }
 
-/// The UTC day of the timestamp parsed last, and its date: most rows of a sorted log fall on
-/// the day of the row before, and turning a day number into a date is the dearest step of
-/// parsing a timestamp.
+/// What the timestamp parsed last had: its date as written (`YYYY-MM-DD`) with its day
+/// number, and its UTC day with that day's date. Most rows of a sorted log fall on the day of
+/// the row before, and these are the dearest steps of parsing a timestamp.
 #[derive(Debug, Default)]
-struct LastDay(Option<(i64, NaiveDate)>);
+struct LastDay {
+    written: Option<([u8; 10], i64)>,
+    utc: Option<(i64, NaiveDate)>,
+}
 
 /// [`parse_timestamp`], with the day of the timestamp parsed before.
 fn parse_timestamp_after(
@@ -204,21 +207,21 @@ fn check_lengths(record: &StringRecord, header: &StringRecord) -> Result<(), Pro
 fn fast_rfc3339(s: &[u8], last: &mut LastDay) -> Option<DateTime<Utc>> {
     let digit = |i: usize| s.get(i).and_then(|c| c.checked_sub(b'0')).filter(|d| *d < 10).map(i64::from);
     let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
-    let year = two(0)? * 100 + two(2)?;
-    if year < 1900 {
-        return None;
-    }
-    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    let written: [u8; 10] = s.get(..10)?.try_into().ok()?;
+    let days = match last.written {
+        Some((w, days)) if w == written => days,
+        _ => {
+            let days = civil_days(&written)?;
+            last.written = Some((written, days));
+            days
+        }
+    };
+    let separators = [(13, b':'), (16, b':')];
     if separators.iter().any(|&(i, c)| s.get(i) != Some(&c)) || !matches!(s.get(10), Some(b'T' | b't' | b' '))
     {
         return None;
     }
-    let (month, day, hour, minute, second) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
-        return None;
-    }
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
@@ -253,25 +256,40 @@ fn fast_rfc3339(s: &[u8], last: &mut LastDay) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
     let (day, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let date = match last.0 {
+    let date = match last.utc {
         Some((d, date)) if d == day => date,
         _ => {
             let date = DateTime::from_timestamp(day * 86_400, 0)?.date_naive();
-            last.0 = Some((day, date));
+            last.utc = Some((day, date));
             date
         }
     };
     let time = NaiveTime::from_num_seconds_from_midnight_opt(of_day as u32, nanos)?;
     Some(NaiveDateTime::new(date, time).and_utc())
+}
+
+/// Days from 1970-01-01 to a date written `YYYY-MM-DD` (years from 1900), if it is one
+/// (Howard Hinnant's algorithm).
+fn civil_days(s: &[u8; 10]) -> Option<i64> {
+    let digit = |i: usize| s[i].checked_sub(b'0').filter(|d| *d < 10).map(i64::from);
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let (year, month, day) = (two(0)? * 100 + two(2)?, two(5)?, two(8)?);
+    if year < 1900 || s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// Parses the columns of a row other than the timestamp into an event; `get` gives a field.
