@@ -5,12 +5,13 @@
 //! offer:
 //! - [`Slots::prefetch`]: the pricing loop asks for the memory of the next events' entries
 //!   while it prices the current one;
-//! - deletion by backward shift (no tombstones), so a table that forgets as fast as it learns
-//!   keeps its size; a map that deletes by tombstones doubles once they fill it.
+//! - expiry without tombstones: a new key takes the slot of an expired entry on its probe path,
+//!   and a sweep closes up the runs it cuts, so a table that forgets as fast as it learns keeps
+//!   its size; a map that deletes by tombstones doubles once they fill it.
 //!
 //! Linear probing over one array of `(key, value)` entries, aligned as the user chooses: a
-//! lookup reads one or two neighbouring cache lines. The capacity is a power of two and the table grows past
-//! `max_load` percent. `K::default()` marks an empty slot and is never a key.
+//! lookup reads one or two neighbouring cache lines. The capacity is a power of two and the
+//! table grows past `max_load` percent. `K::default()` marks an empty slot and is never a key.
 
 /// A key of a [`Slots`] table.
 pub(crate) trait SlotKey: Copy + Eq + Default {
