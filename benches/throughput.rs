@@ -2,12 +2,13 @@
 //!
 //! Generates a log (default 10 million events, 1 million users, 30 days; kept in the target
 //! directory for later runs), then measures, side by side and as medians of several runs:
-//! - the floor: the `csv` crate alone reading the file's records (in this process);
+//! - the floor: the `csv` crate alone reading the file's records (in this process), before
+//!   and after each wabill run, which is compared with the mean of the two;
 //! - `wabill price` with the summary only, and with `--lines` written to a file;
 //! - peak memory of each run (`--stats`, from `/proc/self/status`), and of a log twice as long
 //!   with the same users active per day (60 days).
 //!
-//! Environment: `WABILL_BENCH_EVENTS`, `WABILL_BENCH_USERS`, `WABILL_BENCH_RUNS` (default 3).
+//! Environment: `WABILL_BENCH_EVENTS`, `WABILL_BENCH_USERS`, `WABILL_BENCH_RUNS` (default 5).
 //! The figures of record are in BENCHMARKS.md.
 
 use std::path::{Path, PathBuf};
@@ -77,18 +78,19 @@ fn floor(path: &Path) -> f64 {
 fn main() {
     let events = env("WABILL_BENCH_EVENTS", 10_000_000);
     let users = env("WABILL_BENCH_USERS", 1_000_000);
-    let runs = env("WABILL_BENCH_RUNS", 3).max(1) as usize;
+    let runs = env("WABILL_BENCH_RUNS", 5).max(1) as usize;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("throughput");
     std::fs::create_dir_all(&dir).unwrap();
     let (path, accounts) = log(&dir, events, users, 30);
     let (a, p) = (accounts.to_str().unwrap(), path.to_str().unwrap());
     let lines = dir.join("lines.csv");
-    let mut floor_s = Vec::new();
-    let (mut summary, mut with_lines) = (Vec::new(), Vec::new());
+    // Each wabill run sits between two floor runs, and is compared with their mean: the
+    // host's speed drifts within seconds.
+    let (mut floors, mut summary, mut with_lines) = (vec![floor(&path)], Vec::new(), Vec::new());
     for run in 0..runs {
         eprintln!("run {}/{runs}…", run + 1);
-        floor_s.push(floor(&path));
         summary.push(stats(&wabill(&["price", p, "--accounts", a, "--group-by", "type", "--stats"])));
+        floors.push(floor(&path));
         with_lines.push(stats(&wabill(&[
             "price",
             p,
@@ -100,7 +102,11 @@ fn main() {
             "--lines",
             lines.to_str().unwrap(),
         ])));
+        floors.push(floor(&path));
     }
+    let around = |i: usize| (floors[i] + floors[i + 1]) / 2.0;
+    let floor_s: Vec<f64> = (0..runs).map(|r| around(2 * r)).collect();
+    let floor_l: Vec<f64> = (0..runs).map(|r| around(2 * r + 1)).collect();
     let _ = std::fs::remove_file(&lines);
     let (double, _) = log(&dir, events * 2, users, 60);
     let doubled = stats(&wabill(&[
@@ -112,24 +118,22 @@ fn main() {
         "type",
         "--stats",
     ]));
-    // The ratio is taken within each run (the floor and wabill a few seconds apart), then its
-    // median: on a shared machine the speed drifts between runs more than within one.
-    let ratios = |v: &[(f64, f64)]| median(v.iter().zip(&floor_s).map(|(x, f)| x.0 / f).collect());
-    let each = |v: &[(f64, f64)]| {
-        v.iter().zip(&floor_s).map(|(x, f)| format!("{:.2}x", x.0 / f)).collect::<Vec<_>>()
-    };
+    // The ratio is taken within each run (against the floor runs just before and after),
+    // then its median: on a shared machine the speed drifts between runs more than within one.
+    let ratios = |v: &[(f64, f64)], f: &[f64]| v.iter().zip(f).map(|(x, f)| x.0 / f).collect::<Vec<_>>();
     let rate = |s: f64| events as f64 / s / 1e6;
-    let row = |name: &str, v: &[(f64, f64)]| {
+    let row = |name: &str, v: &[(f64, f64)], f: &[f64]| {
         let s = median(v.iter().map(|x| x.0).collect());
         let m = median(v.iter().map(|x| x.1).collect());
+        let each: Vec<String> = ratios(v, f).iter().map(|r| format!("{r:.2}")).collect();
         println!(
             "| {name} | {s:.2} s | {:.2} M/s | {:.2}x ({}) | {m:.0} MiB |",
             rate(s),
-            ratios(v),
-            each(v).join(", ")
+            median(ratios(v, f)),
+            each.join(", ")
         );
     };
-    let floor_m = median(floor_s.clone());
+    let floor_m = median(floors.clone());
     println!("{events} events, {users} users, 30 days; medians of {runs} runs\n");
     println!("| run | time | events/s | vs csv floor: median (each run) | peak memory |");
     println!("|---|---|---|---|---|");
@@ -137,8 +141,8 @@ fn main() {
         "| csv crate reading the records (floor) | {floor_m:.2} s | {:.2} M/s | 1.00x | - |",
         rate(floor_m)
     );
-    row("wabill price, summary only", &summary);
-    row("wabill price --lines FILE", &with_lines);
+    row("wabill price, summary only", &summary, &floor_s);
+    row("wabill price --lines FILE", &with_lines, &floor_l);
     println!(
         "\nTwice the log (60 days, same users per day), summary only: {:.2} s, peak memory {:.0} MiB ({:+.1}% vs {:.0} MiB)",
         doubled.0,
