@@ -590,8 +590,12 @@ pub fn price_logs<R: Read + Send>(
     std::thread::scope(|scope| {
         let (full, batches) = std::sync::mpsc::sync_channel::<Result<Batch, Error>>(WAITING);
         let (empty, recycled) = std::sync::mpsc::channel::<Batch>();
+        // Batches come back to be refilled, the latest first: its memory is the likeliest to
+        // be in cache still (a few percent faster than the oldest first).
+        let mut spare = Vec::new();
         scope.spawn(move || loop {
-            let mut batch = recycled.try_recv().unwrap_or_default();
+            spare.extend(recycled.try_iter());
+            let mut batch = spare.pop().unwrap_or_default();
             batch.clear();
             let more = reader.fill(&mut batch, BATCH);
             let last = !matches!(more, Ok(true));
