@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, 
 use chrono_tz::Tz;
 use csv::StringRecord;
 
-use crate::engine::{Engine, Keys, PricedLine};
+use crate::engine::{number, Engine, Keys, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
 use crate::money::{Country, Currency};
@@ -345,7 +345,7 @@ struct Parsed {
     entry_point: bool,
     country: Option<Country>,
     keys: Keys,
-    /// The business, numbered by the reader in order of appearance (see [`Reader::business`]).
+    /// The business, numbered by the reader in order of appearance (see [`Reader::businesses`]).
     business: u32,
 }
 
@@ -661,16 +661,6 @@ impl<R: Read> Reader<R> {
         Ok(true)
     }
 
-    /// The number of business `name`.
-    fn business(businesses: &mut foldhash::HashMap<Box<str>, u32>, name: &str) -> u32 {
-        if let Some(&n) = businesses.get(name) {
-            return n;
-        }
-        let n = u32::try_from(businesses.len()).expect("fewer than 2^32 businesses");
-        businesses.insert(name.into(), n);
-        n
-    }
-
     /// Gives cursor `i` a current good row if it has none, sending bad rows on the way.
     fn advance(&mut self, i: usize, batch: &mut Batch) -> Result<(), Error> {
         let c = &mut self.cursors[i];
@@ -696,7 +686,7 @@ impl<R: Read> Reader<R> {
                     let businesses = &mut self.businesses;
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
-                        .map(|ev| Parsed::of(&ev, Self::business(businesses, ev.business)))
+                        .map(|ev| Parsed::of(&ev, number(businesses, ev.business)))
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, parsed));
                 }

@@ -272,8 +272,8 @@ pub struct Engine {
     options: Options,
     by_name: HashMap<Box<str>, u32>,
     businesses: Vec<Business>,
-    wabas: HashMap<String, u32>,
-    portfolios: HashMap<String, u32>,
+    wabas: HashMap<Box<str>, u32>,
+    portfolios: HashMap<Box<str>, u32>,
     tiers: HashMap<TierKey, u64>,
     allowances: HashMap<AllowanceKey, u64>,
     seen: SeenIds,
@@ -311,6 +311,16 @@ fn limit(options: &Options, allowance: Allowance) -> u64 {
         Allowance::Conversations => options.free_conversations,
         Allowance::ServiceMessages => options.service_allowance,
     }
+}
+
+/// The number of `name` in `names`: names are numbered from 0 in order of first appearance.
+pub(crate) fn number(names: &mut HashMap<Box<str>, u32>, name: &str) -> u32 {
+    if let Some(&n) = names.get(name) {
+        return n;
+    }
+    let n = u32::try_from(names.len()).expect("fewer than 2^32 names");
+    names.insert(name.into(), n);
+    n
 }
 
 /// `s` without surrounding whitespace; the common case (none) without a char scan.
@@ -367,23 +377,20 @@ impl Engine {
         Priced { engine: self, events }
     }
 
-    fn business(&mut self, name: &str) -> u32 {
+    /// The index of business `name` (trimmed, not empty), known from now on.
+    pub(crate) fn business_index(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.by_name.get(name) {
             return i;
         }
         let account = self.book.accounts.get(name);
-        let next = |m: &mut HashMap<String, u32>, k: &str| {
-            let n = u32::try_from(m.len()).expect("fewer than 2^32 accounts");
-            *m.entry(k.to_string()).or_insert(n)
-        };
         let business = Business {
             names: Arc::new(AccountNames {
                 business: name.into(),
                 waba: account.waba.as_str().into(),
                 portfolio: account.portfolio.as_str().into(),
             }),
-            waba_id: next(&mut self.wabas, &account.waba),
-            portfolio_id: next(&mut self.portfolios, &account.portfolio),
+            waba_id: number(&mut self.wabas, &account.waba),
+            portfolio_id: number(&mut self.portfolios, &account.portfolio),
             account,
             pairs: Pairs::default(),
             today: None,
@@ -397,11 +404,6 @@ impl Engine {
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
         self.push_keyed(ev, Keys::of(ev), None)
-    }
-
-    /// The index of business `name` (trimmed, not empty), known from now on.
-    pub(crate) fn business_index(&mut self, name: &str) -> u32 {
-        self.business(name)
     }
 
     /// Starts loading the memory that pricing an event of business `bi` (see
@@ -442,7 +444,7 @@ impl Engine {
         }
         let bi = match business {
             Some(bi) => bi,
-            None => self.business(name),
+            None => self.business_index(name),
         };
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
@@ -452,8 +454,8 @@ impl Engine {
         // A number key means a number: written without separators when it has as many
         // characters as digits.
         let number = keys.user();
-        let user = match number {
-            Some(n) if trim(ev.user).len() == number_digits(n) => trim(ev.user),
+        let user = match (number, trim(ev.user)) {
+            (Some(n), written) if written.len() == number_digits(n) => written,
             _ => normalize_user(ev.user, buf),
         };
         if user.is_empty() {

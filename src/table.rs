@@ -74,10 +74,10 @@ impl<R: Read> Table<R> {
 
     /// Reads the next row; `false` at the end.
     pub(crate) fn next_row(&mut self) -> Result<bool, Error> {
-        match self.reader.read_record(&mut self.record) {
-            Ok(more) => Ok(more),
-            Err(e) => Err(csv_error(&self.file, Some(&self.header), e)),
-        }
+        let mut record = std::mem::take(&mut self.record);
+        let more = self.read_into(&mut record);
+        self.record = record;
+        more
     }
 
     /// The current row's value in column `i`, trimmed ("" when absent).
