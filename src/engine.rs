@@ -495,7 +495,7 @@ impl Engine {
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
         let before = biz.pairs.get(&who);
-        let mut pair = before.clone().unwrap_or_default();
+        let mut pair = before.cloned().unwrap_or_default();
         let verdict = if ev.direction == Direction::Mo {
             pair.last_mo = Some(t);
             if ev.entry_point {
@@ -578,7 +578,7 @@ impl Engine {
         if let Some(key) = tier_use {
             *tiers.entry(key).or_insert(0) += 1;
         }
-        if before.as_ref() != Some(&pair) {
+        if before != Some(&pair) {
             biz.pairs.set(&who, pair, t, options.evict_expired);
         }
         if let Some(id) = id {

@@ -204,10 +204,10 @@ impl Pairs {
         }
     }
 
-    pub(crate) fn get(&self, user: &UserKey) -> Option<PairState> {
+    pub(crate) fn get(&self, user: &UserKey) -> Option<&PairState> {
         match user {
-            UserKey::Number(n) => self.numbers.get(n).cloned(),
-            UserKey::Id(id) => self.ids.get(*id).cloned(),
+            UserKey::Number(n) => self.numbers.get(n),
+            UserKey::Id(id) => self.ids.get(*id),
         }
     }
 
