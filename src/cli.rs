@@ -12,6 +12,7 @@ use csv::StringRecord;
 use crate::background::Background;
 use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
 use wabill::invoice::{self, Billing};
+use wabill::money::write_amount;
 use wabill::report::{Format, GroupBy, Summary};
 use wabill::tariff::Tariff;
 use wabill::{Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
@@ -329,8 +330,7 @@ impl Sink for PriceSink {
         if let Some((w, name)) = &mut self.lines {
             self.buf.clear();
             if let Some(fee) = fee {
-                use std::fmt::Write as _;
-                write!(self.buf, "{}", fee.normalize()).expect("writing to a String");
+                write_amount(&mut self.buf, fee, 0);
             }
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
             w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;

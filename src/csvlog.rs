@@ -3,7 +3,6 @@
 //!
 //! Works on any `io::Read`/`io::Write`; opening files is the caller's business.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use csv::StringRecord;
 use crate::engine::{number, Engine, Keys, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
-use crate::money::{Country, Currency};
+use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
 use crate::table::Table;
@@ -838,7 +837,6 @@ pub struct LinesWriter<W: Write> {
     whole: Vec<bool>,
     appended: foldhash::HashMap<Appended, (Arc<str>, Box<[u8]>)>,
     line: Vec<u8>,
-    buf: String,
 }
 
 /// The values of the appended columns of a line: the key of their text.
@@ -895,27 +893,18 @@ fn push_field(line: &mut Vec<u8>, field: &str) {
     line.push(b',');
 }
 
-/// Appends the appended columns of `line` to `out`, each followed by a comma.
-fn push_appended(out: &mut Vec<u8>, buf: &mut String, line: &PricedLine) {
+/// Appends the appended columns of `line` to `out`, each followed by a comma (once per
+/// distinct set of values: see [`LinesWriter`]).
+fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
     push_field(out, line.rules.as_str());
     push_field(out, line.pricing_model.as_str());
     push_field(out, line.pricing_type.as_str());
     push_field(out, line.pricing_category.map_or("", |c| c.as_str()));
     push_field(out, &line.market);
     push_field(out, line.country.as_ref().map_or("", |c| c.code()));
-    buf.clear();
-    if let Some(tier) = line.tier {
-        write!(buf, "{tier}").expect("writing to a String");
-    }
-    push_field(out, buf);
-    buf.clear();
-    if let Some(rate) = line.rate {
-        write!(buf, "{}", rate.normalize()).expect("writing to a String");
-    }
-    push_field(out, buf);
-    buf.clear();
-    write!(buf, "{}", line.charge.normalize()).expect("writing to a String");
-    push_field(out, buf);
+    push_field(out, &line.tier.map(|t| t.to_string()).unwrap_or_default());
+    push_field(out, &line.rate.map(|r| format_amount(r, 0)).unwrap_or_default());
+    push_field(out, &format_amount(line.charge, 0));
     push_field(out, line.currency.code());
 }
 
@@ -929,14 +918,7 @@ impl<W: Write> LinesWriter<W> {
             .zip(headers)
             .map(|(map, h)| map.len() == h.len() && map.iter().enumerate().all(|(i, &f)| f == Some(i)))
             .collect();
-        let mut w = LinesWriter {
-            out,
-            layout,
-            whole,
-            appended: Default::default(),
-            line: Vec::new(),
-            buf: String::new(),
-        };
+        let mut w = LinesWriter { out, layout, whole, appended: Default::default(), line: Vec::new() };
         for name in w.layout.columns.iter().map(String::as_str).chain(replaced.iter().copied()) {
             push_field(&mut w.line, name);
         }
@@ -980,7 +962,7 @@ impl<W: Write> LinesWriter<W> {
         }
         let (_, text) = self.appended.entry(Appended::of(line)).or_insert_with(|| {
             let mut text = Vec::new();
-            push_appended(&mut text, &mut self.buf, line);
+            push_appended(&mut text, line);
             (line.market.clone(), text.into())
         });
         out.extend_from_slice(text);

@@ -142,11 +142,19 @@ pub fn checked_add(a: Decimal, b: Decimal, what: &dyn fmt::Display) -> Result<De
 /// Formats an exact amount with at least `min_scale` decimals and no needless trailing zeros
 /// beyond them: `0.025` stays `0.025`, `3` in USD is `3.00`, `0.0250` is `0.025`.
 pub fn format_amount(amount: Decimal, min_scale: u32) -> String {
+    let mut out = String::new();
+    write_amount(&mut out, amount, min_scale);
+    out
+}
+
+/// [`format_amount`] appended to `out` (no allocation of its own, for per-line output).
+pub fn write_amount(out: &mut String, amount: Decimal, min_scale: u32) {
+    use fmt::Write as _;
     let mut n = amount.normalize();
     if n.scale() < min_scale {
         n.rescale(min_scale);
     }
-    n.to_string()
+    write!(out, "{n}").expect("writing to a String");
 }
 
 /// Formats an amount at exactly `scale` decimals (for aligned tables).
