@@ -813,11 +813,12 @@ impl Layout {
         &self.columns
     }
 
-    fn write_fields<W: Write>(&self, w: &mut csv::Writer<W>, log: usize, record: Record) -> csv::Result<()> {
+    /// Appends the output's input columns of a row of log `log` to `line`, each followed by a
+    /// comma.
+    fn push_fields(&self, line: &mut Vec<u8>, log: usize, record: Record) {
         for i in &self.maps[log] {
-            w.write_field(i.and_then(|i| record.get(i)).unwrap_or(""))?;
+            push_field(line, i.and_then(|i| record.get(i)).unwrap_or(""));
         }
-        Ok(())
     }
 }
 
@@ -893,6 +894,13 @@ fn push_field(line: &mut Vec<u8>, field: &str) {
     line.push(b',');
 }
 
+/// Ends a line of fields each followed by a comma: the last comma becomes a line break.
+fn end_line(line: &mut [u8]) {
+    if let Some(last) = line.last_mut() {
+        *last = b'\n';
+    }
+}
+
 /// Appends the appended columns of `line` to `out`, each followed by a comma (once per
 /// distinct set of values: see [`LinesWriter`]).
 fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
@@ -926,11 +934,9 @@ impl<W: Write> LinesWriter<W> {
         Ok(w)
     }
 
-    /// Ends the line (its last comma becomes a line break); writes once 64 KiB are waiting.
+    /// Ends the line; writes once 64 KiB are waiting.
     fn end_line(&mut self) -> csv::Result<()> {
-        if let Some(last) = self.line.last_mut() {
-            *last = b'\n';
-        }
+        end_line(&mut self.line);
         if self.line.len() >= 1 << 16 {
             self.out.write_all(&self.line)?;
             self.line.clear();
@@ -953,9 +959,7 @@ impl<W: Write> LinesWriter<W> {
             out.extend_from_slice(text.as_bytes());
             out.push(b',');
         } else {
-            for i in &self.layout.maps[log] {
-                push_field(out, i.and_then(|i| record.get(i)).unwrap_or(""));
-            }
+            self.layout.push_fields(out, log, record);
         }
         if self.appended.len() >= APPENDED_CACHE {
             self.appended.clear();
@@ -982,31 +986,42 @@ impl<W: Write> LinesWriter<W> {
 
 /// Writes rejected rows as CSV: `file,line,error`, then the row's fields as read.
 pub struct RejectsWriter<W: Write> {
-    writer: csv::Writer<W>,
+    out: W,
     layout: Layout,
+    line: Vec<u8>,
 }
 
 impl<W: Write> RejectsWriter<W> {
     pub fn new(out: W, headers: &[StringRecord]) -> csv::Result<RejectsWriter<W>> {
         let layout = Layout::new(headers, &[]);
-        let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(
-            ["file", "line", "error"].into_iter().chain(layout.columns().iter().map(String::as_str)),
-        )?;
-        Ok(RejectsWriter { writer, layout })
+        let mut w = RejectsWriter { out, layout, line: Vec::new() };
+        for name in ["file", "line", "error"].into_iter().chain(w.layout.columns().iter().map(String::as_str))
+        {
+            push_field(&mut w.line, name);
+        }
+        w.end_line()?;
+        Ok(w)
     }
 
     pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
         let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.to_string());
-        self.writer.write_field(&**row.file)?;
-        self.writer.write_field(row.line.to_string())?;
-        self.writer.write_field(problem)?;
-        self.layout.write_fields(&mut self.writer, row.log, row.record)?;
-        self.writer.write_record(None::<&[u8]>)
+        push_field(&mut self.line, row.file);
+        push_field(&mut self.line, &row.line.to_string());
+        push_field(&mut self.line, &problem);
+        self.layout.push_fields(&mut self.line, row.log, row.record);
+        self.end_line()
     }
 
-    pub fn into_inner(self) -> Result<W, std::io::Error> {
-        self.writer.into_inner().map_err(|e| e.into_error())
+    fn end_line(&mut self) -> csv::Result<()> {
+        end_line(&mut self.line);
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
+    }
+
+    pub fn into_inner(mut self) -> Result<W, std::io::Error> {
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 
