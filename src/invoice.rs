@@ -73,6 +73,12 @@ impl hashbrown::Equivalent<UnitMonth<Box<str>>> for UnitMonth<&str> {
     }
 }
 
+impl From<&UnitMonth<&str>> for UnitMonth<Box<str>> {
+    fn from(key: &UnitMonth<&str>) -> UnitMonth<Box<str>> {
+        UnitMonth(key.0.into(), key.1)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct UserUse {
     mo: u64,
@@ -143,11 +149,7 @@ impl Billing {
             Unit::Waba => line.waba(),
             Unit::Portfolio => line.portfolio(),
         };
-        let key = UnitMonth(unit, line.month());
-        if !self.usage.contains_key(&key) {
-            self.usage.insert(UnitMonth(unit.into(), key.1), Usage::default());
-        }
-        let usage = self.usage.get_mut(&key).expect("inserted above");
+        let usage = self.usage.entry_ref(&UnitMonth(unit, line.month())).or_default();
         usage.meta_charge =
             checked_add(usage.meta_charge, line.charge, &format_args!("the Meta fees of {unit}"))?;
         usage.meta_lines += u64::from(!line.charge.is_zero());
