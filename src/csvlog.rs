@@ -1055,6 +1055,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn timestamps_in_a_row_reuse_days_only_when_they_match() {
+        // One cache across rows whose written date and UTC day part ways (SPEC §2: any offset).
+        let rows = [
+            "2025-07-01T23:30:00-02:00",
+            "2025-07-01T23:40:00Z",
+            "2025-07-02T00:10:00+01:00",
+            "2025-07-02T01:30:00Z",
+            "2025-02-29T00:00:00Z",
+            "2025-02-28T12:00:00+14:00",
+            "2024-12-31T23:59:59.999999999-00:30",
+            "2025-01-01T00:00:00+00:30",
+        ];
+        let mut last = LastDay::default();
+        for text in rows {
+            let chrono = DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc));
+            assert_eq!(fast_rfc3339(text.as_bytes(), &mut last), chrono, "{text}");
+        }
+    }
+
     use proptest::prelude::any;
 
     proptest::proptest! {
