@@ -16,7 +16,7 @@ use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, Pricin
 use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
-use crate::table::Table;
+use crate::table::{field, trimmed, Table};
 
 /// The columns wabill appends to every priced line, in order.
 pub const APPENDED: [&str; 10] = [
@@ -62,15 +62,6 @@ impl Columns {
     }
 }
 
-fn field(record: &StringRecord, i: Option<usize>) -> &str {
-    trimmed(|i| record.get(i), i)
-}
-
-/// Field `i` (if any) as `get` gives it, trimmed; "" when absent.
-fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r str {
-    crate::engine::trim(i.and_then(get).unwrap_or(""))
-}
-
 /// The fields of one row as read (UTF-8, untrimmed). Rows are stored by the batch, all
 /// fields of a batch in one buffer.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +71,8 @@ pub struct Record<'a> {
     /// Where each field ends in `text`.
     ends: &'a [u32],
     sep: usize,
-    /// Whether no field holds a comma, a quote or a line break (known when the sink asked).
+    /// Whether no field holds a comma, a quote or a line break, and `text` is stored as CSV
+    /// (known when the sink asked).
     plain: bool,
 }
 
@@ -107,7 +99,7 @@ impl<'a> Record<'a> {
     /// The row as a CSV line (without its line break) when no field needs quoting; known only
     /// when the sink asked for it ([`Sink::writes_rows`]), else `None`.
     pub fn as_csv(&self) -> Option<&'a str> {
-        (self.plain && self.sep == 1).then_some(self.text)
+        self.plain.then_some(self.text)
     }
 }
 

@@ -82,7 +82,7 @@ impl<R: Read> Table<R> {
 
     /// The current row's value in column `i`, trimmed ("" when absent).
     pub(crate) fn get(&self, i: Option<usize>) -> &str {
-        i.and_then(|i| self.record.get(i)).unwrap_or("").trim()
+        field(&self.record, i)
     }
 
     /// The current row's position.
@@ -102,6 +102,16 @@ impl<R: Read> Table<R> {
     pub(crate) fn file(&self) -> &Arc<str> {
         &self.file
     }
+}
+
+/// Field `i` (if any) of `record`, trimmed; "" when absent.
+pub(crate) fn field(record: &StringRecord, i: Option<usize>) -> &str {
+    trimmed(|i| record.get(i), i)
+}
+
+/// Field `i` (if any) as `get` gives it, trimmed; "" when absent.
+pub(crate) fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r str {
+    crate::engine::trim(i.and_then(get).unwrap_or(""))
 }
 
 /// A csv crate error, positioned (and naming the column, when the header is known).
