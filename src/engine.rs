@@ -43,7 +43,7 @@ use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
 use crate::slots::Slots;
-use crate::window::{number_digits, number_key, Pairs, UserKey};
+use crate::window::{number_digits, number_key, Pairs, Stamp, UserKey, DAY};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
 #[derive(Debug)]
@@ -279,7 +279,7 @@ pub struct Engine {
     seen: SeenIds,
     last: Option<DateTime<Utc>>,
     /// When to next drop the pairs whose windows have all closed.
-    next_sweep: Option<DateTime<Utc>>,
+    next_sweep: Option<Stamp>,
     user: String,
 }
 
@@ -434,6 +434,9 @@ impl Engine {
                 crate::csvlog::rfc3339(t),
             ));
         }
+        let now = Stamp::of(t).ok_or_else(|| {
+            Problem::column("timestamp", "outside the years 1677 to 2262", crate::csvlog::rfc3339(t))
+        })?;
         let name = trim(ev.business);
         if name.is_empty() {
             return Err(Problem::column("business", "must not be empty", ev.business));
@@ -495,21 +498,18 @@ impl Engine {
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
         let before = biz.pairs.get(&who);
-        let mut pair = before.cloned().unwrap_or_default();
+        let mut pair = before.clone();
         let verdict = if ev.direction == Direction::Mo {
-            pair.last_mo = Some(t);
-            if ev.entry_point {
-                pair.entry_point = Some(t);
-            }
+            pair.mo(now, ev.entry_point);
             None
         } else if !ev.status.is_delivered() {
             Some(Verdict::free(PricingType::Undelivered, ev.kind.pricing_category()))
         } else {
-            let csw_open = pair.csw_open(t);
+            let csw_open = pair.csw_open(now);
             if ev.kind == Kind::NonTemplate && !csw_open {
                 Some(Verdict::free(PricingType::Violation, PricingCategory::Service))
             } else {
-                let mt = Mt { at: t, kind: ev.kind, local_date, csw_open };
+                let mt = Mt { at: now, kind: ev.kind, local_date, csw_open };
                 let cx = Cx { allowances, options, waba: biz.waba_id, business: bi, month };
                 Some(rules.rules().price(&mt, &mut pair, &cx))
             }
@@ -578,14 +578,14 @@ impl Engine {
         if let Some(key) = tier_use {
             *tiers.entry(key).or_insert(0) += 1;
         }
-        if before != Some(&pair) {
-            biz.pairs.set(&who, pair, t, options.evict_expired);
+        if pair != before {
+            biz.pairs.set(&who, &before, pair, now, options.evict_expired);
         }
         if let Some(id) = id {
             seen.insert(t, id, options.dedup_window);
         }
         self.last = Some(t);
-        self.sweep(t);
+        self.sweep(now);
         Ok(line)
     }
 }
@@ -594,11 +594,11 @@ impl Engine {
     /// Once a day of log time, drops the pairs whose windows have all closed: their state
     /// behaves exactly like no state, and timestamps only move forward. (Between sweeps, a new
     /// pair may take the slot of such a pair.)
-    fn sweep(&mut self, t: DateTime<Utc>) {
+    fn sweep(&mut self, t: Stamp) {
         if self.next_sweep.is_some_and(|next| t < next) {
             return;
         }
-        self.next_sweep = Some(t + SWEEP_EVERY);
+        self.next_sweep = Stamp::of_nanos(t.nanos().saturating_add(DAY));
         if !self.options.evict_expired {
             return;
         }
@@ -616,11 +616,10 @@ impl Engine {
     /// The number of (business, user) pairs with a window still open at the latest event.
     /// (The tables may hold expired ones, until they need their room.)
     pub fn live_pairs(&self) -> usize {
-        self.last.map_or(0, |t| self.businesses.iter().map(|b| b.pairs.live(t)).sum())
+        let last = self.last.and_then(Stamp::of);
+        last.map_or(0, |t| self.businesses.iter().map(|b| b.pairs.live(t)).sum())
     }
 }
-
-const SWEEP_EVERY: TimeDelta = TimeDelta::hours(24);
 
 /// The message ids seen within the dedup window, as 64-bit fingerprints (a seeded hash; two
 /// ids of one window share one with odds of about n²/2⁶⁵, one in ten million for 2 million ids),
@@ -761,6 +760,15 @@ pub(crate) mod testing {
         assert_eq!(again.pricing_type, PricingType::Duplicate);
         let later = l.push(Event::mo(at(0, 0) + week, "B", FR).with_id("wamid.1"));
         assert_eq!(later.pricing_type, PricingType::Inbound);
+    }
+
+    #[test]
+    fn instants_beyond_what_a_stamp_holds_are_refused() {
+        let mut engine = engine();
+        let t: DateTime<Utc> = "2262-04-12T00:00:00Z".parse().expect("valid");
+        let err = engine.push(&Event::mo(t, "B", FR)).expect_err("refused");
+        assert!(err.to_string().contains("outside the years 1677 to 2262"), "{err}");
+        assert_eq!(engine.live_pairs(), 0);
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub(crate) trait SlotKey: Copy + Eq + Default {
     fn hash(&self) -> u64;
 }
 
-/// A slot: a key and its value, aligned like `A` (e.g. [`CacheLine`], so that an entry of up
-/// to 64 bytes sits in one cache line).
+/// A slot: a key and its value, aligned like `A` (e.g. [`HalfLine`], so that an entry of up
+/// to 32 bytes sits in one cache line).
 #[derive(Default)]
 struct Slot<K, V, A> {
     _align: [A; 0],
@@ -28,10 +28,10 @@ struct Slot<K, V, A> {
     value: V,
 }
 
-/// An alignment of 64 bytes, the size of a cache line.
+/// An alignment of 32 bytes, half a cache line: an entry of up to 32 bytes never straddles two.
 #[derive(Debug, Default, Clone, Copy)]
-#[repr(align(64))]
-pub(crate) struct CacheLine;
+#[repr(align(32))]
+pub(crate) struct HalfLine;
 
 pub(crate) struct Slots<K, V, A = u64> {
     entries: Vec<Slot<K, V, A>>,
@@ -89,17 +89,21 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
             return;
         }
         let slot: *const Slot<K, V, A> = &self.entries[self.home(key)];
-        // The line of the home slot, and the next one, where a probe often goes on.
-        let next = slot.cast::<u8>().wrapping_add(64);
+        // The line of the home slot, and the next line if the next slot starts there: a probe
+        // often goes on one slot.
+        let next = slot.wrapping_add(1).cast::<u8>();
+        let crosses = slot as usize / 64 != next as usize / 64;
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a prefetch is a hint that never faults and changes no memory, whatever the
         // address (the second may be past the table's end).
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             _mm_prefetch::<_MM_HINT_T0>(slot.cast());
-            _mm_prefetch::<_MM_HINT_T0>(next.cast());
+            if crosses {
+                _mm_prefetch::<_MM_HINT_T0>(next.cast());
+            }
         }
-        let _ = next;
+        let _ = crosses;
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
@@ -152,7 +156,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
 
     /// The values held, live or expired.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().filter(|e| e.key != K::default()).map(|e| &e.value)
+        self.iter().map(|(_, v)| v)
     }
 
     /// Whether inserting a new key would grow the table.
@@ -222,8 +226,8 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         }
     }
 
-    #[cfg(test)]
-    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+    /// The entries held, live or expired.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.entries.iter().filter(|e| e.key != K::default()).map(|e| (&e.key, &e.value))
     }
 }

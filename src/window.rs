@@ -9,15 +9,58 @@
 //! - A free entry point window lasts 72h (24h for a cbp-2022 entry-point conversation) from the
 //!   delivery of the answer that opened it, and closes every open conversation.
 //! - A conversation lasts 24h from the delivery that opened it.
+//!
+//! Instants are [`Stamp`]s, integers: a window's test is two integer comparisons.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use std::num::NonZeroU64;
+
+use chrono::{DateTime, Utc};
 
 use crate::event::PricingCategory;
 use crate::rules::RuleSet;
-use crate::slots::{CacheLine, Slots};
+use crate::slots::{HalfLine, Slots};
 
-pub(crate) const DAY: TimeDelta = TimeDelta::hours(24);
-pub(crate) const FEP_WINDOW: TimeDelta = TimeDelta::hours(72);
+const HOUR: i64 = 3_600_000_000_000;
+/// The length of the CSW, of an entry point's use, and of a conversation, in nanoseconds.
+pub(crate) const DAY: i64 = 24 * HOUR;
+/// The length of a free entry point window, in nanoseconds.
+pub(crate) const FEP_WINDOW: i64 = 72 * HOUR;
+
+/// An instant to the nanosecond, as an integer: nanoseconds since 1970-01-01T00:00:00Z, which
+/// reaches from 1677-09-21 to 2262-04-11 ([`Stamp::of`]). 8 bytes, and so is an
+/// `Option<Stamp>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(NonZeroU64);
+
+/// Stored with the sign bit flipped: ordered like the nanoseconds, and zero only for the
+/// earliest one (never a stamp).
+const FLIP: u64 = 1 << 63;
+
+impl Stamp {
+    /// The stamp of `t`, if within range.
+    pub fn of(t: DateTime<Utc>) -> Option<Stamp> {
+        Stamp::of_nanos(t.timestamp_nanos_opt()?)
+    }
+
+    pub(crate) fn of_nanos(nanos: i64) -> Option<Stamp> {
+        NonZeroU64::new(nanos as u64 ^ FLIP).map(Stamp)
+    }
+
+    pub fn nanos(self) -> i64 {
+        (self.0.get() ^ FLIP) as i64
+    }
+
+    /// The end of a window of `length` nanoseconds opened at this instant (the latest stamp
+    /// at most: a window that ends after 2262 ends then).
+    fn plus(self, length: i64) -> i64 {
+        self.nanos().saturating_add(length)
+    }
+
+    /// Whether a window of `length` opened at this instant contains `t`.
+    fn holds(self, length: i64, t: Stamp) -> bool {
+        self <= t && t.nanos() < self.plus(length)
+    }
+}
 
 /// One open (or expired) conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,67 +70,87 @@ pub struct Conversation {
     pub category: PricingCategory,
     /// The rule set it was opened under (a carried conversation keeps its own).
     pub rules: RuleSet,
-    pub opened: DateTime<Utc>,
+    pub opened: Stamp,
 }
 
 impl Conversation {
-    pub(crate) fn open_at(&self, t: DateTime<Utc>) -> bool {
-        self.opened <= t && t < self.opened + DAY
+    pub(crate) fn open_at(&self, t: Stamp) -> bool {
+        self.opened.holds(DAY, t)
     }
 }
 
-/// The state of one (business, user) pair. Small (48 bytes): the engine works on a copy and
+/// The windows of a pair, 24 bytes: what the pairs table holds for each number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Windows {
+    /// The latest MO: the CSW is `[last_mo, last_mo + 24h)`.
+    pub last_mo: Option<Stamp>,
+    /// The latest entry-point MO, while not used up.
+    pub entry_point: Option<Stamp>,
+    /// The end of the free entry point window.
+    pub fep_until: Option<Stamp>,
+}
+
+impl Windows {
+    /// Whether some window is still open at `t`, given `day_before` = `t - 24h` in
+    /// nanoseconds. Once none is, they behave exactly like no windows at all.
+    fn are_live(&self, t: Stamp, day_before: i64) -> bool {
+        let opened_since = |o: Option<Stamp>| o.is_some_and(|o| o.nanos() > day_before);
+        opened_since(self.last_mo) || opened_since(self.entry_point) || self.fep_until.is_some_and(|u| u > t)
+    }
+}
+
+/// A pair's conversations, at most one per slot (cbp-2023: one per category; cbp-2022: one).
+pub type Conversations = [Option<Conversation>; 4];
+
+/// Whether a conversation held is still open (or opened) after `day_before`.
+fn any_live(conversations: &Conversations, day_before: i64) -> bool {
+    conversations.iter().flatten().any(|c| c.opened.nanos() > day_before)
+}
+
+/// The state of one (business, user) pair, as the rules see it: the engine works on a copy and
 /// stores it back only when the event is priced, so a failed event changes nothing.
-/// Conversations exist only in the conversation eras (and shortly after), so they live out of
-/// line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PairState {
-    /// The latest MO: the CSW is `[last_mo, last_mo + 24h)`.
-    pub last_mo: Option<DateTime<Utc>>,
-    /// The latest entry-point MO, while not used up.
-    pub entry_point: Option<DateTime<Utc>>,
-    /// The end of the free entry point window.
-    pub fep_until: Option<DateTime<Utc>>,
-    /// Conversations, at most one per slot (cbp-2023: one per category; cbp-2022: one).
-    pub conversations: Option<Box<[Option<Conversation>; 4]>>,
+    pub windows: Windows,
+    /// Only the conversation eras (and the day after) open them.
+    pub conversations: Conversations,
 }
 
 impl PairState {
-    pub(crate) fn csw_open(&self, t: DateTime<Utc>) -> bool {
-        self.last_mo.is_some_and(|m| m <= t && t < m + DAY)
+    pub(crate) fn csw_open(&self, t: Stamp) -> bool {
+        self.windows.last_mo.is_some_and(|m| m.holds(DAY, t))
     }
 
-    pub(crate) fn fep_open(&self, t: DateTime<Utc>) -> bool {
-        self.fep_until.is_some_and(|until| t < until)
+    pub(crate) fn fep_open(&self, t: Stamp) -> bool {
+        self.windows.fep_until.is_some_and(|until| t < until)
+    }
+
+    /// Records an MO at `t` (an entry-point one, if `entry_point`).
+    pub(crate) fn mo(&mut self, t: Stamp, entry_point: bool) {
+        self.windows.last_mo = Some(t);
+        if entry_point {
+            self.windows.entry_point = Some(t);
+        }
     }
 
     /// Uses up the latest entry point if it is usable at `t`.
-    pub(crate) fn take_entry_point(&mut self, t: DateTime<Utc>) -> bool {
-        let usable = self.entry_point.is_some_and(|e| e <= t && t < e + DAY);
+    pub(crate) fn take_entry_point(&mut self, t: Stamp) -> bool {
+        let usable = self.windows.entry_point.is_some_and(|e| e.holds(DAY, t));
         if usable {
-            self.entry_point = None;
+            self.windows.entry_point = None;
         }
         usable
     }
 
-    /// Opens a free entry point window at `t` for `length`, closing every open conversation.
-    pub(crate) fn open_fep(&mut self, t: DateTime<Utc>, length: TimeDelta) {
-        self.fep_until = Some(t + length);
-        self.conversations = None;
-    }
-
-    /// Whether some window this state holds is still open at `t`, given `day_before` = `t - 24h`.
-    /// Once none is, the state behaves exactly like no state at all.
-    pub(crate) fn is_live(&self, t: DateTime<Utc>, day_before: DateTime<Utc>) -> bool {
-        let opened_since = |o: Option<DateTime<Utc>>| o.is_some_and(|o| o > day_before);
-        opened_since(self.last_mo)
-            || opened_since(self.entry_point)
-            || self.fep_until.is_some_and(|until| until > t)
-            || self.slots().any(|c| c.opened > day_before)
+    /// Opens a free entry point window at `t` for `length` nanoseconds, closing every open
+    /// conversation.
+    pub(crate) fn open_fep(&mut self, t: Stamp, length: i64) {
+        self.windows.fep_until = Stamp::of_nanos(t.plus(length));
+        self.conversations = Conversations::default();
     }
 
     /// The open conversations at `t`, earliest opened first.
-    pub(crate) fn open_conversations(&self, t: DateTime<Utc>) -> impl Iterator<Item = &Conversation> {
+    pub(crate) fn open_conversations(&self, t: Stamp) -> impl Iterator<Item = &Conversation> {
         let mut open: [Option<&Conversation>; 4] = [None; 4];
         for (slot, c) in self.slots().filter(|c| c.open_at(t)).enumerate() {
             open[slot] = Some(c);
@@ -97,72 +160,23 @@ impl PairState {
     }
 
     /// The open conversation of `category` at `t`, if any.
-    pub(crate) fn conversation(&self, category: PricingCategory, t: DateTime<Utc>) -> Option<&Conversation> {
+    pub(crate) fn conversation(&self, category: PricingCategory, t: Stamp) -> Option<&Conversation> {
         self.slots().find(|c| c.category == category && c.open_at(t))
     }
 
     /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
     pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
-        self.conversations.get_or_insert_with(Default::default)[slot] = Some(conversation);
+        self.conversations[slot] = Some(conversation);
     }
 
     /// Every conversation held, open or expired.
     fn slots(&self) -> impl Iterator<Item = &Conversation> {
-        self.conversations.iter().flat_map(|slots| slots.iter().flatten())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(h: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_751_328_000 + h * 3600, 0).unwrap()
+        self.conversations.iter().flatten()
     }
 
-    #[test]
-    fn csw_is_half_open() {
-        let p = PairState { last_mo: Some(at(0)), ..PairState::default() };
-        assert!(p.csw_open(at(0)));
-        assert!(p.csw_open(at(24) - TimeDelta::nanoseconds(1)));
-        assert!(!p.csw_open(at(24)));
-    }
-
-    #[test]
-    fn entry_point_is_used_once_within_24h() {
-        let mut p = PairState { entry_point: Some(at(0)), ..PairState::default() };
-        assert!(!p.clone().take_entry_point(at(24)));
-        assert_eq!(std::mem::size_of::<PairState>(), 48);
-        assert!(p.take_entry_point(at(23)));
-        assert!(!p.take_entry_point(at(23)));
-    }
-
-    #[test]
-    fn fep_window_closes_conversations() {
-        let mut p = PairState::default();
-        p.open_conversation(
-            0,
-            Conversation { category: PricingCategory::Marketing, rules: RuleSet::Cbp2023, opened: at(0) },
-        );
-        p.open_fep(at(1), FEP_WINDOW);
-        assert!(p.open_conversations(at(2)).next().is_none());
-        assert!(p.fep_open(at(72)));
-        assert!(!p.fep_open(at(73)));
-    }
-}
-
-/// The live pairs of one business, by user: E.164 numbers keyed by their digits as an integer
-/// (no string to compare on lookup), other ids by string.
-#[derive(Debug)]
-pub(crate) struct Pairs {
-    /// 64-byte entries (an 8-byte key and a 48-byte state), one per cache line.
-    numbers: Slots<u64, PairState, CacheLine>,
-    ids: foldhash::HashMap<Box<str>, PairState>,
-}
-
-impl Default for Pairs {
-    fn default() -> Pairs {
-        Pairs { numbers: Slots::new(50, false), ids: Default::default() }
+    /// Whether some window or conversation is still open at `t`: see [`Windows::are_live`].
+    fn is_live(&self, t: Stamp, day_before: i64) -> bool {
+        self.windows.are_live(t, day_before) || any_live(&self.conversations, day_before)
     }
 }
 
@@ -190,6 +204,31 @@ pub(crate) fn number_digits(key: u64) -> usize {
     (key >> 57) as usize
 }
 
+/// The live pairs of one business, by user: E.164 numbers keyed by their digits as an integer
+/// (no string to compare on lookup), other ids by string.
+#[derive(Debug)]
+pub(crate) struct Pairs {
+    /// 32-byte entries (an 8-byte key and the windows), two per cache line.
+    numbers: Slots<u64, Windows, HalfLine>,
+    /// The conversations of the numbers that hold some: none outside the conversation eras
+    /// and the day after, so that a lookup there costs nothing.
+    conversations: foldhash::HashMap<u64, Conversations>,
+    ids: foldhash::HashMap<Box<str>, PairState>,
+}
+
+impl Default for Pairs {
+    fn default() -> Pairs {
+        Pairs { numbers: Slots::new(50, false), conversations: Default::default(), ids: Default::default() }
+    }
+}
+
+/// Gives back the room of a map that has become mostly empty.
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut foldhash::HashMap<K, V>) {
+    if map.capacity() > 4 * map.len().max(64) {
+        map.shrink_to_fit();
+    }
+}
+
 /// A user as a key of [`Pairs`].
 pub(crate) enum UserKey<'a> {
     Number(u64),
@@ -197,52 +236,174 @@ pub(crate) enum UserKey<'a> {
 }
 
 impl Pairs {
-    /// Starts loading the memory of `user`'s state (see [`Slots::prefetch`]).
+    /// Starts loading the memory of `user`'s windows (see [`Slots::prefetch`]).
     pub(crate) fn prefetch(&self, user: &UserKey) {
         if let UserKey::Number(n) = user {
             self.numbers.prefetch(n);
         }
     }
 
-    pub(crate) fn get(&self, user: &UserKey) -> Option<&PairState> {
+    /// A copy of `user`'s state (the empty state if none is held).
+    pub(crate) fn get(&self, user: &UserKey) -> PairState {
         match user {
-            UserKey::Number(n) => self.numbers.get(n),
-            UserKey::Id(id) => self.ids.get(*id),
+            UserKey::Number(n) => PairState {
+                windows: self.numbers.get(n).copied().unwrap_or_default(),
+                conversations: match self.conversations.is_empty() {
+                    true => Conversations::default(),
+                    false => self.conversations.get(n).copied().unwrap_or_default(),
+                },
+            },
+            UserKey::Id(id) => self.ids.get(*id).cloned().unwrap_or_default(),
         }
     }
 
-    /// Sets the state of `user` at `t`. With `evict`, a new pair may take the slot of a pair
-    /// whose windows have all closed (its state behaves exactly like no state).
-    pub(crate) fn set(&mut self, user: &UserKey, state: PairState, t: DateTime<Utc>, evict: bool) {
+    /// Changes the state of `user` from `before` (what [`Pairs::get`] gave) to `after`, at
+    /// `t`. With `evict`, a new pair may take the slot of a pair whose windows have all closed
+    /// (they behave exactly like no windows).
+    pub(crate) fn set(
+        &mut self,
+        user: &UserKey,
+        before: &PairState,
+        after: PairState,
+        t: Stamp,
+        evict: bool,
+    ) {
         match user {
             UserKey::Number(n) => {
-                // Asked of the entries a new key passes on its probe path: few.
-                self.numbers.insert_expiring(*n, state, |p| !evict || p.is_live(t, t - DAY));
+                if after.windows != before.windows {
+                    let day_before = t.nanos().saturating_sub(DAY);
+                    // Asked of the entries a new key passes on its probe path: few.
+                    let live = |w: &Windows| !evict || w.are_live(t, day_before);
+                    self.numbers.insert_expiring(*n, after.windows, live);
+                }
+                if after.conversations != before.conversations {
+                    if after.conversations == Conversations::default() {
+                        self.conversations.remove(n);
+                    } else {
+                        self.conversations.insert(*n, after.conversations);
+                    }
+                }
             }
             UserKey::Id(id) => match self.ids.get_mut(*id) {
-                Some(s) => *s = state,
+                Some(s) => *s = after,
                 None => {
-                    self.ids.insert((*id).into(), state);
+                    self.ids.insert((*id).into(), after);
                 }
             },
         }
     }
 
-    /// Drops the pairs whose windows have all closed by `t`.
-    pub(crate) fn retain_live(&mut self, t: DateTime<Utc>) {
-        let day_before = t - DAY;
-        let live = |p: &PairState| p.is_live(t, day_before);
-        self.numbers.retain(|_, p| live(p));
-        self.ids.retain(|_, p| live(p));
-        if self.ids.capacity() > 4 * self.ids.len().max(64) {
-            self.ids.shrink_to_fit();
-        }
+    /// Drops the windows and conversations that have all closed by `t`.
+    pub(crate) fn retain_live(&mut self, t: Stamp) {
+        let day_before = t.nanos().saturating_sub(DAY);
+        self.numbers.retain(|_, w| w.are_live(t, day_before));
+        self.conversations.retain(|_, c| any_live(c, day_before));
+        self.ids.retain(|_, p| p.is_live(t, day_before));
+        shrink_if_sparse(&mut self.conversations);
+        shrink_if_sparse(&mut self.ids);
     }
 
-    /// The pairs with a window still open at `t`.
-    pub(crate) fn live(&self, t: DateTime<Utc>) -> usize {
-        let day_before = t - DAY;
-        let states = self.numbers.values().chain(self.ids.values());
-        states.filter(|p| p.is_live(t, day_before)).count()
+    /// The pairs with a window or conversation still open at `t`.
+    pub(crate) fn live(&self, t: Stamp) -> usize {
+        let day_before = t.nanos().saturating_sub(DAY);
+        let windows = |n: &u64| self.numbers.get(n).is_some_and(|w| w.are_live(t, day_before));
+        let numbers = self.numbers.iter().filter(|(_, w)| w.are_live(t, day_before)).count();
+        let conversations_only =
+            self.conversations.iter().filter(|(n, c)| any_live(c, day_before) && !windows(n)).count();
+        let ids = self.ids.values().filter(|p| p.is_live(t, day_before)).count();
+        numbers + conversations_only + ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: i64) -> Stamp {
+        Stamp::of_nanos((1_751_328_000 + h * 3600) * 1_000_000_000).unwrap()
+    }
+
+    fn before(t: Stamp) -> Stamp {
+        Stamp::of_nanos(t.nanos() - 1).unwrap()
+    }
+
+    #[test]
+    fn stamps_are_ordered_like_instants_and_optional_for_free() {
+        let t = |s: &str| Stamp::of(s.parse().unwrap());
+        assert!(t("1969-12-31T23:59:59.999999999Z") < t("1970-01-01T00:00:00Z"));
+        assert!(t("1970-01-01T00:00:00Z") < t("2025-07-01T09:00:00.000000001Z"));
+        assert_eq!(t("1677-09-20T00:00:00Z"), None);
+        assert_eq!(t("2262-04-12T00:00:00Z"), None);
+        assert_eq!(std::mem::size_of::<Option<Stamp>>(), 8);
+        assert_eq!(std::mem::size_of::<Windows>(), 24);
+    }
+
+    #[test]
+    fn csw_is_half_open() {
+        let p = PairState {
+            windows: Windows { last_mo: Some(at(0)), ..Windows::default() },
+            ..PairState::default()
+        };
+        assert!(p.csw_open(at(0)));
+        assert!(p.csw_open(before(at(24))));
+        assert!(!p.csw_open(at(24)));
+        assert!(!p.csw_open(before(at(0))));
+    }
+
+    #[test]
+    fn entry_point_is_used_once_within_24h() {
+        let mut p = PairState::default();
+        p.mo(at(0), true);
+        assert!(!p.clone().take_entry_point(at(24)));
+        assert!(p.take_entry_point(at(23)));
+        assert!(!p.take_entry_point(at(23)));
+    }
+
+    #[test]
+    fn fep_window_closes_conversations() {
+        let mut p = PairState::default();
+        p.open_conversation(
+            0,
+            Conversation { category: PricingCategory::Marketing, rules: RuleSet::Cbp2023, opened: at(0) },
+        );
+        p.open_fep(at(1), FEP_WINDOW);
+        assert!(p.open_conversations(at(2)).next().is_none());
+        assert!(p.fep_open(at(72)));
+        assert!(!p.fep_open(at(73)));
+    }
+
+    #[test]
+    fn windows_near_the_last_stamp_end_there() {
+        let last = Stamp::of("2262-04-11T00:00:00Z".parse().unwrap()).unwrap();
+        let mut p = PairState::default();
+        p.mo(last, true);
+        assert!(p.csw_open(last));
+        assert!(p.take_entry_point(last));
+        p.open_fep(last, FEP_WINDOW);
+        assert!(p.fep_open(last));
+    }
+
+    #[test]
+    fn a_pairs_conversations_are_kept_apart_from_its_windows() {
+        let mut pairs = Pairs::default();
+        let user = UserKey::Number(number_key("33612345678").unwrap());
+        let empty = pairs.get(&user);
+        let mut p = empty.clone();
+        p.mo(at(0), false);
+        p.open_conversation(
+            1,
+            Conversation { category: PricingCategory::Utility, rules: RuleSet::Cbp2023, opened: at(1) },
+        );
+        pairs.set(&user, &empty, p.clone(), at(1), true);
+        assert_eq!(pairs.get(&user), p);
+        assert_eq!(pairs.live(at(24)), 1);
+        // The windows closed at 24h, the conversation at 25h: each is dropped on its own.
+        pairs.retain_live(at(24));
+        assert_eq!(pairs.get(&user).windows, Windows::default());
+        assert_eq!(pairs.get(&user).conversations, p.conversations);
+        assert_eq!(pairs.live(at(24)), 1);
+        pairs.retain_live(at(25));
+        assert_eq!(pairs.get(&user), PairState::default());
+        assert_eq!(pairs.live(at(25)), 0);
     }
 }

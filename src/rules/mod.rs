@@ -15,12 +15,12 @@ mod pmp;
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::error::Problem;
 use crate::event::{named_enum, Kind, PricingCategory, PricingModel, PricingType};
 use crate::ratecard::RateCategory;
-use crate::window::PairState;
+use crate::window::{PairState, Stamp};
 
 named_enum! {
     /// A set of Meta's pricing rules (SPEC §4), named after the era it belongs to.
@@ -128,7 +128,7 @@ pub(crate) enum Allowance {
 /// What a delivered MT is, as the rule set sees it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mt {
-    pub at: DateTime<Utc>,
+    pub at: Stamp,
     pub kind: Kind,
     pub local_date: NaiveDate,
     /// Whether the CSW is open at `at` (a non-template outside it never reaches the rules).
