@@ -2,8 +2,9 @@
 //!
 //! Generates a log (default 10 million events, 1 million users, 30 days; kept in the target
 //! directory for later runs), then measures, side by side and as medians of several runs:
-//! - the floor: the `csv` crate alone reading the file's records (in this process), before
-//!   and after each wabill run, which is compared with the mean of the two;
+//! - the floor: the `csv` crate alone reading the file's records (in this process, with the
+//!   read buffer wabill uses), before and after each wabill run, which is compared with the
+//!   mean of the two;
 //! - `wabill price` with the summary only, and with `--lines` written to a file;
 //! - peak memory of each run (`--stats`, from `/proc/self/status`), and of a log twice as long
 //!   with the same users active per day (60 days).
@@ -14,6 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+use wabill::csvlog::READ_BUFFER;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -65,7 +68,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn floor(path: &Path) -> f64 {
     let start = Instant::now();
-    let mut reader = csv::Reader::from_path(path).unwrap();
+    let mut reader = csv::ReaderBuilder::new().buffer_capacity(READ_BUFFER).from_path(path).unwrap();
     let mut record = csv::ByteRecord::new();
     let mut fields = 0usize;
     while reader.read_byte_record(&mut record).unwrap() {

@@ -89,9 +89,9 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
             return;
         }
         let slot: *const Slot<K, V, A> = &self.entries[self.home(key)];
-        // The line of the home slot, and the next line if the next slot starts there: a probe
-        // often goes on one slot.
-        let next = slot.wrapping_add(1).cast::<u8>();
+        // The 64 bytes from the home slot on, where a probe often goes on: one line, or two
+        // when the home slot is not the first of its line.
+        let next = slot.cast::<u8>().wrapping_add(63);
         let crosses = slot as usize / 64 != next as usize / 64;
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a prefetch is a hint that never faults and changes no memory, whatever the

@@ -22,7 +22,10 @@ impl<R: Read> Table<R> {
     /// Opens a table and reads its header. `file` names it in messages.
     pub(crate) fn new(reader: R, file: &str) -> Result<Table<R>, Error> {
         let file: Arc<str> = file.into();
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(reader);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .buffer_capacity(crate::csvlog::READ_BUFFER)
+            .from_reader(reader);
         let mut header = StringRecord::new();
         let at = Position { file: file.clone(), line: 1 };
         match reader.read_record(&mut header) {
