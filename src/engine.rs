@@ -42,7 +42,7 @@ use crate::market::{MarketId, Markets};
 use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
-use crate::slots::Slots;
+use crate::slots::{Slots, Spot};
 use crate::window::{number_digits, number_key, Pairs, Stamp, UserKey, DAY};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
@@ -490,14 +490,14 @@ impl Engine {
             charge: Decimal::ZERO,
             currency: account.currency,
         };
-        let id = keys.id();
-        if id.is_some_and(|id| seen.contains(id, t, options.dedup_window)) {
+        let id = keys.id().map(|id| (id, seen.check(id, t, options.dedup_window)));
+        if let Some((_, (true, _))) = id {
             self.last = Some(t);
             return Ok(line);
         }
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
-        let before = biz.pairs.get(&who);
+        let (before, spot) = biz.pairs.get(&who, now, options.evict_expired);
         let mut pair = before.clone();
         let verdict = if ev.direction == Direction::Mo {
             pair.mo(now, ev.entry_point);
@@ -579,10 +579,10 @@ impl Engine {
             *tiers.entry(key).or_insert(0) += 1;
         }
         if pair != before {
-            biz.pairs.set(&who, &before, pair, now, options.evict_expired);
+            biz.pairs.set(&who, spot, &before, pair, now, options.evict_expired);
         }
-        if let Some(id) = id {
-            seen.insert(t, id, options.dedup_window);
+        if let Some((id, (_, spot))) = id {
+            seen.insert(spot, t, id, options.dedup_window);
         }
         self.last = Some(t);
         self.sweep(now);
@@ -649,24 +649,30 @@ impl SeenIds {
         u32::try_from(since.max(0)).unwrap_or(u32::MAX)
     }
 
-    /// Whether `id` was last first-seen less than `window` before `t`.
-    fn contains(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> bool {
-        let now = i64::from(self.second(t));
-        self.ids.get(&id).is_some_and(|&at| now - i64::from(at) < window.num_seconds())
+    /// Whether `id` was first seen less than `window` before `t`, and where it will be
+    /// recorded if not ([`SeenIds::insert`]).
+    fn check(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> (bool, Spot) {
+        let live = Self::live_at(self.second(t), window);
+        let (seen, spot) = self.ids.probe(&id, &live);
+        (seen.is_some_and(live), spot)
     }
 
-    /// Records `id` as first seen at `t` (a sighting older than the window is superseded).
-    fn insert(&mut self, t: DateTime<Utc>, id: u64, window: TimeDelta) {
+    /// Records `id` as first seen at `t`, at its `spot` (a sighting older than the window is
+    /// superseded).
+    fn insert(&mut self, spot: Spot, t: DateTime<Utc>, id: u64, window: TimeDelta) {
         self.epoch.get_or_insert(t.timestamp());
         let at = self.second(t);
-        let now = i64::from(at);
-        self.ids.insert_expiring(id, at, |&seen| now - i64::from(seen) < window.num_seconds());
+        self.ids.put(spot, id, at, Self::live_at(at, window));
+    }
+
+    /// Whether a sighting at second `seen` is within `window` of second `now`.
+    fn live_at(now: u32, window: TimeDelta) -> impl Fn(&u32) -> bool {
+        move |&seen| i64::from(now) - i64::from(seen) < window.num_seconds()
     }
 
     /// The ids seen less than `window` before `t`.
     fn live(&self, t: DateTime<Utc>, window: TimeDelta) -> usize {
-        let now = i64::from(self.second(t));
-        self.ids.values().filter(|&&seen| now - i64::from(seen) < window.num_seconds()).count()
+        self.ids.values().filter(|seen| Self::live_at(self.second(t), window)(seen)).count()
     }
 }
 

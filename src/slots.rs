@@ -40,8 +40,20 @@ pub(crate) struct Slots<K, V, A = u64> {
     bits: u32,
     /// The table grows past this percentage of its capacity.
     max_load: usize,
-    /// Whether a full table first drops its expired entries (see [`Slots::insert_expiring`]).
+    /// Whether a full table first drops its expired entries (see [`Slots::put`]).
     sweeps: bool,
+    /// Changes each time a key is added or entries move (a sweep or a resize): a spot found
+    /// before is stale.
+    shape: u32,
+}
+
+/// Where [`Slots::probe`] found a key, or would put it; good until a key is added or entries
+/// move.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spot {
+    index: usize,
+    found: bool,
+    shape: u32,
 }
 
 const MIN_BITS: u32 = 4;
@@ -51,7 +63,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     /// grows only if that freed less than a fifth of its room.
     pub(crate) fn new(max_load: usize, sweeps: bool) -> Slots<K, V, A> {
         assert!((10..=90).contains(&max_load), "a load between 10% and 90%");
-        Slots { entries: Vec::new(), len: 0, bits: 0, max_load, sweeps }
+        Slots { entries: Vec::new(), len: 0, bits: 0, max_load, sweeps, shape: 0 }
     }
 
     #[cfg(test)]
@@ -113,17 +125,43 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         self.find(key).ok().map(|i| &self.entries[i].value)
     }
 
-    /// Sets the value of `key`, adding it if absent, in a table whose entries expire: `live`
-    /// tells a live value from an expired one, which must behave exactly like no entry.
-    /// - A new key takes the slot of the first expired entry on its probe path, if any: the
-    ///   probe run stays unbroken, and the expired key was as good as absent.
+    /// Looks `key` up in a table whose entries expire (`live` tells a live value from an
+    /// expired one): its value if held, and its [`Spot`], where [`Slots::put`] will write it.
+    /// A new key's spot is the first expired entry on its probe path, else the empty slot that
+    /// ends the path: the probe run stays unbroken, and the expired key was as good as absent.
+    pub(crate) fn probe(&self, key: &K, live: impl Fn(&V) -> bool) -> (Option<&V>, Spot) {
+        debug_assert!(*key != K::default(), "the empty key is not a key");
+        let spot = |index, found| Spot { index, found, shape: self.shape };
+        if self.entries.is_empty() {
+            return (None, spot(usize::MAX, false));
+        }
+        let mask = self.mask();
+        let mut i = self.home(key);
+        let mut expired = None;
+        loop {
+            let e = &self.entries[i];
+            if e.key == *key {
+                return (Some(&e.value), spot(i, true));
+            }
+            if e.key == K::default() {
+                return (None, spot(expired.unwrap_or(i), false));
+            }
+            if expired.is_none() && !live(&e.value) {
+                expired = Some(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Sets the value of `key` at the spot [`Slots::probe`] gave (probing again if the table
+    /// was swept or resized since), adding the key if absent.
     /// - A full table that sweeps drops its expired entries, and grows only if that freed less
     ///   than a fifth of its room: a sweep frees enough to pay for itself (amortised O(1) per
     ///   insert), and a table that forgets as fast as it learns keeps its size. One that does
     ///   not sweep grows (its owner sweeps it with [`Slots::retain`]).
-    pub(crate) fn insert_expiring(&mut self, key: K, value: V, live: impl Fn(&V) -> bool) {
-        debug_assert!(key != K::default(), "the empty key is not a key");
-        if self.is_full() {
+    pub(crate) fn put(&mut self, spot: Spot, key: K, value: V, live: impl Fn(&V) -> bool) {
+        let mut spot = spot;
+        if !spot.found && self.is_full() {
             if self.sweeps {
                 self.retain(|_, v| live(v));
             }
@@ -131,27 +169,22 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
                 self.resize(self.bits.max(MIN_BITS - 1) + 1);
             }
         }
-        let mask = self.mask();
-        let mut i = self.home(&key);
-        let mut expired = None;
-        loop {
-            let e = &self.entries[i];
-            if e.key == key {
-                self.entries[i].value = value;
-                return;
-            }
-            if e.key == K::default() {
-                break;
-            }
-            if expired.is_none() && !live(&e.value) {
-                expired = Some(i);
-            }
-            i = (i + 1) & mask;
+        if spot.shape != self.shape {
+            spot = self.probe(&key, &live).1;
         }
-        if expired.is_none() {
-            self.len += 1;
+        let slot = &mut self.entries[spot.index];
+        if !spot.found {
+            self.len += usize::from(slot.key == K::default());
+            self.shape = self.shape.wrapping_add(1);
         }
-        self.entries[expired.unwrap_or(i)] = Slot { _align: [], key, value };
+        *slot = Slot { _align: [], key, value };
+    }
+
+    /// [`Slots::probe`] then [`Slots::put`].
+    #[cfg(test)]
+    fn insert_expiring(&mut self, key: K, value: V, live: impl Fn(&V) -> bool) {
+        let spot = self.probe(&key, &live).1;
+        self.put(spot, key, value, live);
     }
 
     /// The values held, live or expired.
@@ -174,6 +207,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         if self.len == 0 {
             return;
         }
+        self.shape = self.shape.wrapping_add(1);
         let start = self.entries.iter().position(|e| e.key == K::default()).expect("never full");
         let mask = self.mask();
         // Positions are counted in steps from `start`: runs begin after it, so no wrapping.
@@ -213,6 +247,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     }
 
     fn resize(&mut self, bits: u32) {
+        self.shape = self.shape.wrapping_add(1);
         let old = std::mem::take(&mut self.entries);
         self.entries.resize_with(1 << bits, Default::default);
         self.bits = bits;
@@ -298,6 +333,35 @@ mod tests {
         ) {
             check(&ops, load, |k| k)?;
             check(&ops, load, Crowded)?;
+        }
+    }
+
+    proptest! {
+        /// A spot made stale by a sweep, a resize or another key's insert still puts its key
+        /// where lookups find it.
+        #[test]
+        fn stale_spots_are_found_again(
+            ops in proptest::collection::vec((1u64..300, 1u64..300, proptest::bool::weighted(0.2)), 0..300),
+        ) {
+            let mut slots = Slots::<u64, u32>::new(50, true);
+            let mut map = HashMap::new();
+            for (n, &(a, b, sweep)) in ops.iter().enumerate() {
+                let n = n as u32;
+                let (_, spot) = slots.probe(&a, |_| true);
+                if sweep {
+                    slots.retain(|k, _| k % 7 != u64::from(n % 7));
+                    map.retain(|k: &u64, _| k % 7 != u64::from(n % 7));
+                } else {
+                    slots.insert_expiring(b, n, |_| true);
+                    map.insert(b, n);
+                }
+                slots.put(spot, a, n, |_| true);
+                map.insert(a, n);
+                prop_assert_eq!(slots.len(), map.len());
+                for (k, v) in &map {
+                    prop_assert_eq!(slots.get(k), Some(v));
+                }
+            }
         }
     }
 

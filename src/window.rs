@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::event::PricingCategory;
 use crate::rules::RuleSet;
-use crate::slots::{HalfLine, Slots};
+use crate::slots::{HalfLine, Slots, Spot};
 
 const HOUR: i64 = 3_600_000_000_000;
 /// The length of the CSW, of an entry point's use, and of a conversation, in nanoseconds.
@@ -222,6 +222,13 @@ impl Default for Pairs {
     }
 }
 
+/// Tells live windows from expired ones at `t`, for [`Slots::probe`]: asked of the entries a
+/// new key passes on its probe path, few. Without `evict`, none expire.
+fn live_at(t: Stamp, evict: bool) -> impl Fn(&Windows) -> bool {
+    let day_before = t.nanos().saturating_sub(DAY);
+    move |w: &Windows| !evict || w.are_live(t, day_before)
+}
+
 /// Gives back the room of a map that has become mostly empty.
 fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut foldhash::HashMap<K, V>) {
     if map.capacity() > 4 * map.len().max(64) {
@@ -243,26 +250,29 @@ impl Pairs {
         }
     }
 
-    /// A copy of `user`'s state (the empty state if none is held).
-    pub(crate) fn get(&self, user: &UserKey) -> PairState {
+    /// A copy of `user`'s state at `t` (the empty state if none is held), and where its
+    /// windows go ([`Pairs::set`]). With `evict`, a new pair's windows may take the slot of
+    /// windows that have all closed (they behave exactly like no windows).
+    pub(crate) fn get(&self, user: &UserKey, t: Stamp, evict: bool) -> (PairState, Option<Spot>) {
         match user {
-            UserKey::Number(n) => PairState {
-                windows: self.numbers.get(n).copied().unwrap_or_default(),
-                conversations: match self.conversations.is_empty() {
+            UserKey::Number(n) => {
+                let (windows, spot) = self.numbers.probe(n, live_at(t, evict));
+                let conversations = match self.conversations.is_empty() {
                     true => Conversations::default(),
                     false => self.conversations.get(n).copied().unwrap_or_default(),
-                },
-            },
-            UserKey::Id(id) => self.ids.get(*id).cloned().unwrap_or_default(),
+                };
+                (PairState { windows: windows.copied().unwrap_or_default(), conversations }, Some(spot))
+            }
+            UserKey::Id(id) => (self.ids.get(*id).cloned().unwrap_or_default(), None),
         }
     }
 
-    /// Changes the state of `user` from `before` (what [`Pairs::get`] gave) to `after`, at
-    /// `t`. With `evict`, a new pair may take the slot of a pair whose windows have all closed
-    /// (they behave exactly like no windows).
+    /// Changes the state of `user` from `before` to `after` (`before` and `spot` as
+    /// [`Pairs::get`] gave them, with the same `t` and `evict`).
     pub(crate) fn set(
         &mut self,
         user: &UserKey,
+        spot: Option<Spot>,
         before: &PairState,
         after: PairState,
         t: Stamp,
@@ -271,10 +281,8 @@ impl Pairs {
         match user {
             UserKey::Number(n) => {
                 if after.windows != before.windows {
-                    let day_before = t.nanos().saturating_sub(DAY);
-                    // Asked of the entries a new key passes on its probe path: few.
-                    let live = |w: &Windows| !evict || w.are_live(t, day_before);
-                    self.numbers.insert_expiring(*n, after.windows, live);
+                    let spot = spot.unwrap_or_else(|| self.numbers.probe(n, live_at(t, evict)).1);
+                    self.numbers.put(spot, *n, after.windows, live_at(t, evict));
                 }
                 if after.conversations != before.conversations {
                     if after.conversations == Conversations::default() {
@@ -387,23 +395,23 @@ mod tests {
     fn a_pairs_conversations_are_kept_apart_from_its_windows() {
         let mut pairs = Pairs::default();
         let user = UserKey::Number(number_key("33612345678").unwrap());
-        let empty = pairs.get(&user);
+        let (empty, spot) = pairs.get(&user, at(1), true);
         let mut p = empty.clone();
         p.mo(at(0), false);
         p.open_conversation(
             1,
             Conversation { category: PricingCategory::Utility, rules: RuleSet::Cbp2023, opened: at(1) },
         );
-        pairs.set(&user, &empty, p.clone(), at(1), true);
-        assert_eq!(pairs.get(&user), p);
+        pairs.set(&user, spot, &empty, p.clone(), at(1), true);
+        assert_eq!(pairs.get(&user, at(25), true).0, p);
         assert_eq!(pairs.live(at(24)), 1);
         // The windows closed at 24h, the conversation at 25h: each is dropped on its own.
         pairs.retain_live(at(24));
-        assert_eq!(pairs.get(&user).windows, Windows::default());
-        assert_eq!(pairs.get(&user).conversations, p.conversations);
+        assert_eq!(pairs.get(&user, at(25), true).0.windows, Windows::default());
+        assert_eq!(pairs.get(&user, at(25), true).0.conversations, p.conversations);
         assert_eq!(pairs.live(at(24)), 1);
         pairs.retain_live(at(25));
-        assert_eq!(pairs.get(&user), PairState::default());
+        assert_eq!(pairs.get(&user, at(25), true).0, PairState::default());
         assert_eq!(pairs.live(at(25)), 0);
     }
 }
