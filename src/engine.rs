@@ -323,7 +323,8 @@ pub(crate) fn number(names: &mut HashMap<Box<str>, u32>, name: &str) -> u32 {
     n
 }
 
-/// `s` without surrounding whitespace; the common case (none) without a char scan.
+/// `s` without surrounding whitespace; the common cases (none, or an empty field) without a
+/// char scan.
 pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b))
@@ -331,6 +332,7 @@ pub(crate) fn trim(s: &str) -> &str {
         {
             s
         }
+        (None, _) => s,
         _ => s.trim(),
     }
 }
