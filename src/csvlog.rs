@@ -16,7 +16,7 @@ use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, Pricin
 use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
-use crate::table::{field, trimmed, Table};
+use crate::table::{trimmed, RowBuf, Table};
 
 /// The columns wabill appends to every priced line, in order.
 pub const APPENDED: [&str; 10] = [
@@ -184,8 +184,8 @@ pub const READ_BUFFER: usize = 64 * 1024;
 pub const MAX_FIELD: usize = 64 * 1024;
 
 /// Refuses a row with a field longer than [`MAX_FIELD`], naming its column.
-fn check_lengths(record: &StringRecord, header: &StringRecord) -> Result<(), Problem> {
-    if record.as_slice().len() <= MAX_FIELD {
+fn check_lengths(record: &RowBuf, header: &StringRecord) -> Result<(), Problem> {
+    if record.text().len() <= MAX_FIELD {
         return Ok(());
     }
     match record.iter().enumerate().find(|(_, f)| f.len() > MAX_FIELD) {
@@ -486,19 +486,19 @@ impl Batch {
     /// Adds a row. With `csv` (the sink writes rows), its fields are stored with a comma
     /// between two and the row is checked for fields that need quoting (see
     /// [`Record::as_csv`]); else they are stored one after the other.
-    fn push(&mut self, log: usize, line: u64, record: &StringRecord, csv: bool, parsed: Parse) {
+    fn push(&mut self, log: usize, line: u64, record: &RowBuf, csv: bool, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
         self.csv = csv;
         let (Ok(fields), Ok(_)) =
-            (u32::try_from(record.len()), u32::try_from(record.as_slice().len() + record.len()))
+            (u32::try_from(record.len()), u32::try_from(record.text().len() + record.len()))
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let parsed = Err(Box::new(Bad { time: None, problem }));
             self.items.push(Item { line, start, first, fields: 0, log, plain: false, parsed });
             return;
         };
-        let plain = csv && !needs_quotes(record.as_slice().as_bytes());
+        let plain = csv && !needs_quotes(record.text().as_bytes());
         if csv {
             for (n, f) in record.iter().enumerate() {
                 if n > 0 {
@@ -508,12 +508,8 @@ impl Batch {
                 self.ends.push((self.text.len() - start) as u32);
             }
         } else {
-            self.text.push_str(record.as_slice());
-            let mut end = 0;
-            for f in record.iter() {
-                end += f.len() as u32;
-                self.ends.push(end);
-            }
+            self.text.push_str(record.text());
+            self.ends.extend(record.ends().iter().map(|&end| end as u32));
         }
         self.items.push(Item { line, start, first, fields, log, plain, parsed });
     }
@@ -556,7 +552,7 @@ pub fn price_logs<R: Read + Send>(
         cursors.push(Cursor {
             table,
             columns,
-            record: StringRecord::new(),
+            record: RowBuf::default(),
             current: None,
             last: None,
             day: LastDay::default(),
@@ -613,7 +609,7 @@ struct Cursor<R> {
     table: Table<R>,
     columns: Columns,
     /// The row last read.
-    record: StringRecord,
+    record: RowBuf,
     /// The row last read when it is a good one waiting for the merge: its line and event.
     current: Option<(u64, Parse)>,
     /// The last good timestamp and its line, for the order check.
@@ -666,8 +662,8 @@ impl<R: Read> Reader<R> {
                 return Ok(());
             }
             let record = &c.record;
-            let line = record.position().map_or(0, |p| p.line());
-            let raw = field(record, Some(c.columns.timestamp));
+            let line = record.line();
+            let raw = trimmed(|i| record.get(i), Some(c.columns.timestamp));
             let time = parse_timestamp_after(raw, self.naive_zone, &mut c.day).and_then(|t| match c.last {
                 Some((last, before)) if t < last && !self.sort => Err(Problem::column(
                     "timestamp",
@@ -1150,7 +1146,7 @@ mod tests {
             let lines = sample_lines();
             let mut batch = Batch::default();
             for (log, fields, _, _) in &rows {
-                batch.push(*log, 2, &StringRecord::from(fields.clone()), true, Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
+                batch.push(*log, 2, &RowBuf::of(fields), true, Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
             }
             let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
             for (item, (log, _, n, fee)) in batch.items.iter().zip(&rows) {

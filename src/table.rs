@@ -8,30 +8,204 @@ use std::io::Read;
 use std::sync::Arc;
 
 use csv::StringRecord;
+use csv_core::ReadRecordResult;
 
 use crate::error::{Error, Position, Problem};
 
+/// One row as read: its fields one after the other, checked UTF-8, and where each ends. Reused
+/// from row to row, so that reading allocates only while rows grow.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RowBuf {
+    /// The fields' bytes in `bytes[..used]`; the rest is room for csv_core to write into.
+    bytes: Vec<u8>,
+    used: usize,
+    /// Each field's end in `ends[..fields]`; the rest is room.
+    ends: Vec<usize>,
+    fields: usize,
+    line: u64,
+}
+
+impl RowBuf {
+    pub(crate) fn len(&self) -> usize {
+        self.fields
+    }
+
+    /// The line the row starts on (as the csv crate counts: the line after the row before).
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Every field, one after the other.
+    #[inline]
+    pub(crate) fn text(&self) -> &str {
+        // SAFETY: `Rows::check` found these bytes UTF-8, and each field's end a character
+        // boundary, before handing the row out (it empties a row that fails).
+        unsafe { std::str::from_utf8_unchecked(&self.bytes[..self.used]) }
+    }
+
+    /// Where each field ends in [`RowBuf::text`].
+    #[inline]
+    pub(crate) fn ends(&self) -> &[usize] {
+        &self.ends[..self.fields]
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends().get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        // SAFETY: `Rows::check` found every field's end a character boundary of the text, and
+        // csv_core writes them in order, each at most the text's length.
+        Some(unsafe { self.text().get_unchecked(start..end) })
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.fields).filter_map(|i| self.get(i))
+    }
+
+    /// A row of these fields.
+    #[cfg(test)]
+    pub(crate) fn of(fields: &[impl AsRef<str>]) -> RowBuf {
+        let mut row = RowBuf::default();
+        for f in fields {
+            row.bytes.extend_from_slice(f.as_ref().as_bytes());
+            row.ends.push(row.bytes.len());
+        }
+        (row.used, row.fields) = (row.bytes.len(), fields.len());
+        row
+    }
+}
+
+/// Rows of CSV (RFC 4180: commas, double quotes, any line break), read with csv_core straight
+/// into a [`RowBuf`]: no intermediate record, one read call per [`crate::csvlog::READ_BUFFER`].
+/// Every row must have as many fields as the first; blank lines are skipped.
+struct Rows<R> {
+    core: csv_core::Reader,
+    input: R,
+    buf: Box<[u8]>,
+    /// The bytes read but not yet parsed: `buf[start..end]`.
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// The first row's number of fields.
+    width: Option<usize>,
+}
+
+/// Why a row could not be read.
+enum RowError {
+    Io(std::io::Error),
+    /// The field (from 0) holding bytes that are not UTF-8.
+    Utf8 {
+        field: usize,
+    },
+    Width {
+        expected: usize,
+        found: usize,
+    },
+}
+
+impl<R: Read> Rows<R> {
+    fn new(input: R) -> Rows<R> {
+        Rows {
+            core: csv_core::Reader::new(),
+            input,
+            buf: vec![0; crate::csvlog::READ_BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+            width: None,
+        }
+    }
+
+    /// Reads the next row into `row`; `false` at the end. After an error the next row can be
+    /// read (except after an I/O error).
+    fn next(&mut self, row: &mut RowBuf) -> Result<bool, RowError> {
+        row.used = 0;
+        row.fields = 0;
+        row.line = self.core.line();
+        loop {
+            if self.start == self.end && !self.eof {
+                self.start = 0;
+                self.end = loop {
+                    match self.input.read(&mut self.buf) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(RowError::Io(e)),
+                    }
+                };
+                self.eof = self.end == 0;
+            }
+            if row.used == row.bytes.len() {
+                row.bytes.resize((2 * row.bytes.len()).max(256), 0);
+            }
+            if row.fields == row.ends.len() {
+                row.ends.resize((2 * row.ends.len()).max(16), 0);
+            }
+            let (result, read, written, ended) = self.core.read_record(
+                &self.buf[self.start..self.end],
+                &mut row.bytes[row.used..],
+                &mut row.ends[row.fields..],
+            );
+            self.start += read;
+            row.used += written;
+            row.fields += ended;
+            match result {
+                // Room is made above.
+                ReadRecordResult::InputEmpty
+                | ReadRecordResult::OutputFull
+                | ReadRecordResult::OutputEndsFull => {}
+                ReadRecordResult::Record => return self.check(row).map(|()| true),
+                ReadRecordResult::End => return Ok(false),
+            }
+        }
+    }
+
+    /// Checks a row just read, as the csv crate does: as many fields as the first row, then
+    /// UTF-8 in every field. A row that fails is emptied, so that nothing reads its bytes as
+    /// text.
+    fn check(&mut self, row: &mut RowBuf) -> Result<(), RowError> {
+        debug_assert!(row.ends().windows(2).all(|w| w[0] <= w[1]), "csv_core writes ends in order");
+        debug_assert!(row.ends().last().is_none_or(|&end| end <= row.used), "within the text");
+        let expected = *self.width.get_or_insert(row.fields);
+        let valid = || {
+            std::str::from_utf8(&row.bytes[..row.used])
+                // A character split across two fields is valid in the whole but not in either.
+                .is_ok_and(|text| row.ends().iter().all(|&end| text.is_char_boundary(end)))
+        };
+        let error = if expected != row.fields {
+            RowError::Width { expected, found: row.fields }
+        } else if !valid() {
+            let field = (0..row.fields).position(|i| {
+                let start = if i == 0 { 0 } else { row.ends[i - 1] };
+                std::str::from_utf8(&row.bytes[start..row.ends[i]]).is_err()
+            });
+            RowError::Utf8 { field: field.unwrap_or(0) }
+        } else {
+            return Ok(());
+        };
+        row.used = 0;
+        row.fields = 0;
+        Err(error)
+    }
+}
+
 pub(crate) struct Table<R> {
     file: Arc<str>,
-    reader: csv::Reader<R>,
+    rows: Rows<R>,
     header: StringRecord,
-    record: StringRecord,
+    row: RowBuf,
 }
 
 impl<R: Read> Table<R> {
     /// Opens a table and reads its header. `file` names it in messages.
     pub(crate) fn new(reader: R, file: &str) -> Result<Table<R>, Error> {
         let file: Arc<str> = file.into();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .buffer_capacity(crate::csvlog::READ_BUFFER)
-            .from_reader(reader);
-        let mut header = StringRecord::new();
+        let mut rows = Rows::new(reader);
+        let mut header = RowBuf::default();
         let at = Position { file: file.clone(), line: 1 };
-        match reader.read_record(&mut header) {
+        match rows.next(&mut header) {
             Ok(true) => {}
             Ok(false) => return Err(Problem::new("empty file, expected a header row").at(at)),
-            Err(e) => return Err(csv_error(&file, None, e)),
+            Err(e) => return Err(row_error(&file, None, &header, e)),
         }
         let mut names: Vec<String> = Vec::with_capacity(header.len());
         for (i, name) in header.iter().enumerate() {
@@ -45,7 +219,7 @@ impl<R: Read> Table<R> {
             names.push(name);
         }
         let header = StringRecord::from(names);
-        Ok(Table { file, reader, header, record: StringRecord::new() })
+        Ok(Table { file, rows, header, row: RowBuf::default() })
     }
 
     /// The header names, lower-cased and trimmed.
@@ -77,15 +251,15 @@ impl<R: Read> Table<R> {
 
     /// Reads the next row; `false` at the end.
     pub(crate) fn next_row(&mut self) -> Result<bool, Error> {
-        let mut record = std::mem::take(&mut self.record);
-        let more = self.read_into(&mut record);
-        self.record = record;
+        let mut row = std::mem::take(&mut self.row);
+        let more = self.read_into(&mut row);
+        self.row = row;
         more
     }
 
     /// The current row's value in column `i`, trimmed ("" when absent).
     pub(crate) fn get(&self, i: Option<usize>) -> &str {
-        field(&self.record, i)
+        trimmed(|i| self.row.get(i), i)
     }
 
     /// The current row's position.
@@ -94,12 +268,12 @@ impl<R: Read> Table<R> {
     }
 
     pub(crate) fn line(&self) -> u64 {
-        self.record.position().map_or(0, |p| p.line())
+        self.row.line()
     }
 
-    /// Reads the next row into `record` (not the table's own); `false` at the end.
-    pub(crate) fn read_into(&mut self, record: &mut StringRecord) -> Result<bool, Error> {
-        self.reader.read_record(record).map_err(|e| csv_error(&self.file, Some(&self.header), e))
+    /// Reads the next row into `row` (not the table's own); `false` at the end.
+    pub(crate) fn read_into(&mut self, row: &mut RowBuf) -> Result<bool, Error> {
+        self.rows.next(row).map_err(|e| row_error(&self.file, Some(&self.header), row, e))
     }
 
     pub(crate) fn file(&self) -> &Arc<str> {
@@ -107,31 +281,23 @@ impl<R: Read> Table<R> {
     }
 }
 
-/// Field `i` (if any) of `record`, trimmed; "" when absent.
-pub(crate) fn field(record: &StringRecord, i: Option<usize>) -> &str {
-    trimmed(|i| record.get(i), i)
-}
-
 /// Field `i` (if any) as `get` gives it, trimmed; "" when absent.
 pub(crate) fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r str {
     crate::engine::trim(i.and_then(get).unwrap_or(""))
 }
 
-/// A csv crate error, positioned (and naming the column, when the header is known).
-pub(crate) fn csv_error(file: &Arc<str>, header: Option<&StringRecord>, e: csv::Error) -> Error {
-    let line = e.position().map_or(0, |p| p.line());
-    let at = Position { file: file.clone(), line };
-    let text = e.to_string();
-    match e.into_kind() {
-        csv::ErrorKind::Utf8 { err, .. } => match header.and_then(|h| h.get(err.field())) {
+/// A row that could not be read, positioned (and naming the column, when the header is known).
+fn row_error(file: &Arc<str>, header: Option<&StringRecord>, row: &RowBuf, e: RowError) -> Error {
+    let at = Position { file: file.clone(), line: row.line() };
+    match e {
+        RowError::Io(source) => Error::io(file.to_string(), source),
+        RowError::Utf8 { field } => match header.and_then(|h| h.get(field)) {
             Some(name) => Problem::column(name.to_string(), "invalid UTF-8", "").at(at),
-            None => Problem::new(format!("invalid UTF-8 in field {}", err.field() + 1)).at(at),
+            None => Problem::new(format!("invalid UTF-8 in field {}", field + 1)).at(at),
         },
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            Problem::new(format!("expected {expected_len} fields, found {len}")).at(at)
+        RowError::Width { expected, found } => {
+            Problem::new(format!("expected {expected} fields, found {found}")).at(at)
         }
-        csv::ErrorKind::Io(source) => Error::io(file.to_string(), source),
-        _ => Problem::new(format!("malformed CSV: {text}")).at(at),
     }
 }
 
@@ -143,5 +309,97 @@ pub(crate) trait At<T> {
 impl<T> At<T> for Result<T, Problem> {
     fn at(self, at: impl FnOnce() -> Position) -> Result<T, Error> {
         self.map_err(|p| p.at(at()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Gives its bytes a few at a time, so that rows and characters cross every boundary.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// Each row as (line, fields), or its error as (line, what).
+    type Outcome = Vec<Result<(u64, Vec<String>), (u64, String)>>;
+
+    fn ours(bytes: &[u8], step: usize) -> Outcome {
+        let mut rows = Rows::new(Trickle { bytes, step });
+        let mut row = RowBuf::default();
+        let mut out = Vec::new();
+        loop {
+            match rows.next(&mut row) {
+                Ok(false) => return out,
+                Ok(true) => out.push(Ok((row.line(), row.iter().map(String::from).collect()))),
+                Err(RowError::Utf8 { field }) => out.push(Err((row.line(), format!("utf8 {field}")))),
+                Err(RowError::Width { expected, found }) => {
+                    out.push(Err((row.line(), format!("width {expected} {found}"))))
+                }
+                Err(RowError::Io(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    fn theirs(bytes: &[u8]) -> Outcome {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+        let mut record = StringRecord::new();
+        let mut out = Vec::new();
+        loop {
+            let line = |p: Option<&csv::Position>| p.map_or(0, |p| p.line());
+            match reader.read_record(&mut record) {
+                Ok(false) => return out,
+                Ok(true) => {
+                    out.push(Ok((line(record.position()), record.iter().map(String::from).collect())))
+                }
+                Err(e) => {
+                    let at = line(e.position());
+                    match e.into_kind() {
+                        csv::ErrorKind::Utf8 { err, .. } => {
+                            out.push(Err((at, format!("utf8 {}", err.field()))))
+                        }
+                        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                            out.push(Err((at, format!("width {expected_len} {len}"))))
+                        }
+                        kind => panic!("{kind:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Rows, their lines and their errors are what the csv crate reads, however the input
+        /// arrives: quotes, every kind of line break, blank lines, a last row without a line
+        /// break, characters split across fields and invalid UTF-8.
+        #[test]
+        fn rows_are_what_the_csv_crate_reads(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'b', b',', b',', b'"', b'\r', b'\n', b'\n', b' ', 0xC3, 0xA9, 0xFF]),
+                0..80,
+            ),
+            step in 1usize..9,
+        ) {
+            prop_assert_eq!(ours(&bytes, step), theirs(&bytes));
+        }
+    }
+
+    #[test]
+    fn long_rows_grow_the_row_buffer() {
+        let field = "x".repeat(100_000);
+        let text = format!("a,b\n{field},\"{field}\"\"\"\n");
+        assert_eq!(ours(text.as_bytes(), 4096), theirs(text.as_bytes()));
+        assert_eq!(ours(text.as_bytes(), 4096)[1].as_ref().map(|(_, f)| f[1].len()), Ok(100_001));
     }
 }

@@ -101,6 +101,21 @@ fn a_10_mb_field_is_refused_with_its_column() {
 }
 
 #[test]
+fn rows_that_are_not_utf8_or_miss_a_field_are_refused_with_their_place() {
+    let bad = temp("latin1.csv", b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B\xe9,u_1,mo\n");
+    let (code, _, stderr) = wabill(&["price", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr, format!("wabill: {}:2: column business: invalid UTF-8\n", bad.display()));
+    let short = temp(
+        "short.csv",
+        b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,u_1,mo\n2025-09-10T09:00:01Z,B1,u_1\n",
+    );
+    let (code, _, stderr) = wabill(&["price", short.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr, format!("wabill: {}:3: expected 4 fields, found 3\n", short.display()));
+}
+
+#[test]
 fn an_unknown_country_is_refused() {
     let path =
         temp("zz.csv", b"timestamp,business,user,direction,country\n2025-09-10T09:00:00Z,B1,u_1,mo,ZZ\n");
