@@ -829,7 +829,7 @@ pub struct LinesWriter<W: Write> {
     layout: Layout,
     /// Per log: whether its columns are the output's input columns, in order.
     whole: Vec<bool>,
-    appended: foldhash::HashMap<Appended, (Arc<str>, Box<[u8]>)>,
+    appended: foldhash::HashMap<Appended, Box<[u8]>>,
     line: Vec<u8>,
 }
 
@@ -840,7 +840,7 @@ struct Appended {
     model: PricingModel,
     pricing_type: PricingType,
     category: Option<PricingCategory>,
-    /// The address of the market's shared name (held by the cache, so never reused).
+    /// The address of the market's name (interned: one address per name, never freed).
     market: usize,
     country: Option<Country>,
     tier: Option<Tier>,
@@ -857,7 +857,7 @@ impl Appended {
             model: line.pricing_model,
             pricing_type: line.pricing_type,
             category: line.pricing_category,
-            market: Arc::as_ptr(&line.market) as *const u8 as usize,
+            market: line.market.as_ptr() as usize,
             country: line.country,
             tier: line.tier,
             rate: line.rate.map(|r| r.serialize()),
@@ -901,7 +901,7 @@ fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
     push_field(out, line.pricing_model.as_str());
     push_field(out, line.pricing_type.as_str());
     push_field(out, line.pricing_category.map_or("", |c| c.as_str()));
-    push_field(out, &line.market);
+    push_field(out, line.market);
     push_field(out, line.country.as_ref().map_or("", |c| c.code()));
     push_field(out, &line.tier.map(|t| t.to_string()).unwrap_or_default());
     push_field(out, &line.rate.map(|r| format_amount(r, 0)).unwrap_or_default());
@@ -957,10 +957,10 @@ impl<W: Write> LinesWriter<W> {
         if self.appended.len() >= APPENDED_CACHE {
             self.appended.clear();
         }
-        let (_, text) = self.appended.entry(Appended::of(line)).or_insert_with(|| {
+        let text = self.appended.entry(Appended::of(line)).or_insert_with(|| {
             let mut text = Vec::new();
             push_appended(&mut text, line);
-            (line.market.clone(), text.into())
+            text.into()
         });
         out.extend_from_slice(text);
         for e in extra {
@@ -1092,17 +1092,13 @@ mod tests {
         let base = PricedLine {
             timestamp: DateTime::from_timestamp(1_751_328_000, 0).unwrap(),
             local_date: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
-            account: Arc::new(crate::engine::AccountNames {
-                business: "B".into(),
-                waba: "W".into(),
-                portfolio: "P".into(),
-            }),
+            account: crate::engine::AccountNames::of("B", "W", "P"),
             direction: Direction::Mt,
             rules: RuleSet::Pmp2025,
             pricing_model: PricingModel::Pmp,
             pricing_type: PricingType::Regular,
             pricing_category: Some(PricingCategory::Marketing),
-            market: "India".into(),
+            market: "India",
             country: "IN".parse().ok(),
             tier: None,
             rate: Some("0.0107".parse().unwrap()),
@@ -1113,8 +1109,8 @@ mod tests {
         vec![
             base.clone(),
             PricedLine { rate: Some(d("0.01070")), charge: d("0.010700"), ..base.clone() },
-            PricedLine { market: "Rest of \"Asia\", Pacific".into(), ..base.clone() },
-            PricedLine { market: "India".into(), country: None, ..base.clone() },
+            PricedLine { market: "Rest of \"Asia\", Pacific", ..base.clone() },
+            PricedLine { market: "India", country: None, ..base.clone() },
             PricedLine {
                 pricing_type: PricingType::FreeCustomerService,
                 pricing_category: Some(PricingCategory::Service),

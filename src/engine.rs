@@ -115,12 +115,28 @@ impl Default for Options {
     }
 }
 
-/// A business number's name and those of its WABA and portfolio, shared by its lines.
+/// A business number's name and those of its WABA and portfolio, shared by its lines: one
+/// copy for the life of the process (see [`AccountNames::of`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AccountNames {
-    pub business: Box<str>,
-    pub waba: Box<str>,
-    pub portfolio: Box<str>,
+    pub business: &'static str,
+    pub waba: &'static str,
+    pub portfolio: &'static str,
+}
+
+impl AccountNames {
+    /// The one copy of these names: equal names are one address, kept for the life of the
+    /// process (a line holds them without a reference count).
+    pub fn of(business: &str, waba: &str, portfolio: &str) -> &'static AccountNames {
+        static KEPT: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<&'static AccountNames>>> =
+            std::sync::OnceLock::new();
+        let names = AccountNames {
+            business: crate::intern::name(business),
+            waba: crate::intern::name(waba),
+            portfolio: crate::intern::name(portfolio),
+        };
+        crate::intern::value(&KEPT, &names)
+    }
 }
 
 /// One priced message: why it costs what it costs (SPEC §7).
@@ -130,14 +146,14 @@ pub struct PricedLine {
     /// The local date in the WABA's time zone.
     pub local_date: NaiveDate,
     /// The business, its WABA and its portfolio (one shared value per business).
-    pub account: Arc<AccountNames>,
+    pub account: &'static AccountNames,
     pub direction: Direction,
     pub rules: RuleSet,
     pub pricing_model: PricingModel,
     pub pricing_type: PricingType,
     /// Empty for `inbound` and `duplicate`.
     pub pricing_category: Option<PricingCategory>,
-    pub market: Arc<str>,
+    pub market: &'static str,
     pub country: Option<Country>,
     /// The volume tier, when the price came from tier rows.
     pub tier: Option<Tier>,
@@ -155,15 +171,15 @@ impl PricedLine {
     }
 
     pub fn business(&self) -> &str {
-        &self.account.business
+        self.account.business
     }
 
     pub fn waba(&self) -> &str {
-        &self.account.waba
+        self.account.waba
     }
 
     pub fn portfolio(&self) -> &str {
-        &self.account.portfolio
+        self.account.portfolio
     }
 }
 
@@ -193,7 +209,7 @@ impl Keys {
 }
 
 struct Business {
-    names: Arc<AccountNames>,
+    names: &'static AccountNames,
     waba_id: u32,
     portfolio_id: u32,
     account: Account,
@@ -386,11 +402,7 @@ impl Engine {
         }
         let account = self.book.accounts.get(name);
         let business = Business {
-            names: Arc::new(AccountNames {
-                business: name.into(),
-                waba: account.waba.as_str().into(),
-                portfolio: account.portfolio.as_str().into(),
-            }),
+            names: AccountNames::of(name, &account.waba, &account.portfolio),
             waba_id: number(&mut self.wabas, &account.waba),
             portfolio_id: number(&mut self.portfolios, &account.portfolio),
             account,
@@ -479,13 +491,13 @@ impl Engine {
         let mut line = PricedLine {
             timestamp: t,
             local_date,
-            account: biz.names.clone(),
+            account: biz.names,
             direction: ev.direction,
             rules,
             pricing_model: rules.model(),
             pricing_type: PricingType::Duplicate,
             pricing_category: None,
-            market: book.markets.name(market).clone(),
+            market: book.markets.name(market),
             country,
             tier: None,
             rate: None,

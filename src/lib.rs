@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod generate;
+mod intern;
 pub mod invoice;
 pub mod market;
 pub mod money;

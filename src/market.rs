@@ -8,7 +8,6 @@
 
 use foldhash::{HashMap, HashMapExt};
 use std::io::Read;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -33,8 +32,8 @@ struct Row {
 /// The calling-code table. Immutable once built; cheap to share behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct Markets {
-    names: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, MarketId>,
+    names: Vec<&'static str>,
+    ids: HashMap<&'static str, MarketId>,
     /// A digit trie of the prefixes; node 0 is the root (the empty prefix, which has no rows:
     /// empty-prefix rows are under `countries`).
     nodes: Vec<Node>,
@@ -119,8 +118,8 @@ impl Markets {
             return id;
         }
         let id = MarketId(u16::try_from(self.names.len()).expect("fewer than 65536 markets"));
-        let name: Arc<str> = name.into();
-        self.names.push(name.clone());
+        let name = crate::intern::name(name);
+        self.names.push(name);
         self.ids.insert(name, id);
         id
     }
@@ -160,8 +159,8 @@ impl Markets {
         }
     }
 
-    pub(crate) fn name(&self, id: MarketId) -> &Arc<str> {
-        &self.names[id.0 as usize]
+    pub(crate) fn name(&self, id: MarketId) -> &'static str {
+        self.names[id.0 as usize]
     }
 
     pub(crate) fn other(&self) -> MarketId {

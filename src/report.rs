@@ -9,13 +9,12 @@
 use std::collections::BTreeMap;
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 
 use rust_decimal::Decimal;
 
-use crate::engine::{AccountNames, PricedLine};
+use crate::engine::PricedLine;
 use crate::error::Problem;
 use crate::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
 use crate::money::{checked_add, format_amount, format_fixed, Country, Currency};
@@ -111,11 +110,10 @@ pub struct Summary {
     /// Each group's key and totals.
     groups: Vec<(Key<Box<str>>, Totals)>,
     index: HashMap<Key<Box<str>>, usize>,
-    /// Lines' keys with their names by address: every line of a business shares one `Arc` of
-    /// its names and every line of a market one of the market's, so a line finds its group
-    /// without hashing or comparing a string. Each entry holds those `Arc`s, so that their
-    /// addresses are not reused for other names while it lives.
-    by_address: HashMap<Key<usize>, (usize, Arc<AccountNames>, Arc<str>)>,
+    /// Lines' keys with their names by address: names are interned (equal names are one
+    /// address, never freed), so a line finds its group without hashing or comparing a
+    /// string.
+    by_address: HashMap<Key<usize>, usize>,
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -150,7 +148,7 @@ impl Summary {
                 GroupBy::Business => k.business = Some(line.business()),
                 GroupBy::Waba => k.waba = Some(line.waba()),
                 GroupBy::Portfolio => k.portfolio = Some(line.portfolio()),
-                GroupBy::Market => k.market = Some(&*line.market),
+                GroupBy::Market => k.market = Some(line.market),
                 GroupBy::Country => k.country = Some(line.country),
                 GroupBy::Category => k.category = Some(line.pricing_category),
                 GroupBy::Type => k.pricing_type = Some(line.pricing_type),
@@ -174,10 +172,10 @@ impl Summary {
         let key = self.key(line);
         let address = key.clone().map(|s| s.as_ptr() as usize);
         let i = match self.by_address.get(&address) {
-            Some(&(i, ..)) => i,
+            Some(&i) => i,
             None => {
                 let i = self.group(key.map(Box::from));
-                self.by_address.insert(address, (i, line.account.clone(), line.market.clone()));
+                self.by_address.insert(address, i);
                 i
             }
         };
