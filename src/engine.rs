@@ -50,17 +50,39 @@ use crate::window::{number_digits, number_key, Pairs, Stamp, UserKey, DAY};
 pub struct Pricebook {
     markets: Markets,
     accounts: Accounts,
-    prices: HashMap<(Currency, MarketId, RateCategory), Vec<(NaiveDate, Price)>>,
+    /// Per currency (a book has few), the dated prices of each market and rate category, at
+    /// [`Pricebook::slot`]: a lookup is two indexings, no hashing.
+    prices: Vec<(Currency, Vec<Dated>)>,
 }
+
+/// A market and rate category's prices, by the date they take effect.
+type Dated = Vec<(NaiveDate, Price)>;
 
 impl Pricebook {
     pub fn new(markets: Markets, card: &RateCard, accounts: Accounts) -> Pricebook {
         let mut markets = markets;
-        let mut prices = HashMap::new();
+        let mut prices: Vec<(Currency, Vec<Dated>)> = Vec::new();
         for ((currency, market, category), dated) in card.entries() {
-            prices.insert((*currency, markets.intern(market), *category), dated.clone());
+            let slot = Pricebook::slot(markets.intern(market), *category);
+            let table = match prices.iter().position(|(c, _)| c == currency) {
+                Some(i) => &mut prices[i].1,
+                None => {
+                    prices.push((*currency, Vec::new()));
+                    &mut prices.last_mut().expect("just pushed").1
+                }
+            };
+            if table.len() <= slot {
+                table.resize(slot + 1, Vec::new());
+            }
+            table[slot] = dated.clone();
         }
         Pricebook { markets, accounts, prices }
+    }
+
+    /// Where the prices of a market and rate category are in a currency's table.
+    fn slot(market: MarketId, category: RateCategory) -> usize {
+        // A fieldless enum: its discriminant is its place in `ALL`.
+        usize::from(market.0) * RateCategory::ALL.len() + category as usize
     }
 
     /// The embedded markets table and rate card, with these accounts.
@@ -79,7 +101,8 @@ impl Pricebook {
         category: RateCategory,
         date: NaiveDate,
     ) -> Option<&Price> {
-        in_force(self.prices.get(&(currency, market, category))?, date)
+        let (_, table) = self.prices.iter().find(|(c, _)| *c == currency)?;
+        in_force(table.get(Pricebook::slot(market, category))?, date)
     }
 }
 
@@ -780,6 +803,11 @@ pub(crate) mod testing {
         assert_eq!(again.pricing_type, PricingType::Duplicate);
         let later = l.push(Event::mo(at(0, 0) + week, "B", FR).with_id("wamid.1"));
         assert_eq!(later.pricing_type, PricingType::Inbound);
+    }
+
+    #[test]
+    fn a_rate_categorys_discriminant_is_its_place_in_all() {
+        assert!(RateCategory::ALL.iter().enumerate().all(|(i, c)| *c as usize == i));
     }
 
     #[test]
