@@ -27,8 +27,6 @@
 //! tier family and local month, the volume-tier counters; per WABA or business and month, the
 //! free allowances; and the ids seen, for duplicates. A push that fails changes nothing.
 
-use std::hash::BuildHasher;
-
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
@@ -42,7 +40,7 @@ use crate::market::{MarketId, Markets};
 use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
-use crate::slots::{Slots, Spot};
+use crate::seen::SeenIds;
 use crate::window::{number_digits, number_key, Pairs, Stamp, UserKey, DAY};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
@@ -448,7 +446,7 @@ impl Engine {
     /// So a loop can ask for the next events' while it prices the current one.
     pub(crate) fn prefetch(&self, bi: u32, keys: &Keys) {
         if let Some(id) = keys.id() {
-            self.seen.ids.prefetch(&id);
+            self.seen.prefetch(id);
         }
         if let Some(n) = keys.user() {
             self.businesses[bi as usize].pairs.prefetch(&UserKey::Number(n));
@@ -655,61 +653,6 @@ impl Engine {
     pub fn live_pairs(&self) -> usize {
         let last = self.last.and_then(Stamp::of);
         last.map_or(0, |t| self.businesses.iter().map(|b| b.pairs.live(t)).sum())
-    }
-}
-
-/// The message ids seen within the dedup window, as 64-bit fingerprints (a seeded hash; two
-/// ids of one window share one with odds of about n²/2⁶⁵, one in ten million for 2 million ids),
-/// each with the second it was first seen, counted from the first id. 16 bytes an id, in a
-/// [`Slots`] table that forgets the ids older than the window when it fills up.
-#[derive(Debug)]
-struct SeenIds {
-    epoch: Option<i64>,
-    ids: Slots<u64, u32>,
-}
-
-impl Default for SeenIds {
-    fn default() -> SeenIds {
-        SeenIds { epoch: None, ids: Slots::new(75, true) }
-    }
-}
-
-impl SeenIds {
-    /// Never zero (the empty key of the table).
-    fn fingerprint(id: &str) -> u64 {
-        foldhash::fast::FixedState::with_seed(0x1D5).hash_one(id).max(1)
-    }
-
-    /// Seconds since the first id, saturating (136 years of log).
-    fn second(&self, t: DateTime<Utc>) -> u32 {
-        let since = t.timestamp() - self.epoch.unwrap_or(t.timestamp());
-        u32::try_from(since.max(0)).unwrap_or(u32::MAX)
-    }
-
-    /// Whether `id` was first seen less than `window` before `t`, and where it will be
-    /// recorded if not ([`SeenIds::insert`]).
-    fn check(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> (bool, Spot) {
-        let live = Self::live_at(self.second(t), window);
-        let (seen, spot) = self.ids.probe(&id, &live);
-        (seen.is_some_and(live), spot)
-    }
-
-    /// Records `id` as first seen at `t`, at its `spot` (a sighting older than the window is
-    /// superseded).
-    fn insert(&mut self, spot: Spot, t: DateTime<Utc>, id: u64, window: TimeDelta) {
-        self.epoch.get_or_insert(t.timestamp());
-        let at = self.second(t);
-        self.ids.put(spot, id, at, Self::live_at(at, window));
-    }
-
-    /// Whether a sighting at second `seen` is within `window` of second `now`.
-    fn live_at(now: u32, window: TimeDelta) -> impl Fn(&u32) -> bool {
-        move |&seen| i64::from(now) - i64::from(seen) < window.num_seconds()
-    }
-
-    /// The ids seen less than `window` before `t`.
-    fn live(&self, t: DateTime<Utc>, window: TimeDelta) -> usize {
-        self.ids.values().filter(|seen| Self::live_at(self.second(t), window)(seen)).count()
     }
 }
 

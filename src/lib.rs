@@ -34,6 +34,7 @@ pub mod money;
 pub mod ratecard;
 pub mod report;
 pub mod rules;
+mod seen;
 mod slots;
 mod table;
 pub mod tariff;

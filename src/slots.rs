@@ -1,8 +1,7 @@
-//! An open-addressing hash table for the engine's two large maps (pairs and message ids).
+//! An open-addressing hash table for the engine's large maps (pairs, and message ids by day).
 //!
-//! hashbrown serves every other map. These two are looked up once per event at random places
-//! in tens of megabytes, so their cost is cache misses; this table adds what hashbrown cannot
-//! offer:
+//! hashbrown serves every other map. These are looked up once per event at random places in
+//! megabytes, so their cost is cache misses; this table adds what hashbrown cannot offer:
 //! - [`Slots::prefetch`]: the pricing loop asks for the memory of the next events' entries
 //!   while it prices the current one;
 //! - expiry without tombstones: a new key takes the slot of an expired entry on its probe path,
@@ -12,6 +11,17 @@
 //! Linear probing over one array of `(key, value)` entries, aligned as the user chooses: a
 //! lookup reads one or two neighbouring cache lines. The capacity is a power of two and the
 //! table grows past `max_load` percent. `K::default()` marks an empty slot and is never a key.
+
+/// Asks the processor to load the cache line at `at`, without waiting for it.
+pub(crate) fn prefetch<T>(at: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults and changes no memory, whatever the
+    // address (it may be past the end of a table).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
+    }
+    let _ = at;
+}
 
 /// A key of a [`Slots`] table.
 pub(crate) trait SlotKey: Copy + Eq + Default {
@@ -40,8 +50,6 @@ pub(crate) struct Slots<K, V, A = u64> {
     bits: u32,
     /// The table grows past this percentage of its capacity.
     max_load: usize,
-    /// Whether a full table first drops its expired entries (see [`Slots::put`]).
-    sweeps: bool,
     /// Changes each time a key is added or entries move (a sweep or a resize): a spot found
     /// before is stale.
     shape: u32,
@@ -59,15 +67,25 @@ pub(crate) struct Spot {
 const MIN_BITS: u32 = 4;
 
 impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
-    /// A table that grows when full; `sweeps`: that first drops its expired entries, and
-    /// grows only if that freed less than a fifth of its room.
-    pub(crate) fn new(max_load: usize, sweeps: bool) -> Slots<K, V, A> {
+    /// A table that grows past `max_load` percent.
+    pub(crate) fn new(max_load: usize) -> Slots<K, V, A> {
         assert!((10..=90).contains(&max_load), "a load between 10% and 90%");
-        Slots { entries: Vec::new(), len: 0, bits: 0, max_load, sweeps, shape: 0 }
+        Slots { entries: Vec::new(), len: 0, bits: 0, max_load, shape: 0 }
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// A table with room for `keys` keys before it grows.
+    pub(crate) fn with_room(keys: usize, max_load: usize) -> Slots<K, V, A> {
+        let mut slots = Slots::new(max_load);
+        let mut bits = MIN_BITS;
+        while (keys + 1) * 100 > (1 << bits) * max_load {
+            bits += 1;
+        }
+        slots.resize(bits);
+        slots
+    }
+
+    /// The entries held, live or expired.
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
@@ -104,18 +122,10 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         // The 64 bytes from the home slot on, where a probe often goes on: one line, or two
         // when the home slot is not the first of its line.
         let next = slot.cast::<u8>().wrapping_add(63);
-        let crosses = slot as usize / 64 != next as usize / 64;
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint that never faults and changes no memory, whatever the
-        // address (the second may be past the table's end).
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(slot.cast());
-            if crosses {
-                _mm_prefetch::<_MM_HINT_T0>(next.cast());
-            }
+        prefetch(slot);
+        if slot as usize / 64 != next as usize / 64 {
+            prefetch(next);
         }
-        let _ = crosses;
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
@@ -154,20 +164,12 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     }
 
     /// Sets the value of `key` at the spot [`Slots::probe`] gave (probing again if the table
-    /// was swept or resized since), adding the key if absent.
-    /// - A full table that sweeps drops its expired entries, and grows only if that freed less
-    ///   than a fifth of its room: a sweep frees enough to pay for itself (amortised O(1) per
-    ///   insert), and a table that forgets as fast as it learns keeps its size. One that does
-    ///   not sweep grows (its owner sweeps it with [`Slots::retain`]).
+    /// grew or was swept since), adding the key if absent; a full table grows (its owner drops
+    /// expired entries with [`Slots::retain`]).
     pub(crate) fn put(&mut self, spot: Spot, key: K, value: V, live: impl Fn(&V) -> bool) {
         let mut spot = spot;
         if !spot.found && self.is_full() {
-            if self.sweeps {
-                self.retain(|_, v| live(v));
-            }
-            if self.is_full() || self.len * 100 * 5 > self.entries.len() * self.max_load * 4 {
-                self.resize(self.bits.max(MIN_BITS - 1) + 1);
-            }
+            self.resize(self.bits.max(MIN_BITS - 1) + 1);
         }
         if spot.shape != self.shape {
             spot = self.probe(&key, &live).1;
@@ -300,7 +302,7 @@ mod tests {
         load: usize,
         key: impl Fn(u64) -> K,
     ) -> Result<(), TestCaseError> {
-        let mut slots = Slots::<K, u32>::new(load, true);
+        let mut slots = Slots::<K, u32>::new(load);
         let mut map = HashMap::new();
         for &(retain, k, v) in ops {
             if retain {
@@ -343,7 +345,7 @@ mod tests {
         fn stale_spots_are_found_again(
             ops in proptest::collection::vec((1u64..300, 1u64..300, proptest::bool::weighted(0.2)), 0..300),
         ) {
-            let mut slots = Slots::<u64, u32>::new(50, true);
+            let mut slots = Slots::<u64, u32>::new(50);
             let mut map = HashMap::new();
             for (n, &(a, b, sweep)) in ops.iter().enumerate() {
                 let n = n as u32;
@@ -367,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_table_that_forgets_as_fast_as_it_learns_keeps_its_size() {
-        let mut slots = Slots::<u64, u32>::new(75, true);
+        let mut slots = Slots::<u64, u32>::new(75);
         for day in 0..60u64 {
             for i in 0..10_000 {
                 slots.insert_expiring(day * 1_000_000 + i + 1, day as u32, |_| true);
@@ -378,21 +380,6 @@ mod tests {
         assert_eq!(slots.entries.len(), 1 << 17);
     }
 
-    #[test]
-    fn a_table_of_expiring_entries_reuses_their_room_instead_of_growing() {
-        let mut slots = Slots::<u64, u32>::new(75, true);
-        for day in 0..60u32 {
-            for i in 0..10_000 {
-                slots.insert_expiring(u64::from(day) * 1_000_000 + i + 1, day, |d| d + 7 > day);
-            }
-        }
-        // A week of keys (70,000) fits in 75% of 2^17 slots (98,304): no growth.
-        assert!(slots.len() <= 98_304);
-        assert_eq!(slots.entries.len(), 1 << 17);
-        assert!((0..10_000).all(|i| slots.get(&(59_000_000 + i + 1)) == Some(&59)));
-        assert_eq!(slots.values().filter(|&&d| d + 7 > 59).count(), 70_000);
-    }
-
     proptest! {
         /// With expiring entries, the live ones are what a map holding only live entries holds.
         #[test]
@@ -401,7 +388,7 @@ mod tests {
             load in 10usize..=90,
         ) {
             fn run<K: SlotKey + std::hash::Hash + std::fmt::Debug>(ops: &[(u64, u32)], load: usize, key: impl Fn(u64) -> K) -> Result<(), TestCaseError> {
-                let mut slots = Slots::<K, u32>::new(load, true);
+                let mut slots = Slots::<K, u32>::new(load);
                 let mut map = HashMap::new();
                 for (n, &(k, _)) in ops.iter().enumerate() {
                     // Time moves on by `step`; an entry lives for 20 steps of time.

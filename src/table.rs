@@ -167,9 +167,13 @@ impl<R: Read> Rows<R> {
         debug_assert!(row.ends().last().is_none_or(|&end| end <= row.used), "within the text");
         let expected = *self.width.get_or_insert(row.fields);
         let valid = || {
-            std::str::from_utf8(&row.bytes[..row.used])
-                // A character split across two fields is valid in the whole but not in either.
-                .is_ok_and(|text| row.ends().iter().all(|&end| text.is_char_boundary(end)))
+            let bytes = &row.bytes[..row.used];
+            // ASCII (nearly every row) is UTF-8 however it is cut.
+            bytes.is_ascii()
+                || std::str::from_utf8(bytes)
+                    // A character split across two fields is valid in the whole but not in
+                    // either.
+                    .is_ok_and(|text| row.ends().iter().all(|&end| text.is_char_boundary(end)))
         };
         let error = if expected != row.fields {
             RowError::Width { expected, found: row.fields }

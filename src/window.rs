@@ -218,7 +218,7 @@ pub(crate) struct Pairs {
 
 impl Default for Pairs {
     fn default() -> Pairs {
-        Pairs { numbers: Slots::new(50, false), conversations: Default::default(), ids: Default::default() }
+        Pairs { numbers: Slots::new(50), conversations: Default::default(), ids: Default::default() }
     }
 }
 
