@@ -18,6 +18,11 @@ pub struct Currency([u8; 3]);
 impl Currency {
     pub const USD: Currency = Currency(*b"USD");
 
+    /// The code's three bytes as one number.
+    pub(crate) fn as_u32(&self) -> u32 {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], 0])
+    }
+
     /// The code, e.g. `"USD"`.
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("currency codes are ASCII")
@@ -65,6 +70,11 @@ impl fmt::Display for Currency {
 pub struct Country([u8; 2]);
 
 impl Country {
+    /// The code's two bytes as one number.
+    pub(crate) fn as_u16(&self) -> u16 {
+        u16::from_le_bytes(self.0)
+    }
+
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("country codes are ASCII")
     }

@@ -48,7 +48,7 @@ named_enum! {
 }
 
 /// The values of the chosen keys of one group; unchosen keys stay `None`. Names are owned
-/// (`Key<Box<str>>`) in the groups, and addresses (`Key<usize>`) in the lines' index.
+/// (`Key<Box<str>>`) in the groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 struct Key<S> {
     month: Option<Month>,
@@ -79,6 +79,36 @@ impl<S> Key<S> {
             model: self.model,
             currency: self.currency,
         }
+    }
+}
+
+/// The most words a line's key takes: four names of two words, six other keys, the currency.
+const MAX_WORDS: usize = 4 * 2 + 6 + 1;
+
+/// A line's key as words ([`Summary::words`]): the key of the lines' index. Names are
+/// interned, so that equal names are mostly one address; a line's group is then found without
+/// hashing or comparing a string (two addresses of one name find the same group, by its
+/// name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Words {
+    len: usize,
+    words: [u64; MAX_WORDS],
+}
+
+impl Words {
+    fn push(&mut self, word: u64) {
+        self.words[self.len] = word;
+        self.len += 1;
+    }
+}
+
+impl std::hash::Hash for Words {
+    /// The words folded into one: one write to the hasher.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let folded = self.words[..self.len]
+            .iter()
+            .fold(0u64, |h, &w| (h.rotate_left(23) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        state.write_u64(folded);
     }
 }
 
@@ -113,7 +143,7 @@ pub struct Summary {
     /// Lines' keys with their names by address: names are interned (equal names are one
     /// address, never freed), so a line finds its group without hashing or comparing a
     /// string.
-    by_address: HashMap<Key<usize>, usize>,
+    by_address: HashMap<Words, usize>,
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -167,15 +197,45 @@ impl Summary {
         })
     }
 
+    /// A line's key as [`Words`]: each chosen key in grouping order, a name as its address
+    /// and length, then the currency.
+    fn words(&self, line: &PricedLine) -> Words {
+        let mut words = Words { len: 0, words: [0; MAX_WORDS] };
+        let name = |s: &str| (s.as_ptr() as u64, Some(s.len() as u64));
+        let one = |word: u64| (word, None);
+        for g in &self.by {
+            let (first, second) = match g {
+                GroupBy::Month => {
+                    let m = line.month();
+                    one((i64::from(m.year) * 16 + i64::from(m.month)) as u64)
+                }
+                GroupBy::Business => name(line.business()),
+                GroupBy::Waba => name(line.waba()),
+                GroupBy::Portfolio => name(line.portfolio()),
+                GroupBy::Market => name(line.market),
+                GroupBy::Country => one(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1)),
+                GroupBy::Category => one(line.pricing_category.map_or(0, |c| c as u64 + 1)),
+                GroupBy::Type => one(line.pricing_type as u64),
+                GroupBy::Rules => one(line.rules as u64),
+                GroupBy::Model => one(line.pricing_model as u64),
+            };
+            words.push(first);
+            if let Some(w) = second {
+                words.push(w);
+            }
+        }
+        words.push(line.currency.as_u32().into());
+        words
+    }
+
     /// Adds one priced line.
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
-        let key = self.key(line);
-        let address = key.clone().map(|s| s.as_ptr() as usize);
-        let i = match self.by_address.get(&address) {
+        let words = self.words(line);
+        let i = match self.by_address.get(&words) {
             Some(&i) => i,
             None => {
-                let i = self.group(key.map(Box::from));
-                self.by_address.insert(address, i);
+                let i = self.group(self.key(line).map(Box::from));
+                self.by_address.insert(words, i);
                 i
             }
         };
@@ -378,5 +438,47 @@ fn cell(k: &Key<Box<str>>, g: GroupBy) -> String {
         GroupBy::Type => opt(k.pricing_type.map(|t| t.to_string())),
         GroupBy::Rules => opt(k.rules.map(|r| r.to_string())),
         GroupBy::Model => opt(k.model.map(|m| m.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::AccountNames;
+    use crate::event::{Direction, PricingModel, PricingType};
+    use crate::money::Currency;
+    use crate::rules::RuleSet;
+
+    fn line(market: &'static str, business: &'static str) -> PricedLine {
+        PricedLine {
+            timestamp: "2025-09-01T10:00:00Z".parse().expect("valid"),
+            local_date: "2025-09-01".parse().expect("valid"),
+            account: AccountNames::of(business, "W", "P"),
+            direction: Direction::Mt,
+            rules: RuleSet::Pmp2025,
+            pricing_model: PricingModel::Pmp,
+            pricing_type: PricingType::Regular,
+            pricing_category: None,
+            market,
+            country: None,
+            tier: None,
+            rate: None,
+            charge: Decimal::ONE,
+            currency: Currency::USD,
+        }
+    }
+
+    #[test]
+    fn names_are_told_apart_by_their_text_whatever_their_address() {
+        const TEXT: &str = "IndiaIndia";
+        // One address, two names; two addresses, one name.
+        let lines = [line(&TEXT[..5], "B"), line(TEXT, "B"), line(&TEXT[5..], "B"), line("India", "B")];
+        let mut summary = Summary::new(&[GroupBy::Market]);
+        for l in &lines {
+            summary.add(l).expect("adds");
+        }
+        let groups: Vec<(String, u64)> =
+            summary.groups().into_iter().map(|g| (g.keys[0].clone(), g.totals.lines)).collect();
+        assert_eq!(groups, [("India".to_string(), 3), ("IndiaIndia".to_string(), 1)]);
     }
 }
