@@ -142,8 +142,9 @@ fn parse_timestamp_after(
     }
     let t = s.trim();
     let parsed = parse_slow(t, s, naive_zone)?;
-    if !(1900..=9999).contains(&parsed.year()) {
-        return Err(Problem::column("timestamp", "out of range (years 1900 to 9999)", s));
+    // Within what the engine's instants hold (1677-09-21 to 2262-04-11).
+    if !(FIRST_YEAR..=LAST_YEAR).contains(&parsed.year()) {
+        return Err(Problem::column("timestamp", "out of range (years 1900 to 2261)", s));
     }
     Ok(parsed)
 }
@@ -266,13 +267,17 @@ fn fast_rfc3339(s: &[u8], last: &mut LastDay) -> Option<DateTime<Utc>> {
     Some(NaiveDateTime::new(date, time).and_utc())
 }
 
-/// Days from 1970-01-01 to a date written `YYYY-MM-DD` (years from 1900), if it is one
+/// The years a log's timestamps may fall in.
+const FIRST_YEAR: i32 = 1900;
+const LAST_YEAR: i32 = 2261;
+
+/// Days from 1970-01-01 to a date written `YYYY-MM-DD` (years 1900 to 2261), if it is one
 /// (Howard Hinnant's algorithm).
 fn civil_days(s: &[u8; 10]) -> Option<i64> {
     let digit = |i: usize| s[i].checked_sub(b'0').filter(|d| *d < 10).map(i64::from);
     let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
     let (year, month, day) = (two(0)? * 100 + two(2)?, two(5)?, two(8)?);
-    if year < 1900 || s[4] != b'-' || s[7] != b'-' {
+    if !(i64::from(FIRST_YEAR)..=i64::from(LAST_YEAR)).contains(&year) || s[4] != b'-' || s[7] != b'-' {
         return None;
     }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
@@ -1206,5 +1211,16 @@ mod tests {
             parse_timestamp("yesterday", None).unwrap_err().to_string(),
             "column timestamp: not an RFC 3339 timestamp (yesterday)"
         );
+    }
+
+    #[test]
+    fn timestamps_outside_1900_to_2261_are_refused() {
+        assert!(parse_timestamp("2261-12-31T23:59:59Z", None).is_ok());
+        for t in ["2262-01-01T00:00:00Z", "1899-12-31T23:59:59Z"] {
+            assert_eq!(
+                parse_timestamp(t, None).unwrap_err().to_string(),
+                format!("column timestamp: out of range (years 1900 to 2261) ({t})")
+            );
+        }
     }
 }
