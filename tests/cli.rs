@@ -1,6 +1,8 @@
 //! Golden tests of the command line on the fixtures. Expected outputs live in
 //! `fixtures/golden/`; run with `WABILL_BLESS=1` to rewrite them on purpose (then review the diff).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -55,19 +57,12 @@ fn golden(name: &str, actual: &str) {
     );
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wabill-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 const EXAMPLE: [&str; 4] =
     ["price", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts.csv"];
 
 #[test]
 fn prices_the_example_log() {
-    let dir = temp_dir("example");
+    let dir = common::Scratch::new();
     let lines = dir.join("lines.csv");
     let mut args = EXAMPLE.to_vec();
     args.extend(["--lines", lines.to_str().unwrap()]);
@@ -81,7 +76,7 @@ fn prices_the_example_log() {
 
 #[test]
 fn prices_a_log_spanning_every_era_in_one_run() {
-    let dir = temp_dir("eras");
+    let dir = common::Scratch::new();
     let lines = dir.join("lines.csv");
     let run = wabill(&[
         "price",
@@ -174,7 +169,7 @@ fn an_unsorted_log_is_refused_unless_sorting_is_asked_for() {
 
 #[test]
 fn skipped_rows_go_to_the_rejects_file_and_the_counts_add_up() {
-    let dir = temp_dir("rejects");
+    let dir = common::Scratch::new();
     let rejects = dir.join("rejects.csv");
     let run = wabill(&[
         "price",
@@ -219,7 +214,7 @@ fn malformed_inputs_are_positioned_errors() {
         &["price", "fixtures/small/marketing.csv", "--accounts", "fixtures/bad/accounts-twice.csv"],
         &["price", "fixtures/small/no-such-file.csv"],
     ];
-    let dir = temp_dir("malformed");
+    let dir = common::Scratch::new();
     let lines = dir.join("lines.csv");
     let mut transcript = String::new();
     for case in cases {
@@ -268,7 +263,7 @@ const TARIFFS: [&str; 4] = ["per-message", "licence", "per-user", "fair-use"];
 #[test]
 fn prices_a_tariff_and_writes_its_invoices() {
     for tariff in TARIFFS {
-        let dir = temp_dir(&format!("tariff-{tariff}"));
+        let dir = common::Scratch::new();
         let invoices = dir.join("invoices.csv");
         let lines = dir.join("lines.csv");
         let path = format!("fixtures/tariffs/{tariff}.toml");
@@ -310,7 +305,7 @@ fn compares_tariffs() {
 
 #[test]
 fn bad_tariffs_are_positioned_errors() {
-    let dir = temp_dir("bad-tariffs");
+    let dir = common::Scratch::new();
     let mut transcript = String::new();
     let base = std::fs::read_to_string(root().join("fixtures/tariffs/per-user.toml")).unwrap();
     for (name, from, to) in [

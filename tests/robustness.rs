@@ -25,12 +25,11 @@ fn wabill(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn temp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wabill-robust-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
+/// A file holding `bytes`, in a directory removed when the first value is dropped.
+fn temp(name: &str, bytes: &[u8]) -> (common::Scratch, PathBuf) {
+    let dir = common::Scratch::new();
+    let path = dir.file(name, bytes);
+    (dir, path)
 }
 
 /// The appended columns of every priced line of a log (the pricing, not the pass-through).
@@ -79,7 +78,7 @@ fn odd_but_valid_inputs_price_like_their_plain_form() {
     }
     variants.push(("reordered.csv", reordered));
     for (name, text) in variants {
-        let path = temp(name, text.as_bytes());
+        let (_path_dir, path) = temp(name, text.as_bytes());
         assert_eq!(pricing(path.to_str().unwrap()), expected, "{name}");
     }
 }
@@ -89,7 +88,7 @@ fn a_10_mb_field_is_refused_with_its_column() {
     let mut log = b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,".to_vec();
     log.extend(std::iter::repeat_n(b'9', 10 * 1024 * 1024));
     log.extend(b",mo\n");
-    let path = temp("huge.csv", &log);
+    let (_path_dir, path) = temp("huge.csv", &log);
     let (code, stdout, stderr) = wabill(&["price", path.to_str().unwrap()]);
     assert_eq!((code, stdout.as_str()), (1, ""));
     let expected = format!(
@@ -102,11 +101,12 @@ fn a_10_mb_field_is_refused_with_its_column() {
 
 #[test]
 fn rows_that_are_not_utf8_or_miss_a_field_are_refused_with_their_place() {
-    let bad = temp("latin1.csv", b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B\xe9,u_1,mo\n");
+    let (_bad_dir, bad) =
+        temp("latin1.csv", b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B\xe9,u_1,mo\n");
     let (code, _, stderr) = wabill(&["price", bad.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(stderr, format!("wabill: {}:2: column business: invalid UTF-8\n", bad.display()));
-    let short = temp(
+    let (_short_dir, short) = temp(
         "short.csv",
         b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,u_1,mo\n2025-09-10T09:00:01Z,B1,u_1\n",
     );
@@ -117,7 +117,7 @@ fn rows_that_are_not_utf8_or_miss_a_field_are_refused_with_their_place() {
 
 #[test]
 fn an_unknown_country_is_refused() {
-    let path =
+    let (_path_dir, path) =
         temp("zz.csv", b"timestamp,business,user,direction,country\n2025-09-10T09:00:00Z,B1,u_1,mo,ZZ\n");
     let (code, _, stderr) = wabill(&["price", path.to_str().unwrap()]);
     assert_eq!(code, 1);
@@ -132,8 +132,8 @@ fn an_unknown_country_is_refused() {
 
 #[test]
 fn sums_that_overflow_are_errors_naming_the_group() {
-    let rates = temp("huge-rates.csv", b"effective_from,currency,market,category,rate\n2025-07-01,USD,France,marketing,50000000000000000000000000000\n");
-    let log = temp(
+    let (_rates_dir, rates) = temp("huge-rates.csv", b"effective_from,currency,market,category,rate\n2025-07-01,USD,France,marketing,50000000000000000000000000000\n");
+    let (_log_dir, log) = temp(
         "two.csv",
         b"timestamp,business,user,direction,category\n2025-09-10T09:00:00Z,B1,33612345678,mt,marketing\n2025-09-10T09:01:00Z,B1,33612345678,mt,marketing\n",
     );
@@ -148,7 +148,7 @@ fn a_closed_stdout_ends_the_run_quietly() {
     for i in 0..200_000 {
         log.push_str(&format!("2025-09-10T09:00:00Z,B1,3361{:07},mt,marketing\n", i));
     }
-    let path = temp("long.csv", log.as_bytes());
+    let (_path_dir, path) = temp("long.csv", log.as_bytes());
     let mut child = Command::new(env!("CARGO_BIN_EXE_wabill"))
         .args(["price", path.to_str().unwrap(), "--lines", "-"])
         .stdout(Stdio::piped())

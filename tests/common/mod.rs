@@ -64,3 +64,32 @@ pub fn instant(s: &str) -> DateTime<Utc> {
 pub fn h(base: DateTime<Utc>, hours: i64) -> DateTime<Utc> {
     base + TimeDelta::hours(hours)
 }
+
+/// A directory of its own for a test's files, removed when dropped (a path through `Deref`).
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch(tempfile::Builder::new().prefix("wabill-test-").tempdir().expect("a temporary directory"))
+    }
+
+    /// A file of it holding `bytes`.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = self.0.path().join(name);
+        std::fs::write(&path, bytes).expect("written");
+        path
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
