@@ -129,9 +129,19 @@ impl SeenIds {
         let tables = || std::iter::once(&self.today).chain(self.past.iter().map(|(_, ids)| ids));
         let held: usize = tables().map(Slots::len).sum();
         let mut filter = Bloom::new(2 * held.max(1024));
+        // Ids in runs of 16: each run's blocks are asked for together, so that their cache
+        // misses overlap instead of following one another.
+        let mut run = [0u64; 16];
+        let mut len = 0;
         for (&id, _) in tables().flat_map(Slots::iter) {
-            filter.add(id);
+            run[len] = id;
+            len += 1;
+            if len == run.len() {
+                filter.add_all(&run);
+                len = 0;
+            }
         }
+        filter.add_all(&run[..len]);
         self.room = held.max(1024);
         self.filter = filter;
     }
@@ -175,6 +185,12 @@ impl Bloom {
         for (word, bit) in Bloom::bits(key) {
             self.blocks[block].0[word] |= bit;
         }
+    }
+
+    /// Adds `keys`, their blocks loaded together first.
+    fn add_all(&mut self, keys: &[u64]) {
+        keys.iter().for_each(|&key| self.prefetch(key));
+        keys.iter().for_each(|&key| self.add(key));
     }
 
     fn block(&self, key: u64) -> usize {
