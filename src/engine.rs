@@ -149,8 +149,7 @@ impl AccountNames {
     /// The one copy of these names: equal names are one address, kept for the life of the
     /// process (a line holds them without a reference count).
     pub fn of(business: &str, waba: &str, portfolio: &str) -> &'static AccountNames {
-        static KEPT: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<&'static AccountNames>>> =
-            std::sync::OnceLock::new();
+        static KEPT: crate::intern::Kept<AccountNames> = std::sync::OnceLock::new();
         let names = AccountNames {
             business: crate::intern::name(business),
             waba: crate::intern::name(waba),
@@ -643,7 +642,7 @@ impl Engine {
     }
 
     /// The number of message ids remembered for duplicates: those seen within the dedup window
-    /// before the latest event. (The table may hold older ones, until it needs their room.)
+    /// before the latest event. (The oldest day held may also have older ones.)
     pub fn remembered_ids(&self) -> usize {
         self.last.map_or(0, |t| self.seen.live(t, self.options.dedup_window))
     }

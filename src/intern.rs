@@ -10,9 +10,12 @@ use std::collections::HashSet;
 use std::hash::Hash;
 use std::sync::{Mutex, OnceLock};
 
+/// The values kept of one type: each a single copy for the life of the process.
+pub(crate) type Kept<T> = OnceLock<Mutex<HashSet<&'static T>>>;
+
 /// The interned copy of `value`, made by `leak` the first time.
 fn intern<T: ?Sized + Eq + Hash>(
-    set: &'static OnceLock<Mutex<HashSet<&'static T>>>,
+    set: &'static Kept<T>,
     value: &T,
     leak: impl FnOnce() -> &'static T,
 ) -> &'static T {
@@ -28,16 +31,21 @@ fn intern<T: ?Sized + Eq + Hash>(
 
 /// The one copy of `name`.
 pub(crate) fn name(name: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    static NAMES: Kept<str> = OnceLock::new();
     intern(&NAMES, name, || Box::leak(name.into()))
 }
 
 /// The one copy of a set of names, each itself interned by [`name`].
-pub(crate) fn value<T: Eq + Hash + Clone>(
-    set: &'static OnceLock<Mutex<HashSet<&'static T>>>,
-    value: &T,
-) -> &'static T {
+pub(crate) fn value<T: Eq + Hash + Clone>(set: &'static Kept<T>, value: &T) -> &'static T {
     intern(set, value, || Box::leak(Box::new(value.clone())))
+}
+
+/// A name as a key without its text: its address and length. Equal for the two copies of one
+/// interned name, and never for two different texts (names that share an address, one a
+/// prefix of the other, differ in length); two copies of one text that is not interned get two
+/// keys, so a lookup by them must fall back on the text.
+pub(crate) fn address(name: &str) -> [u64; 2] {
+    [name.as_ptr() as u64, name.len() as u64]
 }
 
 #[cfg(test)]

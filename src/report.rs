@@ -82,8 +82,8 @@ impl<S> Key<S> {
     }
 }
 
-/// The most words a line's key takes: four names of two words, six other keys, the currency.
-const MAX_WORDS: usize = 4 * 2 + 6 + 1;
+/// The most words a line's key takes: two a key (a name takes two), and the currency.
+const MAX_WORDS: usize = 2 * GroupBy::ALL.len() + 1;
 
 /// A line's key as words ([`Summary::words`]): the key of the lines' index. Names are
 /// interned, so that equal names are mostly one address; a line's group is then found without
@@ -201,7 +201,10 @@ impl Summary {
     /// and length, then the currency.
     fn words(&self, line: &PricedLine) -> Words {
         let mut words = Words { len: 0, words: [0; MAX_WORDS] };
-        let name = |s: &str| (s.as_ptr() as u64, Some(s.len() as u64));
+        let name = |s: &str| {
+            let [address, len] = crate::intern::address(s);
+            (address, Some(len))
+        };
         let one = |word: u64| (word, None);
         for g in &self.by {
             let (first, second) = match g {
