@@ -20,8 +20,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::slots::{Slots, Spot};
 
-/// A day, in seconds.
-const DAY: i64 = 86_400;
+/// A day, in seconds (the unit of [`SeenIds`]' times).
+const SECONDS_A_DAY: i64 = 86_400;
 
 /// The load past which a day's table grows.
 const LOAD: usize = 75;
@@ -77,14 +77,14 @@ impl SeenIds {
     /// day's table it will be recorded if not ([`SeenIds::insert`]).
     pub(crate) fn check(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> (bool, Spot) {
         let now = i64::from(self.second(t));
-        let live = |seen: &u32| now - i64::from(*seen) < window.num_seconds();
+        let live = within(now, window);
         let (today, spot) = self.today.probe(&id, |_| true);
         // Sightings at or before the horizon are out of the window; so is a day ending there.
         let horizon = now - window.num_seconds();
         let seen = self.filter.may_hold(id)
             && (today.is_some_and(live)
                 || (self.past.iter().rev())
-                    .take_while(|(day, _)| (day + 1) * DAY > horizon)
+                    .take_while(|(day, _)| (day + 1) * SECONDS_A_DAY > horizon)
                     .any(|(_, ids)| ids.get(&id).is_some_and(live)));
         (seen, spot)
     }
@@ -94,7 +94,7 @@ impl SeenIds {
     pub(crate) fn insert(&mut self, spot: Spot, t: DateTime<Utc>, id: u64, window: TimeDelta) {
         self.epoch.get_or_insert(t.timestamp());
         let at = self.second(t);
-        let day = i64::from(at) / DAY;
+        let day = i64::from(at) / SECONDS_A_DAY;
         let mut spot = spot;
         if day > self.day {
             self.end_day(day, i64::from(at) - window.num_seconds());
@@ -118,7 +118,7 @@ impl SeenIds {
         let next = Slots::with_room(self.today.len(), LOAD);
         self.past.push_back((self.day, std::mem::replace(&mut self.today, next)));
         self.day = day;
-        while self.past.front().is_some_and(|(day, _)| (day + 1) * DAY <= horizon) {
+        while self.past.front().is_some_and(|(day, _)| (day + 1) * SECONDS_A_DAY <= horizon) {
             self.past.pop_front();
         }
     }
@@ -126,14 +126,13 @@ impl SeenIds {
     /// Builds the filter again from the ids held, with room for as many again: a build costs
     /// one pass over the ids held, and comes after as many new ones (O(1) an id, amortised).
     fn build_filter(&mut self) {
-        let tables = || std::iter::once(&self.today).chain(self.past.iter().map(|(_, ids)| ids));
-        let held: usize = tables().map(Slots::len).sum();
+        let held: usize = self.tables().map(Slots::len).sum();
         let mut filter = Bloom::new(2 * held.max(1024));
         // Ids in runs of 16: each run's blocks are asked for together, so that their cache
         // misses overlap instead of following one another.
         let mut run = [0u64; 16];
         let mut len = 0;
-        for (&id, _) in tables().flat_map(Slots::iter) {
+        for (&id, _) in self.tables().flat_map(Slots::iter) {
             run[len] = id;
             len += 1;
             if len == run.len() {
@@ -148,13 +147,19 @@ impl SeenIds {
 
     /// The ids seen less than `window` before `t`.
     pub(crate) fn live(&self, t: DateTime<Utc>, window: TimeDelta) -> usize {
-        let now = i64::from(self.second(t));
-        let tables = std::iter::once(&self.today).chain(self.past.iter().map(|(_, ids)| ids));
-        tables
-            .flat_map(|ids| ids.values())
-            .filter(|&&seen| now - i64::from(seen) < window.num_seconds())
-            .count()
+        let live = within(i64::from(self.second(t)), window);
+        self.tables().flat_map(Slots::values).filter(|seen| live(seen)).count()
     }
+
+    /// Every day's table held, the current one first.
+    fn tables(&self) -> impl Iterator<Item = &Slots<u64, u32>> {
+        std::iter::once(&self.today).chain(self.past.iter().map(|(_, ids)| ids))
+    }
+}
+
+/// Whether an id first seen at second `seen` is within `window` of second `now`.
+fn within(now: i64, window: TimeDelta) -> impl Fn(&u32) -> bool + Copy {
+    move |&seen| now - i64::from(seen) < window.num_seconds()
 }
 
 /// A blocked Bloom filter of 64-bit fingerprints: each key sets 6 bits in one 64-byte block,
@@ -234,7 +239,7 @@ mod tests {
         #[test]
         fn ids_are_duplicates_exactly_within_the_window(
             steps in proptest::collection::vec((1u64..40, 0i64..30_000), 1..400),
-            window_s in 1i64..(4 * DAY),
+            window_s in 1i64..(4 * SECONDS_A_DAY),
         ) {
             let window = TimeDelta::seconds(window_s);
             let mut seen = SeenIds::default();
@@ -277,13 +282,13 @@ mod tests {
         let week = TimeDelta::days(7);
         let mut seen = SeenIds::default();
         for day in 0..30 {
-            let t = at(day * DAY);
+            let t = at(day * SECONDS_A_DAY);
             let id = SeenIds::fingerprint(&format!("wamid.{day}"));
             let (_, spot) = seen.check(id, t, week);
             seen.insert(spot, t, id, week);
         }
         assert_eq!(seen.past.len(), 7);
-        assert_eq!(seen.live(at(29 * DAY), week), 7);
+        assert_eq!(seen.live(at(29 * SECONDS_A_DAY), week), 7);
     }
 
     impl SeenIds {

@@ -97,22 +97,6 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         self.entries.len() - 1
     }
 
-    /// Where `key` is (`Ok`) or would go (`Err`, an empty slot).
-    fn find(&self, key: &K) -> Result<usize, usize> {
-        debug_assert!(*key != K::default(), "the empty key is not a key");
-        let mut i = self.home(key);
-        loop {
-            let k = &self.entries[i].key;
-            if k == key {
-                return Ok(i);
-            }
-            if *k == K::default() {
-                return Err(i);
-            }
-            i = (i + 1) & self.mask();
-        }
-    }
-
     /// Asks the processor to load the memory where `key` would be, without waiting for it.
     pub(crate) fn prefetch(&self, key: &K) {
         if self.entries.is_empty() {
@@ -129,10 +113,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        if self.len == 0 {
-            return None;
-        }
-        self.find(key).ok().map(|i| &self.entries[i].value)
+        self.probe(key, |_| true).0
     }
 
     /// Looks `key` up in a table whose entries expire (`live` tells a live value from an
@@ -256,8 +237,8 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         self.len = 0;
         for e in old {
             if e.key != K::default() {
-                let i = self.find(&e.key).expect_err("keys are unique");
-                self.entries[i] = e;
+                let spot = self.probe(&e.key, |_| true).1;
+                self.entries[spot.index] = e;
                 self.len += 1;
             }
         }

@@ -56,6 +56,12 @@ impl Stamp {
         self.nanos().saturating_add(length)
     }
 
+    /// The instant 24 hours before, in nanoseconds: a window opened then or earlier that lasts
+    /// a day has closed.
+    fn day_before(self) -> i64 {
+        self.nanos().saturating_sub(DAY)
+    }
+
     /// Whether a window of `length` opened at this instant contains `t`.
     fn holds(self, length: i64, t: Stamp) -> bool {
         self <= t && t.nanos() < self.plus(length)
@@ -91,9 +97,10 @@ pub struct Windows {
 }
 
 impl Windows {
-    /// Whether some window is still open at `t`, given `day_before` = `t - 24h` in
-    /// nanoseconds. Once none is, they behave exactly like no windows at all.
-    fn are_live(&self, t: Stamp, day_before: i64) -> bool {
+    /// Whether some window is still open at `t`. Once none is, they behave exactly like no
+    /// windows at all.
+    fn are_live(&self, t: Stamp) -> bool {
+        let day_before = t.day_before();
         let opened_since = |o: Option<Stamp>| o.is_some_and(|o| o.nanos() > day_before);
         opened_since(self.last_mo) || opened_since(self.entry_point) || self.fep_until.is_some_and(|u| u > t)
     }
@@ -102,9 +109,9 @@ impl Windows {
 /// A pair's conversations, at most one per slot (cbp-2023: one per category; cbp-2022: one).
 pub type Conversations = [Option<Conversation>; 4];
 
-/// Whether a conversation held is still open (or opened) after `day_before`.
-fn any_live(conversations: &Conversations, day_before: i64) -> bool {
-    conversations.iter().flatten().any(|c| c.opened.nanos() > day_before)
+/// Whether a conversation held is still open at `t`.
+fn any_live(conversations: &Conversations, t: Stamp) -> bool {
+    conversations.iter().flatten().any(|c| c.opened.nanos() > t.day_before())
 }
 
 /// The state of one (business, user) pair, as the rules see it: the engine works on a copy and
@@ -175,8 +182,8 @@ impl PairState {
     }
 
     /// Whether some window or conversation is still open at `t`: see [`Windows::are_live`].
-    fn is_live(&self, t: Stamp, day_before: i64) -> bool {
-        self.windows.are_live(t, day_before) || any_live(&self.conversations, day_before)
+    fn is_live(&self, t: Stamp) -> bool {
+        self.windows.are_live(t) || any_live(&self.conversations, t)
     }
 }
 
@@ -225,8 +232,7 @@ impl Default for Pairs {
 /// Tells live windows from expired ones at `t`, for [`Slots::probe`]: asked of the entries a
 /// new key passes on its probe path, few. Without `evict`, none expire.
 fn live_at(t: Stamp, evict: bool) -> impl Fn(&Windows) -> bool {
-    let day_before = t.nanos().saturating_sub(DAY);
-    move |w: &Windows| !evict || w.are_live(t, day_before)
+    move |w: &Windows| !evict || w.are_live(t)
 }
 
 /// Gives back the room of a map that has become mostly empty.
@@ -257,9 +263,10 @@ impl Pairs {
         match user {
             UserKey::Number(n) => {
                 let (windows, spot) = self.numbers.probe(n, live_at(t, evict));
-                let conversations = match self.conversations.is_empty() {
-                    true => Conversations::default(),
-                    false => self.conversations.get(n).copied().unwrap_or_default(),
+                let conversations = if self.conversations.is_empty() {
+                    Conversations::default()
+                } else {
+                    self.conversations.get(n).copied().unwrap_or_default()
                 };
                 (PairState { windows: windows.copied().unwrap_or_default(), conversations }, Some(spot))
             }
@@ -303,22 +310,20 @@ impl Pairs {
 
     /// Drops the windows and conversations that have all closed by `t`.
     pub(crate) fn retain_live(&mut self, t: Stamp) {
-        let day_before = t.nanos().saturating_sub(DAY);
-        self.numbers.retain(|_, w| w.are_live(t, day_before));
-        self.conversations.retain(|_, c| any_live(c, day_before));
-        self.ids.retain(|_, p| p.is_live(t, day_before));
+        self.numbers.retain(|_, w| w.are_live(t));
+        self.conversations.retain(|_, c| any_live(c, t));
+        self.ids.retain(|_, p| p.is_live(t));
         shrink_if_sparse(&mut self.conversations);
         shrink_if_sparse(&mut self.ids);
     }
 
     /// The pairs with a window or conversation still open at `t`.
     pub(crate) fn live(&self, t: Stamp) -> usize {
-        let day_before = t.nanos().saturating_sub(DAY);
-        let windows = |n: &u64| self.numbers.get(n).is_some_and(|w| w.are_live(t, day_before));
-        let numbers = self.numbers.iter().filter(|(_, w)| w.are_live(t, day_before)).count();
+        let windows = |n: &u64| self.numbers.get(n).is_some_and(|w| w.are_live(t));
+        let numbers = self.numbers.iter().filter(|(_, w)| w.are_live(t)).count();
         let conversations_only =
-            self.conversations.iter().filter(|(n, c)| any_live(c, day_before) && !windows(n)).count();
-        let ids = self.ids.values().filter(|p| p.is_live(t, day_before)).count();
+            self.conversations.iter().filter(|(n, c)| any_live(c, t) && !windows(n)).count();
+        let ids = self.ids.values().filter(|p| p.is_live(t)).count();
         numbers + conversations_only + ids
     }
 }
