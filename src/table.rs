@@ -39,7 +39,8 @@ impl RowBuf {
     #[inline]
     pub(crate) fn text(&self) -> &str {
         // SAFETY: `Rows::check` found these bytes UTF-8, and each field's end a character
-        // boundary, before handing the row out (it empties a row that fails).
+        // boundary, before handing the row out (it empties a row that fails, or whose reading
+        // failed).
         unsafe { std::str::from_utf8_unchecked(&self.bytes[..self.used]) }
     }
 
@@ -129,7 +130,11 @@ impl<R: Read> Rows<R> {
                     match self.input.read(&mut self.buf) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(RowError::Io(e)),
+                        Err(e) => {
+                            // Nothing unchecked is left to read as text.
+                            (row.used, row.fields) = (0, 0);
+                            return Err(RowError::Io(e));
+                        }
                     }
                 };
                 self.eof = self.end == 0;
