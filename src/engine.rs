@@ -230,6 +230,8 @@ impl Keys {
 
 struct Business {
     names: &'static AccountNames,
+    /// [`Business::tag`] of its name.
+    tag: u32,
     waba_id: u32,
     portfolio_id: u32,
     account: Account,
@@ -243,8 +245,8 @@ struct Business {
 #[derive(Debug, Clone, Copy)]
 struct Day {
     /// Its first instant, and the next day's.
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    start: Stamp,
+    end: Stamp,
     date: NaiveDate,
     month: Month,
     rules: RuleSet,
@@ -253,15 +255,26 @@ struct Day {
 }
 
 impl Business {
-    /// The local day of `t` in the WABA's zone.
-    fn day(&mut self, t: DateTime<Utc>, options: &Options) -> Day {
-        if let Some(day) = self.today.filter(|d| d.start <= t && t < d.end) {
+    /// A name's length and first, middle and last bytes: names that differ there (most do)
+    /// are told apart without comparing them whole.
+    fn tag(name: &str) -> u32 {
+        let b = name.as_bytes();
+        let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
+        (b.len() as u32 & 0xFF) << 24 | at(0) << 16 | at(b.len() / 2) << 8 | at(b.len().wrapping_sub(1))
+    }
+
+    /// The local day of `now` in the WABA's zone.
+    fn day(&mut self, now: Stamp, options: &Options) -> Day {
+        if let Some(day) = self.today.filter(|d| d.start <= now && now < d.end) {
             return day;
         }
+        let t = now.time();
         let zone = self.account.timezone;
         let date = t.with_timezone(&zone).date_naive();
         let first = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0).and_then(|m| zone.from_local_datetime(&m).earliest()).map(|m| m.to_utc())
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|m| zone.from_local_datetime(&m).earliest())
+                .and_then(|m| Stamp::of(m.to_utc()))
         };
         let day = |start, end| Day {
             start,
@@ -273,14 +286,14 @@ impl Business {
         };
         // A day whose midnight is skipped by a clock change is not kept: each event computes it.
         match (first(date), date.succ_opt().and_then(first)) {
-            (Some(start), Some(end)) if start <= t && t < end => {
+            (Some(start), Some(end)) if start <= now && now < end => {
                 let kept = day(start, end);
                 self.today = Some(kept);
                 kept
             }
             _ => {
                 self.today = None;
-                day(t, t)
+                day(now, now)
             }
         }
     }
@@ -302,6 +315,9 @@ struct AllowanceKey {
     month: Month,
 }
 
+/// Up to this many businesses, [`Engine::business_index`] compares names instead of hashing.
+const FEW_BUSINESSES: usize = 8;
+
 /// The streaming pricer. Holds the live state of a log; see the module docs.
 pub struct Engine {
     book: Arc<Pricebook>,
@@ -313,7 +329,7 @@ pub struct Engine {
     tiers: HashMap<TierKey, u64>,
     allowances: HashMap<AllowanceKey, u64>,
     seen: SeenIds,
-    last: Option<DateTime<Utc>>,
+    last: Option<Stamp>,
     /// When to next drop the pairs whose windows have all closed.
     next_sweep: Option<Stamp>,
     user: String,
@@ -417,12 +433,24 @@ impl Engine {
 
     /// The index of business `name` (trimmed, not empty), known from now on.
     pub(crate) fn business_index(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.by_name.get(name) {
-            return i;
-        }
+        // Most logs have a few business numbers: comparing their names beats hashing one.
+        let known = if self.businesses.len() <= FEW_BUSINESSES {
+            let tag = Business::tag(name);
+            // Byte by byte: names are short, and a call to `memcmp` costs more.
+            let same = |b: &Business| b.names.business.bytes().eq(name.bytes());
+            self.businesses.iter().position(|b| b.tag == tag && same(b)).map(|i| i as u32)
+        } else {
+            self.by_name.get(name).copied()
+        };
+        known.unwrap_or_else(|| self.add_business(name))
+    }
+
+    #[cold]
+    fn add_business(&mut self, name: &str) -> u32 {
         let account = self.book.accounts.get(name);
         let business = Business {
             names: AccountNames::of(name, &account.waba, &account.portfolio),
+            tag: Business::tag(name),
             waba_id: number(&mut self.wabas, &account.waba),
             portfolio_id: number(&mut self.portfolios, &account.portfolio),
             account,
@@ -461,14 +489,19 @@ impl Engine {
         business: Option<u32>,
     ) -> Result<PricedLine, Problem> {
         let t = ev.timestamp;
-        if let Some(last) = self.last.filter(|&last| t < last) {
+        let now = Stamp::of(t);
+        let earlier = |last: Stamp| match now {
+            Some(now) => now < last,
+            None => t < last.time(),
+        };
+        if let Some(last) = self.last.filter(|&last| earlier(last)) {
             return Err(Problem::column(
                 "timestamp",
-                format!("earlier than the event before, {}", crate::csvlog::rfc3339(last)),
+                format!("earlier than the event before, {}", crate::csvlog::rfc3339(last.time())),
                 crate::csvlog::rfc3339(t),
             ));
         }
-        let now = Stamp::of(t).ok_or_else(|| {
+        let now = now.ok_or_else(|| {
             Problem::column("timestamp", "outside the years 1677 to 2262", crate::csvlog::rfc3339(t))
         })?;
         let name = trim(ev.business);
@@ -485,7 +518,7 @@ impl Engine {
         };
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
-        let Day { date: local_date, month, rules, rate_date, .. } = biz.day(t, options);
+        let Day { date: local_date, month, rules, rate_date, .. } = biz.day(now, options);
         let account = &biz.account;
 
         // A number key means a number: written without separators when it has as many
@@ -526,7 +559,7 @@ impl Engine {
         };
         let id = keys.id().map(|id| (id, seen.check(id, t, options.dedup_window)));
         if let Some((_, (true, _))) = id {
-            self.last = Some(t);
+            self.last = Some(now);
             return Ok(line);
         }
 
@@ -618,7 +651,7 @@ impl Engine {
         if let Some((id, (_, spot))) = id {
             seen.insert(spot, t, id, options.dedup_window);
         }
-        self.last = Some(t);
+        self.last = Some(now);
         self.sweep(now);
         Ok(line)
     }
@@ -644,14 +677,13 @@ impl Engine {
     /// The number of message ids remembered for duplicates: those seen within the dedup window
     /// before the latest event. (The oldest day held may also have older ones.)
     pub fn remembered_ids(&self) -> usize {
-        self.last.map_or(0, |t| self.seen.live(t, self.options.dedup_window))
+        self.last.map_or(0, |t| self.seen.live(t.time(), self.options.dedup_window))
     }
 
     /// The number of (business, user) pairs with a window still open at the latest event.
     /// (The tables may hold expired ones, until they need their room.)
     pub fn live_pairs(&self) -> usize {
-        let last = self.last.and_then(Stamp::of);
-        last.map_or(0, |t| self.businesses.iter().map(|b| b.pairs.live(t)).sum())
+        self.last.map_or(0, |t| self.businesses.iter().map(|b| b.pairs.live(t)).sum())
     }
 }
 

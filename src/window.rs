@@ -46,6 +46,11 @@ impl Stamp {
         NonZeroU64::new(nanos as u64 ^ FLIP).map(Stamp)
     }
 
+    /// The instant itself.
+    pub fn time(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.nanos())
+    }
+
     pub fn nanos(self) -> i64 {
         (self.0.get() ^ FLIP) as i64
     }
