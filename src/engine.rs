@@ -564,8 +564,8 @@ impl Engine {
         }
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
-        let (before, spot) = biz.pairs.get(&who, now, options.evict_expired);
-        let mut pair = before.clone();
+        let (mut pair, spot) = biz.pairs.get(&who, now, options.evict_expired);
+        let before = pair.windows;
         let verdict = if ev.direction == Direction::Mo {
             pair.mo(now, ev.entry_point);
             None
@@ -645,7 +645,7 @@ impl Engine {
         if let Some(key) = tier_use {
             *tiers.entry(key).or_insert(0) += 1;
         }
-        if pair != before {
+        if pair.windows != before || pair.conversations_changed() {
             biz.pairs.set(&who, spot, &before, pair, now, options.evict_expired);
         }
         if let Some((id, (_, spot))) = id {

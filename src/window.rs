@@ -121,14 +121,29 @@ fn any_live(conversations: &Conversations, t: Stamp) -> bool {
 
 /// The state of one (business, user) pair, as the rules see it: the engine works on a copy and
 /// stores it back only when the event is priced, so a failed event changes nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct PairState {
     pub windows: Windows,
     /// Only the conversation eras (and the day after) open them.
     pub conversations: Conversations,
+    /// Whether a conversation was opened or closed on this copy: [`Pairs::set`] then stores
+    /// them (most events change none, and comparing them costs more than this flag).
+    conversations_changed: bool,
 }
 
+impl PartialEq for PairState {
+    fn eq(&self, other: &PairState) -> bool {
+        self.windows == other.windows && self.conversations == other.conversations
+    }
+}
+
+impl Eq for PairState {}
+
 impl PairState {
+    pub(crate) fn conversations_changed(&self) -> bool {
+        self.conversations_changed
+    }
+
     pub(crate) fn csw_open(&self, t: Stamp) -> bool {
         self.windows.last_mo.is_some_and(|m| m.holds(DAY, t))
     }
@@ -159,6 +174,7 @@ impl PairState {
     pub(crate) fn open_fep(&mut self, t: Stamp, length: i64) {
         self.windows.fep_until = Stamp::of_nanos(t.plus(length));
         self.conversations = Conversations::default();
+        self.conversations_changed = true;
     }
 
     /// The open conversations at `t`, earliest opened first.
@@ -179,6 +195,7 @@ impl PairState {
     /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
     pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
         self.conversations[slot] = Some(conversation);
+        self.conversations_changed = true;
     }
 
     /// Every conversation held, open or expired.
@@ -310,30 +327,31 @@ impl Pairs {
                 } else {
                     self.conversations.get(n).copied().unwrap_or_default()
                 };
-                (PairState { windows: windows.copied().unwrap_or_default(), conversations }, Some(spot))
+                let windows = windows.copied().unwrap_or_default();
+                (PairState { windows, conversations, conversations_changed: false }, Some(spot))
             }
             UserKey::Id(id) => (self.ids.get(*id).cloned().unwrap_or_default(), None),
         }
     }
 
-    /// Changes the state of `user` from `before` to `after` (`before` and `spot` as
-    /// [`Pairs::get`] gave them, with the same `t` and `evict`).
+    /// Stores the state of `user`, `after`, a copy [`Pairs::get`] gave (with `spot`, the same
+    /// `t` and `evict`) whose windows were `before`, changed since.
     pub(crate) fn set(
         &mut self,
         user: &UserKey,
         spot: Option<Spot>,
-        before: &PairState,
+        before: &Windows,
         after: PairState,
         t: Stamp,
         evict: bool,
     ) {
         match user {
             UserKey::Number(n) => {
-                if after.windows != before.windows {
+                if after.windows != *before {
                     let spot = spot.unwrap_or_else(|| self.numbers.probe(n, live_at(t, evict)).1);
                     self.numbers.put(spot, *n, after.windows, live_at(t, evict));
                 }
-                if after.conversations != before.conversations {
+                if after.conversations_changed {
                     if after.conversations == Conversations::default() {
                         self.conversations.remove(n);
                     } else {
@@ -449,7 +467,7 @@ mod tests {
             1,
             Conversation { category: PricingCategory::Utility, rules: RuleSet::Cbp2023, opened: at(1) },
         );
-        pairs.set(&user, spot, &empty, p.clone(), at(1), true);
+        pairs.set(&user, spot, &empty.windows, p.clone(), at(1), true);
         assert_eq!(pairs.get(&user, at(25), true).0, p);
         assert_eq!(pairs.live(at(24)), 1);
         // The windows closed at 24h, the conversation at 25h: each is dropped on its own.
