@@ -220,9 +220,10 @@ impl Markets {
     }
 }
 
+/// The row of `rows` (sorted by date) in force on `date`: the latest from `date` or before. A
+/// prefix has few rows (most one), so a scan from the latest beats a binary search.
 fn in_force(rows: &[Row], date: NaiveDate) -> Option<&Row> {
-    let n = rows.partition_point(|r| r.from <= date);
-    n.checked_sub(1).map(|i| &rows[i])
+    rows.iter().rev().find(|r| r.from <= date)
 }
 
 /// Parses a `YYYY-MM-DD` date.

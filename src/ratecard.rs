@@ -227,8 +227,8 @@ impl RateCard {
 
 /// The price of the latest date on or before `date` in a date-sorted list.
 pub(crate) fn in_force(dated: &[(NaiveDate, Price)], date: NaiveDate) -> Option<&Price> {
-    let n = dated.partition_point(|(d, _)| *d <= date);
-    n.checked_sub(1).map(|i| &dated[i].1)
+    // A card has few dates per price: a scan from the latest beats a binary search.
+    dated.iter().rev().find(|(d, _)| *d <= date).map(|(_, price)| price)
 }
 
 fn group_price(

@@ -59,8 +59,8 @@ pub(crate) struct Slots<K, V, A = u64> {
 /// move.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Spot {
-    index: usize,
-    found: bool,
+    /// `u32::MAX` in an empty table. 8 bytes in all: a probe's answer comes back in registers.
+    index: u32,
     shape: u32,
 }
 
@@ -122,9 +122,9 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     /// ends the path: the probe run stays unbroken, and the expired key was as good as absent.
     pub(crate) fn probe(&self, key: &K, live: impl Fn(&V) -> bool) -> (Option<&V>, Spot) {
         debug_assert!(*key != K::default(), "the empty key is not a key");
-        let spot = |index, found| Spot { index, found, shape: self.shape };
+        let spot = |index: usize| Spot { index: index as u32, shape: self.shape };
         if self.entries.is_empty() {
-            return (None, spot(usize::MAX, false));
+            return (None, spot(u32::MAX as usize));
         }
         let mask = self.mask();
         let mut i = self.home(key);
@@ -132,10 +132,10 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         loop {
             let e = &self.entries[i];
             if e.key == *key {
-                return (Some(&e.value), spot(i, true));
+                return (Some(&e.value), spot(i));
             }
             if e.key == K::default() {
-                return (None, spot(expired.unwrap_or(i), false));
+                return (None, spot(expired.unwrap_or(i)));
             }
             if expired.is_none() && !live(&e.value) {
                 expired = Some(i);
@@ -149,14 +149,17 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     /// expired entries with [`Slots::retain`]).
     pub(crate) fn put(&mut self, spot: Spot, key: K, value: V, live: impl Fn(&V) -> bool) {
         let mut spot = spot;
-        if !spot.found && self.is_full() {
-            self.resize(self.bits.max(MIN_BITS - 1) + 1);
-        }
         if spot.shape != self.shape {
             spot = self.probe(&key, &live).1;
         }
-        let slot = &mut self.entries[spot.index];
-        if !spot.found {
+        // A spot holds its key, or is where a new one goes.
+        let found = self.entries.get(spot.index as usize).is_some_and(|e| e.key == key);
+        if !found && self.is_full() {
+            self.resize(self.bits.max(MIN_BITS - 1) + 1);
+            spot = self.probe(&key, &live).1;
+        }
+        let slot = &mut self.entries[spot.index as usize];
+        if !found {
             self.len += usize::from(slot.key == K::default());
             self.shape = self.shape.wrapping_add(1);
         }
@@ -230,6 +233,8 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     }
 
     fn resize(&mut self, bits: u32) {
+        // A spot's index is a u32, and u32::MAX is none.
+        assert!(bits < 32, "fewer than 2^31 slots");
         self.shape = self.shape.wrapping_add(1);
         let old = std::mem::take(&mut self.entries);
         self.entries.resize_with(1 << bits, Default::default);
@@ -238,7 +243,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         for e in old {
             if e.key != K::default() {
                 let spot = self.probe(&e.key, |_| true).1;
-                self.entries[spot.index] = e;
+                self.entries[spot.index as usize] = e;
                 self.len += 1;
             }
         }
