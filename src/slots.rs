@@ -120,6 +120,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     /// expired one): its value if held, and its [`Spot`], where [`Slots::put`] will write it.
     /// A new key's spot is the first expired entry on its probe path, else the empty slot that
     /// ends the path: the probe run stays unbroken, and the expired key was as good as absent.
+    #[inline]
     pub(crate) fn probe(&self, key: &K, live: impl Fn(&V) -> bool) -> (Option<&V>, Spot) {
         debug_assert!(*key != K::default(), "the empty key is not a key");
         let spot = |index: usize| Spot { index: index as u32, shape: self.shape };
@@ -127,21 +128,25 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
             return (None, spot(u32::MAX as usize));
         }
         let mask = self.mask();
-        let mut i = self.home(key);
-        let mut expired = None;
+        let home = self.home(key);
+        let mut end = home;
         loop {
-            let e = &self.entries[i];
+            let e = &self.entries[end];
             if e.key == *key {
-                return (Some(&e.value), spot(i));
+                return (Some(&e.value), spot(end));
             }
             if e.key == K::default() {
-                return (None, spot(expired.unwrap_or(i)));
+                break;
             }
-            if expired.is_none() && !live(&e.value) {
-                expired = Some(i);
-            }
+            end = (end + 1) & mask;
+        }
+        // Absent (most lookups find their key, and skip this): asked only now, of the path
+        // just read, which entries expired.
+        let mut i = home;
+        while i != end && live(&self.entries[i].value) {
             i = (i + 1) & mask;
         }
+        (None, spot(i))
     }
 
     /// Sets the value of `key` at the spot [`Slots::probe`] gave (probing again if the table

@@ -318,6 +318,7 @@ impl Pairs {
     /// A copy of `user`'s state at `t` (the empty state if none is held), and where its
     /// windows go ([`Pairs::set`]). With `evict`, a new pair's windows may take the slot of
     /// windows that have all closed (they behave exactly like no windows).
+    #[inline]
     pub(crate) fn get(&self, user: &UserKey, t: Stamp, evict: bool) -> (PairState, Option<Spot>) {
         match user {
             UserKey::Number(n) => {
