@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, 
 use chrono_tz::Tz;
 use csv::StringRecord;
 
-use crate::engine::{number, Engine, Keys, PricedLine};
+use crate::engine::{Engine, Keys, Numbering, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
 use crate::money::{format_amount, Country, Currency};
@@ -629,7 +629,7 @@ struct Reader<R> {
     cursors: Vec<Cursor<R>>,
     /// The businesses met, numbered in order of appearance: the pricing thread finds a row's
     /// business by this number, without hashing its name.
-    businesses: foldhash::HashMap<Box<str>, u32>,
+    businesses: Numbering,
     sort: bool,
     naive_zone: Option<Tz>,
     /// Whether to find out which rows are plain (see [`Record::as_csv`]).
@@ -683,7 +683,7 @@ impl<R: Read> Reader<R> {
                     let businesses = &mut self.businesses;
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
-                        .map(|ev| Parsed::of(&ev, number(businesses, ev.business)))
+                        .map(|ev| Parsed::of(&ev, businesses.number(ev.business)))
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, parsed));
                 }

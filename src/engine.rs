@@ -230,8 +230,6 @@ impl Keys {
 
 struct Business {
     names: &'static AccountNames,
-    /// [`Business::tag`] of its name.
-    tag: u32,
     waba_id: u32,
     portfolio_id: u32,
     account: Account,
@@ -255,14 +253,6 @@ struct Day {
 }
 
 impl Business {
-    /// A name's length and first, middle and last bytes: names that differ there (most do)
-    /// are told apart without comparing them whole.
-    fn tag(name: &str) -> u32 {
-        let b = name.as_bytes();
-        let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
-        (b.len() as u32 & 0xFF) << 24 | at(0) << 16 | at(b.len() / 2) << 8 | at(b.len().wrapping_sub(1))
-    }
-
     /// The local day of `now` in the WABA's zone.
     fn day(&mut self, now: Stamp, options: &Options) -> Day {
         if let Some(day) = self.today.filter(|d| d.start <= now && now < d.end) {
@@ -315,17 +305,15 @@ struct AllowanceKey {
     month: Month,
 }
 
-/// Up to this many businesses, [`Engine::business_index`] compares names instead of hashing.
-const FEW_BUSINESSES: usize = 8;
-
 /// The streaming pricer. Holds the live state of a log; see the module docs.
 pub struct Engine {
     book: Arc<Pricebook>,
     options: Options,
-    by_name: HashMap<Box<str>, u32>,
+    /// The businesses' names, numbered as `businesses`.
+    by_name: Numbering,
     businesses: Vec<Business>,
-    wabas: HashMap<Box<str>, u32>,
-    portfolios: HashMap<Box<str>, u32>,
+    wabas: Numbering,
+    portfolios: Numbering,
     tiers: HashMap<TierKey, u64>,
     allowances: HashMap<AllowanceKey, u64>,
     seen: SeenIds,
@@ -365,14 +353,55 @@ fn limit(options: &Options, allowance: Allowance) -> u64 {
     }
 }
 
-/// The number of `name` in `names`: names are numbered from 0 in order of first appearance.
-pub(crate) fn number(names: &mut HashMap<Box<str>, u32>, name: &str) -> u32 {
-    if let Some(&n) = names.get(name) {
-        return n;
+/// Names numbered from 0 in order of first appearance. Few names (a log's business numbers,
+/// most often) are found by comparing them, which beats hashing one; many, by a map.
+#[derive(Debug, Default)]
+pub(crate) struct Numbering {
+    /// Each name's [`Numbering::tag`] and the name, by number.
+    names: Vec<(u32, Box<str>)>,
+    /// Once there are more than [`Numbering::FEW`].
+    by_name: HashMap<Box<str>, u32>,
+}
+
+impl Numbering {
+    const FEW: usize = 8;
+
+    /// The number of `name`, if it has one.
+    #[inline]
+    pub(crate) fn find(&self, name: &str) -> Option<u32> {
+        if self.names.len() > Numbering::FEW {
+            return self.by_name.get(name).copied();
+        }
+        let tag = Numbering::tag(name);
+        // Byte by byte: names are short, and a call to `memcmp` costs more.
+        let same = |kept: &str| kept.bytes().eq(name.bytes());
+        self.names.iter().position(|(t, kept)| *t == tag && same(kept)).map(|i| i as u32)
     }
-    let n = u32::try_from(names.len()).expect("fewer than 2^32 names");
-    names.insert(name.into(), n);
-    n
+
+    /// The number of `name`, given it the first time.
+    pub(crate) fn number(&mut self, name: &str) -> u32 {
+        self.find(name).unwrap_or_else(|| self.add(name))
+    }
+
+    #[cold]
+    fn add(&mut self, name: &str) -> u32 {
+        let n = u32::try_from(self.names.len()).expect("fewer than 2^32 names");
+        self.names.push((Numbering::tag(name), name.into()));
+        if self.names.len() > Numbering::FEW {
+            let from = self.by_name.len();
+            let numbered = self.names[from..].iter().map(|(_, name)| name.clone()).zip(from as u32..);
+            self.by_name.extend(numbered);
+        }
+        n
+    }
+
+    /// A name's length and first, middle and last bytes: names that differ there (most do)
+    /// are told apart without comparing them whole.
+    fn tag(name: &str) -> u32 {
+        let b = name.as_bytes();
+        let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
+        (b.len() as u32 & 0xFF) << 24 | at(0) << 16 | at(b.len() / 2) << 8 | at(b.len().wrapping_sub(1))
+    }
 }
 
 /// `s` without surrounding whitespace; the common cases (none, or an empty field) without a
@@ -405,10 +434,10 @@ impl Engine {
         Engine {
             book,
             options,
-            by_name: HashMap::new(),
+            by_name: Numbering::default(),
             businesses: Vec::new(),
-            wabas: HashMap::new(),
-            portfolios: HashMap::new(),
+            wabas: Numbering::default(),
+            portfolios: Numbering::default(),
             tiers: HashMap::new(),
             allowances: HashMap::new(),
             seen: SeenIds::default(),
@@ -433,16 +462,7 @@ impl Engine {
 
     /// The index of business `name` (trimmed, not empty), known from now on.
     pub(crate) fn business_index(&mut self, name: &str) -> u32 {
-        // Most logs have a few business numbers: comparing their names beats hashing one.
-        let known = if self.businesses.len() <= FEW_BUSINESSES {
-            let tag = Business::tag(name);
-            // Byte by byte: names are short, and a call to `memcmp` costs more.
-            let same = |b: &Business| b.names.business.bytes().eq(name.bytes());
-            self.businesses.iter().position(|b| b.tag == tag && same(b)).map(|i| i as u32)
-        } else {
-            self.by_name.get(name).copied()
-        };
-        known.unwrap_or_else(|| self.add_business(name))
+        self.by_name.find(name).unwrap_or_else(|| self.add_business(name))
     }
 
     #[cold]
@@ -450,16 +470,15 @@ impl Engine {
         let account = self.book.accounts.get(name);
         let business = Business {
             names: AccountNames::of(name, &account.waba, &account.portfolio),
-            tag: Business::tag(name),
-            waba_id: number(&mut self.wabas, &account.waba),
-            portfolio_id: number(&mut self.portfolios, &account.portfolio),
+            waba_id: self.wabas.number(&account.waba),
+            portfolio_id: self.portfolios.number(&account.portfolio),
             account,
             pairs: Pairs::default(),
             today: None,
         };
-        let i = u32::try_from(self.businesses.len()).expect("fewer than 2^32 businesses");
         self.businesses.push(business);
-        self.by_name.insert(name.into(), i);
+        let i = self.by_name.number(name);
+        debug_assert_eq!(i as usize + 1, self.businesses.len(), "numbered as they are added");
         i
     }
 
@@ -777,6 +796,22 @@ pub(crate) mod testing {
         assert_eq!(again.pricing_type, PricingType::Duplicate);
         let later = l.push(Event::mo(at(0, 0) + week, "B", FR).with_id("wamid.1"));
         assert_eq!(later.pricing_type, PricingType::Inbound);
+    }
+
+    /// Names keep their numbers when there become too many to compare, and names alike in
+    /// length and first, middle and last bytes are told apart.
+    #[test]
+    fn names_are_numbered_in_order_of_first_appearance() {
+        let names: Vec<String> = (0..40).map(|i| format!("B{}0{}", i % 7, i / 7)).collect();
+        let mut numbering = Numbering::default();
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(numbering.find(name), None);
+            assert_eq!(numbering.number(name), i as u32);
+            for (j, seen) in names[..=i].iter().enumerate() {
+                assert_eq!(numbering.find(seen), Some(j as u32), "{seen} after {name}");
+            }
+        }
+        assert_eq!(numbering.find("B"), None);
     }
 
     #[test]
