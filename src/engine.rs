@@ -583,7 +583,7 @@ impl Engine {
         }
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
-        let (mut pair, spot) = biz.pairs.get(&who, now, options.evict_expired);
+        let (mut pair, spot) = biz.pairs.get(&who);
         let before = pair.windows;
         let verdict = if ev.direction == Direction::Mo {
             pair.mo(now, ev.entry_point);

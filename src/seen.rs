@@ -78,7 +78,7 @@ impl SeenIds {
     pub(crate) fn check(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> (bool, Spot) {
         let now = i64::from(self.second(t));
         let live = within(now, window);
-        let (today, spot) = self.today.probe(&id, |_| true);
+        let (today, spot) = self.today.probe(&id);
         // Sightings at or before the horizon are out of the window; so is a day ending there.
         let horizon = now - window.num_seconds();
         let seen = self.filter.may_hold(id)
@@ -99,7 +99,7 @@ impl SeenIds {
         if day > self.day {
             self.end_day(day, i64::from(at) - window.num_seconds());
             // A spot of the table just ended means nothing in the new one.
-            spot = self.today.probe(&id, |_| true).1;
+            spot = self.today.probe(&id).1;
         }
         self.today.put(spot, id, at, |_| true);
         match self.room.checked_sub(1) {

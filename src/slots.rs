@@ -113,68 +113,67 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.probe(key, |_| true).0
+        self.probe(key).0
     }
 
-    /// Looks `key` up in a table whose entries expire (`live` tells a live value from an
-    /// expired one): its value if held, and its [`Spot`], where [`Slots::put`] will write it.
-    /// A new key's spot is the first expired entry on its probe path, else the empty slot that
-    /// ends the path: the probe run stays unbroken, and the expired key was as good as absent.
+    /// Looks `key` up: its value if held, and its [`Spot`], where [`Slots::put`] will write
+    /// it (for a new key, the empty slot that ends its probe path).
     #[inline]
-    pub(crate) fn probe(&self, key: &K, live: impl Fn(&V) -> bool) -> (Option<&V>, Spot) {
+    pub(crate) fn probe(&self, key: &K) -> (Option<&V>, Spot) {
         debug_assert!(*key != K::default(), "the empty key is not a key");
         let spot = |index: usize| Spot { index: index as u32, shape: self.shape };
         if self.entries.is_empty() {
             return (None, spot(u32::MAX as usize));
         }
         let mask = self.mask();
-        let home = self.home(key);
-        let mut end = home;
+        let mut i = self.home(key);
         loop {
-            let e = &self.entries[end];
+            let e = &self.entries[i];
             if e.key == *key {
-                return (Some(&e.value), spot(end));
+                return (Some(&e.value), spot(i));
             }
             if e.key == K::default() {
-                break;
+                return (None, spot(i));
             }
-            end = (end + 1) & mask;
-        }
-        // Absent (most lookups find their key, and skip this): asked only now, of the path
-        // just read, which entries expired.
-        let mut i = home;
-        while i != end && live(&self.entries[i].value) {
             i = (i + 1) & mask;
         }
-        (None, spot(i))
     }
 
     /// Sets the value of `key` at the spot [`Slots::probe`] gave (probing again if the table
     /// grew or was swept since), adding the key if absent; a full table grows (its owner drops
-    /// expired entries with [`Slots::retain`]).
+    /// expired entries with [`Slots::retain`]). In a table whose entries expire (`live` tells
+    /// a live value from an expired one), a new key takes the first expired entry on its probe
+    /// path, else the empty slot that ends it: the run stays unbroken, and the expired key was
+    /// as good as absent. (Asked only here: most lookups find their key or add nothing.)
     pub(crate) fn put(&mut self, spot: Spot, key: K, value: V, live: impl Fn(&V) -> bool) {
         let mut spot = spot;
         if spot.shape != self.shape {
-            spot = self.probe(&key, &live).1;
+            spot = self.probe(&key).1;
         }
-        // A spot holds its key, or is where a new one goes.
+        // A spot holds its key, or is the empty slot where a new one goes.
         let found = self.entries.get(spot.index as usize).is_some_and(|e| e.key == key);
-        if !found && self.is_full() {
-            self.resize(self.bits.max(MIN_BITS - 1) + 1);
-            spot = self.probe(&key, &live).1;
-        }
-        let slot = &mut self.entries[spot.index as usize];
+        let mut at = spot.index as usize;
         if !found {
-            self.len += usize::from(slot.key == K::default());
+            if self.is_full() {
+                self.resize(self.bits.max(MIN_BITS - 1) + 1);
+                at = self.probe(&key).1.index as usize;
+            }
+            let mask = self.mask();
+            let mut i = self.home(&key);
+            while i != at && live(&self.entries[i].value) {
+                i = (i + 1) & mask;
+            }
+            at = i;
+            self.len += usize::from(self.entries[at].key == K::default());
             self.shape = self.shape.wrapping_add(1);
         }
-        *slot = Slot { _align: [], key, value };
+        self.entries[at] = Slot { _align: [], key, value };
     }
 
     /// [`Slots::probe`] then [`Slots::put`].
     #[cfg(test)]
     fn insert_expiring(&mut self, key: K, value: V, live: impl Fn(&V) -> bool) {
-        let spot = self.probe(&key, &live).1;
+        let spot = self.probe(&key).1;
         self.put(spot, key, value, live);
     }
 
@@ -247,7 +246,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         self.len = 0;
         for e in old {
             if e.key != K::default() {
-                let spot = self.probe(&e.key, |_| true).1;
+                let spot = self.probe(&e.key).1;
                 self.entries[spot.index as usize] = e;
                 self.len += 1;
             }
@@ -340,7 +339,7 @@ mod tests {
             let mut map = HashMap::new();
             for (n, &(a, b, sweep)) in ops.iter().enumerate() {
                 let n = n as u32;
-                let (_, spot) = slots.probe(&a, |_| true);
+                let (_, spot) = slots.probe(&a);
                 if sweep {
                     slots.retain(|k, _| k % 7 != u64::from(n % 7));
                     map.retain(|k: &u64, _| k % 7 != u64::from(n % 7));

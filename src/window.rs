@@ -315,14 +315,13 @@ impl Pairs {
         }
     }
 
-    /// A copy of `user`'s state at `t` (the empty state if none is held), and where its
-    /// windows go ([`Pairs::set`]). With `evict`, a new pair's windows may take the slot of
-    /// windows that have all closed (they behave exactly like no windows).
+    /// A copy of `user`'s state (the empty state if none is held), and where its windows go
+    /// ([`Pairs::set`]).
     #[inline]
-    pub(crate) fn get(&self, user: &UserKey, t: Stamp, evict: bool) -> (PairState, Option<Spot>) {
+    pub(crate) fn get(&self, user: &UserKey) -> (PairState, Option<Spot>) {
         match user {
             UserKey::Number(n) => {
-                let (windows, spot) = self.numbers.probe(n, live_at(t, evict));
+                let (windows, spot) = self.numbers.probe(n);
                 let conversations = if self.conversations.is_empty() {
                     Conversations::default()
                 } else {
@@ -335,8 +334,9 @@ impl Pairs {
         }
     }
 
-    /// Stores the state of `user`, `after`, a copy [`Pairs::get`] gave (with `spot`, the same
-    /// `t` and `evict`) whose windows were `before`, changed since.
+    /// Stores the state of `user`, `after`, a copy [`Pairs::get`] gave (with `spot`) whose
+    /// windows were `before`, changed since. With `evict`, a new pair's windows may take the
+    /// slot of windows that have all closed at `t` (they behave exactly like no windows).
     pub(crate) fn set(
         &mut self,
         user: &UserKey,
@@ -349,7 +349,7 @@ impl Pairs {
         match user {
             UserKey::Number(n) => {
                 if after.windows != *before {
-                    let spot = spot.unwrap_or_else(|| self.numbers.probe(n, live_at(t, evict)).1);
+                    let spot = spot.unwrap_or_else(|| self.numbers.probe(n).1);
                     self.numbers.put(spot, *n, after.windows, live_at(t, evict));
                 }
                 if after.conversations_changed {
@@ -461,7 +461,7 @@ mod tests {
     fn a_pairs_conversations_are_kept_apart_from_its_windows() {
         let mut pairs = Pairs::default();
         let user = UserKey::Number(number_key("33612345678").unwrap());
-        let (empty, spot) = pairs.get(&user, at(1), true);
+        let (empty, spot) = pairs.get(&user);
         let mut p = empty.clone();
         p.mo(at(0), false);
         p.open_conversation(
@@ -469,15 +469,15 @@ mod tests {
             Conversation { category: PricingCategory::Utility, rules: RuleSet::Cbp2023, opened: at(1) },
         );
         pairs.set(&user, spot, &empty.windows, p.clone(), at(1), true);
-        assert_eq!(pairs.get(&user, at(25), true).0, p);
+        assert_eq!(pairs.get(&user).0, p);
         assert_eq!(pairs.live(at(24)), 1);
         // The windows closed at 24h, the conversation at 25h: each is dropped on its own.
         pairs.retain_live(at(24));
-        assert_eq!(pairs.get(&user, at(25), true).0.windows, Windows::default());
-        assert_eq!(pairs.get(&user, at(25), true).0.conversations, p.conversations);
+        assert_eq!(pairs.get(&user).0.windows, Windows::default());
+        assert_eq!(pairs.get(&user).0.conversations, p.conversations);
         assert_eq!(pairs.live(at(24)), 1);
         pairs.retain_live(at(25));
-        assert_eq!(pairs.get(&user, at(25), true).0, PairState::default());
+        assert_eq!(pairs.get(&user).0, PairState::default());
         assert_eq!(pairs.live(at(25)), 0);
     }
 
