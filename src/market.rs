@@ -169,15 +169,17 @@ impl Markets {
 
     /// The country and market of a number (its digits) on `date`.
     pub(crate) fn of_number(&self, digits: &str, date: NaiveDate) -> (Option<Country>, MarketId) {
-        let mut node = 0;
+        let mut node = &self.nodes[0];
         let mut found = None;
         for b in digits.bytes() {
-            let Some(d) = b.checked_sub(b'0').filter(|d| *d < 10) else { break };
-            match self.nodes[node].children[usize::from(d)] {
-                0 => break,
-                child => node = child as usize,
+            // A byte that is not a digit has no child.
+            match node.children.get(usize::from(b.wrapping_sub(b'0'))) {
+                None | Some(0) => break,
+                Some(&child) => node = &self.nodes[child as usize],
             }
-            found = in_force(&self.nodes[node].rows, date).or(found);
+            if let Some(row) = in_force(&node.rows, date) {
+                found = Some(row);
+            }
         }
         found.map_or((None, self.other()), |row| (row.country, row.market))
     }
