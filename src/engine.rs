@@ -576,10 +576,17 @@ impl Engine {
             charge: Decimal::ZERO,
             currency: account.currency,
         };
-        let id = keys.id().map(|id| (id, seen.check(id, t, options.dedup_window)));
-        if let Some((_, (true, _))) = id {
-            self.last = Some(now);
-            return Ok(line);
+        // A new id, and where it will be recorded; a duplicate is priced as such, and nothing
+        // else changes.
+        let mut new_id = None;
+        if let Some(id) = keys.id() {
+            match seen.unseen(id, now, options.dedup_window) {
+                Some(spot) => new_id = Some((id, spot)),
+                None => {
+                    self.last = Some(now);
+                    return Ok(line);
+                }
+            }
         }
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
@@ -667,8 +674,8 @@ impl Engine {
         if pair.windows != before || pair.conversations_changed() {
             biz.pairs.set(&who, spot, &before, pair, now, options.evict_expired);
         }
-        if let Some((id, (_, spot))) = id {
-            seen.insert(spot, t, id, options.dedup_window);
+        if let Some((id, spot)) = new_id {
+            seen.insert(spot, now, id, options.dedup_window);
         }
         self.last = Some(now);
         self.sweep(now);
@@ -696,7 +703,7 @@ impl Engine {
     /// The number of message ids remembered for duplicates: those seen within the dedup window
     /// before the latest event. (The oldest day held may also have older ones.)
     pub fn remembered_ids(&self) -> usize {
-        self.last.map_or(0, |t| self.seen.live(t.time(), self.options.dedup_window))
+        self.last.map_or(0, |t| self.seen.live(t, self.options.dedup_window))
     }
 
     /// The number of (business, user) pairs with a window still open at the latest event.

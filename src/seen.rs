@@ -16,9 +16,10 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use crate::slots::{Slots, Spot};
+use crate::window::Stamp;
 
 /// A day, in seconds (the unit of [`SeenIds`]' times).
 const SECONDS_A_DAY: i64 = 86_400;
@@ -62,8 +63,8 @@ impl SeenIds {
     }
 
     /// Seconds since the first id, saturating (136 years of log).
-    fn second(&self, t: DateTime<Utc>) -> u32 {
-        let since = t.timestamp() - self.epoch.unwrap_or(t.timestamp());
+    fn second(&self, t: Stamp) -> u32 {
+        let since = t.seconds() - self.epoch.unwrap_or(t.seconds());
         u32::try_from(since.max(0)).unwrap_or(u32::MAX)
     }
 
@@ -73,9 +74,9 @@ impl SeenIds {
         self.filter.prefetch(id);
     }
 
-    /// Whether `id` was first seen less than `window` before `t`, and where in the current
-    /// day's table it will be recorded if not ([`SeenIds::insert`]).
-    pub(crate) fn check(&self, id: u64, t: DateTime<Utc>, window: TimeDelta) -> (bool, Spot) {
+    /// Where in the current day's table `id` will be recorded ([`SeenIds::insert`]) if it is
+    /// new at `t`; `None` for a duplicate, an id first seen less than `window` before.
+    pub(crate) fn unseen(&self, id: u64, t: Stamp, window: TimeDelta) -> Option<Spot> {
         let now = i64::from(self.second(t));
         let live = within(now, window);
         let (today, spot) = self.today.probe(&id);
@@ -86,13 +87,13 @@ impl SeenIds {
                 || (self.past.iter().rev())
                     .take_while(|(day, _)| (day + 1) * SECONDS_A_DAY > horizon)
                     .any(|(_, ids)| ids.get(&id).is_some_and(live)));
-        (seen, spot)
+        (!seen).then_some(spot)
     }
 
     /// Records `id` as first seen at `t` (a sighting older than the window is superseded), at
-    /// the `spot` [`SeenIds::check`] gave for the same `t`.
-    pub(crate) fn insert(&mut self, spot: Spot, t: DateTime<Utc>, id: u64, window: TimeDelta) {
-        self.epoch.get_or_insert(t.timestamp());
+    /// the `spot` [`SeenIds::unseen`] gave for the same `t`.
+    pub(crate) fn insert(&mut self, spot: Spot, t: Stamp, id: u64, window: TimeDelta) {
+        self.epoch.get_or_insert(t.seconds());
         let at = self.second(t);
         let day = i64::from(at) / SECONDS_A_DAY;
         let mut spot = spot;
@@ -146,7 +147,7 @@ impl SeenIds {
     }
 
     /// The ids seen less than `window` before `t`.
-    pub(crate) fn live(&self, t: DateTime<Utc>, window: TimeDelta) -> usize {
+    pub(crate) fn live(&self, t: Stamp, window: TimeDelta) -> usize {
         let live = within(i64::from(self.second(t)), window);
         self.tables().flat_map(Slots::values).filter(|seen| live(seen)).count()
     }
@@ -229,8 +230,8 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
-    fn at(second: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_757_462_400 + second, 0).expect("in range")
+    fn at(second: i64) -> Stamp {
+        Stamp::of_nanos((1_757_462_400 + second) * 1_000_000_000).expect("in range")
     }
 
     proptest! {
@@ -248,9 +249,9 @@ mod tests {
             for (id, step) in steps {
                 t += step;
                 let expected = first.get(&id).is_some_and(|&s| t - s < window_s);
-                let (dup, spot) = seen.check(id, at(t), window);
-                prop_assert_eq!(dup, expected, "id {} at {}", id, t);
-                if !dup {
+                let unseen = seen.unseen(id, at(t), window);
+                prop_assert_eq!(unseen.is_none(), expected, "id {} at {}", id, t);
+                if let Some(spot) = unseen {
                     seen.insert(spot, at(t), id, window);
                     first.insert(id, t);
                 }
@@ -284,7 +285,7 @@ mod tests {
         for day in 0..30 {
             let t = at(day * SECONDS_A_DAY);
             let id = SeenIds::fingerprint(&format!("wamid.{day}"));
-            let (_, spot) = seen.check(id, t, week);
+            let spot = seen.unseen(id, t, week).expect("a new id");
             seen.insert(spot, t, id, week);
         }
         assert_eq!(seen.past.len(), 7);

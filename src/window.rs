@@ -55,6 +55,11 @@ impl Stamp {
         (self.0.get() ^ FLIP) as i64
     }
 
+    /// Whole seconds since 1970 (rounded down, like [`DateTime::timestamp`]).
+    pub(crate) fn seconds(self) -> i64 {
+        self.nanos().div_euclid(1_000_000_000)
+    }
+
     /// The end of a window of `length` nanoseconds opened at this instant (the latest stamp
     /// at most: a window that ends after 2262 ends then).
     fn plus(self, length: i64) -> i64 {
