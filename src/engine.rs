@@ -591,7 +591,6 @@ impl Engine {
 
         let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
         let (mut pair, spot) = biz.pairs.get(&who);
-        let before = pair.windows;
         let verdict = if ev.direction == Direction::Mo {
             pair.mo(now, ev.entry_point);
             None
@@ -671,8 +670,8 @@ impl Engine {
         if let Some(key) = tier_use {
             *tiers.entry(key).or_insert(0) += 1;
         }
-        if pair.windows != before || pair.conversations_changed() {
-            biz.pairs.set(&who, spot, &before, pair, now, options.evict_expired);
+        if pair.changed() {
+            biz.pairs.set(&who, spot, pair, now, options.evict_expired);
         }
         if let Some((id, spot)) = new_id {
             seen.insert(spot, now, id, options.dedup_window);

@@ -128,12 +128,18 @@ fn any_live(conversations: &Conversations, t: Stamp) -> bool {
 /// stores it back only when the event is priced, so a failed event changes nothing.
 #[derive(Debug, Clone, Default)]
 pub struct PairState {
-    pub windows: Windows,
+    windows: Windows,
     /// Only the conversation eras (and the day after) open them.
-    pub conversations: Conversations,
-    /// Whether a conversation was opened or closed on this copy: [`Pairs::set`] then stores
-    /// them (most events change none, and comparing them costs more than this flag).
-    conversations_changed: bool,
+    conversations: Conversations,
+    /// What changed on this copy (only its methods change it): [`Pairs::set`] stores just
+    /// that, and most events change nothing.
+    changed: Changed,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Changed {
+    windows: bool,
+    conversations: bool,
 }
 
 impl PartialEq for PairState {
@@ -145,8 +151,9 @@ impl PartialEq for PairState {
 impl Eq for PairState {}
 
 impl PairState {
-    pub(crate) fn conversations_changed(&self) -> bool {
-        self.conversations_changed
+    /// Whether the rules changed anything on this copy, to be stored by [`Pairs::set`].
+    pub(crate) fn changed(&self) -> bool {
+        self.changed.windows || self.changed.conversations
     }
 
     pub(crate) fn csw_open(&self, t: Stamp) -> bool {
@@ -163,6 +170,7 @@ impl PairState {
         if entry_point {
             self.windows.entry_point = Some(t);
         }
+        self.changed.windows = true;
     }
 
     /// Uses up the latest entry point if it is usable at `t`.
@@ -170,6 +178,7 @@ impl PairState {
         let usable = self.windows.entry_point.is_some_and(|e| e.holds(DAY, t));
         if usable {
             self.windows.entry_point = None;
+            self.changed.windows = true;
         }
         usable
     }
@@ -179,7 +188,7 @@ impl PairState {
     pub(crate) fn open_fep(&mut self, t: Stamp, length: i64) {
         self.windows.fep_until = Stamp::of_nanos(t.plus(length));
         self.conversations = Conversations::default();
-        self.conversations_changed = true;
+        self.changed = Changed { windows: true, conversations: true };
     }
 
     /// The open conversations at `t`, earliest opened first.
@@ -200,7 +209,7 @@ impl PairState {
     /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
     pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
         self.conversations[slot] = Some(conversation);
-        self.conversations_changed = true;
+        self.changed.conversations = true;
     }
 
     /// Every conversation held, open or expired.
@@ -293,7 +302,7 @@ impl Default for Pairs {
     }
 }
 
-/// Tells live windows from expired ones at `t`, for [`Slots::probe`]: asked of the entries a
+/// Tells live windows from expired ones at `t`, for [`Slots::put`]: asked of the entries a
 /// new key passes on its probe path, few. Without `evict`, none expire.
 fn live_at(t: Stamp, evict: bool) -> impl Fn(&Windows) -> bool {
     move |w: &Windows| !evict || w.are_live(t)
@@ -333,31 +342,30 @@ impl Pairs {
                     self.conversations.get(n).copied().unwrap_or_default()
                 };
                 let windows = windows.copied().unwrap_or_default();
-                (PairState { windows, conversations, conversations_changed: false }, Some(spot))
+                (PairState { windows, conversations, changed: Changed::default() }, Some(spot))
             }
             UserKey::Id(id) => (self.ids.get(*id).cloned().unwrap_or_default(), None),
         }
     }
 
-    /// Stores the state of `user`, `after`, a copy [`Pairs::get`] gave (with `spot`) whose
-    /// windows were `before`, changed since. With `evict`, a new pair's windows may take the
-    /// slot of windows that have all closed at `t` (they behave exactly like no windows).
+    /// Stores what changed of `user`'s state `after`, a copy [`Pairs::get`] gave (with
+    /// `spot`). With `evict`, a new pair's windows may take the slot of windows that have all
+    /// closed at `t` (they behave exactly like no windows).
     pub(crate) fn set(
         &mut self,
         user: &UserKey,
         spot: Option<Spot>,
-        before: &Windows,
         after: PairState,
         t: Stamp,
         evict: bool,
     ) {
         match user {
             UserKey::Number(n) => {
-                if after.windows != *before {
+                if after.changed.windows {
                     let spot = spot.unwrap_or_else(|| self.numbers.probe(n).1);
                     self.numbers.put(spot, *n, after.windows, live_at(t, evict));
                 }
-                if after.conversations_changed {
+                if after.changed.conversations {
                     if after.conversations == Conversations::default() {
                         self.conversations.remove(n);
                     } else {
@@ -473,7 +481,7 @@ mod tests {
             1,
             Conversation { category: PricingCategory::Utility, rules: RuleSet::Cbp2023, opened: at(1) },
         );
-        pairs.set(&user, spot, &empty.windows, p.clone(), at(1), true);
+        pairs.set(&user, spot, p.clone(), at(1), true);
         assert_eq!(pairs.get(&user).0, p);
         assert_eq!(pairs.live(at(24)), 1);
         // The windows closed at 24h, the conversation at 25h: each is dropped on its own.
