@@ -222,10 +222,9 @@ impl Markets {
     }
 }
 
-/// The row of `rows` (sorted by date) in force on `date`: the latest from `date` or before. A
-/// prefix has few rows (most one), so a scan from the latest beats a binary search.
+/// The row of `rows` (sorted by date) in force on `date`.
 fn in_force(rows: &[Row], date: NaiveDate) -> Option<&Row> {
-    rows.iter().rev().find(|r| r.from <= date)
+    crate::ratecard::latest_by(rows, date, |row| row.from)
 }
 
 /// Parses a `YYYY-MM-DD` date.

@@ -227,8 +227,14 @@ impl RateCard {
 
 /// The price of the latest date on or before `date` in a date-sorted list.
 pub(crate) fn in_force(dated: &[(NaiveDate, Price)], date: NaiveDate) -> Option<&Price> {
-    // A card has few dates per price: a scan from the latest beats a binary search.
-    dated.iter().rev().find(|(d, _)| *d <= date).map(|(_, price)| price)
+    latest_by(dated, date, |(from, _)| *from).map(|(_, price)| price)
+}
+
+/// The entry of a list sorted by the date each takes effect (`from`) that is in force on
+/// `date`: the latest from `date` or before. Such lists are short (most hold one date), so a
+/// scan from the latest beats a binary search.
+pub(crate) fn latest_by<T>(dated: &[T], date: NaiveDate, from: impl Fn(&T) -> NaiveDate) -> Option<&T> {
+    dated.iter().rev().find(|entry| from(entry) <= date)
 }
 
 fn group_price(
