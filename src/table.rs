@@ -52,11 +52,17 @@ impl RowBuf {
 
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends().get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let span = self.span(i)?;
         // SAFETY: `Rows::check` found every field's end a character boundary of the text, and
         // csv_core writes them in order, each at most the text's length.
-        Some(unsafe { self.text().get_unchecked(start..end) })
+        Some(unsafe { self.text().get_unchecked(span) })
+    }
+
+    /// Where field `i` lies in the row's bytes.
+    #[inline]
+    fn span(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let end = *self.ends().get(i)?;
+        Some(if i == 0 { 0 } else { self.ends[i - 1] }..end)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
@@ -183,10 +189,8 @@ impl<R: Read> Rows<R> {
         let error = if expected != row.fields {
             RowError::Width { expected, found: row.fields }
         } else if !valid() {
-            let field = (0..row.fields).position(|i| {
-                let start = if i == 0 { 0 } else { row.ends[i - 1] };
-                std::str::from_utf8(&row.bytes[start..row.ends[i]]).is_err()
-            });
+            let field = (0..row.fields)
+                .position(|i| row.span(i).is_some_and(|span| std::str::from_utf8(&row.bytes[span]).is_err()));
             RowError::Utf8 { field: field.unwrap_or(0) }
         } else {
             return Ok(());
