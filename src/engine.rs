@@ -804,6 +804,31 @@ pub(crate) mod testing {
         assert_eq!(later.pricing_type, PricingType::Inbound);
     }
 
+    /// SPEC §4, order of the checks, and §7: a repeated id is a duplicate before anything
+    /// else, even when its status differs (a failed or read retry of a delivered message is
+    /// neither `undelivered` nor priced again), and it changes nothing.
+    #[test]
+    fn a_repeated_id_is_a_duplicate_whatever_its_status() {
+        let mut l = Log::new(engine());
+        let first = l.push(Event::mt(at(0, 0), "B", FR, MARKETING).with_id("wamid.1"));
+        assert_eq!(first.pricing_type, PricingType::Regular);
+        for status in [Status::Failed, Status::Read, Status::Delivered] {
+            let again =
+                l.push(Event::mt(at(0, 5), "B", FR, MARKETING).with_id("wamid.1").with_status(status));
+            assert_eq!(
+                (again.pricing_type, again.pricing_category),
+                (PricingType::Duplicate, None),
+                "{status}"
+            );
+            assert_eq!(again.charge, Decimal::ZERO);
+        }
+        // An MO repeated by id opens no window: a reply outside the first one's CSW is still a
+        // violation.
+        l.push(Event::mo(at(1, 0), "B", FR).with_id("wamid.2"));
+        l.push(Event::mo(at(30, 0), "B", FR).with_id("wamid.2"));
+        assert_eq!(l.mt(at(30, 1), FR, Kind::NonTemplate).pricing_type, PricingType::Violation);
+    }
+
     /// Names keep their numbers when there become too many to compare, and names alike in
     /// length and first, middle and last bytes are told apart.
     #[test]
