@@ -338,10 +338,6 @@ impl Sink for PriceSink {
         self.summary.add(line).map_err(|p| p.at(row.position()))
     }
 
-    fn writes_rows(&self) -> bool {
-        self.lines_to.is_some()
-    }
-
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
         match &mut self.rejects {
             Some((w, name)) => w.write(row, error).map_err(|e| io_error(&*name, csv_io(e))),

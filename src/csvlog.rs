@@ -66,13 +66,12 @@ impl Columns {
 /// fields of a batch in one buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
-    /// The row's fields, one after the other, with a comma between two when `sep` is 1.
+    /// The row's fields, a comma between two.
     text: &'a str,
     /// Where each field ends in `text`.
     ends: &'a [u32],
-    sep: usize,
-    /// Whether no field holds a comma, a quote or a line break, and `text` is stored as CSV
-    /// (known when the sink asked).
+    /// Whether no field holds a comma, a quote or a line break, so that `text` is the row as
+    /// CSV.
     plain: bool,
 }
 
@@ -87,7 +86,7 @@ impl<'a> Record<'a> {
 
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + self.sep };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
         Some(&self.text[start..end])
     }
 
@@ -96,8 +95,7 @@ impl<'a> Record<'a> {
         (0..r.len()).filter_map(move |i| r.get(i))
     }
 
-    /// The row as a CSV line (without its line break) when no field needs quoting; known only
-    /// when the sink asked for it ([`Sink::writes_rows`]), else `None`.
+    /// The row as a CSV line (without its line break) when no field needs quoting.
     pub fn as_csv(&self) -> Option<&'a str> {
         self.plain.then_some(self.text)
     }
@@ -422,11 +420,6 @@ pub trait Sink {
     fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error>;
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
-    /// Whether `priced` writes rows out as CSV, asked once before reading: the reading thread
-    /// then finds out which rows need no quoting ([`Record::as_csv`]).
-    fn writes_rows(&self) -> bool {
-        false
-    }
 }
 
 /// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
@@ -469,13 +462,12 @@ struct Bad {
     problem: Problem,
 }
 
-/// Rows read together: the text of all their fields in one buffer, so that the pricing thread
-/// reads them in order from a few contiguous blocks, not from one allocation per row.
+/// Rows read together: the text of all their fields in one buffer, a comma between two, so
+/// that the pricing thread reads them in order from a few contiguous blocks, not from one
+/// allocation per row.
 #[derive(Default)]
 struct Batch {
     text: String,
-    /// Whether fields are stored as CSV, a comma between two (see [`Batch::push`]).
-    csv: bool,
     /// Per row, where each field ends from the row's start.
     ends: Vec<u32>,
     items: Vec<Item>,
@@ -488,13 +480,11 @@ impl Batch {
         self.items.clear();
     }
 
-    /// Adds a row. With `csv` (the sink writes rows), its fields are stored with a comma
-    /// between two and the row is checked for fields that need quoting (see
-    /// [`Record::as_csv`]); else they are stored one after the other.
-    fn push(&mut self, log: usize, line: u64, record: &RowBuf, csv: bool, parsed: Parse) {
+    /// Adds a row: a plain line as it was read, any other row a field at a time (and checked
+    /// for fields that need quoting, see [`Record::as_csv`]).
+    fn push(&mut self, log: usize, line: u64, record: &RowBuf, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
-        self.csv = csv;
         let (Ok(fields), Ok(_)) =
             (u32::try_from(record.len()), u32::try_from(record.text().len() + record.len()))
         else {
@@ -503,8 +493,11 @@ impl Batch {
             self.items.push(Item { line, start, first, fields: 0, log, plain: false, parsed });
             return;
         };
-        let plain = csv && !needs_quotes(record.text().as_bytes());
-        if csv {
+        let plain = record.sep() == 1 || !needs_quotes(record.text().as_bytes());
+        if record.sep() == 1 {
+            self.text.push_str(record.text());
+            self.ends.extend(record.ends().iter().map(|&end| end as u32));
+        } else {
             for (n, f) in record.iter().enumerate() {
                 if n > 0 {
                     self.text.push(',');
@@ -512,9 +505,6 @@ impl Batch {
                 self.text.push_str(f);
                 self.ends.push((self.text.len() - start) as u32);
             }
-        } else {
-            self.text.push_str(record.text());
-            self.ends.extend(record.ends().iter().map(|&end| end as u32));
         }
         self.items.push(Item { line, start, first, fields, log, plain, parsed });
     }
@@ -522,7 +512,7 @@ impl Batch {
     fn record(&self, item: &Item) -> Record<'_> {
         let ends = &self.ends[item.first..item.first + item.fields as usize];
         let end = item.start + ends.last().map_or(0, |&e| e as usize);
-        Record { text: &self.text[item.start..end], ends, sep: usize::from(self.csv), plain: item.plain }
+        Record { text: &self.text[item.start..end], ends, plain: item.plain }
     }
 }
 
@@ -573,7 +563,6 @@ pub fn price_logs<R: Read + Send>(
         businesses: Default::default(),
         sort: options.sort,
         naive_zone: options.naive_zone,
-        plain: sink.writes_rows(),
     };
     let mut run =
         Run { engine, businesses: Vec::new(), options, sink, counts: Counts::default(), columns, files };
@@ -632,8 +621,6 @@ struct Reader<R> {
     businesses: Numbering,
     sort: bool,
     naive_zone: Option<Tz>,
-    /// Whether to find out which rows are plain (see [`Record::as_csv`]).
-    plain: bool,
 }
 
 impl<R: Read> Reader<R> {
@@ -653,7 +640,7 @@ impl<R: Read> Reader<R> {
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
             let (line, parsed) = c.current.take().expect("chosen cursors have a row");
-            batch.push(i, line, &c.record, self.plain, parsed);
+            batch.push(i, line, &c.record, parsed);
         }
         Ok(true)
     }
@@ -687,9 +674,7 @@ impl<R: Read> Reader<R> {
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, parsed));
                 }
-                Err(problem) => {
-                    batch.push(i, line, record, self.plain, Err(Box::new(Bad { time: None, problem })))
-                }
+                Err(problem) => batch.push(i, line, record, Err(Box::new(Bad { time: None, problem }))),
             }
         }
         Ok(())
@@ -1149,7 +1134,7 @@ mod tests {
             let lines = sample_lines();
             let mut batch = Batch::default();
             for (log, fields, _, _) in &rows {
-                batch.push(*log, 2, &RowBuf::of(fields), true, Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
+                batch.push(*log, 2, &RowBuf::of(fields), Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
             }
             let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
             for (item, (log, _, n, fee)) in batch.items.iter().zip(&rows) {

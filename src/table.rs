@@ -22,6 +22,9 @@ pub(crate) struct RowBuf {
     /// Each field's end in `ends[..fields]`; the rest is room.
     ends: Vec<usize>,
     fields: usize,
+    /// 1 when the bytes are the row's line as is, a comma between two fields (a plain line,
+    /// see [`Rows::plain`]); 0 when they are the fields one after the other.
+    sep: usize,
     line: u64,
 }
 
@@ -35,7 +38,7 @@ impl RowBuf {
         self.line
     }
 
-    /// Every field, one after the other.
+    /// Every field, one after the other, with a comma between two when [`RowBuf::sep`] is 1.
     #[inline]
     pub(crate) fn text(&self) -> &str {
         // SAFETY: `Rows::check` found these bytes UTF-8, and each field's end a character
@@ -50,6 +53,13 @@ impl RowBuf {
         &self.ends[..self.fields]
     }
 
+    /// 1 when [`RowBuf::text`] has a comma between two fields (and no field holds a comma, a
+    /// quote or a line break), else 0.
+    #[inline]
+    pub(crate) fn sep(&self) -> usize {
+        self.sep
+    }
+
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
         let span = self.span(i)?;
@@ -62,7 +72,7 @@ impl RowBuf {
     #[inline]
     fn span(&self, i: usize) -> Option<std::ops::Range<usize>> {
         let end = *self.ends().get(i)?;
-        Some(if i == 0 { 0 } else { self.ends[i - 1] }..end)
+        Some(if i == 0 { 0 } else { self.ends[i - 1] + self.sep }..end)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
@@ -77,16 +87,19 @@ impl RowBuf {
             row.bytes.extend_from_slice(f.as_ref().as_bytes());
             row.ends.push(row.bytes.len());
         }
-        (row.used, row.fields) = (row.bytes.len(), fields.len());
+        (row.used, row.fields, row.sep) = (row.bytes.len(), fields.len(), 0);
         row
     }
 }
 
-/// Rows of CSV (RFC 4180: commas, double quotes, any line break), read with csv_core straight
-/// into a [`RowBuf`]: no intermediate record, one read call per [`crate::csvlog::READ_BUFFER`].
-/// Every row must have as many fields as the first; blank lines are skipped.
+/// Rows of CSV (RFC 4180: commas, double quotes, any line break), read into a [`RowBuf`]: no
+/// intermediate record, one read call per [`crate::csvlog::READ_BUFFER`]. A plain line (see
+/// [`Rows::plain`]) is split at its commas; any other row is read by csv_core. Every row must
+/// have as many fields as the first; blank lines are skipped.
 struct Rows<R> {
     core: csv_core::Reader,
+    /// The lines read as plain lines, which csv_core does not count.
+    plain_lines: u64,
     input: R,
     buf: Box<[u8]>,
     /// The bytes read but not yet parsed: `buf[start..end]`.
@@ -114,6 +127,7 @@ impl<R: Read> Rows<R> {
     fn new(input: R) -> Rows<R> {
         Rows {
             core: csv_core::Reader::new(),
+            plain_lines: 0,
             input,
             buf: vec![0; crate::csvlog::READ_BUFFER].into_boxed_slice(),
             start: 0,
@@ -128,22 +142,16 @@ impl<R: Read> Rows<R> {
     fn next(&mut self, row: &mut RowBuf) -> Result<bool, RowError> {
         row.used = 0;
         row.fields = 0;
-        row.line = self.core.line();
+        row.line = self.core.line() + self.plain_lines;
+        if let Some(ascii) = self.plain(row)? {
+            return self.check(row, ascii).map(|()| true);
+        }
+        row.sep = 0;
         loop {
             if self.start == self.end && !self.eof {
                 self.start = 0;
-                self.end = loop {
-                    match self.input.read(&mut self.buf) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            // Nothing unchecked is left to read as text.
-                            (row.used, row.fields) = (0, 0);
-                            return Err(RowError::Io(e));
-                        }
-                    }
-                };
-                self.eof = self.end == 0;
+                self.end = 0;
+                self.read(row)?;
             }
             if row.used == row.bytes.len() {
                 row.bytes.resize((2 * row.bytes.len()).max(256), 0);
@@ -164,23 +172,103 @@ impl<R: Read> Rows<R> {
                 ReadRecordResult::InputEmpty
                 | ReadRecordResult::OutputFull
                 | ReadRecordResult::OutputEndsFull => {}
-                ReadRecordResult::Record => return self.check(row).map(|()| true),
+                ReadRecordResult::Record => return self.check(row, false).map(|()| true),
                 ReadRecordResult::End => return Ok(false),
             }
         }
     }
 
+    /// Reads the next row when it is a plain line, as nearly every row of a log is: ended by
+    /// `\n`, not empty, without a quote or a `\r`. Its fields are then what lies between its
+    /// commas, and the row keeps the line as is ([`RowBuf::sep`]). Gives whether the line is
+    /// ASCII; `None` (nothing read) leaves any other row to csv_core, which then starts a row
+    /// as this would have.
+    ///
+    /// One pass over the line, sixteen bytes at a time ([`Special`]), finds its end and its
+    /// commas, and gives up at the first quote or `\r`.
+    fn plain(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
+        let (length, fields, ascii) = 'scan: loop {
+            let text = &self.buf[self.start..self.end];
+            let (mut fields, mut wide) = (0, 0);
+            for at in (0..text.len()).step_by(BLOCK) {
+                if row.ends.len() < fields + BLOCK + 1 {
+                    row.ends.resize((2 * row.ends.len()).max(2 * BLOCK), 0);
+                }
+                let special = match text.get(at..at + BLOCK) {
+                    Some(block) => Special::of(block.try_into().expect("a whole block")),
+                    None => {
+                        let mut block = [0; BLOCK];
+                        block[..text.len() - at].copy_from_slice(&text[at..]);
+                        Special::of(&block)
+                    }
+                };
+                if special.odd != 0 {
+                    return Ok(None);
+                }
+                wide |= special.wide;
+                let mut commas = special.commas;
+                while commas != 0 {
+                    row.ends[fields] = at + commas.trailing_zeros() as usize;
+                    fields += 1;
+                    commas &= commas - 1;
+                }
+                if special.end != 0 {
+                    break 'scan (at + special.end.trailing_zeros() as usize, fields, wide == 0);
+                }
+            }
+            if self.eof || text.len() == self.buf.len() {
+                return Ok(None);
+            }
+            // The line runs past the bytes read: they move to the front, and more are read.
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+            self.read(row)?;
+        };
+        if length == 0 {
+            return Ok(None);
+        }
+        if row.bytes.len() < length {
+            row.bytes.resize(length.next_power_of_two(), 0);
+        }
+        row.bytes[..length].copy_from_slice(&self.buf[self.start..self.start + length]);
+        row.ends[fields] = length;
+        (row.used, row.fields, row.sep) = (length, fields + 1, 1);
+        self.start += length + 1;
+        self.plain_lines += 1;
+        Ok(Some(ascii))
+    }
+
+    /// Reads more input after `buf[..end]`; at its end, sets `eof`.
+    fn read(&mut self, row: &mut RowBuf) -> Result<(), RowError> {
+        loop {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    self.eof = n == 0;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Nothing unchecked is left to read as text.
+                    (row.used, row.fields) = (0, 0);
+                    return Err(RowError::Io(e));
+                }
+            }
+        }
+    }
+
     /// Checks a row just read, as the csv crate does: as many fields as the first row, then
-    /// UTF-8 in every field. A row that fails is emptied, so that nothing reads its bytes as
-    /// text.
-    fn check(&mut self, row: &mut RowBuf) -> Result<(), RowError> {
+    /// UTF-8 in every field (known when the row is known `ascii`). A row that fails is emptied,
+    /// so that nothing reads its bytes as text.
+    fn check(&mut self, row: &mut RowBuf, ascii: bool) -> Result<(), RowError> {
         debug_assert!(row.ends().windows(2).all(|w| w[0] <= w[1]), "csv_core writes ends in order");
         debug_assert!(row.ends().last().is_none_or(|&end| end <= row.used), "within the text");
         let expected = *self.width.get_or_insert(row.fields);
         let valid = || {
             let bytes = &row.bytes[..row.used];
             // ASCII (nearly every row) is UTF-8 however it is cut.
-            bytes.is_ascii()
+            ascii
+                || bytes.is_ascii()
                 || std::str::from_utf8(bytes)
                     // A character split across two fields is valid in the whole but not in
                     // either.
@@ -198,6 +286,59 @@ impl<R: Read> Rows<R> {
         row.used = 0;
         row.fields = 0;
         Err(error)
+    }
+}
+
+/// How many bytes [`Special`] looks at together.
+const BLOCK: usize = 16;
+
+/// The bytes of a block that matter to a plain line, one bit each (the first byte lowest), up
+/// to the block's first `\n`: that `\n`, the commas before it, any quote or `\r` before it,
+/// and any byte outside ASCII before it.
+#[derive(Debug, PartialEq, Eq)]
+struct Special {
+    end: u32,
+    commas: u32,
+    odd: u32,
+    wide: u32,
+}
+
+impl Special {
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Special {
+        let ([newlines, commas, quotes, returns], wide) = Self::find(block, [b'\n', b',', b'"', b'\r']);
+        let end = newlines & newlines.wrapping_neg();
+        // The bits below the first newline's (all of them without one).
+        let before = end.wrapping_sub(1);
+        Special { end, commas: commas & before, odd: (quotes | returns) & before, wide: wide & before }
+    }
+
+    /// For each of `bytes`, where it is in `block`, and where the bytes outside ASCII are: one
+    /// SSE2 comparison of the sixteen bytes each (SSE2 is part of every x86-64).
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32) {
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+        // SAFETY: SSE2 is available on every x86-64; the load reads the block's 16 bytes,
+        // unaligned.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast());
+            let found = bytes.map(|b| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32);
+            (found, _mm_movemask_epi8(v) as u32)
+        }
+    }
+
+    /// [`Special::find`], a byte at a time.
+    #[cfg(any(not(target_arch = "x86_64"), test))]
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn find_bytewise(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32) {
+        let mask = |f: &dyn Fn(u8) -> bool| block.iter().rev().fold(0, |m, &x| m << 1 | u32::from(f(x)));
+        (bytes.map(|b| mask(&|x| x == b)), mask(&|x| !x.is_ascii()))
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32) {
+        Self::find_bytewise(block, bytes)
     }
 }
 
@@ -405,6 +546,19 @@ mod tests {
             step in 1usize..9,
         ) {
             prop_assert_eq!(ours(&bytes, step), theirs(&bytes));
+        }
+    }
+
+    proptest! {
+        /// The bytes a plain line looks for are found as a byte at a time finds them.
+        #[test]
+        fn blocks_are_searched_as_bytewise(
+            block in proptest::array::uniform16(proptest::sample::select(
+                vec![b'a', b'0', b',', b'"', b'\r', b'\n', b' ', 0x00, 0x7F, 0x80, 0xC3, 0xFF],
+            )),
+        ) {
+            let bytes = [b'\n', b',', b'"', b'\r'];
+            prop_assert_eq!(Special::find(&block, bytes), Special::find_bytewise(&block, bytes));
         }
     }
 
