@@ -89,11 +89,20 @@ const MAX_WORDS: usize = 2 * GroupBy::ALL.len() + 1;
 /// interned, so that equal names are mostly one address; a line's group is then found without
 /// hashing or comparing a string (two addresses of one name find the same group, by its
 /// name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Words {
     len: usize,
     words: [u64; MAX_WORDS],
 }
+
+impl PartialEq for Words {
+    /// The words in use, one by one (a key is a few words: no call to `memcmp`).
+    fn eq(&self, other: &Words) -> bool {
+        self.len == other.len && self.words[..self.len].iter().zip(&other.words).all(|(a, b)| a == b)
+    }
+}
+
+impl Eq for Words {}
 
 impl Words {
     fn push(&mut self, word: u64) {
