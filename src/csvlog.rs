@@ -334,7 +334,7 @@ fn parse_event<'r>(
 }
 
 /// An event as parsed on the reading thread, less its strings (which stay in the batch's
-/// buffer), with the engine's keys computed there too.
+/// buffer, found again by their spans), with the engine's keys computed there too.
 #[derive(Debug, Clone, Copy)]
 struct Parsed {
     timestamp: DateTime<Utc>,
@@ -346,10 +346,24 @@ struct Parsed {
     keys: Keys,
     /// The business, numbered by the reader in order of appearance (see [`Reader::businesses`]).
     business: u32,
+    /// Where the business, the user and the id (trimmed) lie in the row as the batch holds it.
+    strings: [(u32, u32); 3],
 }
 
 impl Parsed {
-    fn of(ev: &Event, business: u32) -> Parsed {
+    /// The event `ev`, read from `record` with the log's columns `c`.
+    fn of(ev: &Event, business: u32, record: &RowBuf, c: &Columns) -> Parsed {
+        let text = record.text().as_ptr() as usize;
+        // A field's span in the row as the batch holds it: a comma between two fields, which
+        // `record` may not have (see [`Batch::push`]).
+        let span = |s: &str, column: usize| {
+            let start = (s.as_ptr() as usize).wrapping_sub(text);
+            if s.is_empty() || start > record.text().len() {
+                return (0, 0);
+            }
+            let start = start + column * (1 - record.sep());
+            (start as u32, (start + s.len()) as u32)
+        };
         Parsed {
             business,
             timestamp: ev.timestamp,
@@ -359,21 +373,27 @@ impl Parsed {
             entry_point: ev.entry_point,
             country: ev.country,
             keys: Keys::of(ev),
+            strings: [
+                span(ev.business, c.business),
+                span(ev.user, c.user),
+                span(ev.id.unwrap_or(""), c.id.unwrap_or(0)),
+            ],
         }
     }
 
     /// The event again, its strings taken from `r`.
-    fn event<'r>(&self, c: &Columns, r: Record<'r>) -> Event<'r> {
-        let field = |i: Option<usize>| trimmed(|i| r.get(i), i);
+    fn event<'r>(&self, r: Record<'r>) -> Event<'r> {
+        let [business, user, id] =
+            self.strings.map(|(start, end)| r.text.get(start as usize..end as usize).unwrap_or(""));
         Event {
             timestamp: self.timestamp,
-            business: field(Some(c.business)),
-            user: field(Some(c.user)),
+            business,
+            user,
             direction: self.direction,
             kind: self.kind,
             status: self.status,
             entry_point: self.entry_point,
-            id: Some(field(c.id)).filter(|s| !s.is_empty()),
+            id: Some(id).filter(|s| !s.is_empty()),
             country: self.country,
         }
     }
@@ -670,7 +690,7 @@ impl<R: Read> Reader<R> {
                     let businesses = &mut self.businesses;
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
-                        .map(|ev| Parsed::of(&ev, businesses.number(ev.business)))
+                        .map(|ev| Parsed::of(&ev, businesses.number(ev.business), record, &c.columns))
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, parsed));
                 }
@@ -715,7 +735,7 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let ev = parsed.event(&self.columns[log], row.record);
+            let ev = parsed.event(row.record);
             match self.engine.push_keyed(&ev, parsed.keys, business) {
                 Ok(line) => {
                     self.counts.priced += 1;
