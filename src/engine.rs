@@ -405,16 +405,13 @@ impl Numbering {
 }
 
 /// `s` without surrounding whitespace; the common cases (none, or an empty field) without a
-/// char scan.
+/// char scan: a field that starts and ends with a visible ASCII character is kept whole.
 pub(crate) fn trim(s: &str) -> &str {
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(a), Some(b))
-            if !a.is_ascii_whitespace() && !b.is_ascii_whitespace() && a.is_ascii() && b.is_ascii() =>
-        {
-            s
-        }
-        (None, _) => s,
-        _ => s.trim(),
+    let visible = |b: Option<&u8>| b.is_some_and(|&b| (b'!'..=b'~').contains(&b));
+    if s.is_empty() || visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -843,6 +840,15 @@ pub(crate) mod testing {
             }
         }
         assert_eq!(numbering.find("B"), None);
+    }
+
+    proptest::proptest! {
+        /// The shortcut for fields that need no trimming agrees with `str::trim`, Unicode
+        /// spaces and control characters included.
+        #[test]
+        fn trim_is_str_trim(s in "[ \t\x01a~\u{a0}\u{3000}é]{0,6}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+        }
     }
 
     #[test]
