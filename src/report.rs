@@ -251,8 +251,15 @@ impl Summary {
                 i
             }
         };
-        let one = Totals { lines: 1, charged: u64::from(!line.charge.is_zero()), charge: line.charge };
-        self.groups[i].1.add(&one, &format_args!("the summary of {}", line.currency))
+        let totals = &mut self.groups[i].1;
+        totals.lines += 1;
+        // Most lines are free: nothing to add.
+        if !line.charge.is_zero() {
+            totals.charged += 1;
+            totals.charge =
+                checked_add(totals.charge, line.charge, &format_args!("the summary of {}", line.currency))?;
+        }
+        Ok(())
     }
 
     /// Adds another summary of the same grouping (e.g. of another part of the log).
