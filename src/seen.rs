@@ -128,6 +128,8 @@ impl SeenIds {
     /// one pass over the ids held, and comes after as many new ones (O(1) an id, amortised).
     fn build_filter(&mut self) {
         let held: usize = self.tables().map(Slots::len).sum();
+        // The old filter goes first: the new one is built from the tables alone.
+        self.filter = Bloom::new(0);
         let mut filter = Bloom::new(2 * held.max(1024));
         // Ids in runs of 16: each run's blocks are asked for together, so that their cache
         // misses overlap instead of following one another.
@@ -170,8 +172,6 @@ fn within(now: i64, window: TimeDelta) -> impl Fn(&u32) -> bool + Copy {
 #[derive(Debug)]
 struct Bloom {
     blocks: Vec<Block>,
-    /// log2 of the number of blocks.
-    bits: u32,
 }
 
 /// 512 bits in one cache line.
@@ -180,10 +180,10 @@ struct Bloom {
 struct Block([u64; 8]);
 
 impl Bloom {
-    /// An empty filter for `keys` keys.
+    /// An empty filter for `keys` keys: its size follows `keys`, not the next power of two,
+    /// so that peak memory moves smoothly with the ids held.
     fn new(keys: usize) -> Bloom {
-        let blocks = (keys * 12 / 512 + 1).next_power_of_two();
-        Bloom { blocks: vec![Block::default(); blocks], bits: blocks.trailing_zeros() }
+        Bloom { blocks: vec![Block::default(); keys * 12 / 512 + 1] }
     }
 
     fn add(&mut self, key: u64) {
@@ -200,8 +200,9 @@ impl Bloom {
     }
 
     fn block(&self, key: u64) -> usize {
-        // The top bits of a second mix of the key (a zero shift for one block).
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15).checked_shr(64 - self.bits).unwrap_or(0)) as usize
+        // A second mix of the key, scaled to the number of blocks (its high bits choose).
+        let mixed = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(mixed) * self.blocks.len() as u128) >> 64) as usize
     }
 
     /// The key's 6 bits in its block, as (word, mask): 9 bits of the key each.
