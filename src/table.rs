@@ -187,14 +187,17 @@ impl<R: Read> Rows<R> {
     /// One pass over the line, 32 bytes at a time ([`Special`]), finds its end and its
     /// commas, and gives up at the first quote or `\r`.
     fn plain(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
-        let (length, fields, ascii) = 'scan: loop {
+        // Where the scan is, kept while more is read: a line that arrives in pieces is
+        // scanned once.
+        let (mut at, mut fields, mut wide) = (0, 0, 0);
+        let length = 'scan: loop {
             let text = &self.buf[self.start..self.end];
-            let (mut fields, mut wide) = (0, 0);
-            for at in (0..text.len()).step_by(BLOCK) {
+            while at < text.len() {
                 if row.ends.len() < fields + BLOCK + 1 {
                     row.ends.resize((2 * row.ends.len()).max(2 * BLOCK), 0);
                 }
-                let special = match text.get(at..at + BLOCK) {
+                let whole = text.get(at..at + BLOCK);
+                let special = match whole {
                     Some(block) => Special::of(block.try_into().expect("a whole block")),
                     None => {
                         let mut block = [0; BLOCK];
@@ -205,6 +208,11 @@ impl<R: Read> Rows<R> {
                 if special.odd != 0 {
                     return Ok(None);
                 }
+                if whole.is_none() && special.end == 0 {
+                    // The last bytes read, short of a block and of the line's end: scanned
+                    // again once more are read.
+                    break;
+                }
                 wide |= special.wide;
                 let mut commas = special.commas;
                 while commas != 0 {
@@ -213,8 +221,9 @@ impl<R: Read> Rows<R> {
                     commas &= commas - 1;
                 }
                 if special.end != 0 {
-                    break 'scan (at + special.end.trailing_zeros() as usize, fields, wide == 0);
+                    break 'scan at + special.end.trailing_zeros() as usize;
                 }
+                at += BLOCK;
             }
             if self.eof || text.len() == self.buf.len() {
                 return Ok(None);
@@ -224,6 +233,7 @@ impl<R: Read> Rows<R> {
             (self.start, self.end) = (0, self.end - self.start);
             self.read(row)?;
         };
+        let ascii = wide == 0;
         if length == 0 {
             return Ok(None);
         }
@@ -573,5 +583,10 @@ mod tests {
         let text = format!("a,b\n{field},\"{field}\"\"\"\n");
         assert_eq!(ours(text.as_bytes(), 4096), theirs(text.as_bytes()));
         assert_eq!(ours(text.as_bytes(), 4096)[1].as_ref().map(|(_, f)| f[1].len()), Ok(100_001));
+        // Plain lines of 30,000 bytes arriving a few bytes at a time (each scanned once as it
+        // arrives), and one longer than the read buffer (left to csv_core).
+        let long = "y".repeat(30_000);
+        let text = format!("a,b\n{long},{field}\n{long},1\n{long},2");
+        assert_eq!(ours(text.as_bytes(), 3), theirs(text.as_bytes()));
     }
 }
