@@ -108,6 +108,31 @@ fn quoted_and_spaced_fields_price_and_dedup_like_plain_ones() {
     assert_eq!(pricing(quoted.to_str().unwrap()), expected);
 }
 
+/// SPEC §2: unknown columns are kept and passed through to the output. A plain line goes out
+/// as it was read (non-ASCII included); a row with quotes, or ended by CRLF, is read by
+/// csv_core and written again, quoted where a field needs it.
+#[test]
+fn unknown_columns_pass_through_whatever_the_row_looks_like() {
+    let log = "timestamp,business,user,direction,note\n\
+        2025-09-10T09:00:00Z,shop,33612345678,mo,café crème\n\
+        2025-09-10T09:00:01Z,shop,33612345678,mo,\"said \"\"hi\"\", then left\"\n\
+        2025-09-10T09:00:02Z,shop,33612345678,mo,line ended by CRLF\r\n\
+        2025-09-10T09:00:03Z,shop,33612345678,mo,\"plain, but quoted\"\n";
+    let (_dir, path) = temp("notes.csv", log.as_bytes());
+    let (code, stdout, stderr) = wabill(&["price", path.to_str().unwrap(), "--lines", "-"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[1].starts_with("2025-09-10T09:00:00Z,shop,33612345678,mo,café crème,"), "{}", lines[1]);
+    assert!(
+        lines[4].starts_with("2025-09-10T09:00:03Z,shop,33612345678,mo,\"plain, but quoted\","),
+        "{}",
+        lines[4]
+    );
+    let mut r = csv::Reader::from_reader(stdout.as_bytes());
+    let notes: Vec<String> = r.records().map(|rec| rec.unwrap()[4].to_string()).collect();
+    assert_eq!(notes, ["café crème", "said \"hi\", then left", "line ended by CRLF", "plain, but quoted"]);
+}
+
 /// What `wabill price` says of a log it refuses (the log's path written `LOG`), having checked
 /// that it failed and printed nothing.
 fn refused(log: &[u8]) -> String {
