@@ -353,14 +353,16 @@ fn limit(options: &Options, allowance: Allowance) -> u64 {
     }
 }
 
-/// Names numbered from 0 in order of first appearance. Few names (a log's business numbers,
-/// most often) are found by comparing them, which beats hashing one; many, by a map.
+/// Names numbered from 0 in order of first appearance. A name of up to 15 bytes (most) is
+/// found by its bytes packed in two words ([`Packed`]): among a few, by comparing those, which
+/// beats hashing; among more, by hashing them. A longer name, by a map of strings.
 #[derive(Debug, Default)]
 pub(crate) struct Numbering {
-    /// Each name's [`Numbering::tag`] and the name, by number.
-    names: Vec<(u32, Box<str>)>,
-    /// Once there are more than [`Numbering::FEW`].
-    by_name: HashMap<Box<str>, u32>,
+    /// The short names and their numbers, in order.
+    short: Vec<(Packed, u32)>,
+    /// The same, once there are more than [`Numbering::FEW`].
+    by_packed: HashMap<Packed, u32>,
+    long: HashMap<Box<str>, u32>,
 }
 
 impl Numbering {
@@ -369,13 +371,13 @@ impl Numbering {
     /// The number of `name`, if it has one.
     #[inline]
     pub(crate) fn find(&self, name: &str) -> Option<u32> {
-        if self.names.len() > Numbering::FEW {
-            return self.by_name.get(name).copied();
+        match Packed::of(name) {
+            Some(p) if self.short.len() <= Numbering::FEW => {
+                self.short.iter().find(|(kept, _)| *kept == p).map(|&(_, n)| n)
+            }
+            Some(p) => self.by_packed.get(&p).copied(),
+            None => self.long.get(name).copied(),
         }
-        let tag = Numbering::tag(name);
-        // Byte by byte: names are short, and a call to `memcmp` costs more.
-        let same = |kept: &str| kept.bytes().eq(name.bytes());
-        self.names.iter().position(|(t, kept)| *t == tag && same(kept)).map(|i| i as u32)
     }
 
     /// The number of `name`, given it the first time.
@@ -385,22 +387,44 @@ impl Numbering {
 
     #[cold]
     fn add(&mut self, name: &str) -> u32 {
-        let n = u32::try_from(self.names.len()).expect("fewer than 2^32 names");
-        self.names.push((Numbering::tag(name), name.into()));
-        if self.names.len() > Numbering::FEW {
-            let from = self.by_name.len();
-            let numbered = self.names[from..].iter().map(|(_, name)| name.clone()).zip(from as u32..);
-            self.by_name.extend(numbered);
+        let n = u32::try_from(self.short.len() + self.long.len()).expect("fewer than 2^32 names");
+        match Packed::of(name) {
+            Some(p) => {
+                self.short.push((p, n));
+                if self.short.len() > Numbering::FEW {
+                    let from = self.by_packed.len();
+                    self.by_packed.extend(self.short[from..].iter().copied());
+                }
+            }
+            None => {
+                self.long.insert(name.into(), n);
+            }
         }
         n
     }
+}
 
-    /// A name's length and first, middle and last bytes: names that differ there (most do)
-    /// are told apart without comparing them whole.
-    fn tag(name: &str) -> u32 {
+/// A name of up to 15 bytes as two words: its bytes, zero-padded, and its length in the top
+/// byte; two such names are equal exactly when their words are. Read a few bytes at a time,
+/// never past the name's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Packed([u64; 2]);
+
+impl Packed {
+    fn of(name: &str) -> Option<Packed> {
         let b = name.as_bytes();
-        let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
-        (b.len() as u32 & 0xFF) << 24 | at(0) << 16 | at(b.len() / 2) << 8 | at(b.len().wrapping_sub(1))
+        let n = b.len();
+        let four = |at: usize| u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]));
+        let eight = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        // Where two reads overlap, they read the same bytes into the same places.
+        let (low, high) = match n {
+            0..=3 => (b.iter().rev().fold(0, |w, &byte| w << 8 | u64::from(byte)), 0),
+            4..=7 => (four(0) | four(n - 4) << (8 * (n - 4)), 0),
+            8 => (eight(0), 0),
+            9..=15 => (eight(0), eight(n - 8) >> (8 * (16 - n))),
+            _ => return None,
+        };
+        Some(Packed([low, high | (n as u64) << 56]))
     }
 }
 
@@ -826,11 +850,16 @@ pub(crate) mod testing {
         assert_eq!(l.mt(at(30, 1), FR, Kind::NonTemplate).pricing_type, PricingType::Violation);
     }
 
-    /// Names keep their numbers when there become too many to compare, and names alike in
-    /// length and first, middle and last bytes are told apart.
+    /// Names keep their numbers when there become too many to compare; short and long
+    /// names, and names alike but for their length or a byte, are told apart.
     #[test]
     fn names_are_numbered_in_order_of_first_appearance() {
-        let names: Vec<String> = (0..40).map(|i| format!("B{}0{}", i % 7, i / 7)).collect();
+        let mut names: Vec<String> = (0..40).map(|i| format!("B{}0{}", i % 7, i / 7)).collect();
+        names.extend((0..20).map(|n| "a".repeat(n)));
+        names.extend(
+            ["\0", "a\0", "aaaaaaaaaaaaaaa\0", "aaaaaaaaaaaaaaa\0\0", "Bé", "aaaaaaaaaaaaaaaaaaaaaaaé"]
+                .map(String::from),
+        );
         let mut numbering = Numbering::default();
         for (i, name) in names.iter().enumerate() {
             assert_eq!(numbering.find(name), None);
@@ -843,6 +872,17 @@ pub(crate) mod testing {
     }
 
     proptest::proptest! {
+        /// Two names of up to 15 bytes pack alike exactly when they are equal; longer ones do
+        /// not pack.
+        #[test]
+        fn names_pack_alike_exactly_when_equal(a in "[a\0é]{0,17}", b in "[a\0é]{0,17}") {
+            let (pa, pb) = (Packed::of(&a), Packed::of(&b));
+            proptest::prop_assert_eq!(pa.is_some(), a.len() <= 15);
+            if pa.is_some() && pb.is_some() {
+                proptest::prop_assert_eq!(pa == pb, a == b);
+            }
+        }
+
         /// The shortcut for fields that need no trimming agrees with `str::trim`, Unicode
         /// spaces and control characters included.
         #[test]
