@@ -10,9 +10,10 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, 
 use chrono_tz::Tz;
 use csv::StringRecord;
 
-use crate::engine::{Engine, Keys, Numbering, PricedLine};
+use crate::engine::{Engine, Keys, Numbering, Pricebook, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
+use crate::market::Markets;
 use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
@@ -351,8 +352,8 @@ struct Parsed {
 }
 
 impl Parsed {
-    /// The event `ev`, read from `record` with the log's columns `c`.
-    fn of(ev: &Event, business: u32, record: &RowBuf, c: &Columns) -> Parsed {
+    /// The event `ev`, read from `record` with the log's columns `c` (`markets` for its keys).
+    fn of(ev: &Event, business: u32, record: &RowBuf, c: &Columns, markets: &Markets) -> Parsed {
         let text = record.text().as_ptr() as usize;
         // A field's span in the row as the batch holds it: a comma between two fields, which
         // `record` may not have (see [`Batch::push`]).
@@ -372,7 +373,7 @@ impl Parsed {
             status: ev.status,
             entry_point: ev.entry_point,
             country: ev.country,
-            keys: Keys::of(ev),
+            keys: Keys::of(ev, markets),
             strings: [
                 span(ev.business, c.business),
                 span(ev.user, c.user),
@@ -381,10 +382,11 @@ impl Parsed {
         }
     }
 
-    /// The event again, its strings taken from `r`.
-    fn event<'r>(&self, r: Record<'r>) -> Event<'r> {
-        let [business, user, id] =
-            self.strings.map(|(start, end)| r.text.get(start as usize..end as usize).unwrap_or(""));
+    /// The event again, its strings taken from its row in `batch`, without reading them.
+    fn event<'b>(&self, batch: &'b Batch, item: &Item) -> Event<'b> {
+        let [business, user, id] = self
+            .strings
+            .map(|(start, end)| batch.slice(item.start + start as usize, item.start + end as usize));
         Event {
             timestamp: self.timestamp,
             business,
@@ -459,6 +461,8 @@ struct Item {
     start: usize,
     first: usize,
     fields: u32,
+    /// The length of its text.
+    len: u32,
     log: u32,
     /// Whether no field needs quoting (see [`Record::as_csv`]).
     plain: bool,
@@ -501,7 +505,8 @@ impl Batch {
     }
 
     /// Adds a row: a plain line as it was read, any other row a field at a time (and checked
-    /// for fields that need quoting, see [`Record::as_csv`]).
+    /// for fields that need quoting, see [`Record::as_csv`]). The spans of its event's strings
+    /// are checked to lie on its characters' boundaries (or made empty), for [`Batch::slice`].
     fn push(&mut self, log: usize, line: u64, record: &RowBuf, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
@@ -510,7 +515,7 @@ impl Batch {
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let parsed = Err(Box::new(Bad { time: None, problem }));
-            self.items.push(Item { line, start, first, fields: 0, log, plain: false, parsed });
+            self.items.push(Item { line, start, first, fields: 0, len: 0, log, plain: false, parsed });
             return;
         };
         let plain = record.sep() == 1 || !needs_quotes(record.text().as_bytes());
@@ -526,13 +531,38 @@ impl Batch {
                 self.ends.push((self.text.len() - start) as u32);
             }
         }
-        self.items.push(Item { line, start, first, fields, log, plain, parsed });
+        let row = &self.text[start..];
+        let mut parsed = parsed;
+        if let Ok(p) = &mut parsed {
+            let on_boundaries = |(a, b): (u32, u32)| {
+                a <= b && row.is_char_boundary(a as usize) && row.is_char_boundary(b as usize)
+            };
+            for span in &mut p.strings {
+                debug_assert!(on_boundaries(*span), "{span:?} in {row:?}");
+                if !on_boundaries(*span) {
+                    *span = (0, 0);
+                }
+            }
+        }
+        let len = row.len() as u32;
+        self.items.push(Item { line, start, first, fields, len, log, plain, parsed });
     }
 
+    /// A row as CSV, without reading it.
     fn record(&self, item: &Item) -> Record<'_> {
         let ends = &self.ends[item.first..item.first + item.fields as usize];
-        let end = item.start + ends.last().map_or(0, |&e| e as usize);
-        Record { text: &self.text[item.start..end], ends, plain: item.plain }
+        Record { text: self.slice(item.start, item.start + item.len as usize), ends, plain: item.plain }
+    }
+
+    /// The text from `start` to `end`, which are the ends of a row or of one of its strings'
+    /// spans (see [`Batch::push`]), without reading it: a checked slice reads the bytes at
+    /// its ends, and the pricing thread reads no more of a row, written by the other core,
+    /// than the sink asks for (with the summary alone, nothing).
+    fn slice(&self, start: usize, end: usize) -> &str {
+        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end) && start <= end);
+        // SAFETY: rows are appended whole to the text, so a row's ends are characters'
+        // boundaries, and `push` checked that its spans are, within it.
+        unsafe { self.text.get_unchecked(start..end) }
     }
 }
 
@@ -581,6 +611,7 @@ pub fn price_logs<R: Read + Send>(
     let mut reader = Reader {
         cursors,
         businesses: Default::default(),
+        book: engine.pricebook().clone(),
         sort: options.sort,
         naive_zone: options.naive_zone,
     };
@@ -639,6 +670,8 @@ struct Reader<R> {
     /// The businesses met, numbered in order of appearance: the pricing thread finds a row's
     /// business by this number, without hashing its name.
     businesses: Numbering,
+    /// The engine's, for the events' keys.
+    book: Arc<Pricebook>,
     sort: bool,
     naive_zone: Option<Tz>,
 }
@@ -687,10 +720,12 @@ impl<R: Read> Reader<R> {
             match time {
                 Ok(t) => {
                     c.last = Some((t, line));
-                    let businesses = &mut self.businesses;
+                    let (businesses, markets) = (&mut self.businesses, self.book.markets());
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
-                        .map(|ev| Parsed::of(&ev, businesses.number(ev.business), record, &c.columns))
+                        .map(|ev| {
+                            Parsed::of(&ev, businesses.number(ev.business), record, &c.columns, markets)
+                        })
                         .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
                     c.current = Some((line, parsed));
                 }
@@ -735,7 +770,7 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let ev = parsed.event(row.record);
+            let ev = parsed.event(batch, item);
             match self.engine.push_keyed(&ev, parsed.keys, business) {
                 Ok(line) => {
                     self.counts.priced += 1;

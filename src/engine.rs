@@ -41,7 +41,7 @@ use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
 use crate::seen::SeenIds;
-use crate::window::{number_digits, number_key, Pairs, Stamp, UserKey, DAY};
+use crate::window::{number_key, Pairs, Stamp, UserKey, DAY};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
 #[derive(Debug)]
@@ -211,12 +211,17 @@ pub(crate) struct Keys {
     user: u64,
     /// The fingerprint of the message id, when there is one; else 0 (never a fingerprint).
     id: u64,
+    /// When the user is a number and the event names no country: the number's longest prefix
+    /// with rows in the markets table ([`Markets::prefix_of`]).
+    prefix: u32,
 }
 
 impl Keys {
-    pub(crate) fn of(ev: &Event) -> Keys {
+    pub(crate) fn of(ev: &Event, markets: &Markets) -> Keys {
         let id = ev.id.map(trim).filter(|id| !id.is_empty());
-        Keys { user: number_key(ev.user).unwrap_or(0), id: id.map_or(0, SeenIds::fingerprint) }
+        let user = number_key(ev.user).unwrap_or(0);
+        let prefix = if user != 0 && ev.country.is_none() { markets.prefix_of(trim(ev.user)) } else { 0 };
+        Keys { user, id: id.map_or(0, SeenIds::fingerprint), prefix }
     }
 
     fn user(&self) -> Option<u64> {
@@ -505,7 +510,7 @@ impl Engine {
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
-        self.push_keyed(ev, Keys::of(ev), None)
+        self.push_keyed(ev, Keys::of(ev, &self.book.markets), None)
     }
 
     /// Starts loading the memory that pricing an event of business `bi` (see
@@ -544,8 +549,8 @@ impl Engine {
         let now = now.ok_or_else(|| {
             Problem::column("timestamp", "outside the years 1677 to 2262", crate::csvlog::rfc3339(t))
         })?;
-        let name = trim(ev.business);
-        if name.is_empty() {
+        // A business numbered by name has one: its name is read only to number it.
+        if business.is_none() && trim(ev.business).is_empty() {
             return Err(Problem::column("business", "must not be empty", ev.business));
         }
         if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
@@ -554,28 +559,23 @@ impl Engine {
         }
         let bi = match business {
             Some(bi) => bi,
-            None => self.business_index(name),
+            None => self.business_index(trim(ev.business)),
         };
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
         let Day { date: local_date, month, rules, rate_date, .. } = biz.day(now, options);
         let account = &biz.account;
 
-        // A number key means a number: written without separators when it has as many
-        // characters as digits.
+        // A number is known by its key and its prefix: its text is not read again.
         let number = keys.user();
-        let user = match (number, trim(ev.user)) {
-            (Some(n), written) if written.len() == number_digits(n) => written,
-            _ => normalize_user(ev.user, buf),
-        };
-        if user.is_empty() {
+        let user = if number.is_some() { "" } else { normalize_user(ev.user, buf) };
+        if number.is_none() && user.is_empty() {
             return Err(Problem::column("user", "must not be empty", ev.user));
         }
         let (country, market) = match ev.country {
             Some(c) => (Some(c), book.markets.of_country(c, rate_date)),
-            None if number.is_some() || user.bytes().all(|b| b.is_ascii_digit()) => {
-                book.markets.of_number(user, rate_date)
-            }
+            None if number.is_some() => book.markets.of_prefix(keys.prefix, rate_date),
+            None if user.bytes().all(|b| b.is_ascii_digit()) => book.markets.of_number(user, rate_date),
             None => {
                 return Err(Problem::column("user", "not a phone number and no country given", ev.user));
             }

@@ -50,6 +50,8 @@ type CountryRows = (Vec<Row>, Vec<(usize, u32)>);
 struct Node {
     children: [u32; 10],
     rows: Vec<Row>,
+    /// The nearest node above with rows (0: none).
+    up: u32,
 }
 
 const COLUMNS: [&str; 5] = ["effective_from", "prefix", "country", "market", "source"];
@@ -153,6 +155,15 @@ impl Markets {
         for node in &mut self.nodes {
             node.rows.sort_by_key(|r| r.from);
         }
+        // Children are added after their parents.
+        for parent in 0..self.nodes.len() {
+            let up = if self.nodes[parent].rows.is_empty() { self.nodes[parent].up } else { parent as u32 };
+            for child in self.nodes[parent].children {
+                if child != 0 {
+                    self.nodes[child as usize].up = up;
+                }
+            }
+        }
         for (rows, prefixes) in self.countries.values_mut() {
             rows.sort_by_key(|r| r.from);
             prefixes.sort();
@@ -169,19 +180,38 @@ impl Markets {
 
     /// The country and market of a number (its digits) on `date`.
     pub(crate) fn of_number(&self, digits: &str, date: NaiveDate) -> (Option<Country>, MarketId) {
-        let mut node = &self.nodes[0];
-        let mut found = None;
-        for b in digits.bytes() {
+        self.of_prefix(self.prefix_of(digits), date)
+    }
+
+    /// The longest prefix of a number's digits (ignoring `+`, spaces and `-`) that has rows,
+    /// whatever their dates: what [`Markets::of_prefix`] starts from (0: none).
+    pub(crate) fn prefix_of(&self, digits: &str) -> u32 {
+        let (mut node, mut with_rows) = (0, 0);
+        for b in digits.bytes().filter(|b| !matches!(b, b'+' | b' ' | b'-')) {
             // A byte that is not a digit has no child.
-            match node.children.get(usize::from(b.wrapping_sub(b'0'))) {
+            match self.nodes[node as usize].children.get(usize::from(b.wrapping_sub(b'0'))) {
                 None | Some(0) => break,
-                Some(&child) => node = &self.nodes[child as usize],
+                Some(&child) => node = child,
             }
-            if let Some(row) = in_force(&node.rows, date) {
-                found = Some(row);
+            if !self.nodes[node as usize].rows.is_empty() {
+                with_rows = node;
             }
         }
-        found.map_or((None, self.other()), |row| (row.country, row.market))
+        with_rows
+    }
+
+    /// The country and market on `date` of the numbers whose longest prefix with rows is
+    /// `prefix` ([`Markets::prefix_of`]): its row in force then, else its nearest shorter
+    /// prefix's.
+    pub(crate) fn of_prefix(&self, prefix: u32, date: NaiveDate) -> (Option<Country>, MarketId) {
+        let mut node = prefix;
+        while node != 0 {
+            if let Some(row) = in_force(&self.nodes[node as usize].rows, date) {
+                return (row.country, row.market);
+            }
+            node = self.nodes[node as usize].up;
+        }
+        (None, self.other())
     }
 
     /// The market of a country on `date`.
@@ -243,6 +273,7 @@ mod tests {
         2000-01-01,33,FR,France\n\
         2000-01-01,263,ZW,Other\n\
         2025-10-01,263,ZW,Rest of Africa\n\
+        2026-01-01,12125,US,New York\n\
         2000-01-01,,CA,North America\n";
 
     fn date(s: &str) -> NaiveDate {
@@ -270,6 +301,20 @@ mod tests {
         assert_eq!(m.lookup("263771234567", None, date("2025-10-01")).1, "Rest of Africa");
         assert_eq!(m.lookup("", Some("ZW".parse().unwrap()), date("2025-10-01")).1, "Rest of Africa");
         assert_eq!(m.lookup("33612345678", None, date("1999-12-31")).1, "Other");
+        // Before a longer prefix's first row, the shorter prefix's row applies.
+        assert_eq!(m.lookup("12125551234", None, date("2025-12-31")).1, "North America");
+        assert_eq!(m.lookup("12125551234", None, date("2026-01-01")).1, "New York");
+        assert_eq!(m.lookup("12135551234", None, date("2026-01-01")).1, "North America");
+    }
+
+    /// A number's separators are skipped on the way down the prefixes, as when it is keyed.
+    #[test]
+    fn prefixes_skip_separators() {
+        let m = markets();
+        let d = date("2025-07-01");
+        assert_eq!(m.prefix_of("+1 809-555-1234"), m.prefix_of("18095551234"));
+        assert_eq!(m.lookup("+33 6 12 34 56 78", None, d).1, "France");
+        assert_eq!(m.prefix_of("1x809"), m.prefix_of("1"));
     }
 
     #[test]

@@ -279,11 +279,6 @@ fn eight_digits(bytes: [u8; 8]) -> Option<u64> {
     Some((v * 10_000 + (v >> 32)) & 0xFFFF_FFFF)
 }
 
-/// The number of digits of a [`number_key`].
-pub(crate) fn number_digits(key: u64) -> usize {
-    (key >> 57) as usize
-}
-
 /// The live pairs of one business, by user: E.164 numbers keyed by their digits as an integer
 /// (no string to compare on lookup), other ids by string.
 #[derive(Debug)]
