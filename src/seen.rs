@@ -115,22 +115,30 @@ impl SeenIds {
     /// Files the current day's ids, starts `day`, and drops the days that end at or before
     /// `horizon`.
     fn end_day(&mut self, day: i64, horizon: i64) {
-        // The next day's table is made the size of this one's: most days are alike.
-        let next = Slots::with_room(self.today.len(), LOAD);
-        self.past.push_back((self.day, std::mem::replace(&mut self.today, next)));
-        self.day = day;
+        // The days out of the window go before the next day's table comes (peak memory holds
+        // one table less), and the last of them becomes that table when it has its size.
+        let mut dropped = None;
         while self.past.front().is_some_and(|(day, _)| (day + 1) * SECONDS_A_DAY <= horizon) {
-            self.past.pop_front();
+            dropped = self.past.pop_front().map(|(_, ids)| ids);
         }
+        // The next day's table is made the size of this one's: most days are alike.
+        let room = self.today.len();
+        let next =
+            dropped.and_then(|ids| ids.emptied_for(room)).unwrap_or_else(|| Slots::with_room(room, LOAD));
+        self.past.push_back((self.day, std::mem::replace(&mut self.today, next)));
+        if (self.day + 1) * SECONDS_A_DAY <= horizon {
+            self.past.pop_back();
+        }
+        self.day = day;
     }
 
     /// Builds the filter again from the ids held, with room for as many again: a build costs
     /// one pass over the ids held, and comes after as many new ones (O(1) an id, amortised).
     fn build_filter(&mut self) {
         let held: usize = self.tables().map(Slots::len).sum();
-        // The old filter goes first: the new one is built from the tables alone.
-        self.filter = Bloom::new(0);
-        let mut filter = Bloom::new(2 * held.max(1024));
+        // The new filter is built from the tables alone, in the old one's memory.
+        let mut filter = std::mem::replace(&mut self.filter, Bloom::new(0));
+        filter.empty_for(2 * held.max(1024));
         // Ids in runs of 16: each run's blocks are asked for together, so that their cache
         // misses overlap instead of following one another.
         let mut run = [0u64; 16];
@@ -184,7 +192,19 @@ impl Bloom {
     /// An empty filter for `keys` keys: its size follows `keys`, not the next power of two,
     /// so that peak memory moves smoothly with the ids held.
     fn new(keys: usize) -> Bloom {
-        Bloom { blocks: vec![Block::default(); keys * 12 / 512 + 1] }
+        Bloom { blocks: vec![Block::default(); Bloom::blocks_for(keys)] }
+    }
+
+    /// Empties the filter and sizes it for `keys` keys, in the memory it has when that is
+    /// enough: a new one each time would leave the allocator's heap fragmented, and peak
+    /// memory growing with the log's length.
+    fn empty_for(&mut self, keys: usize) {
+        self.blocks.clear();
+        self.blocks.resize(Bloom::blocks_for(keys), Block::default());
+    }
+
+    fn blocks_for(keys: usize) -> usize {
+        keys * 12 / 512 + 1
     }
 
     fn add(&mut self, key: u64) {

@@ -76,12 +76,29 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     /// A table with room for `keys` keys before it grows.
     pub(crate) fn with_room(keys: usize, max_load: usize) -> Slots<K, V, A> {
         let mut slots = Slots::new(max_load);
+        slots.resize(Slots::<K, V, A>::bits_for(keys, max_load));
+        slots
+    }
+
+    /// This table emptied, if it is the size [`Slots::with_room`] gives for `keys` keys:
+    /// its memory serves again, where dropping it and allocating another may leave the
+    /// allocator's heap fragmented.
+    pub(crate) fn emptied_for(mut self, keys: usize) -> Option<Slots<K, V, A>> {
+        if self.bits != Slots::<K, V, A>::bits_for(keys, self.max_load) {
+            return None;
+        }
+        self.entries.fill_with(Slot::default);
+        self.len = 0;
+        self.shape = self.shape.wrapping_add(1);
+        Some(self)
+    }
+
+    fn bits_for(keys: usize, max_load: usize) -> u32 {
         let mut bits = MIN_BITS;
         while (keys + 1) * 100 > (1 << bits) * max_load {
             bits += 1;
         }
-        slots.resize(bits);
-        slots
+        bits
     }
 
     /// The entries held, live or expired.
