@@ -203,8 +203,8 @@ impl PricedLine {
     }
 }
 
-/// What the engine keys an event on, computed from the event alone: a loop may compute them
-/// ahead, on another thread.
+/// What the engine keys an event on, computed from the event and the markets table alone: a
+/// loop may compute them ahead, on another thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Keys {
     /// The user's [`number_key`], when it is a number; else 0 (never a key).
@@ -525,8 +525,8 @@ impl Engine {
         }
     }
 
-    /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev)`, and
-    /// `business` the index of its business if known.
+    /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets)` with
+    /// the engine's markets, and `business` the index of its business if known.
     pub(crate) fn push_keyed(
         &mut self,
         ev: &Event,

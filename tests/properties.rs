@@ -10,7 +10,7 @@ use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
 use wabill::invoice::{Billing, Part};
 use wabill::report::{GroupBy, Summary};
 use wabill::tariff::Tariff;
-use wabill::{Engine, Error, Event, Options, PricedLine, PricingType, RuleChoice, RuleSet};
+use wabill::{Engine, Error, Event, Kind, Options, PricedLine, PricingType, RuleChoice, RuleSet, Status};
 
 const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
     B0,W0,P0,Europe/Paris\n\
@@ -204,6 +204,36 @@ proptest! {
         let sorted = ReadOptions { sort: true, ..ReadOptions::default() };
         csvlog::price_logs(input, &mut engine(), &sorted, &mut sink).unwrap();
         prop_assert_eq!(lines(&sink), threaded);
+    }
+
+    #[test]
+    fn the_csv_path_prices_as_the_library_does(specs in prop::collection::vec(spec(), 1..150)) {
+        // The reading thread computes part of each event's keys (a number's key, its market
+        // prefix, the id's fingerprint); `Engine::push` computes them all itself.
+        let text = csv_of(&specs, &USERS);
+        let read = lines(&price(&mut engine(), &[&text]));
+        let mut library = engine();
+        let mut t: DateTime<Utc> = "2025-09-28T00:00:00Z".parse().unwrap();
+        let mut pushed = Vec::new();
+        for (i, s) in specs.iter().enumerate() {
+            t += TimeDelta::seconds(i64::from(s.gap));
+            let id = match s.repeat {
+                Some(r) if i > 0 => format!("m{}", r % i),
+                _ => format!("m{i}"),
+            };
+            let (business, user) = (format!("B{}", s.business), USERS[s.user % USERS.len()]);
+            let ev = if s.mo {
+                let ev = Event::mo(t, &business, user);
+                if s.entry { ev.with_entry_point() } else { ev }
+            } else {
+                let category = ["", "service", "marketing", "utility", "authentication"][s.category];
+                let status = ["", "delivered", "read", "sent", "failed"][s.status];
+                Event::mt(t, &business, user, Kind::parse_log(category).unwrap())
+                    .with_status(Status::parse_log(status).unwrap())
+            };
+            pushed.push(library.push(&ev.with_id(&id)).unwrap());
+        }
+        prop_assert_eq!(read, pushed);
     }
 
     #[test]
