@@ -86,15 +86,18 @@ fn odd_but_valid_inputs_price_like_their_plain_form() {
 #[test]
 fn quoted_and_spaced_fields_price_and_dedup_like_plain_ones() {
     // Each row's id, user and business, plain; a repeated id is a duplicate.
-    let rows = [("w1", "+33 6 12 34 56 78", "mo"), ("w2", "33612345678", "mt"), ("w1", "33612345678", "mt")];
+    // Non-ASCII ids and business: the strings' spans in a re-assembled row fall between
+    // characters of several bytes.
+    let rows =
+        [("wé1", "+33 6 12 34 56 78", "mo"), ("w2", "33612345678", "mt"), ("wé1", "33612345678", "mt")];
     let mut plain = String::from("timestamp,id,business,user,direction,category\n");
     let mut quoted = plain.clone();
     for (i, (id, user, direction)) in rows.iter().enumerate() {
         let category = if *direction == "mt" { "utility" } else { "" };
-        plain.push_str(&format!("2025-09-10T09:00:0{i}Z,{id},shop,{user},{direction},{category}\n"));
+        plain.push_str(&format!("2025-09-10T09:00:0{i}Z,{id},shöp,{user},{direction},{category}\n"));
         // Every field quoted, the strings with spaces inside the quotes.
         quoted.push_str(&format!(
-            "\"2025-09-10T09:00:0{i}Z\",\" {id} \",\"shop \",\" {user}\",\"{direction}\",\"{category}\"\n"
+            "\"2025-09-10T09:00:0{i}Z\",\" {id} \",\"shöp \",\" {user}\",\"{direction}\",\"{category}\"\n"
         ));
     }
     let (_plain_dir, plain) = temp("plain.csv", plain.as_bytes());
