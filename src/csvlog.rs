@@ -507,7 +507,7 @@ impl Batch {
     /// Adds a row: a plain line as it was read, any other row a field at a time (and checked
     /// for fields that need quoting, see [`Record::as_csv`]). The spans of its event's strings
     /// are checked to lie on its characters' boundaries (or made empty), for [`Batch::slice`].
-    fn push(&mut self, log: usize, line: u64, record: &RowBuf, parsed: Parse) {
+    fn push(&mut self, log: usize, line: u64, record: &RowBuf, mut parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
         let (Ok(fields), Ok(_)) =
@@ -532,7 +532,6 @@ impl Batch {
             }
         }
         let row = &self.text[start..];
-        let mut parsed = parsed;
         if let Ok(p) = &mut parsed {
             let on_boundaries = |(a, b): (u32, u32)| {
                 a <= b && row.is_char_boundary(a as usize) && row.is_char_boundary(b as usize)

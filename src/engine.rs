@@ -567,16 +567,20 @@ impl Engine {
         let account = &biz.account;
 
         // A number is known by its key and its prefix: its text is not read again.
-        let number = keys.user();
-        let user = if number.is_some() { "" } else { normalize_user(ev.user, buf) };
-        if number.is_none() && user.is_empty() {
-            return Err(Problem::column("user", "must not be empty", ev.user));
-        }
-        let (country, market) = match ev.country {
-            Some(c) => (Some(c), book.markets.of_country(c, rate_date)),
-            None if number.is_some() => book.markets.of_prefix(keys.prefix, rate_date),
-            None if user.bytes().all(|b| b.is_ascii_digit()) => book.markets.of_number(user, rate_date),
-            None => {
+        let who = match keys.user() {
+            Some(n) => UserKey::Number(n),
+            None => match normalize_user(ev.user, buf) {
+                "" => return Err(Problem::column("user", "must not be empty", ev.user)),
+                user => UserKey::Id(user),
+            },
+        };
+        let (country, market) = match (ev.country, who) {
+            (Some(c), _) => (Some(c), book.markets.of_country(c, rate_date)),
+            (None, UserKey::Number(_)) => book.markets.of_prefix(keys.prefix, rate_date),
+            (None, UserKey::Id(user)) if user.bytes().all(|b| b.is_ascii_digit()) => {
+                book.markets.of_number(user, rate_date)
+            }
+            (None, UserKey::Id(_)) => {
                 return Err(Problem::column("user", "not a phone number and no country given", ev.user));
             }
         };
@@ -610,7 +614,6 @@ impl Engine {
             }
         }
 
-        let who = keys.user().map_or(UserKey::Id(user), UserKey::Number);
         let (mut pair, spot) = biz.pairs.get(&who);
         let verdict = if ev.direction == Direction::Mo {
             pair.mo(now, ev.entry_point);
@@ -811,6 +814,30 @@ pub(crate) mod testing {
             let pairs: Vec<_> = self.businesses.iter().map(|b| format!("{:?}", b.pairs)).collect();
             format!("{:?} {:?} {:?} {:?} {pairs:?}", self.tiers, self.allowances, self.seen, self.last)
         }
+    }
+
+    /// SPEC §2, `user`: E.164 digits with `+`, spaces and `-` ignored, or an opaque id when
+    /// `country` is given; a number's market comes from its calling code, an id's from its
+    /// country.
+    #[test]
+    fn a_user_is_a_number_or_an_id_with_a_country() {
+        let mut e = engine();
+        let market = |e: &mut Engine, user: &str, country: Option<&str>| {
+            let ev = Event::mo(at(0, 0), "B", user);
+            let ev = match country {
+                Some(c) => ev.with_country(c.parse().unwrap()),
+                None => ev,
+            };
+            e.push(&ev).map(|line| line.market).map_err(|p| p.to_string())
+        };
+        assert_eq!(market(&mut e, FR, None), Ok("France"));
+        assert_eq!(market(&mut e, " +33 6-12 34 56 78 ", None), Ok("France"));
+        assert_eq!(market(&mut e, "hash:0a1b", Some("FR")), Ok("France"));
+        assert_eq!(
+            market(&mut e, "hash:0a1b", None),
+            Err("column user: not a phone number and no country given (hash:0a1b)".into())
+        );
+        assert_eq!(market(&mut e, " + - ", None), Err("column user: must not be empty ( + - )".into()));
     }
 
     #[test]

@@ -115,6 +115,9 @@ impl SeenIds {
     /// Files the current day's ids, starts `day`, and drops the days that end at or before
     /// `horizon`.
     fn end_day(&mut self, day: i64, horizon: i64) {
+        let room = self.today.len();
+        self.past.push_back((self.day, std::mem::replace(&mut self.today, Slots::new(LOAD))));
+        self.day = day;
         // The days out of the window go before the next day's table comes (peak memory holds
         // one table less), and the last of them becomes that table when it has its size.
         let mut dropped = None;
@@ -122,14 +125,8 @@ impl SeenIds {
             dropped = self.past.pop_front().map(|(_, ids)| ids);
         }
         // The next day's table is made the size of this one's: most days are alike.
-        let room = self.today.len();
-        let next =
+        self.today =
             dropped.and_then(|ids| ids.emptied_for(room)).unwrap_or_else(|| Slots::with_room(room, LOAD));
-        self.past.push_back((self.day, std::mem::replace(&mut self.today, next)));
-        if (self.day + 1) * SECONDS_A_DAY <= horizon {
-            self.past.pop_back();
-        }
-        self.day = day;
     }
 
     /// Builds the filter again from the ids held, with room for as many again: a build costs

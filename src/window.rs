@@ -311,6 +311,7 @@ fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut foldhash::HashMap<K, V
 }
 
 /// A user as a key of [`Pairs`].
+#[derive(Clone, Copy)]
 pub(crate) enum UserKey<'a> {
     Number(u64),
     Id(&'a str),
