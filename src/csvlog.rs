@@ -17,7 +17,7 @@ use crate::market::Markets;
 use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
-use crate::table::{trimmed, RowBuf, Table};
+use crate::table::{RowBuf, Table};
 
 /// The columns wabill appends to every priced line, in order.
 pub const APPENDED: [&str; 10] = [
@@ -123,11 +123,37 @@ pub fn parse_timestamp(s: &str, naive_zone: Option<Tz>) -> Result<DateTime<Utc>,
 
 /// What the timestamp parsed last had: its date as written (`YYYY-MM-DD`) with its day
 /// number, and its UTC day with that day's date. Most rows of a sorted log fall on the day of
-/// the row before, and these are the dearest steps of parsing a timestamp.
-#[derive(Debug, Default)]
+/// the row before, and these are the dearest steps of parsing a timestamp. Busy logs have
+/// several rows a second: the whole text and its instant are kept too (when 16 to 32 bytes
+/// long, compared as two overlapping 16-byte words).
+#[derive(Debug)]
 struct LastDay {
     written: Option<([u8; 10], i64)>,
     utc: Option<(i64, NaiveDate)>,
+    /// The last text of 16 to 32 bytes as [`LastDay::words`] gives it (length 0 for none),
+    /// and its instant.
+    text: (usize, [u128; 2]),
+    instant: DateTime<Utc>,
+}
+
+impl Default for LastDay {
+    fn default() -> LastDay {
+        LastDay { written: None, utc: None, text: (0, [0; 2]), instant: DateTime::<Utc>::MIN_UTC }
+    }
+}
+
+impl LastDay {
+    /// A timestamp's text as its length and two words (its first and last 16 bytes) when it
+    /// has 16 to 32 bytes; else length 0.
+    #[inline]
+    fn words(s: &[u8]) -> (usize, [u128; 2]) {
+        match (s.first_chunk::<16>(), s.last_chunk::<16>()) {
+            (Some(first), Some(last)) if s.len() <= 32 => {
+                (s.len(), [u128::from_le_bytes(*first), u128::from_le_bytes(*last)])
+            }
+            _ => (0, [0; 2]),
+        }
+    }
 }
 
 /// [`parse_timestamp`], with the day of the timestamp parsed before.
@@ -201,6 +227,17 @@ fn check_lengths(record: &RowBuf, header: &StringRecord) -> Result<(), Problem> 
 /// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` without chrono's general
 /// parser; `None` for anything else (which then goes through chrono, errors included).
 fn fast_rfc3339(s: &[u8], last: &mut LastDay) -> Option<DateTime<Utc>> {
+    let words = LastDay::words(s);
+    if words.0 != 0 && words == last.text {
+        return Some(last.instant);
+    }
+    let t = fast_rfc3339_new(s, last)?;
+    (last.text, last.instant) = (words, t);
+    Some(t)
+}
+
+/// [`fast_rfc3339`] for a text other than the last one.
+fn fast_rfc3339_new(s: &[u8], last: &mut LastDay) -> Option<DateTime<Utc>> {
     let digit = |i: usize| s.get(i).and_then(|c| c.checked_sub(b'0')).filter(|d| *d < 10).map(i64::from);
     let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
     let written: [u8; 10] = s.get(..10)?.try_into().ok()?;
@@ -292,13 +329,9 @@ fn civil_days(s: &[u8; 10]) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
-/// Parses the columns of a row other than the timestamp into an event; `get` gives a field.
-fn parse_event<'r>(
-    c: &Columns,
-    get: impl Fn(usize) -> Option<&'r str>,
-    timestamp: DateTime<Utc>,
-) -> Result<Event<'r>, Problem> {
-    let field = |i: Option<usize>| trimmed(&get, i);
+/// Parses the columns of a row other than the timestamp into an event.
+fn parse_event<'r>(c: &Columns, record: &'r RowBuf, timestamp: DateTime<Utc>) -> Result<Event<'r>, Problem> {
+    let field = |i: Option<usize>| record.field(i);
     let direction = Direction::parse_log(field(Some(c.direction)))?;
     let category = field(c.category);
     let status = field(c.status);
@@ -506,7 +539,8 @@ impl Batch {
 
     /// Adds a row: a plain line as it was read, any other row a field at a time (and checked
     /// for fields that need quoting, see [`Record::as_csv`]). The spans of its event's strings
-    /// are checked to lie on its characters' boundaries (or made empty), for [`Batch::slice`].
+    /// are checked to lie on its characters' boundaries (or made empty), for [`Batch::slice`],
+    /// unless it is ASCII.
     fn push(&mut self, log: usize, line: u64, record: &RowBuf, mut parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
@@ -532,7 +566,7 @@ impl Batch {
             }
         }
         let row = &self.text[start..];
-        if let Ok(p) = &mut parsed {
+        if let (Ok(p), false) = (&mut parsed, record.is_ascii()) {
             let on_boundaries = |(a, b): (u32, u32)| {
                 a <= b && row.is_char_boundary(a as usize) && row.is_char_boundary(b as usize)
             };
@@ -707,7 +741,7 @@ impl<R: Read> Reader<R> {
             }
             let record = &c.record;
             let line = record.line();
-            let raw = trimmed(|i| record.get(i), Some(c.columns.timestamp));
+            let raw = record.field(Some(c.columns.timestamp));
             let time = parse_timestamp_after(raw, self.naive_zone, &mut c.day).and_then(|t| match c.last {
                 Some((last, before)) if t < last && !self.sort => Err(Problem::column(
                     "timestamp",
@@ -721,7 +755,7 @@ impl<R: Read> Reader<R> {
                     c.last = Some((t, line));
                     let (businesses, markets) = (&mut self.businesses, self.book.markets());
                     let parsed = check_lengths(record, c.table.header())
-                        .and_then(|()| parse_event(&c.columns, |i| record.get(i), t))
+                        .and_then(|()| parse_event(&c.columns, record, t))
                         .map(|ev| {
                             Parsed::of(&ev, businesses.number(ev.business), record, &c.columns, markets)
                         })
@@ -794,8 +828,8 @@ impl Run<'_> {
         let bi = match self.businesses[number] {
             Some(bi) => bi,
             None => {
-                let name =
-                    trimmed(|i| batch.record(item).get(i), Some(self.columns[item.log as usize].business));
+                let name = batch.record(item).get(self.columns[item.log as usize].business);
+                let name = crate::engine::trim(name.unwrap_or(""));
                 if name.is_empty() {
                     return None;
                 }
@@ -1109,6 +1143,17 @@ mod tests {
         for text in rows {
             let chrono = DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc));
             assert_eq!(fast_rfc3339(text.as_bytes(), &mut last), chrono, "{text}");
+            // Again (the whole text kept), and then texts that differ from it in one byte at
+            // either end, or are one byte shorter or longer.
+            assert_eq!(fast_rfc3339(text.as_bytes(), &mut last), chrono, "{text} again");
+            let mut start = text.to_string();
+            start.replace_range(2..3, if &text[2..3] == "1" { "2" } else { "1" });
+            let shorter = &text[..text.len() - 1];
+            let longer = format!("{}.5{}", &text[..19], &text[19..]);
+            for other in [start.as_str(), shorter, &longer, text] {
+                let chrono = DateTime::parse_from_rfc3339(other).ok().map(|t| t.with_timezone(&Utc));
+                assert_eq!(fast_rfc3339(other.as_bytes(), &mut last), chrono, "{other} after {text}");
+            }
         }
     }
 

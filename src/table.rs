@@ -25,6 +25,10 @@ pub(crate) struct RowBuf {
     /// 1 when the bytes are the row's line as is, a comma between two fields (a plain line,
     /// see [`Rows::plain`]); 0 when they are the fields one after the other.
     sep: usize,
+    /// Known to be ASCII (a plain line found so).
+    ascii: bool,
+    /// Known to need no trimming: ASCII without a space or a control character.
+    clean: bool,
     line: u64,
 }
 
@@ -58,6 +62,21 @@ impl RowBuf {
     #[inline]
     pub(crate) fn sep(&self) -> usize {
         self.sep
+    }
+
+    /// Whether the row is known to be ASCII, so that any place in it is a character boundary.
+    #[inline]
+    pub(crate) fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// Field `i` trimmed, "" when absent (or `None`).
+    #[inline]
+    pub(crate) fn field(&self, i: Option<usize>) -> &str {
+        match i.and_then(|i| self.get(i)) {
+            Some(f) if self.clean => f,
+            f => crate::engine::trim(f.unwrap_or("")),
+        }
     }
 
     #[inline]
@@ -146,7 +165,7 @@ impl<R: Read> Rows<R> {
         if let Some(ascii) = self.plain(row)? {
             return self.check(row, ascii).map(|()| true);
         }
-        row.sep = 0;
+        (row.sep, row.ascii, row.clean) = (0, false, false);
         loop {
             if self.start == self.end && !self.eof {
                 self.start = 0;
@@ -180,16 +199,16 @@ impl<R: Read> Rows<R> {
 
     /// Reads the next row when it is a plain line, as nearly every row of a log is: ended by
     /// `\n`, not empty, without a quote or a `\r`. Its fields are then what lies between its
-    /// commas, and the row keeps the line as is ([`RowBuf::sep`]). Gives whether the line is
-    /// ASCII; `None` (nothing read) leaves any other row to csv_core, which then starts a row
-    /// as this would have.
+    /// commas, and the row keeps the line as is ([`RowBuf::sep`]), and whether it is ASCII
+    /// and clean (see [`RowBuf`]). Gives whether the line is ASCII; `None` (nothing read)
+    /// leaves any other row to csv_core, which then starts a row as this would have.
     ///
     /// One pass over the line, 32 bytes at a time ([`Special`]), finds its end and its
     /// commas, and gives up at the first quote or `\r`.
     fn plain(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
         // Where the scan is, kept while more is read: a line that arrives in pieces is
         // scanned once.
-        let (mut at, mut fields, mut wide) = (0, 0, 0);
+        let (mut at, mut fields, mut wide, mut blank) = (0, 0, 0, 0);
         let length = 'scan: loop {
             let text = &self.buf[self.start..self.end];
             while at < text.len() {
@@ -214,6 +233,7 @@ impl<R: Read> Rows<R> {
                     break;
                 }
                 wide |= special.wide;
+                blank |= special.blank;
                 let mut commas = special.commas;
                 while commas != 0 {
                     row.ends[fields] = at + commas.trailing_zeros() as usize;
@@ -243,6 +263,7 @@ impl<R: Read> Rows<R> {
         row.bytes[..length].copy_from_slice(&self.buf[self.start..self.start + length]);
         row.ends[fields] = length;
         (row.used, row.fields, row.sep) = (length, fields + 1, 1);
+        (row.ascii, row.clean) = (ascii, ascii && blank == 0);
         self.start += length + 1;
         self.plain_lines += 1;
         Ok(Some(ascii))
@@ -304,31 +325,36 @@ const BLOCK: usize = 32;
 
 /// The bytes of a block that matter to a plain line, one bit each (the first byte lowest), up
 /// to the block's first `\n`: that `\n`, the commas before it, any quote or `\r` before it,
-/// and any byte outside ASCII before it.
+/// any byte outside ASCII before it, and any space or control character before it.
 #[derive(Debug, PartialEq, Eq)]
 struct Special {
     end: u32,
     commas: u32,
     odd: u32,
     wide: u32,
+    blank: u32,
 }
 
 impl Special {
     #[inline]
     fn of(block: &[u8; BLOCK]) -> Special {
-        let ([newlines, commas, quotes, returns], wide) = Self::find(block, [b'\n', b',', b'"', b'\r']);
+        let ([newlines, commas, quotes, returns], wide, low) = Self::find(block, [b'\n', b',', b'"', b'\r']);
         let end = newlines & newlines.wrapping_neg();
         // The bits below the first newline's (all of them without one).
         let before = end.wrapping_sub(1);
-        Special { end, commas: commas & before, odd: (quotes | returns) & before, wide: wide & before }
+        let (odd, blank) = ((quotes | returns) & before, low & !wide & before);
+        Special { end, commas: commas & before, odd, wide: wide & before, blank }
     }
 
-    /// For each of `bytes`, where it is in `block`, and where the bytes outside ASCII are: one
-    /// SSE2 comparison of each half of the block (SSE2 is part of every x86-64).
+    /// For each of `bytes`, where it is in `block`; where the bytes outside ASCII are; and
+    /// where the bytes below `!` are, as signed bytes (so outside ASCII too): one SSE2
+    /// comparison of each half of the block for each (SSE2 is part of every x86-64).
     #[cfg(target_arch = "x86_64")]
     #[inline]
-    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32) {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
         // SAFETY: SSE2 is available on every x86-64; the loads read the block's two halves of
         // 16 bytes, unaligned.
         unsafe {
@@ -339,20 +365,22 @@ impl Special {
                 let b = _mm_set1_epi8(b as i8);
                 mask(_mm_cmpeq_epi8(low, b)) | mask(_mm_cmpeq_epi8(high, b)) << 16
             });
-            (found, mask(low) | mask(high) << 16)
+            let bang = _mm_set1_epi8(b'!' as i8);
+            let below = mask(_mm_cmplt_epi8(low, bang)) | mask(_mm_cmplt_epi8(high, bang)) << 16;
+            (found, mask(low) | mask(high) << 16, below)
         }
     }
 
     /// [`Special::find`], a byte at a time.
     #[cfg(any(not(target_arch = "x86_64"), test))]
     #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-    fn find_bytewise(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32) {
+    fn find_bytewise(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
         let mask = |f: &dyn Fn(u8) -> bool| block.iter().rev().fold(0, |m, &x| m << 1 | u32::from(f(x)));
-        (bytes.map(|b| mask(&|x| x == b)), mask(&|x| !x.is_ascii()))
+        (bytes.map(|b| mask(&|x| x == b)), mask(&|x| !x.is_ascii()), mask(&|x| (x as i8) < b'!' as i8))
     }
 
     #[cfg(not(target_arch = "x86_64"))]
-    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32) {
+    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
         Self::find_bytewise(block, bytes)
     }
 }
@@ -428,7 +456,7 @@ impl<R: Read> Table<R> {
 
     /// The current row's value in column `i`, trimmed ("" when absent).
     pub(crate) fn get(&self, i: Option<usize>) -> &str {
-        trimmed(|i| self.row.get(i), i)
+        self.row.field(i)
     }
 
     /// The current row's position.
@@ -448,11 +476,6 @@ impl<R: Read> Table<R> {
     pub(crate) fn file(&self) -> &Arc<str> {
         &self.file
     }
-}
-
-/// Field `i` (if any) as `get` gives it, trimmed; "" when absent.
-pub(crate) fn trimmed<'r>(get: impl Fn(usize) -> Option<&'r str>, i: Option<usize>) -> &'r str {
-    crate::engine::trim(i.and_then(get).unwrap_or(""))
 }
 
 /// A row that could not be read, positioned (and naming the column, when the header is known).
@@ -511,7 +534,13 @@ mod tests {
         loop {
             match rows.next(&mut row) {
                 Ok(false) => return out,
-                Ok(true) => out.push(Ok((row.line(), row.iter().map(String::from).collect()))),
+                Ok(true) => {
+                    for (i, f) in row.iter().enumerate() {
+                        assert_eq!(row.field(Some(i)), f.trim(), "field {i} of {row:?}");
+                        assert!(!row.is_ascii() || f.is_ascii());
+                    }
+                    out.push(Ok((row.line(), row.iter().map(String::from).collect())))
+                }
                 Err(RowError::Utf8 { field }) => out.push(Err((row.line(), format!("utf8 {field}")))),
                 Err(RowError::Width { expected, found }) => {
                     out.push(Err((row.line(), format!("width {expected} {found}"))))
@@ -555,7 +584,9 @@ mod tests {
         #[test]
         fn rows_are_what_the_csv_crate_reads(
             bytes in proptest::collection::vec(
-                proptest::sample::select(vec![b'a', b'b', b',', b',', b'"', b'\r', b'\n', b'\n', b' ', 0xC3, 0xA9, 0xFF]),
+                proptest::sample::select(vec![
+                    b'a', b'b', b',', b',', b'"', b'\r', b'\n', b'\n', b' ', b'\t', 0xC3, 0xA9, 0xC2, 0xA0, 0xFF,
+                ]),
                 0..80,
             ),
             step in 1usize..9,
@@ -569,7 +600,7 @@ mod tests {
         #[test]
         fn blocks_are_searched_as_bytewise(
             block in proptest::array::uniform32(proptest::sample::select(
-                vec![b'a', b'0', b',', b'"', b'\r', b'\n', b' ', 0x00, 0x7F, 0x80, 0xC3, 0xFF],
+                vec![b'a', b'0', b',', b'"', b'\r', b'\n', b' ', b'!', b'\t', 0x00, 0x7F, 0x80, 0xC3, 0xFF],
             )),
         ) {
             let bytes = [b'\n', b',', b'"', b'\r'];
