@@ -89,35 +89,44 @@ const MAX_WORDS: usize = 2 * GroupBy::ALL.len() + 1;
 /// interned, so that equal names are mostly one address; a line's group is then found without
 /// hashing or comparing a string (two addresses of one name find the same group, by its
 /// name).
+///
+/// The words past `len` are left over from earlier keys (one is rewritten for each line, not
+/// zeroed), and count for nothing. The words are folded into `hash` as they are pushed.
 #[derive(Debug, Clone, Copy)]
 struct Words {
     len: usize,
+    hash: u64,
     words: [u64; MAX_WORDS],
 }
 
 impl PartialEq for Words {
     /// The words in use, one by one (a key is a few words: no call to `memcmp`).
     fn eq(&self, other: &Words) -> bool {
-        self.len == other.len && self.words[..self.len].iter().zip(&other.words).all(|(a, b)| a == b)
+        self.hash == other.hash
+            && self.len == other.len
+            && (0..self.len.min(MAX_WORDS)).all(|i| self.words[i] == other.words[i])
     }
 }
 
 impl Eq for Words {}
 
 impl Words {
+    /// Empties the key (its words are not zeroed).
+    fn clear(&mut self) {
+        (self.len, self.hash) = (0, 0);
+    }
+
     fn push(&mut self, word: u64) {
         self.words[self.len] = word;
         self.len += 1;
+        self.hash = (self.hash.rotate_left(23) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
 impl std::hash::Hash for Words {
-    /// The words folded into one: one write to the hasher.
+    /// The words as folded: one write to the hasher.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let folded = self.words[..self.len]
-            .iter()
-            .fold(0u64, |h, &w| (h.rotate_left(23) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        state.write_u64(folded);
+        state.write_u64(self.hash);
     }
 }
 
@@ -153,6 +162,8 @@ pub struct Summary {
     /// address, never freed), so a line finds its group without hashing or comparing a
     /// string.
     by_address: HashMap<Words, usize>,
+    /// The key of the line being added.
+    words: Words,
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -172,7 +183,13 @@ impl Summary {
                 unique.push(*k);
             }
         }
-        Summary { by: unique, groups: Vec::new(), index: HashMap::new(), by_address: HashMap::new() }
+        Summary {
+            by: unique,
+            groups: Vec::new(),
+            index: HashMap::new(),
+            by_address: HashMap::new(),
+            words: Words { len: 0, hash: 0, words: [0; MAX_WORDS] },
+        }
     }
 
     pub fn grouping(&self) -> &[GroupBy] {
@@ -206,16 +223,16 @@ impl Summary {
         })
     }
 
-    /// A line's key as [`Words`]: each chosen key in grouping order, a name as its address
-    /// and length, then the currency.
-    fn words(&self, line: &PricedLine) -> Words {
-        let mut words = Words { len: 0, words: [0; MAX_WORDS] };
+    /// A line's key as [`Words`] (into `words`): each chosen key in grouping order, a name as
+    /// its address and length, then the currency.
+    fn words(by: &[GroupBy], words: &mut Words, line: &PricedLine) {
+        words.clear();
         let name = |s: &str| {
             let [address, len] = crate::intern::address(s);
             (address, Some(len))
         };
         let one = |word: u64| (word, None);
-        for g in &self.by {
+        for g in by {
             let (first, second) = match g {
                 GroupBy::Month => {
                     let m = line.month();
@@ -237,17 +254,16 @@ impl Summary {
             }
         }
         words.push(line.currency.as_u32().into());
-        words
     }
 
     /// Adds one priced line.
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
-        let words = self.words(line);
-        let i = match self.by_address.get(&words) {
+        Self::words(&self.by, &mut self.words, line);
+        let i = match self.by_address.get(&self.words) {
             Some(&i) => i,
             None => {
                 let i = self.group(self.key(line).map(Box::from));
-                self.by_address.insert(words, i);
+                self.by_address.insert(self.words, i);
                 i
             }
         };
