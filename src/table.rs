@@ -127,6 +127,8 @@ struct Rows<R> {
     eof: bool,
     /// The first row's number of fields.
     width: Option<usize>,
+    /// Whether plain lines are searched with AVX2: the CPU has it (tests turn it off).
+    avx2: bool,
 }
 
 /// Why a row could not be read.
@@ -153,6 +155,10 @@ impl<R: Read> Rows<R> {
             end: 0,
             eof: false,
             width: None,
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx2: false,
         }
     }
 
@@ -204,8 +210,30 @@ impl<R: Read> Rows<R> {
     /// leaves any other row to csv_core, which then starts a row as this would have.
     ///
     /// One pass over the line, 32 bytes at a time ([`Special`]), finds its end and its
-    /// commas, and gives up at the first quote or `\r`.
+    /// commas, and gives up at the first quote or `\r`. With AVX2 when the CPU has it.
     fn plain(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU has AVX2.
+            return unsafe { self.plain_avx2(row) };
+        }
+        self.plain_with::<false>(row)
+    }
+
+    /// [`Rows::plain`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn plain_avx2(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
+        self.plain_with::<true>(row)
+    }
+
+    /// [`Rows::plain`], its blocks searched with AVX2 when `AVX2` (which the caller has
+    /// checked the CPU has).
+    #[inline(always)]
+    fn plain_with<const AVX2: bool>(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
         // Where the scan is, kept while more is read: a line that arrives in pieces is
         // scanned once.
         let (mut at, mut fields, mut wide, mut blank) = (0, 0, 0, 0);
@@ -217,11 +245,11 @@ impl<R: Read> Rows<R> {
                 }
                 let whole = text.get(at..at + BLOCK);
                 let special = match whole {
-                    Some(block) => Special::of(block.try_into().expect("a whole block")),
+                    Some(block) => Special::of::<AVX2>(block.try_into().expect("a whole block")),
                     None => {
                         let mut block = [0; BLOCK];
                         block[..text.len() - at].copy_from_slice(&text[at..]);
-                        Special::of(&block)
+                        Special::of::<AVX2>(&block)
                     }
                 };
                 if special.odd != 0 {
@@ -336,9 +364,20 @@ struct Special {
 }
 
 impl Special {
-    #[inline]
-    fn of(block: &[u8; BLOCK]) -> Special {
-        let ([newlines, commas, quotes, returns], wide, low) = Self::find(block, [b'\n', b',', b'"', b'\r']);
+    /// The block's special bytes; with AVX2 when `AVX2` (which the caller must have checked the
+    /// CPU has).
+    #[inline(always)]
+    fn of<const AVX2: bool>(block: &[u8; BLOCK]) -> Special {
+        let bytes = [b'\n', b',', b'"', b'\r'];
+        #[cfg(target_arch = "x86_64")]
+        let ([newlines, commas, quotes, returns], wide, low) = if AVX2 {
+            // SAFETY: the caller checked that the CPU has AVX2.
+            unsafe { Self::find_avx2(block, bytes) }
+        } else {
+            Self::find(block, bytes)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let ([newlines, commas, quotes, returns], wide, low) = Self::find(block, bytes);
         let end = newlines & newlines.wrapping_neg();
         // The bits below the first newline's (all of them without one).
         let before = end.wrapping_sub(1);
@@ -369,6 +408,25 @@ impl Special {
             let below = mask(_mm_cmplt_epi8(low, bang)) | mask(_mm_cmplt_epi8(high, bang)) << 16;
             (found, mask(low) | mask(high) << 16, below)
         }
+    }
+
+    /// [`Special::find`] with AVX2: the block in one register.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn find_avx2(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
+        use std::arch::x86_64::{
+            _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+        };
+        // SAFETY: the load reads the block's 32 bytes, unaligned.
+        let all = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
+        let found =
+            bytes.map(|b| _mm256_movemask_epi8(_mm256_cmpeq_epi8(all, _mm256_set1_epi8(b as i8))) as u32);
+        let below = _mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(b'!' as i8), all)) as u32;
+        (found, _mm256_movemask_epi8(all) as u32, below)
     }
 
     /// [`Special::find`], a byte at a time.
@@ -527,8 +585,10 @@ mod tests {
     /// Each row as (line, fields), or its error as (line, what).
     type Outcome = Vec<Result<(u64, Vec<String>), (u64, String)>>;
 
-    fn ours(bytes: &[u8], step: usize) -> Outcome {
+    /// Reads with AVX2 when the CPU has it and `avx2`.
+    fn ours(bytes: &[u8], step: usize, avx2: bool) -> Outcome {
         let mut rows = Rows::new(Trickle { bytes, step });
+        rows.avx2 &= avx2;
         let mut row = RowBuf::default();
         let mut out = Vec::new();
         loop {
@@ -591,7 +651,9 @@ mod tests {
             ),
             step in 1usize..9,
         ) {
-            prop_assert_eq!(ours(&bytes, step), theirs(&bytes));
+            let expected = theirs(&bytes);
+            prop_assert_eq!(&ours(&bytes, step, true), &expected);
+            prop_assert_eq!(&ours(&bytes, step, false), &expected);
         }
     }
 
@@ -605,6 +667,12 @@ mod tests {
         ) {
             let bytes = [b'\n', b',', b'"', b'\r'];
             prop_assert_eq!(Special::find(&block, bytes), Special::find_bytewise(&block, bytes));
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                let avx2 = unsafe { Special::find_avx2(&block, bytes) };
+                prop_assert_eq!(avx2, Special::find_bytewise(&block, bytes));
+            }
         }
     }
 
@@ -612,12 +680,13 @@ mod tests {
     fn long_rows_grow_the_row_buffer() {
         let field = "x".repeat(100_000);
         let text = format!("a,b\n{field},\"{field}\"\"\"\n");
-        assert_eq!(ours(text.as_bytes(), 4096), theirs(text.as_bytes()));
-        assert_eq!(ours(text.as_bytes(), 4096)[1].as_ref().map(|(_, f)| f[1].len()), Ok(100_001));
+        assert_eq!(ours(text.as_bytes(), 4096, true), theirs(text.as_bytes()));
+        assert_eq!(ours(text.as_bytes(), 4096, true)[1].as_ref().map(|(_, f)| f[1].len()), Ok(100_001));
         // Plain lines of 30,000 bytes arriving a few bytes at a time (each scanned once as it
         // arrives), and one longer than the read buffer (left to csv_core).
         let long = "y".repeat(30_000);
         let text = format!("a,b\n{long},{field}\n{long},1\n{long},2");
-        assert_eq!(ours(text.as_bytes(), 3), theirs(text.as_bytes()));
+        assert_eq!(ours(text.as_bytes(), 3, true), theirs(text.as_bytes()));
+        assert_eq!(ours(text.as_bytes(), 3, false), theirs(text.as_bytes()));
     }
 }
