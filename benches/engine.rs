@@ -82,7 +82,7 @@ impl Sink for Discard {
     fn begin(&mut self, _: &[csv::StringRecord]) -> Result<(), Error> {
         Ok(())
     }
-    fn priced(&mut self, _: &Row, _: &Event, line: &PricedLine) -> Result<(), Error> {
+    fn priced(&mut self, _: &Row, line: &PricedLine) -> Result<(), Error> {
         black_box(line);
         Ok(())
     }

@@ -15,7 +15,7 @@ use wabill::invoice::{self, Billing};
 use wabill::money::write_amount;
 use wabill::report::{Format, GroupBy, Summary};
 use wabill::tariff::Tariff;
-use wabill::{Accounts, Engine, Error, Event, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
+use wabill::{Accounts, Engine, Error, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
 
 #[derive(Parser)]
 #[command(
@@ -321,11 +321,14 @@ impl Sink for PriceSink {
         Ok(())
     }
 
-    fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error> {
+    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
         let mut fee = None;
-        for b in &mut self.billings {
-            let f = b.add(event, line)?;
-            fee.get_or_insert(f);
+        if !self.billings.is_empty() {
+            let event = row.event().expect("a priced row has its event");
+            for b in &mut self.billings {
+                let f = b.add(&event, line)?;
+                fee.get_or_insert(f);
+            }
         }
         if let Some((w, name)) = &mut self.lines {
             self.buf.clear();
@@ -333,7 +336,7 @@ impl Sink for PriceSink {
                 write_amount(&mut self.buf, fee, 0);
             }
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
-            w.write(row.log, row.record, line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
+            w.write(row.log(), row.record(), line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
         }
         self.summary.add(line).map_err(|p| p.at(row.position()))
     }

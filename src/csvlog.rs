@@ -380,13 +380,16 @@ struct Parsed {
     keys: Keys,
     /// The business, numbered by the reader in order of appearance (see [`Reader::businesses`]).
     business: u32,
-    /// Where the business, the user and the id (trimmed) lie in the row as the batch holds it.
-    strings: [(u32, u32); 3],
 }
 
+/// Where the business, the user and the id (trimmed) of a row's event lie in the row as the
+/// batch holds it.
+type Strings = [(u32, u32); 3];
+
 impl Parsed {
-    /// The event `ev`, read from `record` with the log's columns `c` (`markets` for its keys).
-    fn of(ev: &Event, business: u32, record: &RowBuf, c: &Columns, markets: &Markets) -> Parsed {
+    /// The event `ev`, read from `record` with the log's columns `c` (`markets` for its keys),
+    /// and where its strings are.
+    fn of(ev: &Event, business: u32, record: &RowBuf, c: &Columns, markets: &Markets) -> (Parsed, Strings) {
         let text = record.text().as_ptr() as usize;
         // A field's span in the row as the batch holds it: a comma between two fields, which
         // `record` may not have (see [`Batch::push`]).
@@ -398,7 +401,7 @@ impl Parsed {
             let start = start + column * (1 - record.sep());
             (start as u32, (start + s.len()) as u32)
         };
-        Parsed {
+        let parsed = Parsed {
             business,
             timestamp: ev.timestamp,
             direction: ev.direction,
@@ -407,19 +410,17 @@ impl Parsed {
             entry_point: ev.entry_point,
             country: ev.country,
             keys: Keys::of(ev, markets),
-            strings: [
-                span(ev.business, c.business),
-                span(ev.user, c.user),
-                span(ev.id.unwrap_or(""), c.id.unwrap_or(0)),
-            ],
-        }
+        };
+        let strings = [
+            span(ev.business, c.business),
+            span(ev.user, c.user),
+            span(ev.id.unwrap_or(""), c.id.unwrap_or(0)),
+        ];
+        (parsed, strings)
     }
 
-    /// The event again, its strings taken from its row in `batch`, without reading them.
-    fn event<'b>(&self, batch: &'b Batch, item: &Item) -> Event<'b> {
-        let [business, user, id] = self
-            .strings
-            .map(|(start, end)| batch.slice(item.start + start as usize, item.start + end as usize));
+    /// The event again, with its strings `[business, user, id]`.
+    fn event<'b>(&self, [business, user, id]: [&'b str; 3]) -> Event<'b> {
         Event {
             timestamp: self.timestamp,
             business,
@@ -451,20 +452,45 @@ pub struct ReadOptions {
     pub naive_zone: Option<Tz>,
 }
 
-/// A row of a log as read, with where it came from.
+/// A row of a log as read: where it came from, its fields, and its event. Each is read when
+/// asked for: the pricing thread reads no more of a row, written by the reading core, than
+/// the sink asks for (with the summary alone, nothing but its event's scalars).
 pub struct Row<'a> {
-    /// The index of its log among the inputs.
-    pub log: usize,
-    /// The log's name, as given.
-    pub file: &'a Arc<str>,
-    /// The line the row starts on.
-    pub line: u64,
-    pub record: Record<'a>,
+    batch: &'a Batch,
+    /// Its index in the batch.
+    n: usize,
+    /// The logs' names.
+    files: &'a [Arc<str>],
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// The index of its log among the inputs.
+    pub fn log(&self) -> usize {
+        self.batch.places[self.n].log as usize
+    }
+
+    /// The log's name, as given.
+    pub fn file(&self) -> &'a Arc<str> {
+        &self.files[self.log()]
+    }
+
+    /// The line the row starts on.
+    pub fn line(&self) -> u64 {
+        self.batch.places[self.n].line
+    }
+
+    pub fn record(&self) -> Record<'a> {
+        self.batch.record(self.n)
+    }
+
+    /// Its event, when it has one (every priced row has).
+    pub fn event(&self) -> Option<Event<'a>> {
+        let parsed = self.batch.parses[self.n].as_ref().ok()?;
+        Some(parsed.event(self.batch.strings(self.n)))
+    }
+
     pub fn position(&self) -> Position {
-        Position { file: self.file.clone(), line: self.line }
+        Position { file: self.file().clone(), line: self.line() }
     }
 }
 
@@ -472,7 +498,8 @@ impl Row<'_> {
 pub trait Sink {
     /// Called once before any row, with the header of each log (lower-cased, trimmed).
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error>;
-    fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error>;
+    /// A priced row (its event: [`Row::event`]).
+    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error>;
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
 }
@@ -486,8 +513,9 @@ pub struct Counts {
     pub duplicates: u64,
 }
 
-/// A row read from a log: where it is, and its event or the problem with it.
-struct Item {
+/// Where a row read from a log is: its log and line, its text in the batch, and its event's
+/// strings there. Kept apart from its event ([`Parse`]), and read only when a sink asks.
+struct Place {
     line: u64,
     /// Where its text starts in the batch's buffer, and its first field's end in the batch's
     /// list of ends.
@@ -499,7 +527,7 @@ struct Item {
     log: u32,
     /// Whether no field needs quoting (see [`Record::as_csv`]).
     plain: bool,
-    parsed: Parse,
+    strings: Strings,
 }
 
 /// A row's event, or why it cannot be priced.
@@ -521,35 +549,54 @@ struct Bad {
 
 /// Rows read together: the text of all their fields in one buffer, a comma between two, so
 /// that the pricing thread reads them in order from a few contiguous blocks, not from one
-/// allocation per row.
+/// allocation per row. Their events apart from their places: pricing reads the events alone
+/// unless the sink asks for more (each line of them comes from the other core: 56 bytes a
+/// row instead of 112).
 #[derive(Default)]
 struct Batch {
     text: String,
     /// Per row, where each field ends from the row's start.
     ends: Vec<u32>,
-    items: Vec<Item>,
+    places: Vec<Place>,
+    parses: Vec<Parse>,
 }
+
+/// The strings of a row without an event.
+const NO_STRINGS: Strings = [(0, 0); 3];
 
 impl Batch {
     fn clear(&mut self) {
         self.text.clear();
         self.ends.clear();
-        self.items.clear();
+        self.places.clear();
+        self.parses.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.parses.len()
+    }
+
+    /// Sorts the rows by timestamp ([`time`]), stably.
+    fn sort(&mut self) {
+        let mut rows: Vec<(Place, Parse)> = self.places.drain(..).zip(self.parses.drain(..)).collect();
+        rows.sort_by_key(|(_, parsed)| time(parsed));
+        (self.places, self.parses) = rows.into_iter().unzip();
     }
 
     /// Adds a row: a plain line as it was read, any other row a field at a time (and checked
     /// for fields that need quoting, see [`Record::as_csv`]). The spans of its event's strings
     /// are checked to lie on its characters' boundaries (or made empty), for [`Batch::slice`],
     /// unless it is ASCII.
-    fn push(&mut self, log: usize, line: u64, record: &RowBuf, mut parsed: Parse) {
+    fn push(&mut self, log: usize, line: u64, record: &RowBuf, parsed: Parse, mut strings: Strings) {
         let (start, first) = (self.text.len(), self.ends.len());
         let log = log as u32;
         let (Ok(fields), Ok(_)) =
             (u32::try_from(record.len()), u32::try_from(record.text().len() + record.len()))
         else {
             let problem = Problem::new("row longer than 4 GiB");
-            let parsed = Err(Box::new(Bad { time: None, problem }));
-            self.items.push(Item { line, start, first, fields: 0, len: 0, log, plain: false, parsed });
+            let strings = NO_STRINGS;
+            self.places.push(Place { line, start, first, fields: 0, len: 0, log, plain: false, strings });
+            self.parses.push(Err(Box::new(Bad { time: None, problem })));
             return;
         };
         let plain = record.sep() == 1 || !needs_quotes(record.text().as_bytes());
@@ -566,11 +613,11 @@ impl Batch {
             }
         }
         let row = &self.text[start..];
-        if let (Ok(p), false) = (&mut parsed, record.is_ascii()) {
+        if !record.is_ascii() {
             let on_boundaries = |(a, b): (u32, u32)| {
                 a <= b && row.is_char_boundary(a as usize) && row.is_char_boundary(b as usize)
             };
-            for span in &mut p.strings {
+            for span in &mut strings {
                 debug_assert!(on_boundaries(*span), "{span:?} in {row:?}");
                 if !on_boundaries(*span) {
                     *span = (0, 0);
@@ -578,13 +625,21 @@ impl Batch {
             }
         }
         let len = row.len() as u32;
-        self.items.push(Item { line, start, first, fields, len, log, plain, parsed });
+        self.places.push(Place { line, start, first, fields, len, log, plain, strings });
+        self.parses.push(parsed);
     }
 
-    /// A row as CSV, without reading it.
-    fn record(&self, item: &Item) -> Record<'_> {
-        let ends = &self.ends[item.first..item.first + item.fields as usize];
-        Record { text: self.slice(item.start, item.start + item.len as usize), ends, plain: item.plain }
+    /// Row `n` as CSV, without reading it.
+    fn record(&self, n: usize) -> Record<'_> {
+        let place = &self.places[n];
+        let ends = &self.ends[place.first..place.first + place.fields as usize];
+        Record { text: self.slice(place.start, place.start + place.len as usize), ends, plain: place.plain }
+    }
+
+    /// The strings of row `n`'s event (`[business, user, id]`), without reading them.
+    fn strings(&self, n: usize) -> [&str; 3] {
+        let place = &self.places[n];
+        place.strings.map(|(start, end)| self.slice(place.start + start as usize, place.start + end as usize))
     }
 
     /// The text from `start` to `end`, which are the ends of a row or of one of its strings'
@@ -653,7 +708,7 @@ pub fn price_logs<R: Read + Send>(
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
-        batch.items.sort_by_key(|i| time(&i.parsed));
+        batch.sort();
         run.items(&batch)?;
         return Ok(run.counts);
     }
@@ -688,8 +743,9 @@ struct Cursor<R> {
     columns: Columns,
     /// The row last read.
     record: RowBuf,
-    /// The row last read when it is a good one waiting for the merge: its line and event.
-    current: Option<(u64, Parse)>,
+    /// The row last read when it is a good one waiting for the merge: its line, event and
+    /// where its event's strings are.
+    current: Option<(u64, Parse, Strings)>,
     /// The last good timestamp and its line, for the order check.
     last: Option<(DateTime<Utc>, u64)>,
     day: LastDay,
@@ -713,7 +769,7 @@ impl<R: Read> Reader<R> {
     /// Adds up to `max` rows to `batch`; `false` once every log is read. Bad rows go out as
     /// they are read, good ones in timestamp order.
     fn fill(&mut self, batch: &mut Batch, max: usize) -> Result<bool, Error> {
-        while batch.items.len() < max {
+        while batch.len() < max {
             for i in 0..self.cursors.len() {
                 self.advance(i, batch)?;
             }
@@ -721,12 +777,12 @@ impl<R: Read> Reader<R> {
                 .cursors
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| c.current.as_ref().map(|(_, p)| (time(p), i)))
+                .filter_map(|(i, c)| c.current.as_ref().map(|(_, p, _)| (time(p), i)))
                 .min();
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
-            let (line, parsed) = c.current.take().expect("chosen cursors have a row");
-            batch.push(i, line, &c.record, parsed);
+            let (line, parsed, strings) = c.current.take().expect("chosen cursors have a row");
+            batch.push(i, line, &c.record, parsed, strings);
         }
         Ok(true)
     }
@@ -758,11 +814,15 @@ impl<R: Read> Reader<R> {
                         .and_then(|()| parse_event(&c.columns, record, t))
                         .map(|ev| {
                             Parsed::of(&ev, businesses.number(ev.business), record, &c.columns, markets)
-                        })
-                        .map_err(|problem| Box::new(Bad { time: Some(t), problem }));
-                    c.current = Some((line, parsed));
+                        });
+                    c.current = Some(match parsed {
+                        Ok((parsed, strings)) => (line, Ok(parsed), strings),
+                        Err(problem) => (line, Err(Box::new(Bad { time: Some(t), problem })), NO_STRINGS),
+                    });
                 }
-                Err(problem) => batch.push(i, line, record, Err(Box::new(Bad { time: None, problem }))),
+                Err(problem) => {
+                    batch.push(i, line, record, Err(Box::new(Bad { time: None, problem })), NO_STRINGS)
+                }
             }
         }
         Ok(())
@@ -785,30 +845,34 @@ impl Run<'_> {
     /// the rows [`PREFETCH`] ahead.
     fn items(&mut self, batch: &Batch) -> Result<(), Error> {
         let mut businesses = [None; PREFETCH];
-        for (n, business) in businesses.iter_mut().enumerate().take(batch.items.len()) {
+        for (n, business) in businesses.iter_mut().enumerate().take(batch.len()) {
             *business = self.prefetch(batch, n);
         }
-        for (n, item) in batch.items.iter().enumerate() {
+        for (n, parsed) in batch.parses.iter().enumerate() {
             let business = businesses[n % PREFETCH];
-            if n + PREFETCH < batch.items.len() {
+            if n + PREFETCH < batch.len() {
                 businesses[n % PREFETCH] = self.prefetch(batch, n + PREFETCH);
             }
             self.counts.rows += 1;
-            let log = item.log as usize;
-            let row = Row { log, file: &self.files[log], line: item.line, record: batch.record(item) };
-            let parsed = match &item.parsed {
+            let row = Row { batch, n, files: &self.files };
+            let parsed = match parsed {
                 Ok(p) => p,
                 Err(bad) => {
                     Self::bad(self.options, &mut self.counts, self.sink, &row, bad.problem.clone())?;
                     continue;
                 }
             };
-            let ev = parsed.event(batch, item);
-            match self.engine.push_keyed(&ev, parsed.keys, business) {
+            // The engine reads an event's strings only for what the keys and the business's
+            // number do not give (see `Engine::push_keyed`): most rows' places are not read.
+            let strings = match (parsed.keys.user_is_number(), business) {
+                (true, Some(_)) => [""; 3],
+                _ => batch.strings(n),
+            };
+            match self.engine.push_keyed(&parsed.event(strings), parsed.keys, business) {
                 Ok(line) => {
                     self.counts.priced += 1;
                     self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
-                    self.sink.priced(&row, &ev, &line)?;
+                    self.sink.priced(&row, &line)?;
                 }
                 Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
             }
@@ -819,8 +883,7 @@ impl Run<'_> {
     /// Prefetches the engine's state for row `n` of the batch; its business's index in the
     /// engine, when the row is good.
     fn prefetch(&mut self, batch: &Batch, n: usize) -> Option<u32> {
-        let item = &batch.items[n];
-        let parsed = item.parsed.as_ref().ok()?;
+        let parsed = batch.parses[n].as_ref().ok()?;
         let number = parsed.business as usize;
         if number >= self.businesses.len() {
             self.businesses.resize(number + 1, None);
@@ -828,7 +891,7 @@ impl Run<'_> {
         let bi = match self.businesses[number] {
             Some(bi) => bi,
             None => {
-                let name = batch.record(item).get(self.columns[item.log as usize].business);
+                let name = batch.record(n).get(self.columns[batch.places[n].log as usize].business);
                 let name = crate::engine::trim(name.unwrap_or(""));
                 if name.is_empty() {
                     return None;
@@ -1076,10 +1139,10 @@ impl<W: Write> RejectsWriter<W> {
 
     pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
         let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.to_string());
-        push_field(&mut self.line, row.file);
-        push_field(&mut self.line, &row.line.to_string());
+        push_field(&mut self.line, row.file());
+        push_field(&mut self.line, &row.line().to_string());
         push_field(&mut self.line, &problem);
-        self.layout.push_fields(&mut self.line, row.log, row.record);
+        self.layout.push_fields(&mut self.line, row.log(), row.record());
         self.end_line()
     }
 
@@ -1233,11 +1296,12 @@ mod tests {
             let lines = sample_lines();
             let mut batch = Batch::default();
             for (log, fields, _, _) in &rows {
-                batch.push(*log, 2, &RowBuf::of(fields), Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
+                let bad = Err(Box::new(Bad { time: None, problem: Problem::new("-") }));
+                batch.push(*log, 2, &RowBuf::of(fields), bad, NO_STRINGS);
             }
             let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
-            for (item, (log, _, n, fee)) in batch.items.iter().zip(&rows) {
-                ours.write(*log, batch.record(item), &lines[*n], &[fee]).unwrap();
+            for (i, (log, _, n, fee)) in rows.iter().enumerate() {
+                ours.write(*log, batch.record(i), &lines[*n], &[fee]).unwrap();
             }
             let mut theirs = csv::Writer::from_writer(Vec::new());
             let columns: &[&str] = if one_log { &["a", "b", "c"] } else { &["a", "b", "c", "d"] };

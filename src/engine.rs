@@ -228,6 +228,11 @@ impl Keys {
         Some(self.user).filter(|&n| n != 0)
     }
 
+    /// Whether the user is a number (known by its key and prefix, its text not read again).
+    pub(crate) fn user_is_number(&self) -> bool {
+        self.user != 0
+    }
+
     fn id(&self) -> Option<u64> {
         Some(self.id).filter(|&id| id != 0)
     }
@@ -553,7 +558,9 @@ impl Engine {
     }
 
     /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets)` with
-    /// the engine's markets, and `business` the index of its business if known.
+    /// the engine's markets, and `business` the index of its business if known. The event's
+    /// strings are read only for what these do not give: its business when `business` is
+    /// `None`, its user when not a number (`Keys::user_is_number`); never its id.
     pub(crate) fn push_keyed(
         &mut self,
         ev: &Event,

@@ -102,11 +102,12 @@ impl Sink for Collect {
     fn begin(&mut self, _: &[StringRecord]) -> Result<(), Error> {
         Ok(())
     }
-    fn priced(&mut self, row: &Row, event: &Event, line: &PricedLine) -> Result<(), Error> {
-        self.lines.push((row.log, line.clone()));
+    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
+        let event = row.event().expect("a priced row has its event");
+        self.lines.push((row.log(), line.clone()));
         self.fees.resize(self.billings.len(), Decimal::ZERO);
         for (b, fee) in self.billings.iter_mut().zip(&mut self.fees) {
-            *fee += b.add(event, line)?;
+            *fee += b.add(&event, line)?;
         }
         self.users.push(event.user.replace(['+', ' ', '-'], ""));
         Ok(())

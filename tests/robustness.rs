@@ -10,7 +10,7 @@ use csv::StringRecord;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
-use wabill::{Accounts, Engine, Error, ErrorKind, Event, Markets, Options, PricedLine, RateCard};
+use wabill::{Accounts, Engine, Error, ErrorKind, Markets, Options, PricedLine, RateCard};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -218,7 +218,7 @@ impl Sink for Keep {
     fn begin(&mut self, _: &[StringRecord]) -> Result<(), Error> {
         Ok(())
     }
-    fn priced(&mut self, _: &Row, _: &Event, line: &PricedLine) -> Result<(), Error> {
+    fn priced(&mut self, _: &Row, line: &PricedLine) -> Result<(), Error> {
         self.lines.push(line.clone());
         Ok(())
     }

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
 use wabill::invoice::{Billing, Invoice};
 use wabill::tariff::Tariff;
-use wabill::{Engine, Error, Event, Options, PricedLine};
+use wabill::{Engine, Error, Options, PricedLine};
 
 struct Bill {
     billing: Billing,
@@ -34,8 +34,8 @@ impl Sink for Bill {
     fn begin(&mut self, _: &[StringRecord]) -> Result<(), Error> {
         Ok(())
     }
-    fn priced(&mut self, _: &Row, event: &Event, line: &PricedLine) -> Result<(), Error> {
-        self.fees += self.billing.add(event, line)?;
+    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
+        self.fees += self.billing.add(&row.event().expect("a priced row has its event"), line)?;
         Ok(())
     }
     fn rejected(&mut self, _: &Row, e: &Error) -> Result<(), Error> {
