@@ -703,8 +703,16 @@ pub fn price_logs<R: Read + Send>(
         sort: options.sort,
         naive_zone: options.naive_zone,
     };
-    let mut run =
-        Run { engine, businesses: Vec::new(), options, sink, counts: Counts::default(), columns, files };
+    let mut run = Run {
+        engine,
+        businesses: Vec::new(),
+        options,
+        sink,
+        counts: Counts::default(),
+        columns,
+        files,
+        line: PricedLine::blank(),
+    };
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
@@ -838,6 +846,8 @@ struct Run<'a> {
     counts: Counts,
     columns: Vec<Columns>,
     files: Vec<Arc<str>>,
+    /// The line being priced (one, reused).
+    line: PricedLine,
 }
 
 impl Run<'_> {
@@ -868,11 +878,11 @@ impl Run<'_> {
                 (true, Some(_)) => [""; 3],
                 _ => batch.strings(n),
             };
-            match self.engine.push_keyed(&parsed.event(strings), parsed.keys, business) {
-                Ok(line) => {
+            match self.engine.push_keyed(&parsed.event(strings), parsed.keys, business, &mut self.line) {
+                Ok(()) => {
                     self.counts.priced += 1;
-                    self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
-                    self.sink.priced(&row, &line)?;
+                    self.counts.duplicates += u64::from(self.line.pricing_type == PricingType::Duplicate);
+                    self.sink.priced(&row, &self.line)?;
                 }
                 Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
             }

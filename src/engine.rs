@@ -185,6 +185,28 @@ pub struct PricedLine {
 }
 
 impl PricedLine {
+    /// A line to be overwritten by [`Engine::push_keyed`]: it means nothing.
+    pub(crate) fn blank() -> PricedLine {
+        static NO_NAMES: AccountNames = AccountNames { business: "", waba: "", portfolio: "" };
+        PricedLine {
+            timestamp: DateTime::<Utc>::MIN_UTC,
+            local_date: NaiveDate::MIN,
+            account: &NO_NAMES,
+            direction: Direction::Mo,
+            rules: RuleSet::Nbp,
+            pricing_model: PricingModel::Nbp,
+            pricing_type: PricingType::Duplicate,
+            pricing_category: None,
+            market: "",
+            country: None,
+            tier: None,
+            rate: None,
+            charge: Decimal::ZERO,
+            // ISO 4217 for "no currency".
+            currency: "XXX".parse().expect("a currency code"),
+        }
+    }
+
     /// The local month of the line (its WABA's time zone).
     pub fn month(&self) -> Month {
         Month::of(self.local_date)
@@ -542,7 +564,9 @@ impl Engine {
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
-        self.push_keyed(ev, Keys::of(ev, &self.book.markets), None)
+        let mut line = PricedLine::blank();
+        self.push_keyed(ev, Keys::of(ev, &self.book.markets), None, &mut line)?;
+        Ok(line)
     }
 
     /// Starts loading the memory that pricing an event of business `bi` (see
@@ -560,13 +584,16 @@ impl Engine {
     /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets)` with
     /// the engine's markets, and `business` the index of its business if known. The event's
     /// strings are read only for what these do not give: its business when `business` is
-    /// `None`, its user when not a number (`Keys::user_is_number`); never its id.
+    /// `None`, its user when not a number (`Keys::user_is_number`); never its id. The priced
+    /// line is written into `line` (a loop reuses one: it is not moved out), which means
+    /// nothing after an error.
     pub(crate) fn push_keyed(
         &mut self,
         ev: &Event,
         keys: Keys,
         business: Option<u32>,
-    ) -> Result<PricedLine, Problem> {
+        line: &mut PricedLine,
+    ) -> Result<(), Problem> {
         let t = ev.timestamp;
         let now = Stamp::of(t);
         let earlier = |last: Stamp| match now {
@@ -619,7 +646,7 @@ impl Engine {
             }
         };
 
-        let mut line = PricedLine {
+        *line = PricedLine {
             timestamp: t,
             local_date,
             account: biz.names,
@@ -643,7 +670,7 @@ impl Engine {
                 Some(spot) => new_id = Some((id, spot)),
                 None => {
                     self.last = Some(now);
-                    return Ok(line);
+                    return Ok(());
                 }
             }
         }
@@ -736,7 +763,7 @@ impl Engine {
         }
         self.last = Some(now);
         self.sweep(now);
-        Ok(line)
+        Ok(())
     }
 }
 
