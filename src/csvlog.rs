@@ -13,7 +13,6 @@ use csv::StringRecord;
 use crate::engine::{Engine, Keys, Numbering, Pricebook, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
-use crate::market::Markets;
 use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
@@ -387,9 +386,9 @@ struct Parsed {
 type Strings = [(u32, u32); 3];
 
 impl Parsed {
-    /// The event `ev`, read from `record` with the log's columns `c` (`markets` for its keys),
-    /// and where its strings are.
-    fn of(ev: &Event, business: u32, record: &RowBuf, c: &Columns, markets: &Markets) -> (Parsed, Strings) {
+    /// The event `ev` with its `keys`, read from `record` with the log's columns `c`, and
+    /// where its strings are.
+    fn of(ev: &Event, business: u32, keys: Keys, record: &RowBuf, c: &Columns) -> (Parsed, Strings) {
         let text = record.text().as_ptr() as usize;
         // A field's span in the row as the batch holds it: a comma between two fields, which
         // `record` may not have (see [`Batch::push`]).
@@ -409,7 +408,7 @@ impl Parsed {
             status: ev.status,
             entry_point: ev.entry_point,
             country: ev.country,
-            keys: Keys::of(ev, markets),
+            keys,
         };
         let strings = [
             span(ev.business, c.business),
@@ -700,6 +699,8 @@ pub fn price_logs<R: Read + Send>(
         cursors,
         businesses: Default::default(),
         book: engine.pricebook().clone(),
+        rates_date: engine.options().rates_date,
+        dates: (None, None),
         sort: options.sort,
         naive_zone: options.naive_zone,
     };
@@ -769,6 +770,9 @@ struct Reader<R> {
     businesses: Numbering,
     /// The engine's, for the events' keys.
     book: Arc<Pricebook>,
+    rates_date: Option<NaiveDate>,
+    /// The last UTC date met, and its [`Keys::dates`].
+    dates: (Option<NaiveDate>, Option<(NaiveDate, NaiveDate)>),
     sort: bool,
     naive_zone: Option<Tz>,
 }
@@ -821,7 +825,12 @@ impl<R: Read> Reader<R> {
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, record, t))
                         .map(|ev| {
-                            Parsed::of(&ev, businesses.number(ev.business), record, &c.columns, markets)
+                            let utc = t.date_naive();
+                            if self.dates.0 != Some(utc) {
+                                self.dates = (Some(utc), Keys::dates(t, self.rates_date));
+                            }
+                            let keys = Keys::of(&ev, markets, self.dates.1);
+                            Parsed::of(&ev, businesses.number(ev.business), keys, record, &c.columns)
                         });
                     c.current = Some(match parsed {
                         Ok((parsed, strings)) => (line, Ok(parsed), strings),

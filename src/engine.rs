@@ -236,14 +236,45 @@ pub(crate) struct Keys {
     /// When the user is a number and the event names no country: the number's longest prefix
     /// with rows in the markets table ([`Markets::prefix_of`]).
     prefix: u32,
+    /// The country and market of that prefix ([`Keys::market`]) when they are the same on
+    /// every local date the event may fall on, packed: the market's id plus one, then the
+    /// country's code (0 for none); 0 when not known.
+    market: u32,
 }
 
 impl Keys {
-    pub(crate) fn of(ev: &Event, markets: &Markets) -> Keys {
+    /// The keys of `ev` with the engine's `markets`; `dates` are [`Keys::dates`] of its
+    /// timestamp.
+    pub(crate) fn of(ev: &Event, markets: &Markets, dates: Option<(NaiveDate, NaiveDate)>) -> Keys {
         let id = ev.id.map(trim).filter(|id| !id.is_empty());
         let user = number_key(ev.user).unwrap_or(0);
-        let prefix = if user != 0 && ev.country.is_none() { markets.prefix_of(trim(ev.user)) } else { 0 };
-        Keys { user, id: id.map_or(0, SeenIds::fingerprint), prefix }
+        let (mut prefix, mut market) = (0, 0);
+        if user != 0 && ev.country.is_none() {
+            prefix = markets.prefix_of(trim(ev.user));
+            let found = dates.and_then(|(first, last)| markets.of_prefix_from(prefix, first, last));
+            if let Some((country, MarketId(m))) = found.filter(|(_, MarketId(m))| *m < u16::MAX) {
+                market = (u32::from(m) + 1) << 16 | u32::from(country.map_or(0, |c| c.as_u16()));
+            }
+        }
+        Keys { user, id: id.map_or(0, SeenIds::fingerprint), prefix, market }
+    }
+
+    /// The first and last dates whose rate card and markets may price an event at `t`: its
+    /// local date, within a day of its UTC date in any zone, unless the engine prices every
+    /// event on its `rates_date`.
+    pub(crate) fn dates(t: DateTime<Utc>, rates_date: Option<NaiveDate>) -> Option<(NaiveDate, NaiveDate)> {
+        let utc = t.date_naive();
+        match rates_date {
+            Some(d) => Some((d, d)),
+            None => utc.pred_opt().zip(utc.succ_opt()),
+        }
+    }
+
+    /// The country and market of a number user's prefix, when they were found ahead.
+    fn market(&self) -> Option<(Option<Country>, MarketId)> {
+        let (m, c) = ((self.market >> 16) as u16, self.market as u16);
+        let country = (c != 0).then(|| Country::from_u16(c));
+        m.checked_sub(1).map(|m| (country, MarketId(m)))
     }
 
     fn user(&self) -> Option<u64> {
@@ -565,7 +596,8 @@ impl Engine {
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
         let mut line = PricedLine::blank();
-        self.push_keyed(ev, Keys::of(ev, &self.book.markets), None, &mut line)?;
+        let keys = Keys::of(ev, &self.book.markets, Keys::dates(ev.timestamp, self.options.rates_date));
+        self.push_keyed(ev, keys, None, &mut line)?;
         Ok(line)
     }
 
@@ -581,8 +613,8 @@ impl Engine {
         }
     }
 
-    /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets)` with
-    /// the engine's markets, and `business` the index of its business if known. The event's
+    /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets,
+    /// rates_date)` with the engine's markets and `rates_date`, and `business` the index of its business if known. The event's
     /// strings are read only for what these do not give: its business when `business` is
     /// `None`, its user when not a number (`Keys::user_is_number`); never its id. The priced
     /// line is written into `line` (a loop reuses one: it is not moved out), which means
@@ -637,7 +669,13 @@ impl Engine {
         };
         let (country, market) = match (ev.country, who) {
             (Some(c), _) => (Some(c), book.markets.of_country(c, rate_date)),
-            (None, UserKey::Number(_)) => book.markets.of_prefix(keys.prefix, rate_date),
+            (None, UserKey::Number(_)) => match keys.market() {
+                Some(found) => {
+                    debug_assert_eq!(found, book.markets.of_prefix(keys.prefix, rate_date), "{rate_date}");
+                    found
+                }
+                None => book.markets.of_prefix(keys.prefix, rate_date),
+            },
             (None, UserKey::Id(user)) if user.bytes().all(|b| b.is_ascii_digit()) => {
                 book.markets.of_number(user, rate_date)
             }

@@ -214,6 +214,25 @@ impl Markets {
         (None, self.other())
     }
 
+    /// [`Markets::of_prefix`] when it is the same on every date from `first` to `last`: the
+    /// row found for `last` took effect by `first` (and the longer prefixes passed over have
+    /// no row yet on `last`, so none before). `None` when it may change between them.
+    pub(crate) fn of_prefix_from(
+        &self,
+        prefix: u32,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Option<(Option<Country>, MarketId)> {
+        let mut node = prefix;
+        while node != 0 {
+            if let Some(row) = in_force(&self.nodes[node as usize].rows, last) {
+                return (row.from <= first).then_some((row.country, row.market));
+            }
+            node = self.nodes[node as usize].up;
+        }
+        Some((None, self.other()))
+    }
+
     /// The market of a country on `date`.
     pub(crate) fn of_country(&self, country: Country, date: NaiveDate) -> MarketId {
         let Some((own, prefixes)) = self.countries.get(&country) else {
@@ -305,6 +324,32 @@ mod tests {
         assert_eq!(m.lookup("12125551234", None, date("2025-12-31")).1, "North America");
         assert_eq!(m.lookup("12125551234", None, date("2026-01-01")).1, "New York");
         assert_eq!(m.lookup("12135551234", None, date("2026-01-01")).1, "North America");
+    }
+
+    /// A number's market found for a span of dates is its market on each of them; it is found
+    /// whenever no row of its prefixes takes effect within the span (here: around the dates
+    /// of the table's rows, and far from them).
+    #[test]
+    fn markets_found_for_a_span_hold_on_each_of_its_dates() {
+        let m = markets();
+        let numbers = ["263771234567", "12125551234", "12135551234", "18095551234", "33612345678", "999123"];
+        let starts = ["1999-12-29", "2025-09-28", "2025-12-29", "2026-01-01", "2026-06-01"];
+        for number in numbers {
+            let prefix = m.prefix_of(number);
+            for start in starts.map(date) {
+                for days in 0..5 {
+                    let first = start + chrono::Days::new(days);
+                    let last = first + chrono::Days::new(2);
+                    let each: Vec<_> = first.iter_days().take(3).map(|d| m.of_prefix(prefix, d)).collect();
+                    match m.of_prefix_from(prefix, first, last) {
+                        Some(found) => {
+                            assert!(each.iter().all(|&e| e == found), "{number} {first}: {each:?}")
+                        }
+                        None => assert!(each.windows(2).any(|w| w[0] != w[1]), "{number} {first}: {each:?}"),
+                    }
+                }
+            }
+        }
     }
 
     /// A number's separators are skipped on the way down the prefixes, as when it is keyed.

@@ -75,6 +75,11 @@ impl Country {
         u16::from_le_bytes(self.0)
     }
 
+    /// The country whose [`Country::as_u16`] is `n`.
+    pub(crate) fn from_u16(n: u16) -> Country {
+        Country(n.to_le_bytes())
+    }
+
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("country codes are ASCII")
     }
