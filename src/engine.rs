@@ -202,8 +202,7 @@ impl PricedLine {
             tier: None,
             rate: None,
             charge: Decimal::ZERO,
-            // ISO 4217 for "no currency".
-            currency: "XXX".parse().expect("a currency code"),
+            currency: Currency::NONE,
         }
     }
 
@@ -243,8 +242,9 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
-    /// The keys of `ev` with the engine's `markets`; `dates` are [`Keys::dates`] of its
-    /// timestamp.
+    /// The keys of `ev` with the engine's `markets`. With `dates`, [`Keys::dates`] of its
+    /// timestamp, a number's market is found too when it cannot change between them;
+    /// without, the engine finds it.
     pub(crate) fn of(ev: &Event, markets: &Markets, dates: Option<(NaiveDate, NaiveDate)>) -> Keys {
         let id = ev.id.map(trim).filter(|id| !id.is_empty());
         let user = number_key(ev.user).unwrap_or(0);
@@ -596,7 +596,8 @@ impl Engine {
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
         let mut line = PricedLine::blank();
-        let keys = Keys::of(ev, &self.book.markets, Keys::dates(ev.timestamp, self.options.rates_date));
+        // The market is found while pricing: finding it ahead pays only on another thread.
+        let keys = Keys::of(ev, &self.book.markets, None);
         self.push_keyed(ev, keys, None, &mut line)?;
         Ok(line)
     }
@@ -614,7 +615,8 @@ impl Engine {
     }
 
     /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets,
-    /// rates_date)` with the engine's markets and `rates_date`, and `business` the index of its business if known. The event's
+    /// dates)` with the engine's markets and `dates` `None` or `Keys::dates` with the engine's
+    /// `rates_date`, and `business` the index of its business if known. The event's
     /// strings are read only for what these do not give: its business when `business` is
     /// `None`, its user when not a number (`Keys::user_is_number`); never its id. The priced
     /// line is written into `line` (a loop reuses one: it is not moved out), which means

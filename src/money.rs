@@ -16,6 +16,9 @@ use crate::error::Problem;
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// `XXX`, ISO 4217's code for "no currency".
+    pub(crate) const NONE: Currency = Currency(*b"XXX");
+
     pub const USD: Currency = Currency(*b"USD");
 
     /// The code's three bytes as one number.
