@@ -825,7 +825,7 @@ impl<R: Read> Reader<R> {
                     let parsed = check_lengths(record, c.table.header())
                         .and_then(|()| parse_event(&c.columns, record, t))
                         .map(|ev| {
-                            let utc = t.date_naive();
+                            let utc = t.naive_utc().date();
                             if self.dates.0 != Some(utc) {
                                 self.dates = (Some(utc), Keys::dates(t, self.rates_date));
                             }

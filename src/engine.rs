@@ -41,7 +41,7 @@ use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
 use crate::rules::{Allowance, Context, Mt, RuleChoice, RuleSet, Verdict};
 use crate::seen::SeenIds;
-use crate::window::{number_key, Pairs, Stamp, UserKey, DAY};
+use crate::window::{number_key, Pairs, Stamp, Stamps, UserKey, DAY};
 
 /// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
 #[derive(Debug)]
@@ -263,7 +263,7 @@ impl Keys {
     /// local date, within a day of its UTC date in any zone, unless the engine prices every
     /// event on its `rates_date`.
     pub(crate) fn dates(t: DateTime<Utc>, rates_date: Option<NaiveDate>) -> Option<(NaiveDate, NaiveDate)> {
-        let utc = t.date_naive();
+        let utc = t.naive_utc().date();
         match rates_date {
             Some(d) => Some((d, d)),
             None => utc.pred_opt().zip(utc.succ_opt()),
@@ -380,6 +380,8 @@ pub struct Engine {
     tiers: HashMap<TierKey, u64>,
     allowances: HashMap<AllowanceKey, u64>,
     seen: SeenIds,
+    /// Events' instants as stamps, the day of the last kept.
+    stamps: Stamps,
     last: Option<Stamp>,
     /// When to next drop the pairs whose windows have all closed.
     next_sweep: Option<Stamp>,
@@ -552,6 +554,7 @@ impl Engine {
             tiers: HashMap::new(),
             allowances: HashMap::new(),
             seen: SeenIds::default(),
+            stamps: Stamps::default(),
             last: None,
             next_sweep: None,
             user: String::new(),
@@ -629,7 +632,7 @@ impl Engine {
         line: &mut PricedLine,
     ) -> Result<(), Problem> {
         let t = ev.timestamp;
-        let now = Stamp::of(t);
+        let now = self.stamps.of(t);
         let earlier = |last: Stamp| match now {
             Some(now) => now < last,
             None => t < last.time(),

@@ -14,7 +14,7 @@
 
 use std::num::NonZeroU64;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
 
 use crate::event::PricingCategory;
 use crate::rules::RuleSet;
@@ -35,6 +35,39 @@ pub struct Stamp(NonZeroU64);
 /// Stored with the sign bit flipped: ordered like the nanoseconds, and zero only for the
 /// earliest one (never a stamp).
 const FLIP: u64 = 1 << 63;
+
+/// [`Stamp::of`] for instants that mostly fall on the day of the one before: that day's
+/// midnight is kept, so that a date's arithmetic happens once a day, not once an instant.
+#[derive(Debug, Default)]
+pub(crate) struct Stamps {
+    /// The last date met whose every instant (leap second included) is within range, and its
+    /// midnight in nanoseconds.
+    day: Option<(NaiveDate, i64)>,
+}
+
+impl Stamps {
+    pub(crate) fn of(&mut self, t: DateTime<Utc>) -> Option<Stamp> {
+        // The UTC fields themselves (`date_naive` and `time` would add a zero offset).
+        let (date, time) = (t.naive_utc().date(), t.naive_utc().time());
+        let midnight = match self.day {
+            Some((d, midnight)) if d == date => midnight,
+            _ => {
+                let midnight = date.and_time(NaiveTime::MIN).and_utc().timestamp_nanos_opt();
+                // The range's first and last days are left to chrono.
+                match midnight.filter(|m| m.checked_add(86_401 * 1_000_000_000).is_some()) {
+                    Some(m) => self.day.insert((date, m)).1,
+                    None => return Stamp::of(t),
+                }
+            }
+        };
+        // A leap second's nanoseconds run past a billion, as in chrono's own count.
+        Stamp::of_nanos(
+            midnight
+                + i64::from(time.num_seconds_from_midnight()) * 1_000_000_000
+                + i64::from(time.nanosecond()),
+        )
+    }
+}
 
 impl Stamp {
     /// The stamp of `t`, if within range.
@@ -408,6 +441,26 @@ mod tests {
 
     fn before(t: Stamp) -> Stamp {
         Stamp::of_nanos(t.nanos() - 1).unwrap()
+    }
+
+    proptest::proptest! {
+        /// Stamps made with the day kept are chrono's, across the whole range and its edges,
+        /// leap seconds included, whether the day before was the same or not.
+        #[test]
+        fn stamps_of_a_kept_day_are_chronos(
+            instants in proptest::collection::vec((-106_751i64..106_752, 0u32..86_400, 0u32..2_000_000_000), 1..20),
+        ) {
+            let mut stamps = Stamps::default();
+            for (day, second, nanos) in instants {
+                // Two instants of each day, the second maybe a leap second's.
+                for (second, nanos) in [(second, nanos % 1_000_000_000), (86_399, nanos)] {
+                    let date = NaiveDate::from_num_days_from_ce_opt(719_163 + day as i32).unwrap();
+                    let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(second, nanos) else { continue };
+                    let t = date.and_time(time).and_utc();
+                    proptest::prop_assert_eq!(stamps.of(t), Stamp::of(t), "{}", t);
+                }
+            }
+        }
     }
 
     #[test]
