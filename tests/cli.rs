@@ -324,3 +324,40 @@ fn bad_tariffs_are_positioned_errors() {
     }
     golden("tariff-errors.txt", &transcript);
 }
+
+/// SPEC §3, markets CSV: a number's market is the row in force on the event's local date in
+/// its WABA's zone (or on `--rates-date`). The embedded table moves 263 (Zimbabwe) from Other to
+/// Rest of Africa on 2025-10-01; that local midnight falls on different UTC days at UTC+14 and
+/// UTC−11, so the same UTC instant prices in both markets.
+#[test]
+fn a_numbers_market_is_the_row_in_force_on_the_wabas_local_date() {
+    let dir = common::Scratch::new();
+    let accounts = dir.file(
+        "accounts.csv",
+        b"business,waba,portfolio,timezone\nEAST,W1,P1,Pacific/Kiritimati\nWEST,W2,P2,Pacific/Pago_Pago\n",
+    );
+    let mut log = String::from("timestamp,business,user,direction\n");
+    let instants = ["2025-09-30T09:59:59Z", "2025-09-30T10:00:00Z", "2025-10-01T10:59:59Z", "2025-10-01T11:00:00Z"];
+    for t in instants {
+        for business in ["EAST", "WEST"] {
+            log.push_str(&format!("{t},{business},263771234567,mo\n"));
+        }
+    }
+    let log = dir.file("log.csv", log.as_bytes());
+    let markets = |extra: &[&str]| {
+        let mut args = vec!["price", log.to_str().unwrap(), "--accounts", accounts.to_str().unwrap()];
+        args.extend(["--lines", "-", "--format", "csv"]);
+        args.extend(extra);
+        let run = wabill(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut r = csv::Reader::from_reader(run.stdout.split("\n\n").next().unwrap().as_bytes());
+        let at = r.headers().unwrap().iter().position(|h| h == "market").unwrap();
+        r.records().map(|rec| rec.unwrap()[at].to_string()).collect::<Vec<_>>()
+    };
+    let (old, new) = ("Other", "Rest of Africa");
+    // Local dates (EAST, WEST) for each instant: (09-30, 09-29), (10-01, 09-29), (10-02, 09-30),
+    // (10-02, 10-01).
+    assert_eq!(markets(&[]), [old, old, new, old, new, old, new, new]);
+    assert_eq!(markets(&["--rates-date", "2025-09-30"]), [old; 8]);
+    assert_eq!(markets(&["--rates-date", "2025-10-01"]), [new; 8]);
+}
