@@ -452,7 +452,8 @@ impl Numbering {
         let mask = self.short.len().wrapping_sub(1);
         // The top bits of the product, where every bit of both words has reached.
         let hash = (p.0[0].wrapping_mul(K) ^ p.0[1]).wrapping_mul(K);
-        let mut i = (hash >> 32 >> (32 - self.short.len().trailing_zeros().min(32))) as usize & mask;
+        // An empty table (no bits) keeps the whole hash, past its end.
+        let mut i = (hash >> (64 - self.short.len().trailing_zeros())) as usize & mask;
         while let Some(&(kept, n)) = self.short.get(i) {
             if n == Numbering::NONE || kept == p {
                 break;
@@ -499,7 +500,7 @@ impl Numbering {
 /// A name of up to 15 bytes as two words: its bytes, zero-padded, and its length in the top
 /// byte; two such names are equal exactly when their words are. Read a few bytes at a time,
 /// never past the name's end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Packed([u64; 2]);
 
 impl Packed {
@@ -981,8 +982,8 @@ pub(crate) mod testing {
         assert_eq!(l.mt(at(30, 1), FR, Kind::NonTemplate).pricing_type, PricingType::Violation);
     }
 
-    /// Names keep their numbers when there become too many to compare; short and long
-    /// names, and names alike but for their length or a byte, are told apart.
+    /// Names keep their numbers as the table grows; short and long names, and names alike
+    /// but for their length or a byte, are told apart.
     #[test]
     fn names_are_numbered_in_order_of_first_appearance() {
         let mut names: Vec<String> = (0..40).map(|i| format!("B{}0{}", i % 7, i / 7)).collect();

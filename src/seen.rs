@@ -208,7 +208,7 @@ impl Bloom {
         let block = self.block(key);
         let block = &mut self.blocks[block];
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
+        if crate::slots::has_avx2() {
             // SAFETY: the CPU has AVX2.
             return unsafe { avx2::add(block, key) };
         }
@@ -333,7 +333,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         #[test]
         fn avx2_sets_the_same_bits(key in any::<u64>(), words in any::<[u64; 8]>()) {
-            if std::is_x86_feature_detected!("avx2") {
+            if crate::slots::has_avx2() {
                 let masks = Bloom::masks(key);
                 let mut block = Block(words);
                 // SAFETY: the CPU has AVX2.

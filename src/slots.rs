@@ -23,6 +23,15 @@ pub(crate) fn prefetch<T>(at: *const T) {
     let _ = at;
 }
 
+/// Whether the processor has AVX2 (checked once, then cached by the standard library): the
+/// code that uses it runs only when it does.
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// A key of a [`Slots`] table.
 pub(crate) trait SlotKey: Copy + Eq + Default {
     /// A well-mixed hash: its high bits choose the slot.

@@ -155,10 +155,7 @@ impl<R: Read> Rows<R> {
             end: 0,
             eof: false,
             width: None,
-            #[cfg(target_arch = "x86_64")]
-            avx2: std::is_x86_feature_detected!("avx2"),
-            #[cfg(not(target_arch = "x86_64"))]
-            avx2: false,
+            avx2: crate::slots::has_avx2(),
         }
     }
 
@@ -168,8 +165,8 @@ impl<R: Read> Rows<R> {
         row.used = 0;
         row.fields = 0;
         row.line = self.core.line() + self.plain_lines;
-        if let Some(ascii) = self.plain(row)? {
-            return self.check(row, ascii).map(|()| true);
+        if self.plain(row)? {
+            return self.check(row).map(|()| true);
         }
         (row.sep, row.ascii, row.clean) = (0, false, false);
         loop {
@@ -197,7 +194,7 @@ impl<R: Read> Rows<R> {
                 ReadRecordResult::InputEmpty
                 | ReadRecordResult::OutputFull
                 | ReadRecordResult::OutputEndsFull => {}
-                ReadRecordResult::Record => return self.check(row, false).map(|()| true),
+                ReadRecordResult::Record => return self.check(row).map(|()| true),
                 ReadRecordResult::End => return Ok(false),
             }
         }
@@ -206,12 +203,12 @@ impl<R: Read> Rows<R> {
     /// Reads the next row when it is a plain line, as nearly every row of a log is: ended by
     /// `\n`, not empty, without a quote or a `\r`. Its fields are then what lies between its
     /// commas, and the row keeps the line as is ([`RowBuf::sep`]), and whether it is ASCII
-    /// and clean (see [`RowBuf`]). Gives whether the line is ASCII; `None` (nothing read)
-    /// leaves any other row to csv_core, which then starts a row as this would have.
+    /// and clean (see [`RowBuf`]). `false` (nothing read) leaves any other row to csv_core,
+    /// which then starts a row as this would have.
     ///
     /// One pass over the line, 32 bytes at a time ([`Special`]), finds its end and its
     /// commas, and gives up at the first quote or `\r`. With AVX2 when the CPU has it.
-    fn plain(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
+    fn plain(&mut self, row: &mut RowBuf) -> Result<bool, RowError> {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` is set only when the CPU has AVX2.
@@ -226,14 +223,14 @@ impl<R: Read> Rows<R> {
     /// The CPU must have AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn plain_avx2(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
+    unsafe fn plain_avx2(&mut self, row: &mut RowBuf) -> Result<bool, RowError> {
         self.plain_with::<true>(row)
     }
 
     /// [`Rows::plain`], its blocks searched with AVX2 when `AVX2` (which the caller has
     /// checked the CPU has).
     #[inline(always)]
-    fn plain_with<const AVX2: bool>(&mut self, row: &mut RowBuf) -> Result<Option<bool>, RowError> {
+    fn plain_with<const AVX2: bool>(&mut self, row: &mut RowBuf) -> Result<bool, RowError> {
         // Where the scan is, kept while more is read: a line that arrives in pieces is
         // scanned once.
         let (mut at, mut fields, mut wide, mut blank) = (0, 0, 0, 0);
@@ -253,7 +250,7 @@ impl<R: Read> Rows<R> {
                     }
                 };
                 if special.odd != 0 {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 if whole.is_none() && special.end == 0 {
                     // The last bytes read, short of a block and of the line's end: scanned
@@ -274,7 +271,7 @@ impl<R: Read> Rows<R> {
                 at += BLOCK;
             }
             if self.eof || text.len() == self.buf.len() {
-                return Ok(None);
+                return Ok(false);
             }
             // The line runs past the bytes read: they move to the front, and more are read.
             self.buf.copy_within(self.start..self.end, 0);
@@ -283,7 +280,7 @@ impl<R: Read> Rows<R> {
         };
         let ascii = wide == 0;
         if length == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         if row.bytes.len() < length {
             row.bytes.resize(length.next_power_of_two(), 0);
@@ -294,7 +291,7 @@ impl<R: Read> Rows<R> {
         (row.ascii, row.clean) = (ascii, ascii && blank == 0);
         self.start += length + 1;
         self.plain_lines += 1;
-        Ok(Some(ascii))
+        Ok(true)
     }
 
     /// Reads more input after `buf[..end]`; at its end, sets `eof`.
@@ -317,16 +314,16 @@ impl<R: Read> Rows<R> {
     }
 
     /// Checks a row just read, as the csv crate does: as many fields as the first row, then
-    /// UTF-8 in every field (known when the row is known `ascii`). A row that fails is emptied,
+    /// UTF-8 in every field (known when the row is known ASCII). A row that fails is emptied,
     /// so that nothing reads its bytes as text.
-    fn check(&mut self, row: &mut RowBuf, ascii: bool) -> Result<(), RowError> {
+    fn check(&mut self, row: &mut RowBuf) -> Result<(), RowError> {
         debug_assert!(row.ends().windows(2).all(|w| w[0] <= w[1]), "csv_core writes ends in order");
         debug_assert!(row.ends().last().is_none_or(|&end| end <= row.used), "within the text");
         let expected = *self.width.get_or_insert(row.fields);
         let valid = || {
             let bytes = &row.bytes[..row.used];
             // ASCII (nearly every row) is UTF-8 however it is cut.
-            ascii
+            row.ascii
                 || bytes.is_ascii()
                 || std::str::from_utf8(bytes)
                     // A character split across two fields is valid in the whole but not in
@@ -369,15 +366,12 @@ impl Special {
     #[inline(always)]
     fn of<const AVX2: bool>(block: &[u8; BLOCK]) -> Special {
         let bytes = [b'\n', b',', b'"', b'\r'];
-        #[cfg(target_arch = "x86_64")]
-        let ([newlines, commas, quotes, returns], wide, low) = if AVX2 {
+        let ([newlines, commas, quotes, returns], wide, low) = match AVX2 {
             // SAFETY: the caller checked that the CPU has AVX2.
-            unsafe { Self::find_avx2(block, bytes) }
-        } else {
-            Self::find(block, bytes)
+            #[cfg(target_arch = "x86_64")]
+            true => unsafe { Self::find_avx2(block, bytes) },
+            _ => Self::find(block, bytes),
         };
-        #[cfg(not(target_arch = "x86_64"))]
-        let ([newlines, commas, quotes, returns], wide, low) = Self::find(block, bytes);
         let end = newlines & newlines.wrapping_neg();
         // The bits below the first newline's (all of them without one).
         let before = end.wrapping_sub(1);
@@ -668,7 +662,7 @@ mod tests {
             let bytes = [b'\n', b',', b'"', b'\r'];
             prop_assert_eq!(Special::find(&block, bytes), Special::find_bytewise(&block, bytes));
             #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") {
+            if crate::slots::has_avx2() {
                 // SAFETY: the CPU has AVX2.
                 let avx2 = unsafe { Special::find_avx2(&block, bytes) };
                 prop_assert_eq!(avx2, Special::find_bytewise(&block, bytes));

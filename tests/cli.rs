@@ -337,7 +337,8 @@ fn a_numbers_market_is_the_row_in_force_on_the_wabas_local_date() {
         b"business,waba,portfolio,timezone\nEAST,W1,P1,Pacific/Kiritimati\nWEST,W2,P2,Pacific/Pago_Pago\n",
     );
     let mut log = String::from("timestamp,business,user,direction\n");
-    let instants = ["2025-09-30T09:59:59Z", "2025-09-30T10:00:00Z", "2025-10-01T10:59:59Z", "2025-10-01T11:00:00Z"];
+    let instants =
+        ["2025-09-30T09:59:59Z", "2025-09-30T10:00:00Z", "2025-10-01T10:59:59Z", "2025-10-01T11:00:00Z"];
     for t in instants {
         for business in ["EAST", "WEST"] {
             log.push_str(&format!("{t},{business},263771234567,mo\n"));
