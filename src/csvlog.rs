@@ -13,6 +13,7 @@ use csv::StringRecord;
 use crate::engine::{Engine, Keys, Numbering, Pricebook, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
+use crate::handoff::Handoff;
 use crate::money::{format_amount, Country, Currency};
 use crate::ratecard::Tier;
 use crate::rules::RuleSet;
@@ -658,9 +659,12 @@ impl Batch {
 /// rows, 10% less CPU time on the 10M benchmark; 64 paid more in handing over than it saved.
 const BATCH: usize = 128;
 
-/// How many full batches may wait for the pricing thread: enough to ride out the rows that
-/// price slowly.
-const WAITING: usize = 16;
+/// How many full batches may wait for the pricing thread (64K rows, some 15 MB): enough for
+/// the reading thread to keep reading through the pricing thread's pauses (once a day of log
+/// time it files the day's ids and drops expired pairs, a few milliseconds; once a week it
+/// builds the id filter again, some 20), instead of waiting and then being waited for. With
+/// 16 batches, each thread spent a tenth of the run waiting for the other.
+const WAITING: usize = 512;
 
 /// How many rows ahead the pricing loop prefetches the engine's state.
 const PREFETCH: usize = 8;
@@ -721,27 +725,31 @@ pub fn price_logs<R: Read + Send>(
         run.items(&batch)?;
         return Ok(run.counts);
     }
+    let queue = Handoff::<Result<Batch, Error>>::new(WAITING);
     std::thread::scope(|scope| {
-        let (full, batches) = std::sync::mpsc::sync_channel::<Result<Batch, Error>>(WAITING);
-        let (empty, recycled) = std::sync::mpsc::channel::<Batch>();
-        // Batches come back to be refilled, the latest first: its memory is the likeliest to
-        // be in cache still (a few percent faster than the oldest first).
-        let mut spare = Vec::new();
-        scope.spawn(move || loop {
-            spare.extend(recycled.try_iter());
-            let mut batch = spare.pop().unwrap_or_default();
-            batch.clear();
-            let more = reader.fill(&mut batch, BATCH);
-            let last = !matches!(more, Ok(true));
-            let sent = full.send(more.map(|_| batch));
-            if last || sent.is_err() {
-                return;
+        // Both ends are dropped when this returns, before the scope waits for the reading
+        // thread: an error here stops it.
+        let (full, batches) = queue.ends();
+        scope.spawn(move || {
+            // The latest batch given back is the likeliest to be in cache still (a few
+            // percent faster than the oldest).
+            let mut spare = None;
+            loop {
+                let mut batch: Batch = spare.take().and_then(Result::ok).unwrap_or_default();
+                batch.clear();
+                let more = reader.fill(&mut batch, BATCH);
+                let last = !matches!(more, Ok(true));
+                match full.send(more.map(|_| batch)) {
+                    Ok(given_back) if !last => spare = given_back,
+                    _ => return,
+                }
             }
         });
-        for batch in batches {
+        let mut used = None;
+        while let Some(batch) = batches.recv(used.take()) {
             let batch = batch?;
             run.items(&batch)?;
-            let _ = empty.send(batch);
+            used = Some(Ok(batch));
         }
         Ok(run.counts)
     })

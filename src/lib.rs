@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod generate;
+mod handoff;
 mod intern;
 pub mod invoice;
 pub mod market;
