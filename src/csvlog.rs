@@ -69,26 +69,43 @@ impl Columns {
 pub struct Record<'a> {
     /// The row's fields, a comma between two.
     text: &'a str,
-    /// Where each field ends in `text`.
-    ends: &'a [u32],
+    fields: Fields<'a>,
     /// Whether no field holds a comma, a quote or a line break, so that `text` is the row as
     /// CSV.
     plain: bool,
 }
 
+/// Where the fields of a [`Record`] end.
+#[derive(Debug, Clone, Copy)]
+enum Fields<'a> {
+    /// This many, and none holds a comma: they lie between the text's commas. (A plain line,
+    /// nearly every row: its field ends are not kept.)
+    Split(u32),
+    /// Where each ends in the text.
+    Ends(&'a [u32]),
+}
+
 impl<'a> Record<'a> {
     pub fn len(&self) -> usize {
-        self.ends.len()
+        match self.fields {
+            Fields::Split(n) => n as usize,
+            Fields::Ends(ends) => ends.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
-        Some(&self.text[start..end])
+        match self.fields {
+            Fields::Split(n) => self.text.split(',').take(n as usize).nth(i),
+            Fields::Ends(ends) => {
+                let end = *ends.get(i)? as usize;
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize + 1 };
+                Some(&self.text[start..end])
+            }
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
@@ -518,10 +535,12 @@ pub struct Counts {
 struct Place {
     line: u64,
     /// Where its text starts in the batch's buffer, and its first field's end in the batch's
-    /// list of ends.
+    /// list of ends, unless `split`.
     start: usize,
     first: usize,
     fields: u32,
+    /// Whether its fields are what lies between its commas (see [`Fields::Split`]).
+    split: bool,
     /// The length of its text.
     len: u32,
     log: u32,
@@ -555,7 +574,8 @@ struct Bad {
 #[derive(Default)]
 struct Batch {
     text: String,
-    /// Per row, where each field ends from the row's start.
+    /// Per row whose fields do not lie between its commas, where each field ends from the
+    /// row's start.
     ends: Vec<u32>,
     places: Vec<Place>,
     parses: Vec<Parse>,
@@ -595,14 +615,15 @@ impl Batch {
         else {
             let problem = Problem::new("row longer than 4 GiB");
             let strings = NO_STRINGS;
-            self.places.push(Place { line, start, first, fields: 0, len: 0, log, plain: false, strings });
+            let (fields, split, plain) = (0, false, false);
+            self.places.push(Place { line, start, first, fields, split, len: 0, log, plain, strings });
             self.parses.push(Err(Box::new(Bad { time: None, problem })));
             return;
         };
-        let plain = record.sep() == 1 || !needs_quotes(record.text().as_bytes());
-        if record.sep() == 1 {
+        let split = record.sep() == 1;
+        let plain = split || !needs_quotes(record.text().as_bytes());
+        if split {
             self.text.push_str(record.text());
-            self.ends.extend(record.ends().iter().map(|&end| end as u32));
         } else {
             for (n, f) in record.iter().enumerate() {
                 if n > 0 {
@@ -625,15 +646,18 @@ impl Batch {
             }
         }
         let len = row.len() as u32;
-        self.places.push(Place { line, start, first, fields, len, log, plain, strings });
+        self.places.push(Place { line, start, first, fields, split, len, log, plain, strings });
         self.parses.push(parsed);
     }
 
     /// Row `n` as CSV, without reading it.
     fn record(&self, n: usize) -> Record<'_> {
         let place = &self.places[n];
-        let ends = &self.ends[place.first..place.first + place.fields as usize];
-        Record { text: self.slice(place.start, place.start + place.len as usize), ends, plain: place.plain }
+        let fields = match place.split {
+            true => Fields::Split(place.fields),
+            false => Fields::Ends(&self.ends[place.first..place.first + place.fields as usize]),
+        };
+        Record { text: self.slice(place.start, place.start + place.len as usize), fields, plain: place.plain }
     }
 
     /// The strings of row `n`'s event (`[business, user, id]`), without reading them.
@@ -1262,6 +1286,28 @@ mod tests {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(&fields).unwrap();
             proptest::prop_assert_eq!(ours, w.into_inner().unwrap());
+        }
+
+        #[test]
+        fn fields_between_commas_are_the_fields_at_their_ends(
+            fields in proptest::collection::vec("[a-z\" é]{0,4}", 1..7)
+        ) {
+            let text = fields.join(",");
+            let ends: Vec<u32> = fields
+                .iter()
+                .scan(0, |end, f| {
+                    let e = *end + f.len();
+                    *end = e + 1;
+                    Some(e as u32)
+                })
+                .collect();
+            let split = Record { text: &text, fields: Fields::Split(fields.len() as u32), plain: true };
+            let at = Record { text: &text, fields: Fields::Ends(&ends), plain: true };
+            proptest::prop_assert_eq!(split.len(), at.len());
+            for i in 0..=fields.len() {
+                proptest::prop_assert_eq!(split.get(i), at.get(i));
+            }
+            proptest::prop_assert_eq!(split.iter().collect::<Vec<_>>(), fields.iter().map(String::as_str).collect::<Vec<_>>());
         }
     }
 
