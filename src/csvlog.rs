@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, 
 use chrono_tz::Tz;
 use csv::StringRecord;
 
-use crate::engine::{Engine, Keys, Numbering, Pricebook, PricedLine};
+use crate::engine::{Engine, Facts, Keys, Numbering, Pricebook, PricedLine};
 use crate::error::{Error, Position, Problem};
 use crate::event::{Direction, Event, Kind, PricingCategory, PricingModel, PricingType, Status};
 use crate::handoff::Handoff;
@@ -388,12 +388,7 @@ fn parse_event<'r>(c: &Columns, record: &'r RowBuf, timestamp: DateTime<Utc>) ->
 /// buffer, found again by their spans), with the engine's keys computed there too.
 #[derive(Debug, Clone, Copy)]
 struct Parsed {
-    timestamp: DateTime<Utc>,
-    direction: Direction,
-    kind: Kind,
-    status: Status,
-    entry_point: bool,
-    country: Option<Country>,
+    facts: Facts,
     keys: Keys,
     /// The business, numbered by the reader in order of appearance (see [`Reader::businesses`]).
     business: u32,
@@ -418,16 +413,7 @@ impl Parsed {
             let start = start + column * (1 - record.sep());
             (start as u32, (start + s.len()) as u32)
         };
-        let parsed = Parsed {
-            business,
-            timestamp: ev.timestamp,
-            direction: ev.direction,
-            kind: ev.kind,
-            status: ev.status,
-            entry_point: ev.entry_point,
-            country: ev.country,
-            keys,
-        };
+        let parsed = Parsed { facts: Facts::of(ev), keys, business };
         let strings = [
             span(ev.business, c.business),
             span(ev.user, c.user),
@@ -438,17 +424,7 @@ impl Parsed {
 
     /// The event again, with its strings `[business, user, id]`.
     fn event<'b>(&self, [business, user, id]: [&'b str; 3]) -> Event<'b> {
-        Event {
-            timestamp: self.timestamp,
-            business,
-            user,
-            direction: self.direction,
-            kind: self.kind,
-            status: self.status,
-            entry_point: self.entry_point,
-            id: Some(id).filter(|s| !s.is_empty()),
-            country: self.country,
-        }
+        self.facts.event(business, user, Some(id).filter(|s| !s.is_empty()))
     }
 }
 
@@ -555,7 +531,7 @@ type Parse = Result<Parsed, Box<Bad>>;
 /// Where the merge and `--sort` put a row.
 fn time(parsed: &Parse) -> DateTime<Utc> {
     match parsed {
-        Ok(p) => p.timestamp,
+        Ok(p) => p.facts.timestamp,
         Err(bad) => bad.time.unwrap_or(DateTime::<Utc>::MIN_UTC),
     }
 }
@@ -913,13 +889,13 @@ impl Run<'_> {
                     continue;
                 }
             };
-            // The engine reads an event's strings only for what the keys and the business's
-            // number do not give (see `Engine::push_keyed`): most rows' places are not read.
-            let strings = match (parsed.keys.user_is_number(), business) {
-                (true, Some(_)) => [""; 3],
-                _ => batch.strings(n),
+            // The engine asks for the business and the user only when the keys and the
+            // business's number do not stand for them: most rows' places are not read.
+            let names = || {
+                let [business, user, _] = batch.strings(n);
+                [business, user]
             };
-            match self.engine.push_keyed(&parsed.event(strings), parsed.keys, business, &mut self.line) {
+            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names, &mut self.line) {
                 Ok(()) => {
                     self.counts.priced += 1;
                     self.counts.duplicates += u64::from(self.line.pricing_type == PricingType::Duplicate);

@@ -35,7 +35,7 @@ use rust_decimal::Decimal;
 
 use crate::account::{Account, Accounts};
 use crate::error::Problem;
-use crate::event::{Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType};
+use crate::event::{Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType, Status};
 use crate::market::{MarketId, Markets};
 use crate::money::{Country, Currency};
 use crate::ratecard::{in_force, Price, RateCard, RateCategory, Tier};
@@ -241,6 +241,32 @@ pub(crate) struct Keys {
     market: u32,
 }
 
+/// An event less its strings: what pricing reads of every event (its business and user are
+/// read only when the keys and the business's index do not stand for them, see
+/// [`Engine::push_keyed`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts {
+    pub(crate) timestamp: DateTime<Utc>,
+    pub(crate) direction: Direction,
+    pub(crate) kind: Kind,
+    pub(crate) status: Status,
+    pub(crate) entry_point: bool,
+    pub(crate) country: Option<Country>,
+}
+
+impl Facts {
+    pub(crate) fn of(ev: &Event) -> Facts {
+        let Event { timestamp, direction, kind, status, entry_point, country, .. } = *ev;
+        Facts { timestamp, direction, kind, status, entry_point, country }
+    }
+
+    /// The event of these facts and strings.
+    pub(crate) fn event<'a>(&self, business: &'a str, user: &'a str, id: Option<&'a str>) -> Event<'a> {
+        let Facts { timestamp, direction, kind, status, entry_point, country } = *self;
+        Event { timestamp, business, user, direction, kind, status, entry_point, id, country }
+    }
+}
+
 impl Keys {
     /// The keys of `ev` with the engine's `markets`. With `dates`, [`Keys::dates`] of its
     /// timestamp, a number's market is found too when it cannot change between them;
@@ -279,11 +305,6 @@ impl Keys {
 
     fn user(&self) -> Option<u64> {
         Some(self.user).filter(|&n| n != 0)
-    }
-
-    /// Whether the user is a number (known by its key and prefix, its text not read again).
-    pub(crate) fn user_is_number(&self) -> bool {
-        self.user != 0
     }
 
     fn id(&self) -> Option<u64> {
@@ -602,7 +623,7 @@ impl Engine {
         let mut line = PricedLine::blank();
         // The market is found while pricing: finding it ahead pays only on another thread.
         let keys = Keys::of(ev, &self.book.markets, None);
-        self.push_keyed(ev, keys, None, &mut line)?;
+        self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user], &mut line)?;
         Ok(line)
     }
 
@@ -618,18 +639,19 @@ impl Engine {
         }
     }
 
-    /// [`Engine::push`] with what was computed ahead: `keys` must be `Keys::of(ev, markets,
-    /// dates)` with the engine's markets and `dates` `None` or `Keys::dates` with the engine's
-    /// `rates_date`, and `business` the index of its business if known. The event's
-    /// strings are read only for what these do not give: its business when `business` is
-    /// `None`, its user when not a number (`Keys::user_is_number`); never its id. The priced
-    /// line is written into `line` (a loop reuses one: it is not moved out), which means
-    /// nothing after an error.
-    pub(crate) fn push_keyed(
+    /// [`Engine::push`] of the event `ev` with what was computed ahead: `facts` are
+    /// `Facts::of(ev)`, `keys` must be `Keys::of(ev, markets, dates)` with the engine's markets
+    /// and `dates` `None` or `Keys::dates` with the engine's `rates_date`, and `business` the
+    /// index of its business if known. `names` gives its business and user, asked for only
+    /// when these do not stand for them (no business index; a user that is not a number);
+    /// its id is known by its key. The priced line is written into `line` (a loop reuses one:
+    /// it is not moved out), which means nothing after an error.
+    pub(crate) fn push_keyed<'s>(
         &mut self,
-        ev: &Event,
+        ev: &Facts,
         keys: Keys,
         business: Option<u32>,
+        names: impl Fn() -> [&'s str; 2],
         line: &mut PricedLine,
     ) -> Result<(), Problem> {
         let t = ev.timestamp;
@@ -648,17 +670,19 @@ impl Engine {
         let now = now.ok_or_else(|| {
             Problem::column("timestamp", "outside the years 1677 to 2262", crate::csvlog::rfc3339(t))
         })?;
-        // A business numbered by name has one: its name is read only to number it.
-        if business.is_none() && trim(ev.business).is_empty() {
-            return Err(Problem::column("business", "must not be empty", ev.business));
-        }
         if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
             let category = ev.kind.pricing_category().to_string();
             return Err(Problem::column("category", "must be empty for an MO", category));
         }
+        // A business numbered by name has one: its name is read only to number it.
         let bi = match business {
             Some(bi) => bi,
-            None => self.business_index(trim(ev.business)),
+            None => match names() {
+                [name, _] if trim(name).is_empty() => {
+                    return Err(Problem::column("business", "must not be empty", name));
+                }
+                [name, _] => self.business_index(trim(name)),
+            },
         };
         let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
@@ -668,8 +692,8 @@ impl Engine {
         // A number is known by its key and its prefix: its text is not read again.
         let who = match keys.user() {
             Some(n) => UserKey::Number(n),
-            None => match normalize_user(ev.user, buf) {
-                "" => return Err(Problem::column("user", "must not be empty", ev.user)),
+            None => match normalize_user(names()[1], buf) {
+                "" => return Err(Problem::column("user", "must not be empty", names()[1])),
                 user => UserKey::Id(user),
             },
         };
@@ -686,7 +710,7 @@ impl Engine {
                 book.markets.of_number(user, rate_date)
             }
             (None, UserKey::Id(_)) => {
-                return Err(Problem::column("user", "not a phone number and no country given", ev.user));
+                return Err(Problem::column("user", "not a phone number and no country given", names()[1]));
             }
         };
 
