@@ -146,11 +146,16 @@ enum RowError {
 
 impl<R: Read> Rows<R> {
     fn new(input: R) -> Rows<R> {
+        Rows::with_buffer(input, crate::csvlog::READ_BUFFER)
+    }
+
+    /// Rows read `size` bytes at a time (tests make it small, so that lines cross its end).
+    fn with_buffer(input: R, size: usize) -> Rows<R> {
         Rows {
             core: csv_core::Reader::new(),
             plain_lines: 0,
             input,
-            buf: vec![0; crate::csvlog::READ_BUFFER].into_boxed_slice(),
+            buf: vec![0; size].into_boxed_slice(),
             start: 0,
             end: 0,
             eof: false,
@@ -581,7 +586,12 @@ mod tests {
 
     /// Reads with AVX2 when the CPU has it and `avx2`.
     fn ours(bytes: &[u8], step: usize, avx2: bool) -> Outcome {
-        let mut rows = Rows::new(Trickle { bytes, step });
+        ours_with(bytes, step, avx2, crate::csvlog::READ_BUFFER)
+    }
+
+    /// [`ours`], reading `buffer` bytes at a time.
+    fn ours_with(bytes: &[u8], step: usize, avx2: bool, buffer: usize) -> Outcome {
+        let mut rows = Rows::with_buffer(Trickle { bytes, step }, buffer);
         rows.avx2 &= avx2;
         let mut row = RowBuf::default();
         let mut out = Vec::new();
@@ -633,7 +643,8 @@ mod tests {
 
     proptest! {
         /// Rows, their lines and their errors are what the csv crate reads, however the input
-        /// arrives: quotes, every kind of line break, blank lines, a last row without a line
+        /// arrives and whatever the read buffer's size (lines cross its end and move to its
+        /// front): quotes, every kind of line break, blank lines, a last row without a line
         /// break, characters split across fields and invalid UTF-8.
         #[test]
         fn rows_are_what_the_csv_crate_reads(
@@ -641,13 +652,14 @@ mod tests {
                 proptest::sample::select(vec![
                     b'a', b'b', b',', b',', b'"', b'\r', b'\n', b'\n', b' ', b'\t', 0xC3, 0xA9, 0xC2, 0xA0, 0xFF,
                 ]),
-                0..80,
+                0..300,
             ),
-            step in 1usize..9,
+            step in prop_oneof![1usize..9, Just(4096)],
+            buffer in prop_oneof![Just(crate::csvlog::READ_BUFFER), 1usize..200],
         ) {
             let expected = theirs(&bytes);
-            prop_assert_eq!(&ours(&bytes, step, true), &expected);
-            prop_assert_eq!(&ours(&bytes, step, false), &expected);
+            prop_assert_eq!(&ours_with(&bytes, step, true, buffer), &expected);
+            prop_assert_eq!(&ours_with(&bytes, step, false, buffer), &expected);
         }
     }
 
