@@ -661,10 +661,10 @@ const BATCH: usize = 128;
 
 /// How many full batches may wait for the pricing thread (64K rows, some 15 MB): enough for
 /// the reading thread to keep reading through the pricing thread's pauses (once a day of log
-/// time it files the day's ids and drops expired pairs, a few milliseconds; once a week of
-/// ids it builds the id filter again, 20 to 50) and through a loaded host taking a core away,
-/// instead of waiting and then being waited for. With 16 batches each thread spent a tenth
-/// of the run waiting for the other, and on a loaded host the two took turns.
+/// time it files the day's ids and drops expired pairs, a few milliseconds; once in three
+/// weeks of ids it builds the id filter again, 20 to 50) and through a loaded host taking a
+/// core away, instead of waiting and then being waited for. With 16 batches each thread spent
+/// a tenth of the run waiting for the other, and on a loaded host the two took turns.
 const WAITING: usize = 512;
 
 /// How many rows ahead the pricing loop prefetches the engine's state.

@@ -202,10 +202,17 @@ impl Bloom {
 
     /// Empties the filter and sizes it for `keys` keys, in the memory it has when that is
     /// enough: a new one each time would leave the allocator's heap fragmented, and peak
-    /// memory growing with the log's length.
+    /// memory growing with the log's length. A filter that must grow gives its memory back
+    /// first, then takes exactly what it needs: `resize` alone doubles the memory, and the
+    /// 20M benchmark log's filter, growing by 6% at a build, took 30 MB instead of 16.
     fn empty_for(&mut self, keys: usize) {
+        let blocks = Bloom::blocks_for(keys);
+        if blocks > self.blocks.capacity() {
+            self.blocks = Vec::new();
+            self.blocks.reserve_exact(blocks);
+        }
         self.blocks.clear();
-        self.blocks.resize(Bloom::blocks_for(keys), Block::default());
+        self.blocks.resize(blocks, Block::default());
     }
 
     fn blocks_for(keys: usize) -> usize {
@@ -358,6 +365,17 @@ mod tests {
         let false_hits =
             (100_001..=200_000u64).filter(|&k| bloom.may_hold(SeenIds::fingerprint_of(k))).count();
         assert!(false_hits < 2_000, "{false_hits} false hits in 100,000");
+    }
+
+    #[test]
+    fn a_growing_filter_takes_exactly_the_memory_it_needs() {
+        let mut bloom = Bloom::new(1_000_000);
+        bloom.empty_for(1_060_000);
+        assert_eq!(bloom.blocks.capacity(), Bloom::blocks_for(1_060_000));
+        // A smaller one stays in the memory it has.
+        bloom.empty_for(900_000);
+        assert_eq!(bloom.blocks.len(), Bloom::blocks_for(900_000));
+        assert_eq!(bloom.blocks.capacity(), Bloom::blocks_for(1_060_000));
     }
 
     #[test]
