@@ -164,6 +164,8 @@ pub struct Summary {
     by_address: HashMap<Words, usize>,
     /// The key of the line being added.
     words: Words,
+    /// The keys of `by`, bit `g as u16` for key `g` ([`Summary::words`]).
+    chosen: u16,
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -184,6 +186,7 @@ impl Summary {
             }
         }
         Summary {
+            chosen: unique.iter().fold(0, |bits, &g| bits | 1 << g as u16),
             by: unique,
             groups: Vec::new(),
             index: HashMap::new(),
@@ -223,42 +226,55 @@ impl Summary {
         })
     }
 
-    /// A line's key as [`Words`] (into `words`): each chosen key in grouping order, a name as
-    /// its address and length, then the currency.
-    fn words(by: &[GroupBy], words: &mut Words, line: &PricedLine) {
+    /// A line's key as [`Words`] (into `words`): each chosen key (`chosen` has bit `g as u16`
+    /// for key `g`) in a fixed order, a name as its address and length, then the currency.
+    /// Each key is computed only when chosen: looping over the grouping instead, the compiler
+    /// computed all ten ahead of the loop (some 45 instructions a line grouping by type).
+    fn words(chosen: u16, words: &mut Words, line: &PricedLine) {
         words.clear();
-        let name = |s: &str| {
+        let has = |g: GroupBy| chosen & 1 << g as u16 != 0;
+        let name = |words: &mut Words, s: &str| {
             let [address, len] = crate::intern::address(s);
-            (address, Some(len))
+            words.push(address);
+            words.push(len);
         };
-        let one = |word: u64| (word, None);
-        for g in by {
-            let (first, second) = match g {
-                GroupBy::Month => {
-                    let m = line.month();
-                    one((i64::from(m.year) * 16 + i64::from(m.month)) as u64)
-                }
-                GroupBy::Business => name(line.business()),
-                GroupBy::Waba => name(line.waba()),
-                GroupBy::Portfolio => name(line.portfolio()),
-                GroupBy::Market => name(line.market),
-                GroupBy::Country => one(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1)),
-                GroupBy::Category => one(line.pricing_category.map_or(0, |c| c as u64 + 1)),
-                GroupBy::Type => one(line.pricing_type as u64),
-                GroupBy::Rules => one(line.rules as u64),
-                GroupBy::Model => one(line.pricing_model as u64),
-            };
-            words.push(first);
-            if let Some(w) = second {
-                words.push(w);
-            }
+        if has(GroupBy::Month) {
+            let m = line.month();
+            words.push((i64::from(m.year) * 16 + i64::from(m.month)) as u64);
+        }
+        if has(GroupBy::Business) {
+            name(words, line.business());
+        }
+        if has(GroupBy::Waba) {
+            name(words, line.waba());
+        }
+        if has(GroupBy::Portfolio) {
+            name(words, line.portfolio());
+        }
+        if has(GroupBy::Market) {
+            name(words, line.market);
+        }
+        if has(GroupBy::Country) {
+            words.push(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1));
+        }
+        if has(GroupBy::Category) {
+            words.push(line.pricing_category.map_or(0, |c| c as u64 + 1));
+        }
+        if has(GroupBy::Type) {
+            words.push(line.pricing_type as u64);
+        }
+        if has(GroupBy::Rules) {
+            words.push(line.rules as u64);
+        }
+        if has(GroupBy::Model) {
+            words.push(line.pricing_model as u64);
         }
         words.push(line.currency.as_u32().into());
     }
 
     /// Adds one priced line.
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
-        Self::words(&self.by, &mut self.words, line);
+        Self::words(self.chosen, &mut self.words, line);
         let i = match self.by_address.get(&self.words) {
             Some(&i) => i,
             None => {

@@ -175,6 +175,31 @@ proptest! {
         prop_assert_eq!(by_groups, total.charge);
     }
 
+    /// Whatever the grouping, each group holds exactly the lines with its key values (a line's
+    /// values as a summary of that line alone shows them).
+    #[test]
+    fn each_group_holds_exactly_the_lines_with_its_keys(
+        specs in prop::collection::vec(spec(), 1..150),
+        by in prop::sample::subsequence(GroupBy::ALL.to_vec(), 0..=GroupBy::ALL.len()).prop_shuffle(),
+    ) {
+        let all = lines(&price(&mut engine(), &[&csv_of(&specs, &USERS)]));
+        let mut expected = std::collections::BTreeMap::new();
+        for l in &all {
+            let mut alone = Summary::new(&by);
+            alone.add(l).unwrap();
+            let g = alone.groups().remove(0);
+            let (lines, charge) = expected.entry((g.currency, g.keys)).or_insert((0, Decimal::ZERO));
+            (*lines, *charge) = (*lines + 1, *charge + l.charge);
+        }
+        let mut s = Summary::new(&by);
+        for l in &all {
+            s.add(l).unwrap();
+        }
+        let got: std::collections::BTreeMap<_, _> =
+            s.groups().into_iter().map(|g| ((g.currency, g.keys), (g.totals.lines, g.totals.charge))).collect();
+        prop_assert_eq!(got, expected);
+    }
+
     #[test]
     fn a_log_priced_in_chunks_equals_the_log_priced_whole(specs in prop::collection::vec(spec(), 2..150), cut in any::<prop::sample::Index>()) {
         let text = csv_of(&specs, &USERS);
