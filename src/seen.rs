@@ -367,6 +367,28 @@ mod tests {
         assert!(false_hits < 2_000, "{false_hits} false hits in 100,000");
     }
 
+    /// Ids enough for the filter to be built again several times (after 3,072 new ids, then
+    /// three times the ids held), over four days and a window of two: all along, an id seen
+    /// half a day before is found, and one seen more than the window before is new again.
+    #[test]
+    fn ids_held_are_found_across_the_filters_builds() {
+        let window = TimeDelta::days(2);
+        let step = 9;
+        let (half_day, past) = (SECONDS_A_DAY / 2 / step, (window.num_seconds() / step + 1) as u64);
+        let mut seen = SeenIds::default();
+        for k in 0..40_000u64 {
+            let (t, id) = (at(k as i64 * step), SeenIds::fingerprint_of(k));
+            let spot = seen.unseen(id, t, window).expect("a new id");
+            seen.insert(spot, t, id, window);
+            if let Some(held) = k.checked_sub(half_day as u64) {
+                assert!(seen.unseen(SeenIds::fingerprint_of(held), t, window).is_none(), "id {held} at {k}");
+            }
+            if let Some(gone) = k.checked_sub(past) {
+                assert!(seen.unseen(SeenIds::fingerprint_of(gone), t, window).is_some(), "id {gone} at {k}");
+            }
+        }
+    }
+
     #[test]
     fn a_growing_filter_takes_exactly_the_memory_it_needs() {
         let mut bloom = Bloom::new(1_000_000);
