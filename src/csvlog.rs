@@ -69,53 +69,46 @@ impl Columns {
 pub struct Record<'a> {
     /// The row's fields, a comma between two.
     text: &'a str,
-    fields: Fields<'a>,
+    /// Where each field ends in the text: ascending, each on a character boundary.
+    ends: &'a [u32],
     /// Whether no field holds a comma, a quote or a line break, so that `text` is the row as
     /// CSV.
     plain: bool,
-}
-
-/// Where the fields of a [`Record`] end.
-#[derive(Debug, Clone, Copy)]
-enum Fields<'a> {
-    /// This many, and none holds a comma: they lie between the text's commas. (A plain line,
-    /// nearly every row: its field ends are not kept.)
-    Split(u32),
-    /// Where each ends in the text.
-    Ends(&'a [u32]),
+    /// Whether no field needs trimming (ASCII without a space or a control character).
+    clean: bool,
 }
 
 impl<'a> Record<'a> {
     pub fn len(&self) -> usize {
-        match self.fields {
-            Fields::Split(n) => n as usize,
-            Fields::Ends(ends) => ends.len(),
-        }
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        match self.fields {
-            Fields::Split(n) => self.text.split(',').take(n as usize).nth(i),
-            Fields::Ends(ends) => {
-                let end = *ends.get(i)? as usize;
-                let start = if i == 0 { 0 } else { ends[i - 1] as usize + 1 };
-                Some(&self.text[start..end])
-            }
-        }
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
+        debug_assert!(start <= end && self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        // SAFETY: a record's ends are ascending character boundaries of its text, a comma
+        // between two fields ([`Batch::push`] writes them so).
+        Some(unsafe { self.text.get_unchecked(start..end) })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
         let r = *self;
-        // A split row's fields in one pass over its commas, not a pass for each.
-        let mut split = r.text.split(',');
-        (0..r.len()).filter_map(move |i| match r.fields {
-            Fields::Split(_) => split.next(),
-            Fields::Ends(_) => r.get(i),
-        })
+        (0..r.len()).filter_map(move |i| r.get(i))
+    }
+
+    /// Field `i` trimmed, "" when absent (or `None`).
+    #[inline]
+    fn field(&self, i: Option<usize>) -> &'a str {
+        match i.and_then(|i| self.get(i)) {
+            Some(f) if self.clean => f,
+            f => crate::engine::trim(f.unwrap_or("")),
+        }
     }
 
     /// The row as a CSV line (without its line break) when no field needs quoting.
@@ -352,7 +345,7 @@ fn civil_days(s: &[u8; 10]) -> Option<i64> {
 }
 
 /// Parses the columns of a row other than the timestamp into an event.
-fn parse_event<'r>(c: &Columns, record: &'r RowBuf, timestamp: DateTime<Utc>) -> Result<Event<'r>, Problem> {
+fn parse_event<'r>(c: &Columns, record: Record<'r>, timestamp: DateTime<Utc>) -> Result<Event<'r>, Problem> {
     let field = |i: Option<usize>| record.field(i);
     let direction = Direction::parse_log(field(Some(c.direction)))?;
     let category = field(c.category);
@@ -389,8 +382,8 @@ fn parse_event<'r>(c: &Columns, record: &'r RowBuf, timestamp: DateTime<Utc>) ->
     })
 }
 
-/// An event as parsed on the reading thread, less its strings (which stay in the batch's
-/// buffer, found again by their spans), with the engine's keys computed there too.
+/// An event as parsed, less its strings (which stay in the batch's buffer, found again by
+/// their spans), with the engine's keys computed there too.
 #[derive(Debug, Clone, Copy)]
 struct Parsed {
     facts: Facts,
@@ -404,27 +397,11 @@ struct Parsed {
 type Strings = [(u32, u32); 3];
 
 impl Parsed {
-    /// The event `ev` with its `keys`, read from `record` with the log's columns `c`, and
-    /// where its strings are.
-    fn of(ev: &Event, business: u32, keys: Keys, record: &RowBuf, c: &Columns) -> (Parsed, Strings) {
-        let text = record.text().as_ptr() as usize;
-        // A field's span in the row as the batch holds it: a comma between two fields, which
-        // `record` may not have (see [`Batch::push`]).
-        let span = |s: &str, column: usize| {
-            let start = (s.as_ptr() as usize).wrapping_sub(text);
-            if s.is_empty() || start > record.text().len() {
-                return (0, 0);
-            }
-            let start = start + column * (1 - record.sep());
-            (start as u32, (start + s.len()) as u32)
-        };
-        let parsed = Parsed { facts: Facts::of(ev), keys, business };
-        let strings = [
-            span(ev.business, c.business),
-            span(ev.user, c.user),
-            span(ev.id.unwrap_or(""), c.id.unwrap_or(0)),
-        ];
-        (parsed, strings)
+    /// A row read but not yet parsed (see [`Batch::parse`]): its timestamp and business alone.
+    fn pending(timestamp: DateTime<Utc>, business: u32) -> Parsed {
+        let (direction, kind, status) = (Direction::Mo, Kind::NonTemplate, Status::Delivered);
+        let facts = Facts { timestamp, direction, kind, status, entry_point: false, country: None };
+        Parsed { facts, keys: Keys::default(), business }
     }
 
     /// The event again, with its strings `[business, user, id]`.
@@ -451,8 +428,8 @@ pub struct ReadOptions {
 }
 
 /// A row of a log as read: where it came from, its fields, and its event. Each is read when
-/// asked for: the pricing thread reads no more of a row, written by the reading core, than
-/// the sink asks for (with the summary alone, nothing but its event's scalars).
+/// asked for: once its batch is parsed, the pricing thread reads no more of a row than the
+/// sink asks for (with the summary alone, nothing but its event's scalars).
 pub struct Row<'a> {
     batch: &'a Batch,
     /// Its index in the batch.
@@ -516,17 +493,18 @@ pub struct Counts {
 struct Place {
     line: u64,
     /// Where its text starts in the batch's buffer, and its first field's end in the batch's
-    /// list of ends, unless `split`.
+    /// list of ends.
     start: usize,
     first: usize,
     fields: u32,
-    /// Whether its fields are what lies between its commas (see [`Fields::Split`]).
-    split: bool,
     /// The length of its text.
     len: u32,
     log: u32,
     /// Whether no field needs quoting (see [`Record::as_csv`]).
     plain: bool,
+    /// Whether no field needs trimming (see [`Record::clean`]).
+    clean: bool,
+    /// Set when the batch is parsed.
     strings: Strings,
 }
 
@@ -552,14 +530,19 @@ struct Bad {
 /// allocation per row. Their events apart from their places: pricing reads the events alone
 /// unless the sink asks for more (each line of them comes from the other core: 56 bytes a
 /// row instead of 112).
+///
+/// A batch is read on the reading thread, and parsed ([`Batch::parse`]) on whichever thread
+/// has time for it.
 #[derive(Default)]
 struct Batch {
     text: String,
-    /// Per row whose fields do not lie between its commas, where each field ends from the
-    /// row's start.
+    /// Where each field of each row ends from its row's start.
     ends: Vec<u32>,
     places: Vec<Place>,
     parses: Vec<Parse>,
+    /// Whether its good rows are parsed: until then, a good row's [`Parsed`] holds its
+    /// timestamp and business alone ([`Parsed::pending`]), and its place no strings.
+    parsed: bool,
 }
 
 /// The strings of a row without an event.
@@ -571,6 +554,7 @@ impl Batch {
         self.ends.clear();
         self.places.clear();
         self.parses.clear();
+        self.parsed = false;
     }
 
     fn len(&self) -> usize {
@@ -584,20 +568,19 @@ impl Batch {
         (self.places, self.parses) = rows.into_iter().unzip();
     }
 
-    /// Adds a row: a plain line as it was read, any other row a field at a time (and checked
-    /// for fields that need quoting, see [`Record::as_csv`]). The spans of its event's strings
-    /// are checked to lie on its characters' boundaries (or made empty), for [`Batch::slice`],
-    /// unless it is ASCII.
-    fn push(&mut self, log: usize, line: u64, record: &RowBuf, parsed: Parse, mut strings: Strings) {
+    /// Adds a row read, and its event as far as it is known ([`Parsed::pending`], or why it
+    /// cannot be priced): a plain line as it was read, any other row a field at a time, with
+    /// a comma between two (and checked for fields that need quoting, see
+    /// [`Record::as_csv`]).
+    fn push(&mut self, log: usize, line: u64, record: &RowBuf, parsed: Parse) {
         let (start, first) = (self.text.len(), self.ends.len());
-        let log = log as u32;
+        let (log, strings) = (log as u32, NO_STRINGS);
         let (Ok(fields), Ok(_)) =
             (u32::try_from(record.len()), u32::try_from(record.text().len() + record.len()))
         else {
             let problem = Problem::new("row longer than 4 GiB");
-            let strings = NO_STRINGS;
-            let (fields, split, plain) = (0, false, false);
-            self.places.push(Place { line, start, first, fields, split, len: 0, log, plain, strings });
+            let (fields, plain, clean) = (0, false, false);
+            self.places.push(Place { line, start, first, fields, len: 0, log, plain, clean, strings });
             self.parses.push(Err(Box::new(Bad { time: None, problem })));
             return;
         };
@@ -605,6 +588,7 @@ impl Batch {
         let plain = split || !needs_quotes(record.text().as_bytes());
         if split {
             self.text.push_str(record.text());
+            self.ends.extend(record.ends().iter().map(|&end| end as u32));
         } else {
             for (n, f) in record.iter().enumerate() {
                 if n > 0 {
@@ -614,31 +598,57 @@ impl Batch {
                 self.ends.push((self.text.len() - start) as u32);
             }
         }
-        let row = &self.text[start..];
-        if !record.is_ascii() {
-            let on_boundaries = |(a, b): (u32, u32)| {
-                a <= b && row.is_char_boundary(a as usize) && row.is_char_boundary(b as usize)
-            };
-            for span in &mut strings {
-                debug_assert!(on_boundaries(*span), "{span:?} in {row:?}");
-                if !on_boundaries(*span) {
-                    *span = (0, 0);
-                }
-            }
-        }
-        let len = row.len() as u32;
-        self.places.push(Place { line, start, first, fields, split, len, log, plain, strings });
+        let len = (self.text.len() - start) as u32;
+        let clean = record.is_clean();
+        self.places.push(Place { line, start, first, fields, len, log, plain, clean, strings });
         self.parses.push(parsed);
+    }
+
+    /// Parses the events of its good rows read ([`Parsed::pending`]), once.
+    fn parse(&mut self, parser: &mut Parser) {
+        if std::mem::replace(&mut self.parsed, true) {
+            return;
+        }
+        let Batch { text, ends, places, parses, .. } = self;
+        for (place, parse) in places.iter_mut().zip(parses.iter_mut()) {
+            let Ok(pending) = parse else { continue };
+            let (t, business) = (pending.facts.timestamp, pending.business);
+            let record = Batch::record_of(text, ends, place);
+            let c = &parser.columns[place.log as usize];
+            *parse = match parse_event(c, record, t) {
+                Ok(ev) => {
+                    let keys = parser.keys(&ev);
+                    // A field's span in the row: the distance from the row's text.
+                    let span = |s: &str| {
+                        let start = (s.as_ptr() as usize).wrapping_sub(record.text.as_ptr() as usize);
+                        match s.is_empty() {
+                            true => (0, 0),
+                            false => (start as u32, (start + s.len()) as u32),
+                        }
+                    };
+                    place.strings = [span(ev.business), span(ev.user), span(ev.id.unwrap_or(""))];
+                    Ok(Parsed { facts: Facts::of(&ev), keys, business })
+                }
+                Err(problem) => Err(Box::new(Bad { time: Some(t), problem })),
+            };
+        }
     }
 
     /// Row `n` as CSV, without reading it.
     fn record(&self, n: usize) -> Record<'_> {
-        let place = &self.places[n];
-        let fields = match place.split {
-            true => Fields::Split(place.fields),
-            false => Fields::Ends(&self.ends[place.first..place.first + place.fields as usize]),
-        };
-        Record { text: self.slice(place.start, place.start + place.len as usize), fields, plain: place.plain }
+        Batch::record_of(&self.text, &self.ends, &self.places[n])
+    }
+
+    /// The row at `place` of a batch's `text` and `ends`.
+    #[inline]
+    fn record_of<'b>(text: &'b str, ends: &'b [u32], place: &Place) -> Record<'b> {
+        let (start, end) = (place.start, place.start + place.len as usize);
+        debug_assert!(text.is_char_boundary(start) && text.is_char_boundary(end) && start <= end);
+        // SAFETY: rows are appended whole to the text, so a row's ends are characters'
+        // boundaries.
+        let text = unsafe { text.get_unchecked(start..end) };
+        let ends = &ends[place.first..place.first + place.fields as usize];
+        Record { text, ends, plain: place.plain, clean: place.clean }
     }
 
     /// The strings of row `n`'s event (`[business, user, id]`), without reading them.
@@ -647,14 +657,13 @@ impl Batch {
         place.strings.map(|(start, end)| self.slice(place.start + start as usize, place.start + end as usize))
     }
 
-    /// The text from `start` to `end`, which are the ends of a row or of one of its strings'
-    /// spans (see [`Batch::push`]), without reading it: a checked slice reads the bytes at
-    /// its ends, and the pricing thread reads no more of a row, written by the other core,
-    /// than the sink asks for (with the summary alone, nothing).
+    /// The text from `start` to `end`, which are the ends of one of a row's strings' spans
+    /// (see [`Batch::parse`]), without reading it: a checked slice reads the bytes at its
+    /// ends, and the pricing thread reads no more of a row than it must.
     fn slice(&self, start: usize, end: usize) -> &str {
         debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end) && start <= end);
-        // SAFETY: rows are appended whole to the text, so a row's ends are characters'
-        // boundaries, and `push` checked that its spans are, within it.
+        // SAFETY: a span is where a slice of the row's text lies in it, so its ends are
+        // characters' boundaries.
         unsafe { self.text.get_unchecked(start..end) }
     }
 }
@@ -675,17 +684,35 @@ const WAITING: usize = 512;
 /// How many rows ahead the pricing loop prefetches the engine's state.
 const PREFETCH: usize = 8;
 
+/// How many batches must wait for the pricing thread for the reading thread to parse the
+/// next one itself; with fewer, the pricing thread parses it. The thread with time to spare
+/// parses: which one that is depends on the log, the sink and how fast each core runs on a
+/// shared host.
+const AHEAD: usize = 8;
+
 /// Prices logs through `engine`, merging them by timestamp (ties: earlier log first), and
 /// sends every line and rejected row to `sink`.
 ///
-/// Reading (CSV, UTF-8, parsing each row into an event and its keys, the order check) runs on
-/// a second thread, a batch of rows ahead of pricing; `--sort` reads everything first. Either
-/// way the lines come out in the same order, the same as reading on one thread.
+/// Reading (CSV, UTF-8, the timestamps and their order, the merge) runs on a second thread, a
+/// batch of rows ahead of pricing; each batch is parsed into events and keys on the thread
+/// with time to spare ([`AHEAD`]). `--sort` reads everything first. Either way the lines
+/// come out in the same order, the same as reading on one thread.
 pub fn price_logs<R: Read + Send>(
     inputs: Vec<LogInput<R>>,
     engine: &mut Engine,
     options: &ReadOptions,
     sink: &mut dyn Sink,
+) -> Result<Counts, Error> {
+    price_logs_parsing(inputs, engine, options, sink, AHEAD)
+}
+
+/// [`price_logs`], the reading thread parsing a batch when `ahead` batches wait.
+fn price_logs_parsing<R: Read + Send>(
+    inputs: Vec<LogInput<R>>,
+    engine: &mut Engine,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+    ahead: usize,
 ) -> Result<Counts, Error> {
     let mut cursors = Vec::with_capacity(inputs.len());
     for input in inputs {
@@ -705,22 +732,26 @@ pub fn price_logs<R: Read + Send>(
     sink.begin(&headers)?;
     let columns: Vec<Columns> = cursors.iter().map(|c| c.columns.clone()).collect();
     let files: Vec<Arc<str>> = cursors.iter().map(|c| c.table.file().clone()).collect();
-    let mut reader = Reader {
-        cursors,
-        businesses: Default::default(),
+    let parser = Parser {
+        columns,
         book: engine.pricebook().clone(),
         rates_date: engine.options().rates_date,
         dates: (None, None),
+    };
+    let mut reader = Reader {
+        cursors,
+        businesses: Default::default(),
         sort: options.sort,
         naive_zone: options.naive_zone,
     };
+    let mut reading_parser = parser.clone();
     let mut run = Run {
         engine,
         businesses: Vec::new(),
         options,
         sink,
         counts: Counts::default(),
-        columns,
+        parser,
         files,
         line: PricedLine::blank(),
     };
@@ -728,7 +759,7 @@ pub fn price_logs<R: Read + Send>(
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
         batch.sort();
-        run.items(&batch)?;
+        run.items(&mut batch)?;
         return Ok(run.counts);
     }
     let queue = Handoff::<Result<Batch, Error>>::new(WAITING);
@@ -739,22 +770,25 @@ pub fn price_logs<R: Read + Send>(
         scope.spawn(move || {
             // The latest batch given back is the likeliest to be in cache still (a few
             // percent faster than the oldest).
-            let mut spare = None;
+            let (mut spare, mut waiting) = (None, 0);
             loop {
                 let mut batch: Batch = spare.take().and_then(Result::ok).unwrap_or_default();
                 batch.clear();
                 let more = reader.fill(&mut batch, BATCH);
+                if waiting >= ahead {
+                    batch.parse(&mut reading_parser);
+                }
                 let last = !matches!(more, Ok(true));
                 match full.send(more.map(|_| batch)) {
-                    Ok(given_back) if !last => spare = given_back,
+                    Ok(sent) if !last => (spare, waiting) = (sent.given_back, sent.waiting),
                     _ => return,
                 }
             }
         });
         let mut used = None;
         while let Some(batch) = batches.recv(used.take()) {
-            let batch = batch?;
-            run.items(&batch)?;
+            let mut batch = batch?;
+            run.items(&mut batch)?;
             used = Some(Ok(batch));
         }
         Ok(run.counts)
@@ -766,9 +800,9 @@ struct Cursor<R> {
     columns: Columns,
     /// The row last read.
     record: RowBuf,
-    /// The row last read when it is a good one waiting for the merge: its line, event and
-    /// where its event's strings are.
-    current: Option<(u64, Parse, Strings)>,
+    /// The row last read when it has a good timestamp, waiting for the merge: its line, and
+    /// its event as far as it is known ([`Parsed::pending`]) or why it cannot be priced.
+    current: Option<(u64, Parse)>,
     /// The last good timestamp and its line, for the order check.
     last: Option<(DateTime<Utc>, u64)>,
     day: LastDay,
@@ -782,18 +816,13 @@ struct Reader<R> {
     /// The businesses met, numbered in order of appearance: the pricing thread finds a row's
     /// business by this number, without hashing its name.
     businesses: Numbering,
-    /// The engine's, for the events' keys.
-    book: Arc<Pricebook>,
-    rates_date: Option<NaiveDate>,
-    /// The last UTC date met, and its [`Keys::dates`].
-    dates: (Option<NaiveDate>, Option<(NaiveDate, NaiveDate)>),
     sort: bool,
     naive_zone: Option<Tz>,
 }
 
 impl<R: Read> Reader<R> {
-    /// Adds up to `max` rows to `batch`; `false` once every log is read. Bad rows go out as
-    /// they are read, good ones in timestamp order.
+    /// Adds up to `max` rows to `batch`, not parsed; `false` once every log is read. Bad rows
+    /// go out as they are read, good ones in timestamp order.
     fn fill(&mut self, batch: &mut Batch, max: usize) -> Result<bool, Error> {
         while batch.len() < max {
             for i in 0..self.cursors.len() {
@@ -803,17 +832,18 @@ impl<R: Read> Reader<R> {
                 .cursors
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| c.current.as_ref().map(|(_, p, _)| (time(p), i)))
+                .filter_map(|(i, c)| c.current.as_ref().map(|(_, p)| (time(p), i)))
                 .min();
             let Some((_, i)) = next else { return Ok(false) };
             let c = &mut self.cursors[i];
-            let (line, parsed, strings) = c.current.take().expect("chosen cursors have a row");
-            batch.push(i, line, &c.record, parsed, strings);
+            let (line, parsed) = c.current.take().expect("chosen cursors have a row");
+            batch.push(i, line, &c.record, parsed);
         }
         Ok(true)
     }
 
-    /// Gives cursor `i` a current good row if it has none, sending bad rows on the way.
+    /// Gives cursor `i` a current row with a good timestamp if it has none, sending rows with
+    /// a bad one on the way.
     fn advance(&mut self, i: usize, batch: &mut Batch) -> Result<(), Error> {
         let c = &mut self.cursors[i];
         while c.current.is_none() && !c.done {
@@ -835,28 +865,42 @@ impl<R: Read> Reader<R> {
             match time {
                 Ok(t) => {
                     c.last = Some((t, line));
-                    let (businesses, markets) = (&mut self.businesses, self.book.markets());
-                    let parsed = check_lengths(record, c.table.header())
-                        .and_then(|()| parse_event(&c.columns, record, t))
-                        .map(|ev| {
-                            let utc = t.naive_utc().date();
-                            if self.dates.0 != Some(utc) {
-                                self.dates = (Some(utc), Keys::dates(t, self.rates_date));
-                            }
-                            let keys = Keys::of(&ev, markets, self.dates.1);
-                            Parsed::of(&ev, businesses.number(ev.business), keys, record, &c.columns)
-                        });
-                    c.current = Some(match parsed {
-                        Ok((parsed, strings)) => (line, Ok(parsed), strings),
-                        Err(problem) => (line, Err(Box::new(Bad { time: Some(t), problem })), NO_STRINGS),
-                    });
+                    let parsed = match check_lengths(record, c.table.header()) {
+                        Ok(()) => Ok(Parsed::pending(
+                            t,
+                            self.businesses.number(record.field(Some(c.columns.business))),
+                        )),
+                        Err(problem) => Err(Box::new(Bad { time: Some(t), problem })),
+                    };
+                    c.current = Some((line, parsed));
                 }
-                Err(problem) => {
-                    batch.push(i, line, record, Err(Box::new(Bad { time: None, problem })), NO_STRINGS)
-                }
+                Err(problem) => batch.push(i, line, record, Err(Box::new(Bad { time: None, problem }))),
             }
         }
         Ok(())
+    }
+}
+
+/// What parsing a batch's events takes (one for each thread that parses): the logs' columns,
+/// and the engine's pricebook for the events' keys.
+#[derive(Clone)]
+struct Parser {
+    columns: Vec<Columns>,
+    book: Arc<Pricebook>,
+    rates_date: Option<NaiveDate>,
+    /// The last UTC date met, and its [`Keys::dates`].
+    dates: (Option<NaiveDate>, Option<(NaiveDate, NaiveDate)>),
+}
+
+impl Parser {
+    /// The engine's keys of `ev`.
+    #[inline]
+    fn keys(&mut self, ev: &Event) -> Keys {
+        let utc = ev.timestamp.naive_utc().date();
+        if self.dates.0 != Some(utc) {
+            self.dates = (Some(utc), Keys::dates(ev.timestamp, self.rates_date));
+        }
+        Keys::of(ev, self.book.markets(), self.dates.1)
     }
 }
 
@@ -867,16 +911,18 @@ struct Run<'a> {
     options: &'a ReadOptions,
     sink: &'a mut dyn Sink,
     counts: Counts,
-    columns: Vec<Columns>,
+    parser: Parser,
     files: Vec<Arc<str>>,
     /// The line being priced (one, reused).
     line: PricedLine,
 }
 
 impl Run<'_> {
-    /// Prices (or rejects) the rows of a batch in order, prefetching the engine's state for
-    /// the rows [`PREFETCH`] ahead.
-    fn items(&mut self, batch: &Batch) -> Result<(), Error> {
+    /// Prices (or rejects) the rows of a batch in order (parsing them first if the reading
+    /// thread did not), prefetching the engine's state for the rows [`PREFETCH`] ahead.
+    fn items(&mut self, batch: &mut Batch) -> Result<(), Error> {
+        batch.parse(&mut self.parser);
+        let batch = &*batch;
         let mut businesses = [None; PREFETCH];
         for (n, business) in businesses.iter_mut().enumerate().take(batch.len()) {
             *business = self.prefetch(batch, n);
@@ -924,7 +970,7 @@ impl Run<'_> {
         let bi = match self.businesses[number] {
             Some(bi) => bi,
             None => {
-                let name = batch.record(n).get(self.columns[batch.places[n].log as usize].business);
+                let name = batch.record(n).get(self.parser.columns[batch.places[n].log as usize].business);
                 let name = crate::engine::trim(name.unwrap_or(""));
                 if name.is_empty() {
                     return None;
@@ -1270,29 +1316,114 @@ mod tests {
             proptest::prop_assert_eq!(ours, w.into_inner().unwrap());
         }
 
+        /// Rows of every kind (plain lines, quoted fields with commas, quotes and line breaks,
+        /// spaces, other scripts), as a batch holds them, have the fields the csv crate reads.
         #[test]
-        fn fields_between_commas_are_the_fields_at_their_ends(
-            fields in proptest::collection::vec("[a-z\" é]{0,4}", 1..7)
+        fn a_batch_holds_the_fields_read(
+            rows in proptest::collection::vec(proptest::collection::vec("[a-z,\" é\r\n]{0,5}", 3), 1..40)
         ) {
-            let text = fields.join(",");
-            let ends: Vec<u32> = fields
-                .iter()
-                .scan(0, |end, f| {
-                    let e = *end + f.len();
-                    *end = e + 1;
-                    Some(e as u32)
-                })
-                .collect();
-            let split = Record { text: &text, fields: Fields::Split(fields.len() as u32), plain: true };
-            let at = Record { text: &text, fields: Fields::Ends(&ends), plain: true };
-            proptest::prop_assert_eq!(split.len(), at.len());
-            for i in 0..=fields.len() {
-                proptest::prop_assert_eq!(split.get(i), at.get(i));
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["a", "b", "c"]).unwrap();
+            for r in &rows {
+                w.write_record(r).unwrap();
             }
-            proptest::prop_assert_eq!(split.iter().collect::<Vec<_>>(), fields.iter().map(String::as_str).collect::<Vec<_>>());
+            let text = w.into_inner().unwrap();
+            let expected: Vec<csv::StringRecord> =
+                csv::Reader::from_reader(text.as_slice()).records().map(Result::unwrap).collect();
+            let mut table = Table::new(text.as_slice(), "log.csv").unwrap();
+            let (mut batch, mut row) = (Batch::default(), RowBuf::default());
+            while table.read_into(&mut row).unwrap() {
+                batch.push(0, row.line(), &row, Err(Box::new(Bad { time: None, problem: Problem::new("-") })));
+            }
+            proptest::prop_assert_eq!(batch.len(), expected.len());
+            for (n, e) in expected.iter().enumerate() {
+                let record = batch.record(n);
+                proptest::prop_assert_eq!(record.iter().collect::<Vec<_>>(), e.iter().collect::<Vec<_>>());
+                proptest::prop_assert_eq!(record.get(3), None);
+                let trimmed: Vec<_> = e.iter().map(crate::engine::trim).collect();
+                proptest::prop_assert_eq!((0..3).map(|i| record.field(Some(i))).collect::<Vec<_>>(), trimmed);
+                if let Some(line) = record.as_csv() {
+                    let mut one = csv::Writer::from_writer(Vec::new());
+                    one.write_record(e).unwrap();
+                    proptest::prop_assert_eq!(format!("{line}\n"), String::from_utf8(one.into_inner().unwrap()).unwrap());
+                }
+            }
         }
     }
 
+    /// What a sink is given, as text.
+    #[derive(Default)]
+    struct Seen(Vec<String>);
+
+    impl Sink for Seen {
+        fn begin(&mut self, _: &[StringRecord]) -> Result<(), Error> {
+            Ok(())
+        }
+
+        fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
+            self.0.push(format!("{} {:?} {:?} {:?}", row.line(), row.record(), row.event(), line));
+            Ok(())
+        }
+
+        fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
+            self.0.push(format!("{} {:?} {error}", row.line(), row.record()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_batch_parsed_on_either_thread_prices_alike() {
+        // Some 40 batches of a generated log, with bad rows of every kind among them.
+        let g = crate::generate::Generate {
+            events: 5_000,
+            users: 300,
+            businesses: 4,
+            seed: 7,
+            start: NaiveDate::from_ymd_opt(2025, 9, 28).unwrap(),
+            days: 3,
+        };
+        let (mut log, mut accounts) = (Vec::new(), Vec::new());
+        crate::generate::write_log(&g, &mut log).unwrap();
+        crate::generate::write_accounts(&g, &mut accounts).unwrap();
+        let mut lines: Vec<String> = String::from_utf8(log).unwrap().lines().map(String::from).collect();
+        assert_eq!(lines[0], "timestamp,id,business,user,direction,category,status,entry_point");
+        // Each a row of the log made bad, put before it.
+        let long: &str = "x".repeat(MAX_FIELD + 1).leak();
+        type Spoil<'a> = &'a dyn Fn(&mut Vec<&str>);
+        let bad: [(usize, Spoil); 6] = [
+            (100, &|f| (f[4], f[5], f[6]) = ("mo", "marketing", "")),
+            (700, &|f| f[0] = "yesterday"),
+            (1500, &|f| f[0] = "2025-09-28T00:00:00Z"),
+            (2500, &|f| (f[4], f[6]) = ("mt", "lost")),
+            (3300, &|f| f[1] = long),
+            (4000, &|f| (f[4], f[5]) = ("mt", "promotion")),
+        ];
+        for (n, spoil) in bad.iter().rev() {
+            let line = lines[*n].clone();
+            let mut fields: Vec<&str> = line.split(',').collect();
+            spoil(&mut fields);
+            let row = fields.join(",");
+            lines.insert(*n, row);
+        }
+        let text = lines.join("\n") + "\n";
+        let book = Arc::new(Pricebook::embedded(
+            crate::account::Accounts::from_csv(accounts.as_slice(), "accounts.csv").unwrap(),
+        ));
+        let skip = ReadOptions { skip_invalid: true, ..ReadOptions::default() };
+        let run = |ahead: usize| {
+            let mut engine = Engine::new(book.clone(), crate::engine::Options::default());
+            let input = vec![LogInput { name: "log.csv".to_string(), reader: text.as_bytes() }];
+            let mut seen = Seen::default();
+            let counts = price_logs_parsing(input, &mut engine, &skip, &mut seen, ahead).unwrap();
+            (counts, seen.0)
+        };
+        // The pricing thread parses every batch; the reading thread does; either, by turns.
+        let (counts, alone) = run(usize::MAX);
+        assert_eq!((counts.rows, counts.rejected), (5_006, 6));
+        for ahead in [0, AHEAD] {
+            assert!(run(ahead).1 == alone, "reading thread parsing with {ahead} batches waiting");
+        }
+    }
     /// A line of each kind the cache must tell apart: equal values of another scale, another
     /// market, two market names at one address, no rate, a tier.
     fn sample_lines() -> Vec<PricedLine> {
@@ -1352,7 +1483,7 @@ mod tests {
             let mut batch = Batch::default();
             for (log, fields, _, _) in &rows {
                 let bad = Err(Box::new(Bad { time: None, problem: Problem::new("-") }));
-                batch.push(*log, 2, &RowBuf::of(fields), bad, NO_STRINGS);
+                batch.push(*log, 2, &RowBuf::of(fields), bad);
             }
             let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
             for (i, (log, _, n, fee)) in rows.iter().enumerate() {

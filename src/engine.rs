@@ -226,7 +226,7 @@ impl PricedLine {
 
 /// What the engine keys an event on, computed from the event and the markets table alone: a
 /// loop may compute them ahead, on another thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Keys {
     /// The user's [`number_key`], when it is a number; else 0 (never a key).
     user: u64,

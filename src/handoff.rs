@@ -68,10 +68,18 @@ pub(crate) struct Sender<'q, T> {
     queue: &'q Handoff<T>,
 }
 
+/// What a sender finds when its item is queued.
+pub(crate) struct Sent<T> {
+    /// An item given back by the receiver (the latest), if there is one.
+    pub(crate) given_back: Option<T>,
+    /// How many items wait for a receiver that is taking them, this one included: 0 while
+    /// the receiver sleeps (until a quarter of the queue is full).
+    pub(crate) waiting: usize,
+}
+
 impl<T> Sender<'_, T> {
-    /// Queues `item`, waiting for room, and takes an item given back by the receiver (the
-    /// latest) if there is one; `Err(item)` once the receiver is gone.
-    pub(crate) fn send(&self, item: T) -> Result<Option<T>, T> {
+    /// Queues `item`, waiting for room; `Err(item)` once the receiver is gone.
+    pub(crate) fn send(&self, item: T) -> Result<Sent<T>, T> {
         let q = self.queue;
         let mut state = q.lock();
         while state.items.len() >= q.capacity && !state.hung_up {
@@ -84,12 +92,13 @@ impl<T> Sender<'_, T> {
         state.items.push_back(item);
         let wake = state.receiver_waits && state.items.len() >= q.bulk;
         state.receiver_waits &= !wake;
-        let spare = state.spare.pop();
+        let waiting = if state.receiver_waits { 0 } else { state.items.len() };
+        let given_back = state.spare.pop();
         drop(state);
         if wake {
             q.filled.notify_one();
         }
-        Ok(spare)
+        Ok(Sent { given_back, waiting })
     }
 }
 
@@ -159,7 +168,7 @@ mod tests {
                         let mut item = spare.take().unwrap_or_default();
                         item.clear();
                         item.push(n);
-                        spare = sender.send(item).expect("the receiver waits");
+                        spare = sender.send(item).expect("the receiver waits").given_back;
                     }
                 });
                 let mut received = Vec::new();
