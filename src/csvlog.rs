@@ -70,7 +70,7 @@ pub struct Record<'a> {
     /// The row's fields, a comma between two.
     text: &'a str,
     /// Where each field ends in the text: ascending, each on a character boundary.
-    ends: &'a [u32],
+    ends: &'a [usize],
     /// Whether no field holds a comma, a quote or a line break, so that `text` is the row as
     /// CSV.
     plain: bool,
@@ -89,8 +89,8 @@ impl<'a> Record<'a> {
 
     #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
         debug_assert!(start <= end && self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
         // SAFETY: a record's ends are ascending character boundaries of its text, a comma
         // between two fields ([`Batch::push`] writes them so).
@@ -537,7 +537,7 @@ struct Bad {
 struct Batch {
     text: String,
     /// Where each field of each row ends from its row's start.
-    ends: Vec<u32>,
+    ends: Vec<usize>,
     places: Vec<Place>,
     parses: Vec<Parse>,
     /// Whether its good rows are parsed: until then, a good row's [`Parsed`] holds its
@@ -588,14 +588,14 @@ impl Batch {
         let plain = split || !needs_quotes(record.text().as_bytes());
         if split {
             self.text.push_str(record.text());
-            self.ends.extend(record.ends().iter().map(|&end| end as u32));
+            self.ends.extend_from_slice(record.ends());
         } else {
             for (n, f) in record.iter().enumerate() {
                 if n > 0 {
                     self.text.push(',');
                 }
                 self.text.push_str(f);
-                self.ends.push((self.text.len() - start) as u32);
+                self.ends.push(self.text.len() - start);
             }
         }
         let len = (self.text.len() - start) as u32;
@@ -641,7 +641,7 @@ impl Batch {
 
     /// The row at `place` of a batch's `text` and `ends`.
     #[inline]
-    fn record_of<'b>(text: &'b str, ends: &'b [u32], place: &Place) -> Record<'b> {
+    fn record_of<'b>(text: &'b str, ends: &'b [usize], place: &Place) -> Record<'b> {
         let (start, end) = (place.start, place.start + place.len as usize);
         debug_assert!(text.is_char_boundary(start) && text.is_char_boundary(end) && start <= end);
         // SAFETY: rows are appended whole to the text, so a row's ends are characters'
