@@ -184,6 +184,29 @@ mod tests {
     }
 
     #[test]
+    fn a_sender_learns_how_many_items_wait_for_an_awake_receiver() {
+        let queue = Handoff::new(8);
+        let (sender, receiver) = queue.ends();
+        let waiting = |n| sender.send(n).map(|sent| sent.waiting).ok();
+        assert_eq!([waiting(0), waiting(1), waiting(2)], [Some(1), Some(2), Some(3)]);
+        assert_eq!(receiver.recv(None), Some(0));
+        assert_eq!(waiting(3), Some(3));
+        // The receiver takes every item, then sleeps until a quarter of the queue (2) is
+        // full: meanwhile the sender is told that none wait. (The second item wakes it
+        // whatever the first was told: a failing check does not leave it asleep.)
+        let (asleep, woken, taken) = std::thread::scope(|scope| {
+            let taking = scope.spawn(|| (0..4).map(|_| receiver.recv(None)).collect::<Vec<_>>());
+            while !queue.lock().receiver_waits {
+                std::thread::yield_now();
+            }
+            (waiting(4), waiting(5), taking.join().unwrap())
+        });
+        assert_eq!(asleep, Some(0));
+        assert_eq!(woken, Some(2), "the receiver is woken, and two items wait for it");
+        assert_eq!(taken, [Some(1), Some(2), Some(3), Some(4)]);
+    }
+
+    #[test]
     fn a_sender_stops_once_the_receiver_is_gone() {
         let queue = Handoff::new(2);
         let (sender, receiver) = queue.ends();
