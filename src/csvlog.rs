@@ -105,10 +105,7 @@ impl<'a> Record<'a> {
     /// Field `i` trimmed, "" when absent (or `None`).
     #[inline]
     fn field(&self, i: Option<usize>) -> &'a str {
-        match i.and_then(|i| self.get(i)) {
-            Some(f) if self.clean => f,
-            f => crate::engine::trim(f.unwrap_or("")),
-        }
+        crate::table::trimmed(i.and_then(|i| self.get(i)), self.clean)
     }
 
     /// The row as a CSV line (without its line break) when no field needs quoting.

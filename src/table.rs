@@ -77,10 +77,7 @@ impl RowBuf {
     /// Field `i` trimmed, "" when absent (or `None`).
     #[inline]
     pub(crate) fn field(&self, i: Option<usize>) -> &str {
-        match i.and_then(|i| self.get(i)) {
-            Some(f) if self.clean => f,
-            f => crate::engine::trim(f.unwrap_or("")),
-        }
+        trimmed(i.and_then(|i| self.get(i)), self.clean)
     }
 
     #[inline]
@@ -112,6 +109,16 @@ impl RowBuf {
         }
         (row.used, row.fields, row.sep) = (row.bytes.len(), fields.len(), 0);
         row
+    }
+}
+
+/// A field as the log's columns are read: trimmed (unless its row is known `clean`, see
+/// [`RowBuf`]), "" when absent.
+#[inline]
+pub(crate) fn trimmed(field: Option<&str>, clean: bool) -> &str {
+    match field {
+        Some(f) if clean => f,
+        f => crate::engine::trim(f.unwrap_or("")),
     }
 }
 
