@@ -1348,9 +1348,9 @@ mod tests {
         }
     }
 
-    /// What a sink is given, as text.
+    /// What a sink is given, as text, and the rejections' messages apart.
     #[derive(Default)]
-    struct Seen(Vec<String>);
+    struct Seen(Vec<String>, Vec<String>);
 
     impl Sink for Seen {
         fn begin(&mut self, _: &[StringRecord]) -> Result<(), Error> {
@@ -1364,13 +1364,17 @@ mod tests {
 
         fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
             self.0.push(format!("{} {:?} {error}", row.line(), row.record()));
+            self.1.push(error.to_string());
             Ok(())
         }
     }
 
+    /// Some 40 batches of a generated log, with bad rows of every kind among them: each is
+    /// reported as SPEC §2 has it (`FILE:LINE: column NAME: ...`; a row earlier than the one
+    /// before is one of them), skipped as §9 has it (the counts add up), and alike whichever
+    /// thread parses its batch.
     #[test]
     fn a_batch_parsed_on_either_thread_prices_alike() {
-        // Some 40 batches of a generated log, with bad rows of every kind among them.
         let g = crate::generate::Generate {
             events: 5_000,
             users: 300,
@@ -1387,15 +1391,15 @@ mod tests {
         // Each a row of the log made bad, put before it.
         let long: &str = "x".repeat(MAX_FIELD + 1).leak();
         type Spoil<'a> = &'a dyn Fn(&mut Vec<&str>);
-        let bad: [(usize, Spoil); 6] = [
-            (100, &|f| (f[4], f[5], f[6]) = ("mo", "marketing", "")),
-            (700, &|f| f[0] = "yesterday"),
-            (1500, &|f| f[0] = "2025-09-28T00:00:00Z"),
-            (2500, &|f| (f[4], f[6]) = ("mt", "lost")),
-            (3300, &|f| f[1] = long),
-            (4000, &|f| (f[4], f[5]) = ("mt", "promotion")),
+        let bad: [(usize, &str, Spoil); 6] = [
+            (100, "category: must be empty for an MO", &|f| (f[4], f[5], f[6]) = ("mo", "marketing", "")),
+            (700, "timestamp: not an RFC 3339 timestamp", &|f| f[0] = "yesterday"),
+            (1500, "timestamp: earlier than line 1502", &|f| f[0] = "2025-09-28T00:00:00Z"),
+            (2500, "status: ", &|f| (f[4], f[6], f[7]) = ("mt", "lost", "")),
+            (3300, "id: longer than 65536 bytes", &|f| f[1] = long),
+            (4000, "category: unknown category", &|f| (f[4], f[5], f[7]) = ("mt", "promotion", "")),
         ];
-        for (n, spoil) in bad.iter().rev() {
+        for (n, _, spoil) in bad.iter().rev() {
             let line = lines[*n].clone();
             let mut fields: Vec<&str> = line.split(',').collect();
             spoil(&mut fields);
@@ -1412,13 +1416,22 @@ mod tests {
             let input = vec![LogInput { name: "log.csv".to_string(), reader: text.as_bytes() }];
             let mut seen = Seen::default();
             let counts = price_logs_parsing(input, &mut engine, &skip, &mut seen, ahead).unwrap();
-            (counts, seen.0)
+            (counts, (seen.0, seen.1))
         };
         // The pricing thread parses every batch; the reading thread does; either, by turns.
         let (counts, alone) = run(usize::MAX);
-        assert_eq!((counts.rows, counts.rejected), (5_006, 6));
+        assert_eq!((counts.rows, counts.priced, counts.rejected), (5_006, 5_000, 6));
+        // The header is line 1, and each bad row moves those after it a line down: the `k`th
+        // is on line `n + 1 + k` (the order check names the line before it).
+        for (k, ((n, what, _), error)) in bad.iter().zip(&alone.1).enumerate() {
+            let place = format!("log.csv:{}: column {what}", n + 1 + k);
+            assert!(error.starts_with(&place), "{error} is not {place}...");
+        }
         for ahead in [0, AHEAD] {
-            assert!(run(ahead).1 == alone, "reading thread parsing with {ahead} batches waiting");
+            assert!(
+                run(ahead) == (counts, alone.clone()),
+                "reading thread parsing with {ahead} batches waiting"
+            );
         }
     }
     /// A line of each kind the cache must tell apart: equal values of another scale, another
