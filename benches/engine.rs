@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
+use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
 use wabill::{Accounts, Category, Engine, Error, Event, Kind, Options, Pricebook, PricedLine};
 
 const USERS: usize = 5_000;
@@ -102,7 +102,7 @@ fn csv_path(c: &mut Criterion) {
         };
         text.push_str(&format!(
             "{},{},{},{},{category}\n",
-            csvlog::rfc3339(ev.timestamp),
+            ev.timestamp.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             ev.business,
             ev.user,
             ev.direction
@@ -125,7 +125,7 @@ fn csv_path(c: &mut Criterion) {
         b.iter(|| {
             let mut engine = Engine::new(book.clone(), Options::default());
             let input = vec![LogInput { name: "bench.csv".to_string(), reader: text.as_bytes() }];
-            csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut Discard).unwrap()
+            price_logs(input, &mut engine, &ReadOptions::default(), &mut Discard).unwrap()
         })
     });
     g.finish();

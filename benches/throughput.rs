@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use wabill::csvlog::READ_BUFFER;
+/// The read buffer wabill uses for every CSV file (64 KiB).
+const READ_BUFFER: usize = 64 * 1024;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

@@ -14,43 +14,37 @@
 //! assert_eq!(&*line.market, "India");
 //! # Ok::<(), wabill::Problem>(())
 //! ```
-//!
-//! Modules, one idea each: [`event`] (domain types), [`window`] (the windows of a user),
-//! [`rules`] (one file per rule set), [`ratecard`] and [`market`] (prices and markets),
-//! [`account`], [`engine`] (the streaming pricer), [`report`] (summaries), [`money`],
-//! [`error`], and [`csvlog`] (the CSV boundary: rows to events, positions, priced-line output).
 
-pub mod account;
-pub mod compare;
-pub mod csvlog;
-pub mod engine;
-pub mod error;
-pub mod event;
-pub mod generate;
-mod handoff;
-mod intern;
-pub mod invoice;
-pub mod market;
-pub mod money;
-pub mod ratecard;
-pub mod report;
-pub mod rules;
-mod seen;
-mod slots;
-mod table;
-pub mod tariff;
-pub mod window;
+mod billing;
+mod domain;
+mod engine;
+mod io;
+mod pricebook;
+mod report;
+mod rules;
+mod util;
 
-pub use account::{Account, Accounts, AuthIntlFrom};
-pub use engine::{Engine, Options, Pricebook, Priced, PricedLine};
-pub use error::{Error, ErrorKind, Position, Problem};
-pub use event::{
+pub use billing::compare::{compare, BreakEven, Comparison, Crossing, InvoiceRow};
+pub use billing::invoice::{Billing, Invoice, InvoiceLine, Part, Profile};
+pub use domain::error::{Error, ErrorKind, Position, Problem};
+pub use domain::event::{
     Category, Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType, Status,
 };
-pub use market::Markets;
-pub use money::{Country, Currency};
-pub use ratecard::{RateCard, RateCategory, Tier};
+pub use domain::money::{Country, Currency};
+pub use engine::{Engine, Options, Priced, PricedLine};
+pub use io::lines::{LinesWriter, RejectsWriter};
+pub use io::pipeline::{price_logs, Counts, LogInput, ReadOptions, Row, Sink};
+pub use pricebook::account::{Account, Accounts, AuthIntlFrom};
+pub use pricebook::market::Markets;
+pub use pricebook::ratecard::{RateCard, RateCategory, Tier};
+pub use pricebook::Pricebook;
+pub use report::{Format, GroupBy, Invoices, Render, Summary};
 pub use rules::{RuleChoice, RuleSet};
+
+/// Aggregator tariffs: what a tariff is made of, to build one in code or read one from TOML.
+pub mod tariff {
+    pub use crate::billing::tariff::*;
+}
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -2,7 +2,6 @@
 //! library, renders, and maps errors to exit codes (0 success, 1 bad data or configuration,
 //! 2 bad usage). Messages go to stderr; a closed stdout ends the run quietly.
 
-mod background;
 mod cli;
 
 use std::process::ExitCode;

@@ -6,11 +6,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use csv::StringRecord;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
-use wabill::invoice::{Billing, Part};
-use wabill::report::{GroupBy, Summary};
 use wabill::tariff::Tariff;
+use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
+use wabill::{Billing, Part};
 use wabill::{Engine, Error, Event, Kind, Options, PricedLine, PricingType, RuleChoice, RuleSet, Status};
+use wabill::{GroupBy, Summary};
 
 const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
     B0,W0,P0,Europe/Paris\n\
@@ -128,7 +128,7 @@ fn price(engine: &mut Engine, logs: &[&str]) -> Collect {
         .map(|(i, l)| LogInput { name: format!("log{i}.csv"), reader: l.as_bytes() })
         .collect();
     let mut sink = Collect::default();
-    csvlog::price_logs(inputs, engine, &ReadOptions::default(), &mut sink).unwrap();
+    price_logs(inputs, engine, &ReadOptions::default(), &mut sink).unwrap();
     sink
 }
 
@@ -228,7 +228,7 @@ proptest! {
         let mut sink = Collect::default();
         let input = vec![LogInput { name: "log.csv".into(), reader: text.as_bytes() }];
         let sorted = ReadOptions { sort: true, ..ReadOptions::default() };
-        csvlog::price_logs(input, &mut engine(), &sorted, &mut sink).unwrap();
+        price_logs(input, &mut engine(), &sorted, &mut sink).unwrap();
         prop_assert_eq!(lines(&sink), threaded);
     }
 
@@ -299,7 +299,7 @@ proptest! {
         let mut sink = Collect { billings, ..Collect::default() };
         let text = csv_of(&specs, &USERS);
         let input = vec![LogInput { name: "log.csv".into(), reader: text.as_bytes() }];
-        csvlog::price_logs(input, &mut engine(), &ReadOptions::default(), &mut sink).unwrap();
+        price_logs(input, &mut engine(), &ReadOptions::default(), &mut sink).unwrap();
         let meta: Decimal = sink.lines.iter().map(|(_, l)| l.charge).sum();
         sink.fees.resize(sink.billings.len(), Decimal::ZERO);
         for (b, fees) in sink.billings.iter().zip(&sink.fees) {

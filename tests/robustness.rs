@@ -2,6 +2,11 @@
 
 mod common;
 
+/// The command line's generator of synthetic traffic.
+#[path = "../src/cli/generate.rs"]
+#[allow(dead_code)]
+mod generate;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -9,7 +14,7 @@ use std::process::{Command, Stdio};
 use csv::StringRecord;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
+use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
 use wabill::{Accounts, Engine, Error, ErrorKind, Markets, Options, PricedLine, RateCard};
 
 fn root() -> PathBuf {
@@ -229,12 +234,12 @@ impl Sink for Keep {
     }
 }
 
-fn price(log: &[u8], skip: bool) -> (Result<wabill::csvlog::Counts, Error>, Keep) {
+fn price(log: &[u8], skip: bool) -> (Result<wabill::Counts, Error>, Keep) {
     let mut engine = Engine::new(common::book("business\n").into(), Options::default());
     let mut sink = Keep::default();
     let options = ReadOptions { skip_invalid: skip, ..ReadOptions::default() };
     let input = vec![LogInput { name: "fuzz.csv".into(), reader: log }];
-    (csvlog::price_logs(input, &mut engine, &options, &mut sink), sink)
+    (price_logs(input, &mut engine, &options, &mut sink), sink)
 }
 
 /// Text that looks like a log: a known header, then fields from the log's vocabulary and noise.
@@ -334,7 +339,7 @@ proptest! {
 
 /// A small generated log (the `generate` module), in the test card's markets.
 fn wabill_log(n: usize, seed: u64) -> String {
-    let g = wabill::generate::Generate {
+    let g = generate::Generate {
         events: n as u64,
         users: 20,
         businesses: 2,
@@ -343,7 +348,7 @@ fn wabill_log(n: usize, seed: u64) -> String {
         days: 3,
     };
     let mut out = Vec::new();
-    wabill::generate::write_log(&g, &mut out).unwrap();
+    generate::write_log(&g, &mut out).unwrap();
     // Keep only users of the test card's markets (France, India, Brazil).
     let text = String::from_utf8(out).unwrap();
     text.lines()

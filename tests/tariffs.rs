@@ -20,9 +20,9 @@ mod common;
 
 use csv::StringRecord;
 use rust_decimal::Decimal;
-use wabill::csvlog::{self, LogInput, ReadOptions, Row, Sink};
-use wabill::invoice::{Billing, Invoice};
 use wabill::tariff::Tariff;
+use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
+use wabill::{Billing, Invoice};
 use wabill::{Engine, Error, Options, PricedLine};
 
 struct Bill {
@@ -49,7 +49,7 @@ fn bill(tariff: Tariff) -> (Vec<Invoice>, Decimal) {
     let log = std::fs::read("fixtures/small/tariff-log.csv").unwrap();
     let input = vec![LogInput { name: "tariff-log.csv".into(), reader: &log[..] }];
     let mut sink = Bill { billing: Billing::new(tariff).unwrap(), fees: Decimal::ZERO };
-    csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap();
+    price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap();
     (sink.billing.invoices().unwrap(), sink.fees)
 }
 
@@ -198,7 +198,7 @@ fn pass_through_in_another_currency_is_refused() {
     let log = std::fs::read("fixtures/small/tariff-log.csv").unwrap();
     let input = vec![LogInput { name: "tariff-log.csv".into(), reader: &log[..] }];
     let mut sink = Bill { billing: Billing::new(tariff).unwrap(), fees: Decimal::ZERO };
-    let e = csvlog::price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap_err();
+    let e = price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap_err();
     assert_eq!(
         e.to_string(),
         "licence-eur.toml:4: key currency: the tariff is in EUR but WABA W1's Meta fees are in USD (meta.pass_through = true)"

@@ -11,9 +11,9 @@
 //!    `regular` at the market's rate of that kind.
 
 use super::{Allowance, Context, Mt, Rate, RuleSet, Rules, Verdict};
-use crate::event::{PricingCategory, PricingType};
-use crate::ratecard::RateCategory;
-use crate::window::{Conversation, PairState};
+use crate::domain::event::{PricingCategory, PricingType};
+use crate::pricebook::ratecard::RateCategory;
+use crate::rules::state::{Conversation, PairState};
 
 pub(crate) struct Cbp2022;
 
@@ -49,9 +49,9 @@ impl Rules for Cbp2022 {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::event::{Event, PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::engine::testing::*;
     use crate::engine::Options;
-    use crate::event::{Event, PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::rules::RuleSet;
     use chrono::{DateTime, TimeDelta, Utc};
 

@@ -17,9 +17,9 @@
 use chrono::NaiveDate;
 
 use super::{Allowance, Context, Mt, Rate, RuleSet, Rules, Verdict};
-use crate::event::{Kind, PricingCategory, PricingType};
-use crate::ratecard::RateCategory;
-use crate::window::{Conversation, PairState, FEP_WINDOW};
+use crate::domain::event::{Kind, PricingCategory, PricingType};
+use crate::pricebook::ratecard::RateCategory;
+use crate::rules::state::{Conversation, PairState, FEP_WINDOW};
 
 pub(crate) struct Cbp2023;
 
@@ -86,9 +86,9 @@ impl Rules for Cbp2023 {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::event::{PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::engine::testing::*;
     use crate::engine::Options;
-    use crate::event::{PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::rules::{RuleChoice, RuleSet};
     use chrono::{DateTime, TimeDelta, Utc};
 

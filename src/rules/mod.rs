@@ -12,15 +12,17 @@ mod cbp2022;
 mod cbp2023;
 mod nbp;
 mod pmp;
+pub(crate) mod state;
 
 use std::str::FromStr;
 
 use chrono::NaiveDate;
 
-use crate::error::Problem;
-use crate::event::{named_enum, Kind, PricingCategory, PricingModel, PricingType};
-use crate::ratecard::RateCategory;
-use crate::window::{PairState, Stamp};
+use crate::domain::error::Problem;
+use crate::domain::event::{named_enum, Kind, PricingCategory, PricingModel, PricingType};
+use crate::domain::time::Stamp;
+use crate::pricebook::ratecard::RateCategory;
+use crate::rules::state::PairState;
 
 named_enum! {
     /// A set of Meta's pricing rules (SPEC §4), named after the era it belongs to.

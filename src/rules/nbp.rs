@@ -6,9 +6,9 @@
 //! conversations.
 
 use super::{Context, Mt, Rate, Rules, Verdict};
-use crate::event::PricingType;
-use crate::ratecard::RateCategory;
-use crate::window::PairState;
+use crate::domain::event::PricingType;
+use crate::pricebook::ratecard::RateCategory;
+use crate::rules::state::PairState;
 
 pub(crate) struct Nbp;
 
@@ -27,8 +27,8 @@ impl Rules for Nbp {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::event::{PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::engine::testing::*;
-    use crate::event::{PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::rules::RuleSet;
 
     /// 2021-06-10T00:00:00Z plus `h` hours.

@@ -15,9 +15,9 @@
 //! Utility and authentication pay volume tiers; marketing and service do not.
 
 use super::{Allowance, Context, Mt, Rate, RuleSet, Rules, Verdict};
-use crate::event::{Category, Kind, PricingCategory, PricingModel, PricingType};
-use crate::ratecard::RateCategory;
-use crate::window::{PairState, FEP_WINDOW};
+use crate::domain::event::{Category, Kind, PricingCategory, PricingModel, PricingType};
+use crate::pricebook::ratecard::RateCategory;
+use crate::rules::state::{PairState, FEP_WINDOW};
 
 pub(crate) struct Pmp {
     /// pmp-2026: non-templates and in-window utility templates are charged.
@@ -72,9 +72,9 @@ impl Rules for Pmp {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::event::{Event, PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::engine::testing::*;
     use crate::engine::Options;
-    use crate::event::{Event, PricingCategory as PC, PricingModel, PricingType as PT};
     use crate::rules::{RuleChoice, RuleSet};
 
     fn log() -> Log {

@@ -18,8 +18,8 @@ use std::hash::BuildHasher;
 
 use chrono::TimeDelta;
 
-use crate::slots::{Slots, Spot};
-use crate::window::Stamp;
+use crate::domain::time::Stamp;
+use crate::util::slots::{Slots, Spot};
 
 /// A day, in seconds (the unit of [`SeenIds`]' times).
 const SECONDS_A_DAY: i64 = 86_400;
@@ -223,7 +223,7 @@ impl Bloom {
         let block = self.block(key);
         let block = &mut self.blocks[block];
         #[cfg(target_arch = "x86_64")]
-        if crate::slots::has_avx2() {
+        if crate::util::slots::has_avx2() {
             // SAFETY: the CPU has AVX2.
             return unsafe { avx2::add(block, key) };
         }
@@ -262,7 +262,7 @@ impl Bloom {
 
     /// Starts loading the block of `key`.
     fn prefetch(&self, key: u64) {
-        crate::slots::prefetch(&self.blocks[self.block(key)]);
+        crate::util::slots::prefetch(&self.blocks[self.block(key)]);
     }
 }
 
@@ -348,7 +348,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         #[test]
         fn avx2_sets_the_same_bits(key in any::<u64>(), words in any::<[u64; 8]>()) {
-            if crate::slots::has_avx2() {
+            if crate::util::slots::has_avx2() {
                 let masks = Bloom::masks(key);
                 let mut block = Block(words);
                 // SAFETY: the CPU has AVX2.

@@ -12,9 +12,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Error, Position, Problem};
-use crate::event::{named_enum, Kind, Status};
-use crate::money::{parse_amount, Currency};
+use crate::domain::error::{Error, Position, Problem};
+use crate::domain::event::{named_enum, Kind, Status};
+use crate::domain::money::{parse_amount, Currency};
 
 named_enum! {
     /// What an invoice (or a fixed fee) is per.
@@ -50,9 +50,9 @@ named_enum! {
 impl MessageCategory {
     pub fn of(kind: Kind) -> MessageCategory {
         match kind {
-            Kind::Template(crate::event::Category::Marketing) => MessageCategory::Marketing,
-            Kind::Template(crate::event::Category::Utility) => MessageCategory::Utility,
-            Kind::Template(crate::event::Category::Authentication) => MessageCategory::Authentication,
+            Kind::Template(crate::domain::event::Category::Marketing) => MessageCategory::Marketing,
+            Kind::Template(crate::domain::event::Category::Utility) => MessageCategory::Utility,
+            Kind::Template(crate::domain::event::Category::Authentication) => MessageCategory::Authentication,
             Kind::NonTemplate => MessageCategory::Service,
         }
     }
@@ -80,8 +80,8 @@ pub struct PerMessage {
 
 impl PerMessage {
     /// Whether a (non-duplicate) message matches this rule.
-    pub fn matches(&self, direction: crate::event::Direction, kind: Kind, status: Status) -> bool {
-        use crate::event::Direction::{Mo, Mt};
+    pub fn matches(&self, direction: crate::domain::event::Direction, kind: Kind, status: Status) -> bool {
+        use crate::domain::event::Direction::{Mo, Mt};
         match (self.direction, direction) {
             (DirectionMatch::Mo, Mt) | (DirectionMatch::Mt, Mo) => return false,
             _ => {}

@@ -1,5 +1,5 @@
 //! Summaries: counts and charges of priced lines, grouped by the keys the user chooses
-//! (SPEC §7), rendered as an aligned table, CSV or JSON.
+//! (docs/rules.md §7), rendered as an aligned table, CSV or JSON ([`Render`]).
 //!
 //! Sums are exact (checked: an overflow is an error naming the group); the table shows every
 //! amount of a currency at one scale so columns align, CSV and JSON give exact decimal strings.
@@ -14,10 +14,11 @@ use foldhash::{HashMap, HashMapExt};
 
 use rust_decimal::Decimal;
 
+use super::render::{write_aligned, Render};
+use crate::domain::error::Problem;
+use crate::domain::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
+use crate::domain::money::{checked_add, format_amount, format_fixed, Country, Currency};
 use crate::engine::PricedLine;
-use crate::error::Problem;
-use crate::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
-use crate::money::{checked_add, format_amount, format_fixed, Country, Currency};
 use crate::rules::RuleSet;
 
 named_enum! {
@@ -40,11 +41,6 @@ impl GroupBy {
     /// The default grouping: local month, business, market, category, pricing type.
     pub const DEFAULT: [GroupBy; 5] =
         [GroupBy::Month, GroupBy::Business, GroupBy::Market, GroupBy::Category, GroupBy::Type];
-}
-
-named_enum! {
-    /// How a summary is rendered.
-    pub enum Format ("format") { Table = "table", Csv = "csv", Json = "json" }
 }
 
 /// The values of the chosen keys of one group; unchosen keys stay `None`. Names are owned
@@ -234,7 +230,7 @@ impl Summary {
         words.clear();
         let has = |g: GroupBy| chosen & 1 << g as u16 != 0;
         let name = |words: &mut Words, s: &str| {
-            let [address, len] = crate::intern::address(s);
+            let [address, len] = crate::util::intern::address(s);
             words.push(address);
             words.push(len);
         };
@@ -328,21 +324,19 @@ impl Summary {
         }
         Ok(out)
     }
+}
 
-    /// Renders the summary.
-    pub fn render(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
-        match format {
-            Format::Table => self.table(out),
-            Format::Csv => self.csv(out),
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, &self.json()?)?;
-                writeln!(out)
-            }
-        }
+impl Summary {
+    fn header(&self) -> Vec<String> {
+        let mut h: Vec<String> = self.by.iter().map(|g| g.to_string()).collect();
+        h.extend(["currency", "lines", "charged", "charge"].map(String::from));
+        h
     }
+}
 
+impl Render for Summary {
     /// The summary as a JSON value (money as strings).
-    pub fn json(&self) -> io::Result<serde_json::Value> {
+    fn json(&self) -> io::Result<serde_json::Value> {
         let groups: Vec<serde_json::Value> = self
             .groups()
             .into_iter()
@@ -373,12 +367,6 @@ impl Summary {
             })
             .collect();
         Ok(serde_json::json!({ "group_by": self.by, "groups": groups, "totals": totals }))
-    }
-
-    fn header(&self) -> Vec<String> {
-        let mut h: Vec<String> = self.by.iter().map(|g| g.to_string()).collect();
-        h.extend(["currency", "lines", "charged", "charge"].map(String::from));
-        h
     }
 
     fn csv(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -431,51 +419,6 @@ impl Summary {
     }
 }
 
-/// Writes rows as an aligned table: the header and a rule, then the rows, columns from
-/// `numeric_from` on aligned right. A total row gets a rule above it and a blank line below
-/// (unless it is the last).
-pub(crate) fn write_aligned(
-    out: &mut dyn Write,
-    header: &[String],
-    rows: &[Vec<String>],
-    numeric_from: usize,
-    is_total: impl Fn(&[String]) -> bool,
-) -> io::Result<()> {
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            std::iter::once(header)
-                .chain(rows.iter().map(Vec::as_slice))
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let rule = widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ");
-    let print = |out: &mut dyn Write, row: &[String]| {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (v, w))| if i >= numeric_from { format!("{v:>w$}") } else { format!("{v:<w$}") })
-            .collect();
-        writeln!(out, "{}", cells.join("  ").trim_end())
-    };
-    print(out, header)?;
-    writeln!(out, "{rule}")?;
-    for (n, row) in rows.iter().enumerate() {
-        if is_total(row) {
-            writeln!(out, "{rule}")?;
-            print(out, row)?;
-            if n + 1 < rows.len() {
-                writeln!(out)?;
-            }
-        } else {
-            print(out, row)?;
-        }
-    }
-    Ok(())
-}
-
 fn cell(k: &Key<Box<str>>, g: GroupBy) -> String {
     let opt = |v: Option<String>| v.unwrap_or_default();
     match g {
@@ -495,9 +438,9 @@ fn cell(k: &Key<Box<str>>, g: GroupBy) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::{Direction, PricingModel, PricingType};
+    use crate::domain::money::Currency;
     use crate::engine::AccountNames;
-    use crate::event::{Direction, PricingModel, PricingType};
-    use crate::money::Currency;
     use crate::rules::RuleSet;
 
     fn line(market: &'static str, business: &'static str) -> PricedLine {

@@ -11,9 +11,9 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use crate::error::{Error, Problem};
-use crate::money::{Country, Currency};
-use crate::table::{At, Table};
+use crate::domain::error::{Error, Problem};
+use crate::domain::money::{Country, Currency};
+use crate::util::table::{At, Table};
 
 /// From when a WABA pays authentication-international rates (SPEC §6): a local date, or an
 /// instant.

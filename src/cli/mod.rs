@@ -9,13 +9,17 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 use csv::StringRecord;
 
-use crate::background::Background;
-use wabill::csvlog::{self, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
-use wabill::invoice::{self, Billing};
-use wabill::money::write_amount;
-use wabill::report::{Format, GroupBy, Summary};
 use wabill::tariff::Tariff;
-use wabill::{Accounts, Engine, Error, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
+use wabill::{
+    compare as compare_tariffs, price_logs, Accounts, Billing, Counts, Engine, Error, Format, GroupBy,
+    Invoices, LinesWriter, LogInput, Markets, Options, Pricebook, PricedLine, RateCard, ReadOptions,
+    RejectsWriter, Render, Row, RuleChoice, Sink, Summary,
+};
+
+use background::Background;
+
+mod background;
+mod generate;
 
 #[derive(Parser)]
 #[command(
@@ -333,7 +337,8 @@ impl Sink for PriceSink {
         if let Some((w, name)) = &mut self.lines {
             self.buf.clear();
             if let Some(fee) = fee {
-                write_amount(&mut self.buf, fee, 0);
+                std::fmt::Write::write_fmt(&mut self.buf, format_args!("{}", fee.normalize()))
+                    .expect("writing to a String");
             }
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
             w.write(row.log(), row.record(), line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
@@ -410,7 +415,7 @@ fn run_logs(
         .iter()
         .map(|name| open(name).map(|reader| LogInput { name: name.clone(), reader }))
         .collect::<Result<Vec<_>, Error>>()?;
-    let counts = csvlog::price_logs(inputs, &mut engine, &options, sink)?;
+    let counts = price_logs(inputs, &mut engine, &options, sink)?;
     report_counts(&counts);
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();
@@ -461,26 +466,28 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     if let (Some(to), Some((_, invoices))) = (&args.invoices, &invoices) {
         let out = Output::create(to)?;
         let name = out.name();
-        invoice::write_csv(invoices, out).map_err(|e| io_error(&name, csv_io(e)))?.finish()?;
+        let mut out = out;
+        Invoices { tariff: billings[0].tariff(), invoices }.csv(&mut out).map_err(|e| io_error(&name, e))?;
+        out.finish()?;
     }
     let mut text = Vec::new();
     let render = |text: &mut Vec<u8>| -> io::Result<()> {
         match (args.format, &invoices) {
             (Format::Json, Some((tariff, invoices))) => {
-                let value = serde_json::json!({ "summary": summary.json()?, "invoices": invoice::to_json(tariff, invoices) });
+                let value = serde_json::json!({ "summary": summary.json()?, "invoices": Invoices { tariff, invoices }.json()? });
                 serde_json::to_writer_pretty(&mut *text, &value)?;
                 writeln!(text)
             }
             (format, invoices) => {
                 summary.render(format, text)?;
                 match (format, invoices) {
-                    (Format::Csv, Some((_, invoices))) => {
+                    (Format::Csv, Some((tariff, invoices))) => {
                         writeln!(text)?;
-                        invoice::write_csv(invoices, &mut *text)?;
+                        Invoices { tariff, invoices }.csv(text)?;
                     }
                     (Format::Table, Some((tariff, invoices))) => {
                         writeln!(text)?;
-                        invoice::write_table(tariff, invoices, text)?;
+                        Invoices { tariff, invoices }.table(text)?;
                     }
                     _ => {}
                 }
@@ -493,7 +500,7 @@ fn price(args: PriceArgs) -> Result<(), Error> {
 }
 
 fn generate(args: GenerateArgs) -> Result<(), Error> {
-    let g = wabill::generate::Generate {
+    let g = generate::Generate {
         events: args.events,
         users: args.users,
         businesses: args.businesses,
@@ -503,12 +510,12 @@ fn generate(args: GenerateArgs) -> Result<(), Error> {
     };
     if let Some(path) = &args.accounts {
         let mut out = Output::create(path)?;
-        wabill::generate::write_accounts(&g, &mut out).map_err(|e| io_error(path, e))?;
+        generate::write_accounts(&g, &mut out).map_err(|e| io_error(path, e))?;
         out.finish()?;
     }
     let mut out = Output::create(args.output.as_deref().unwrap_or("-"))?;
     let name = out.name();
-    wabill::generate::write_log(&g, &mut out).map_err(|e| io_error(&name, e))?;
+    generate::write_log(&g, &mut out).map_err(|e| io_error(&name, e))?;
     out.finish()
 }
 
@@ -521,16 +528,9 @@ fn compare(args: CompareArgs) -> Result<(), Error> {
     let mut sink = PriceSink::new(Summary::new(&[]), billings);
     run_logs(&args.logs, &args.pricing, false, &mut sink)?;
     let (_, billings) = sink.finish()?;
-    let comparison = wabill::compare::compare(&billings)?;
+    let comparison = compare_tariffs(&billings)?;
     let mut text = Vec::new();
-    let rendered = match args.format {
-        Format::Table => comparison.write_table(&mut text),
-        Format::Csv => comparison.write_csv(&mut text).map_err(io::Error::from),
-        Format::Json => serde_json::to_writer_pretty(&mut text, &comparison.to_json())
-            .map_err(io::Error::from)
-            .and_then(|()| writeln!(text)),
-    };
-    rendered.map_err(|e| io_error("<comparison>", e))?;
+    comparison.render(args.format, &mut text).map_err(|e| io_error("<comparison>", e))?;
     emit(&text, false)
 }
 

@@ -12,11 +12,11 @@ use std::io::Read;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::error::{Error, Position, Problem};
-use crate::event::{named_enum, Category};
-use crate::market::parse_date;
-use crate::money::{parse_amount, Currency};
-use crate::table::{At, Table};
+use crate::domain::error::{Error, Position, Problem};
+use crate::domain::event::{named_enum, Category};
+use crate::domain::money::{parse_amount, Currency};
+use crate::pricebook::market::parse_date;
+use crate::util::table::{At, Table};
 
 named_enum! {
     /// A rate-card category: the key a rate is looked up under.
@@ -152,7 +152,7 @@ impl RateCard {
     /// The card compiled into wabill: Meta's USD card of every era (`data/rates-usd.csv`,
     /// sources in `data/rates.md`).
     pub fn embedded() -> RateCard {
-        RateCard::from_csv(include_str!("../data/rates-usd.csv").as_bytes(), "<embedded rates>")
+        RateCard::from_csv(include_str!("../../data/rates-usd.csv").as_bytes(), "<embedded rates>")
             .expect("the embedded rate card is valid")
     }
 

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::billing::tariff::{ActiveWhen, Tariff, Unit, UserPricing};
+use crate::domain::error::{Error, Problem};
+use crate::domain::event::{named_enum, Direction, Event, Month, PricingType};
+use crate::domain::money::{checked_add, format_fixed, Currency};
 use crate::engine::PricedLine;
-use crate::error::{Error, Problem};
-use crate::event::{named_enum, Direction, Event, Month, PricingType};
-use crate::money::{checked_add, format_amount, format_fixed, Currency};
-use crate::tariff::{ActiveWhen, Tariff, Unit, UserPricing};
 
 named_enum! {
     /// The part of a tariff an invoice line comes from.
@@ -161,7 +161,7 @@ impl Billing {
                 fee = checked_add(fee, rule.price, &"a line's per-message fee")?;
             }
         }
-        let user = crate::engine::normalize_user(event.user, &mut self.user);
+        let user = crate::domain::user::normalize_user(event.user, &mut self.user);
         let u = match usage.users.get_mut(user) {
             Some(u) => u,
             None => usage.users.entry(user.into()).or_default(),
@@ -170,7 +170,8 @@ impl Billing {
         match event.direction {
             Direction::Mo => u.mo += 1,
             Direction::Mt => {
-                let statuses = t.per_user.as_ref().map_or(&crate::tariff::DELIVERED[..], |p| &p.statuses);
+                let statuses =
+                    t.per_user.as_ref().map_or(&crate::billing::tariff::DELIVERED[..], |p| &p.statuses);
                 u.mt += u64::from(statuses.contains(&event.status));
                 u.delivered += u64::from(delivered);
             }
@@ -353,7 +354,7 @@ impl Profile {
 /// The per-user lines: (description, users, price) for each band used.
 fn user_bands(
     pricing: UserPricing,
-    tiers: &[crate::tariff::UserBand],
+    tiers: &[crate::billing::tariff::UserBand],
     users: u64,
 ) -> Vec<(String, u64, Decimal)> {
     let mut out = Vec::new();
@@ -382,104 +383,4 @@ fn user_bands(
         }
     }
     out
-}
-
-/// The columns of the invoice lines CSV (SPEC §8, and a description).
-pub const CSV_COLUMNS: [&str; 8] =
-    ["invoice", "month", "currency", "part", "quantity", "unit_price", "amount", "description"];
-
-/// Writes invoice lines as CSV.
-pub fn write_csv<W: std::io::Write>(invoices: &[Invoice], out: W) -> csv::Result<W> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(CSV_COLUMNS)?;
-    for inv in invoices {
-        let minor = inv.currency.minor_units();
-        for l in &inv.lines {
-            w.write_record([
-                &*inv.unit,
-                &inv.month.to_string(),
-                inv.currency.code(),
-                l.part.as_str(),
-                &format_amount(l.quantity, 0),
-                &l.unit_price.map(|p| format_amount(p, 0)).unwrap_or_default(),
-                &format_fixed(l.amount, minor),
-                &l.description,
-            ])?;
-        }
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// Invoices as a JSON value (money as strings).
-pub fn to_json(tariff: &Tariff, invoices: &[Invoice]) -> serde_json::Value {
-    let invoices: Vec<serde_json::Value> = invoices
-        .iter()
-        .map(|inv| {
-            let minor = inv.currency.minor_units();
-            let lines: Vec<serde_json::Value> = inv
-                .lines
-                .iter()
-                .map(|l| {
-                    serde_json::json!({
-                        "part": l.part,
-                        "description": l.description,
-                        "quantity": format_amount(l.quantity, 0),
-                        "unit_price": l.unit_price.map(|p| format_amount(p, 0)),
-                        "amount": format_fixed(l.amount, minor),
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "invoice": &*inv.unit,
-                "month": inv.month,
-                "currency": inv.currency.code(),
-                "lines": lines,
-                "total": format_fixed(inv.total, minor),
-                "active_users": inv.active_users,
-                "messages": inv.messages,
-                "delivered": inv.delivered,
-            })
-        })
-        .collect();
-    serde_json::json!({ "tariff": tariff.name, "invoices": invoices })
-}
-
-/// Invoices as an aligned table, a total under each invoice.
-pub fn write_table(
-    tariff: &Tariff,
-    invoices: &[Invoice],
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    writeln!(out, "Invoices of tariff \"{}\" ({})", tariff.name, tariff.currency)?;
-    if invoices.is_empty() {
-        return writeln!(out, "(no invoices)");
-    }
-    let header = ["invoice", "month", "part", "description", "quantity", "unit_price", "amount"]
-        .map(String::from)
-        .to_vec();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for inv in invoices {
-        let minor = inv.currency.minor_units();
-        for l in &inv.lines {
-            rows.push(vec![
-                inv.unit.to_string(),
-                inv.month.to_string(),
-                l.part.to_string(),
-                l.description.clone(),
-                format_amount(l.quantity, 0),
-                l.unit_price.map(|p| format_amount(p, 0)).unwrap_or_default(),
-                format_fixed(l.amount, minor),
-            ]);
-        }
-        rows.push(vec![
-            inv.unit.to_string(),
-            inv.month.to_string(),
-            "total".into(),
-            String::new(),
-            String::new(),
-            inv.currency.to_string(),
-            format_fixed(inv.total, minor),
-        ]);
-    }
-    crate::report::write_aligned(out, &header, &rows, 4, |row| row[2] == "total")
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::error::Problem;
+use crate::domain::error::Problem;
 
 /// An ISO 4217 currency code, e.g. `USD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -11,9 +11,9 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 
-use crate::error::{Error, Problem};
-use crate::money::Country;
-use crate::table::{At, Table};
+use crate::domain::error::{Error, Problem};
+use crate::domain::money::Country;
+use crate::util::table::{At, Table};
 
 /// The name of the market of numbers and countries no row matches.
 pub const OTHER: &str = "Other";
@@ -59,7 +59,7 @@ const COLUMNS: [&str; 5] = ["effective_from", "prefix", "country", "market", "so
 impl Markets {
     /// The table compiled into wabill (`data/markets.csv`, sources in `data/markets.md`).
     pub fn embedded() -> Markets {
-        Markets::from_csv(include_str!("../data/markets.csv").as_bytes(), "<embedded markets>")
+        Markets::from_csv(include_str!("../../data/markets.csv").as_bytes(), "<embedded markets>")
             .expect("the embedded markets table is valid")
     }
 
@@ -120,7 +120,7 @@ impl Markets {
             return id;
         }
         let id = MarketId(u16::try_from(self.names.len()).expect("fewer than 65536 markets"));
-        let name = crate::intern::name(name);
+        let name = crate::util::intern::name(name);
         self.names.push(name);
         self.ids.insert(name, id);
         id
@@ -273,7 +273,7 @@ impl Markets {
 
 /// The row of `rows` (sorted by date) in force on `date`.
 fn in_force(rows: &[Row], date: NaiveDate) -> Option<&Row> {
-    crate::ratecard::latest_by(rows, date, |row| row.from)
+    crate::pricebook::ratecard::latest_by(rows, date, |row| row.from)
 }
 
 /// Parses a `YYYY-MM-DD` date.

@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::Problem;
-use crate::money::Country;
+use crate::domain::error::Problem;
+use crate::domain::money::Country;
 
 /// Defines a fieldless enum whose `Display` and `FromStr` use the given names.
 macro_rules! named_enum {
@@ -35,10 +35,10 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::error::Problem;
-            fn from_str(s: &str) -> Result<$name, $crate::error::Problem> {
+            type Err = $crate::domain::error::Problem;
+            fn from_str(s: &str) -> Result<$name, $crate::domain::error::Problem> {
                 $(if s == $text { return Ok($name::$variant); })+
-                Err($crate::error::Problem::new(format!(concat!("unknown ", $what, " (expected {})"),
+                Err($crate::domain::error::Problem::new(format!(concat!("unknown ", $what, " (expected {})"),
                     [$($text),+].join(", "))))
             }
         }

@@ -1,0 +1,97 @@
+//! The priced line: one message, what it costs and why (docs/rules.md §7).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use crate::domain::event::{Direction, Month, PricingCategory, PricingModel, PricingType};
+use crate::domain::money::{Country, Currency};
+use crate::pricebook::ratecard::Tier;
+use crate::rules::RuleSet;
+
+/// A business number's name and those of its WABA and portfolio, shared by its lines: one
+/// copy for the life of the process (see [`AccountNames::of`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountNames {
+    pub business: &'static str,
+    pub waba: &'static str,
+    pub portfolio: &'static str,
+}
+
+impl AccountNames {
+    /// The one copy of these names: equal names are one address, kept for the life of the
+    /// process (a line holds them without a reference count).
+    pub fn of(business: &str, waba: &str, portfolio: &str) -> &'static AccountNames {
+        static KEPT: crate::util::intern::Kept<AccountNames> = std::sync::OnceLock::new();
+        let names = AccountNames {
+            business: crate::util::intern::name(business),
+            waba: crate::util::intern::name(waba),
+            portfolio: crate::util::intern::name(portfolio),
+        };
+        crate::util::intern::value(&KEPT, &names)
+    }
+}
+
+/// One priced message: why it costs what it costs (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    pub timestamp: DateTime<Utc>,
+    /// The local date in the WABA's time zone.
+    pub local_date: NaiveDate,
+    /// The business, its WABA and its portfolio (one shared value per business).
+    pub account: &'static AccountNames,
+    pub direction: Direction,
+    pub rules: RuleSet,
+    pub pricing_model: PricingModel,
+    pub pricing_type: PricingType,
+    /// Empty for `inbound` and `duplicate`.
+    pub pricing_category: Option<PricingCategory>,
+    pub market: &'static str,
+    pub country: Option<Country>,
+    /// The volume tier, when the price came from tier rows.
+    pub tier: Option<Tier>,
+    /// The rate, on `regular` lines.
+    pub rate: Option<Decimal>,
+    /// The Meta fee of this line, exact; zero when free.
+    pub charge: Decimal,
+    pub currency: Currency,
+}
+
+impl PricedLine {
+    /// A line to be overwritten by [`Engine::push_keyed`]: it means nothing.
+    pub(crate) fn blank() -> PricedLine {
+        static NO_NAMES: AccountNames = AccountNames { business: "", waba: "", portfolio: "" };
+        PricedLine {
+            timestamp: DateTime::<Utc>::MIN_UTC,
+            local_date: NaiveDate::MIN,
+            account: &NO_NAMES,
+            direction: Direction::Mo,
+            rules: RuleSet::Nbp,
+            pricing_model: PricingModel::Nbp,
+            pricing_type: PricingType::Duplicate,
+            pricing_category: None,
+            market: "",
+            country: None,
+            tier: None,
+            rate: None,
+            charge: Decimal::ZERO,
+            currency: Currency::NONE,
+        }
+    }
+
+    /// The local month of the line (its WABA's time zone).
+    pub fn month(&self) -> Month {
+        Month::of(self.local_date)
+    }
+
+    pub fn business(&self) -> &str {
+        self.account.business
+    }
+
+    pub fn waba(&self) -> &str {
+        self.account.waba
+    }
+
+    pub fn portfolio(&self) -> &str {
+        self.account.portfolio
+    }
+}

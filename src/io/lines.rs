@@ -1,0 +1,385 @@
+//! Priced lines and rejected rows back to CSV (docs/rules.md §7), each row as read with
+//! wabill's columns appended.
+
+use std::io::Write;
+
+use csv::StringRecord;
+
+use super::log::{needs_quotes, Record, APPENDED};
+use super::pipeline::Row;
+use crate::domain::error::Error;
+use crate::domain::event::{PricingCategory, PricingModel, PricingType};
+use crate::domain::money::{format_amount, Country, Currency};
+use crate::engine::PricedLine;
+use crate::pricebook::ratecard::Tier;
+use crate::rules::RuleSet;
+
+/// The union of the logs' columns, and where each log's fields go in it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub(super) columns: Vec<String>,
+    /// Per log: for each output column, the log's field index.
+    pub(super) maps: Vec<Vec<Option<usize>>>,
+}
+
+impl Layout {
+    /// The input columns of all logs, in order of first appearance, less those in `replaced`.
+    pub fn new(headers: &[StringRecord], replaced: &[&str]) -> Layout {
+        let mut columns: Vec<String> = Vec::new();
+        for h in headers {
+            for name in h.iter() {
+                if !replaced.contains(&name) && !columns.iter().any(|c| c == name) {
+                    columns.push(name.to_string());
+                }
+            }
+        }
+        let maps =
+            headers.iter().map(|h| columns.iter().map(|c| h.iter().position(|n| n == c)).collect()).collect();
+        Layout { columns, maps }
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Appends the output's input columns of a row of log `log` to `line`, each followed by a
+    /// comma.
+    pub(super) fn push_fields(&self, line: &mut Vec<u8>, log: usize, record: Record) {
+        for i in &self.maps[log] {
+            push_field(line, i.and_then(|i| record.get(i)).unwrap_or(""));
+        }
+    }
+}
+
+/// Writes priced lines as CSV: every input column as read, then [`APPENDED`] and any extra
+/// columns (e.g. `aggregator_fee`). An input column of an appended name is replaced.
+///
+/// Fields are quoted as the csv crate quotes them (when they hold a comma, a quote or a line
+/// break), but each line is put together in one buffer, and in the common case quickly:
+/// - a row is copied whole, when its log's columns are the output's and the reading thread
+///   found that none of its fields needs quoting (it stores rows as CSV for such a sink);
+/// - the appended columns, which few lines tell apart (a rate card has few rates), are
+///   formatted once per distinct set of values, and then their text is copied.
+pub struct LinesWriter<W: Write> {
+    pub(super) out: W,
+    pub(super) layout: Layout,
+    /// Per log: whether its columns are the output's input columns, in order.
+    pub(super) whole: Vec<bool>,
+    pub(super) appended: foldhash::HashMap<Appended, Box<[u8]>>,
+    pub(super) line: Vec<u8>,
+}
+
+/// The values of the appended columns of a line: the key of their text.
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct Appended {
+    pub(super) rules: RuleSet,
+    pub(super) model: PricingModel,
+    pub(super) pricing_type: PricingType,
+    pub(super) category: Option<PricingCategory>,
+    /// The market's name by [`crate::util::intern::address`] (a name never freed: `'static`).
+    pub(super) market: [u64; 2],
+    pub(super) country: Option<Country>,
+    pub(super) tier: Option<Tier>,
+    /// Decimals by their bits: quicker to hash than by value, and equal bits format alike.
+    pub(super) rate: Option<[u8; 16]>,
+    pub(super) charge: [u8; 16],
+    pub(super) currency: Currency,
+}
+
+impl Appended {
+    pub(super) fn of(line: &PricedLine) -> Appended {
+        Appended {
+            rules: line.rules,
+            model: line.pricing_model,
+            pricing_type: line.pricing_type,
+            category: line.pricing_category,
+            market: crate::util::intern::address(line.market),
+            country: line.country,
+            tier: line.tier,
+            rate: line.rate.map(|r| r.serialize()),
+            charge: line.charge.serialize(),
+            currency: line.currency,
+        }
+    }
+}
+
+/// How many distinct sets of appended values the writer keeps the text of.
+pub(super) const APPENDED_CACHE: usize = 4096;
+
+/// Appends `field` and a comma to `line`, quoted when it must be.
+pub(super) fn push_field(line: &mut Vec<u8>, field: &str) {
+    if needs_quotes(field.as_bytes()) {
+        line.push(b'"');
+        for b in field.bytes() {
+            if b == b'"' {
+                line.push(b'"');
+            }
+            line.push(b);
+        }
+        line.push(b'"');
+    } else {
+        line.extend_from_slice(field.as_bytes());
+    }
+    line.push(b',');
+}
+
+/// Ends a line of fields each followed by a comma: the last comma becomes a line break.
+pub(super) fn end_line(line: &mut [u8]) {
+    if let Some(last) = line.last_mut() {
+        *last = b'\n';
+    }
+}
+
+/// Appends the appended columns of `line` to `out`, each followed by a comma (once per
+/// distinct set of values: see [`LinesWriter`]).
+pub(super) fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
+    push_field(out, line.rules.as_str());
+    push_field(out, line.pricing_model.as_str());
+    push_field(out, line.pricing_type.as_str());
+    push_field(out, line.pricing_category.map_or("", |c| c.as_str()));
+    push_field(out, line.market);
+    push_field(out, line.country.as_ref().map_or("", |c| c.code()));
+    push_field(out, &line.tier.map(|t| t.to_string()).unwrap_or_default());
+    push_field(out, &line.rate.map(|r| format_amount(r, 0)).unwrap_or_default());
+    push_field(out, &format_amount(line.charge, 0));
+    push_field(out, line.currency.code());
+}
+
+impl<W: Write> LinesWriter<W> {
+    pub fn new(out: W, headers: &[StringRecord], extra: &[&str]) -> csv::Result<LinesWriter<W>> {
+        let replaced: Vec<&str> = APPENDED.iter().chain(extra).copied().collect();
+        let layout = Layout::new(headers, &replaced);
+        let whole = layout
+            .maps
+            .iter()
+            .zip(headers)
+            .map(|(map, h)| map.len() == h.len() && map.iter().enumerate().all(|(i, &f)| f == Some(i)))
+            .collect();
+        let mut w = LinesWriter { out, layout, whole, appended: Default::default(), line: Vec::new() };
+        for name in w.layout.columns.iter().map(String::as_str).chain(replaced.iter().copied()) {
+            push_field(&mut w.line, name);
+        }
+        w.end_line()?;
+        Ok(w)
+    }
+
+    /// Ends the line; writes once 64 KiB are waiting.
+    pub(super) fn end_line(&mut self) -> csv::Result<()> {
+        end_line(&mut self.line);
+        if self.line.len() >= 1 << 16 {
+            self.out.write_all(&self.line)?;
+            self.line.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes one line; `extra` holds the values of the extra columns.
+    pub fn write(
+        &mut self,
+        log: usize,
+        record: Record,
+        line: &PricedLine,
+        extra: &[&str],
+    ) -> csv::Result<()> {
+        let out = &mut self.line;
+        if let Some(text) =
+            record.as_csv().filter(|_| self.whole[log] && record.len() == self.layout.maps[log].len())
+        {
+            out.extend_from_slice(text.as_bytes());
+            out.push(b',');
+        } else {
+            self.layout.push_fields(out, log, record);
+        }
+        if self.appended.len() >= APPENDED_CACHE {
+            self.appended.clear();
+        }
+        let text = self.appended.entry(Appended::of(line)).or_insert_with(|| {
+            let mut text = Vec::new();
+            push_appended(&mut text, line);
+            text.into()
+        });
+        out.extend_from_slice(text);
+        for e in extra {
+            push_field(out, e);
+        }
+        self.end_line()
+    }
+
+    /// Writes what is waiting and gives the writer back, flushed.
+    pub fn into_inner(mut self) -> Result<W, std::io::Error> {
+        self.out.write_all(&self.line)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Writes rejected rows as CSV: `file,line,error`, then the row's fields as read.
+pub struct RejectsWriter<W: Write> {
+    pub(super) out: W,
+    pub(super) layout: Layout,
+    pub(super) line: Vec<u8>,
+}
+
+impl<W: Write> RejectsWriter<W> {
+    pub fn new(out: W, headers: &[StringRecord]) -> csv::Result<RejectsWriter<W>> {
+        let layout = Layout::new(headers, &[]);
+        let mut w = RejectsWriter { out, layout, line: Vec::new() };
+        for name in ["file", "line", "error"].into_iter().chain(w.layout.columns().iter().map(String::as_str))
+        {
+            push_field(&mut w.line, name);
+        }
+        w.end_line()?;
+        Ok(w)
+    }
+
+    pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
+        let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.to_string());
+        push_field(&mut self.line, row.file());
+        push_field(&mut self.line, &row.line().to_string());
+        push_field(&mut self.line, &problem);
+        self.layout.push_fields(&mut self.line, row.log(), row.record());
+        self.end_line()
+    }
+
+    pub(super) fn end_line(&mut self) -> csv::Result<()> {
+        end_line(&mut self.line);
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
+    }
+
+    pub fn into_inner(mut self) -> Result<W, std::io::Error> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::batch::{Bad, Batch};
+
+    proptest::proptest! {
+        #[test]
+        fn lines_are_quoted_as_the_csv_crate_quotes(
+            fields in proptest::collection::vec("[a-z0-9,\"\r\n é.+-]{0,12}", 2..8)
+        ) {
+            let mut ours = Vec::new();
+            for f in &fields {
+                push_field(&mut ours, f);
+            }
+            *ours.last_mut().unwrap() = b'\n';
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(&fields).unwrap();
+            proptest::prop_assert_eq!(ours, w.into_inner().unwrap());
+        }
+    }
+    use crate::domain::error::Problem;
+    use crate::domain::event::Direction;
+    use crate::util::table::RowBuf;
+    use chrono::DateTime;
+
+    /// A line of each kind the cache must tell apart: equal values of another scale, another
+    /// market, two market names at one address, no rate, a tier.
+    fn sample_lines() -> Vec<PricedLine> {
+        let base = PricedLine {
+            timestamp: DateTime::from_timestamp(1_751_328_000, 0).unwrap(),
+            local_date: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+            account: crate::engine::AccountNames::of("B", "W", "P"),
+            direction: Direction::Mt,
+            rules: RuleSet::Pmp2025,
+            pricing_model: PricingModel::Pmp,
+            pricing_type: PricingType::Regular,
+            pricing_category: Some(PricingCategory::Marketing),
+            market: "India",
+            country: "IN".parse().ok(),
+            tier: None,
+            rate: Some("0.0107".parse().unwrap()),
+            charge: "0.0107".parse().unwrap(),
+            currency: "USD".parse().unwrap(),
+        };
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        vec![
+            base.clone(),
+            PricedLine { rate: Some(d("0.01070")), charge: d("0.010700"), ..base.clone() },
+            PricedLine { market: "Rest of \"Asia\", Pacific", ..base.clone() },
+            PricedLine { market: &"Indonesia"[..5], ..base.clone() },
+            PricedLine { market: "Indonesia", ..base.clone() },
+            PricedLine { market: "India", country: None, ..base.clone() },
+            PricedLine {
+                pricing_type: PricingType::FreeCustomerService,
+                pricing_category: Some(PricingCategory::Service),
+                rate: None,
+                charge: d("0"),
+                ..base.clone()
+            },
+            PricedLine { tier: Some(Tier { from: 1, to: Some(25_000) }), ..base.clone() },
+            PricedLine { pricing_type: PricingType::Inbound, pricing_category: None, ..base },
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_are_what_the_csv_crate_writes(
+            rows in proptest::collection::vec(
+                (0usize..2, proptest::collection::vec("[a-z0-9,\"\r\n .+-]{0,6}", 3), 0..sample_lines().len(), "[0-9.]{0,4}"),
+                1..40,
+            ),
+            one_log in proptest::bool::ANY,
+        ) {
+            // One log whose columns are the output's (rows copied whole when plain), or two
+            // logs whose columns are merged, one of them replaced by an appended column.
+            let headers = match one_log {
+                true => vec![StringRecord::from(vec!["a", "b", "c"])],
+                false => vec![StringRecord::from(vec!["a", "b", "market"]), StringRecord::from(vec!["b", "c", "d"])],
+            };
+            let rows: Vec<_> = rows.into_iter().map(|(log, f, n, fee)| (log * usize::from(!one_log), f, n, fee)).collect();
+            let lines = sample_lines();
+            let mut batch = Batch::default();
+            for (log, fields, _, _) in &rows {
+                let bad = Err(Box::new(Bad { time: None, problem: Problem::new("-") }));
+                batch.push(*log, 2, &RowBuf::of(fields), bad);
+            }
+            let mut ours = LinesWriter::new(Vec::new(), &headers, &["fee"]).unwrap();
+            for (i, (log, _, n, fee)) in rows.iter().enumerate() {
+                ours.write(*log, batch.record(i), &lines[*n], &[fee]).unwrap();
+            }
+            let mut theirs = csv::Writer::from_writer(Vec::new());
+            let columns: &[&str] = if one_log { &["a", "b", "c"] } else { &["a", "b", "c", "d"] };
+            theirs.write_record(columns.iter().chain(&APPENDED).chain(&["fee"])).unwrap();
+            for (log, f, n, fee) in &rows {
+                let line = &lines[*n];
+                let input: Vec<&str> = match (one_log, log) {
+                    (true, _) => vec![&f[0], &f[1], &f[2]],
+                    (false, 0) => vec![&f[0], &f[1], "", ""],
+                    (false, _) => vec!["", &f[0], &f[1], &f[2]],
+                };
+                let appended = [
+                    line.rules.as_str().to_string(),
+                    line.pricing_model.as_str().to_string(),
+                    line.pricing_type.as_str().to_string(),
+                    line.pricing_category.map_or("", |c| c.as_str()).to_string(),
+                    line.market.to_string(),
+                    line.country.map_or(String::new(), |c| c.code().to_string()),
+                    line.tier.map_or(String::new(), |t| t.to_string()),
+                    line.rate.map_or(String::new(), |r| r.normalize().to_string()),
+                    line.charge.normalize().to_string(),
+                    line.currency.code().to_string(),
+                ];
+                theirs.write_record(input.iter().copied().chain(appended.iter().map(String::as_str)).chain([fee.as_str()])).unwrap();
+            }
+            let (ours, theirs) = (ours.into_inner().unwrap(), theirs.into_inner().unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(theirs).unwrap());
+        }
+    }
+
+    #[test]
+    fn an_input_column_named_like_an_appended_one_is_not_repeated() {
+        let a = StringRecord::from(vec!["timestamp", "country", "note"]);
+        let b = StringRecord::from(vec!["note", "charge", "extra"]);
+        let layout = Layout::new(&[a, b], &APPENDED);
+        // The union of the logs' columns in order of first appearance, less the appended names.
+        assert_eq!(layout.columns(), ["timestamp", "note", "extra"]);
+        assert_eq!(layout.maps, [vec![Some(0), Some(2), None], vec![None, Some(0), Some(2)]]);
+    }
+}

@@ -1,0 +1,174 @@
+//! The CSV boundary: log rows to events (SPEC §2), several logs merged by timestamp, priced
+//! lines and rejected rows back to CSV (SPEC §7), every problem with its file and line.
+//!
+//! Works on any `io::Read`/`io::Write`; opening files is the caller's business.
+
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use csv::StringRecord;
+
+use crate::domain::error::{Error, Problem};
+use crate::domain::event::{Direction, Event, Kind, Status};
+use crate::util::table::{RowBuf, Table, MAX_FIELD};
+
+/// The columns wabill appends to every priced line, in order.
+pub const APPENDED: [&str; 10] = [
+    "rules",
+    "pricing_model",
+    "pricing_type",
+    "pricing_category",
+    "market",
+    "country",
+    "tier",
+    "rate",
+    "charge",
+    "currency",
+];
+
+/// Where the columns of one log file are.
+#[derive(Debug, Clone)]
+pub(super) struct Columns {
+    pub(super) timestamp: usize,
+    pub(super) business: usize,
+    pub(super) user: usize,
+    pub(super) direction: usize,
+    pub(super) category: Option<usize>,
+    pub(super) status: Option<usize>,
+    pub(super) entry_point: Option<usize>,
+    pub(super) id: Option<usize>,
+    pub(super) country: Option<usize>,
+}
+
+impl Columns {
+    pub(super) fn of<R: Read>(t: &Table<R>) -> Result<Columns, Error> {
+        Ok(Columns {
+            timestamp: t.require("timestamp")?,
+            business: t.require("business")?,
+            user: t.require("user")?,
+            direction: t.require("direction")?,
+            category: t.find("category"),
+            status: t.find("status"),
+            entry_point: t.find("entry_point"),
+            id: t.find("id"),
+            country: t.find("country"),
+        })
+    }
+}
+
+/// The fields of one row as read (UTF-8, untrimmed). Rows are stored by the batch, all
+/// fields of a batch in one buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The row's fields, a comma between two.
+    pub(super) text: &'a str,
+    /// Where each field ends in the text: ascending, each on a character boundary.
+    pub(super) ends: &'a [usize],
+    /// Whether no field holds a comma, a quote or a line break, so that `text` is the row as
+    /// CSV.
+    pub(super) plain: bool,
+    /// Whether no field needs trimming (ASCII without a space or a control character).
+    pub(super) clean: bool,
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        debug_assert!(start <= end && self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        // SAFETY: a record's ends are ascending character boundaries of its text, a comma
+        // between two fields ([`Batch::push`] writes them so).
+        Some(unsafe { self.text.get_unchecked(start..end) })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let r = *self;
+        (0..r.len()).filter_map(move |i| r.get(i))
+    }
+
+    /// Field `i` trimmed, "" when absent (or `None`).
+    #[inline]
+    pub(super) fn field(&self, i: Option<usize>) -> &'a str {
+        crate::util::table::trimmed(i.and_then(|i| self.get(i)), self.clean)
+    }
+
+    /// The row as a CSV line (without its line break) when no field needs quoting.
+    pub fn as_csv(&self) -> Option<&'a str> {
+        self.plain.then_some(self.text)
+    }
+}
+
+/// Whether a field holding `bytes` must be quoted in CSV: it holds a comma, a quote or a line
+/// break. Branch-free over each block of 16 bytes, so that it vectorises.
+pub(super) fn needs_quotes(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b == b',') | (b == b'"') | (b == b'\n') | (b == b'\r');
+    let mut blocks = bytes.chunks_exact(16);
+    blocks.by_ref().any(|block| block.iter().fold(false, |any, &b| any | special(b)))
+        || blocks.remainder().iter().any(|&b| special(b))
+}
+
+/// Refuses a row with a field longer than [`MAX_FIELD`], naming its column.
+pub(super) fn check_lengths(record: &RowBuf, header: &StringRecord) -> Result<(), Problem> {
+    if record.text().len() <= MAX_FIELD {
+        return Ok(());
+    }
+    match record.iter().enumerate().find(|(_, f)| f.len() > MAX_FIELD) {
+        None => Ok(()),
+        Some((i, f)) => Err(Problem::column(
+            header.get(i).unwrap_or("?").to_string(),
+            format!("longer than {MAX_FIELD} bytes"),
+            f,
+        )),
+    }
+}
+
+/// Parses the columns of a row other than the timestamp into an event.
+pub(super) fn parse_event<'r>(
+    c: &Columns,
+    record: Record<'r>,
+    timestamp: DateTime<Utc>,
+) -> Result<Event<'r>, Problem> {
+    let field = |i: Option<usize>| record.field(i);
+    let direction = Direction::parse_log(field(Some(c.direction)))?;
+    let category = field(c.category);
+    let status = field(c.status);
+    let entry_point = !field(c.entry_point).is_empty();
+    let (kind, status) = match direction {
+        Direction::Mo if !category.is_empty() => {
+            return Err(Problem::column("category", "must be empty for an MO", category));
+        }
+        Direction::Mo if !status.is_empty() => {
+            return Err(Problem::column("status", "must be empty for an MO", status));
+        }
+        Direction::Mo => (Kind::NonTemplate, Status::Delivered),
+        Direction::Mt if entry_point => {
+            return Err(Problem::column("entry_point", "must be empty for an MT", field(c.entry_point)));
+        }
+        Direction::Mt => (Kind::parse_log(category)?, Status::parse_log(status)?),
+    };
+    let country = match field(c.country) {
+        "" => None,
+        s => Some(s.parse()?),
+    };
+    let id = Some(field(c.id)).filter(|s| !s.is_empty());
+    Ok(Event {
+        timestamp,
+        business: field(Some(c.business)),
+        user: field(Some(c.user)),
+        direction,
+        kind,
+        status,
+        entry_point,
+        id,
+        country,
+    })
+}

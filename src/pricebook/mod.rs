@@ -1,0 +1,74 @@
+//! What prices are looked up in: the dated calling-code table ([`market`]), the dated rate
+//! card ([`ratecard`]) and the accounts ([`account`]), joined in one immutable [`Pricebook`].
+
+pub(crate) mod account;
+pub(crate) mod market;
+pub(crate) mod ratecard;
+
+use chrono::NaiveDate;
+
+use crate::domain::money::Currency;
+use account::Accounts;
+use market::{MarketId, Markets};
+use ratecard::{in_force, Price, RateCard, RateCategory};
+
+/// Everything prices are looked up in: markets, the rate card, accounts. Immutable, shared.
+#[derive(Debug)]
+pub struct Pricebook {
+    pub(crate) markets: Markets,
+    pub(crate) accounts: Accounts,
+    /// Per currency (a book has few), the dated prices of each market and rate category, at
+    /// [`Pricebook::slot`]: a lookup is two indexings, no hashing.
+    prices: Vec<(Currency, Vec<Dated>)>,
+}
+
+/// A market and rate category's prices, by the date they take effect.
+type Dated = Vec<(NaiveDate, Price)>;
+
+impl Pricebook {
+    pub fn new(markets: Markets, card: &RateCard, accounts: Accounts) -> Pricebook {
+        let mut markets = markets;
+        let mut prices: Vec<(Currency, Vec<Dated>)> = Vec::new();
+        for ((currency, market, category), dated) in card.entries() {
+            let slot = Pricebook::slot(markets.intern(market), *category);
+            let table = match prices.iter().position(|(c, _)| c == currency) {
+                Some(i) => &mut prices[i].1,
+                None => {
+                    prices.push((*currency, Vec::new()));
+                    &mut prices.last_mut().expect("just pushed").1
+                }
+            };
+            if table.len() <= slot {
+                table.resize(slot + 1, Vec::new());
+            }
+            table[slot] = dated.clone();
+        }
+        Pricebook { markets, accounts, prices }
+    }
+
+    /// Where the prices of a market and rate category are in a currency's table.
+    fn slot(market: MarketId, category: RateCategory) -> usize {
+        // A fieldless enum: its discriminant is its place in `ALL`.
+        usize::from(market.0) * RateCategory::ALL.len() + category as usize
+    }
+
+    /// The embedded markets table and rate card, with these accounts.
+    pub fn embedded(accounts: Accounts) -> Pricebook {
+        Pricebook::new(Markets::embedded(), &RateCard::embedded(), accounts)
+    }
+
+    pub fn markets(&self) -> &Markets {
+        &self.markets
+    }
+
+    pub(crate) fn price(
+        &self,
+        currency: Currency,
+        market: MarketId,
+        category: RateCategory,
+        date: NaiveDate,
+    ) -> Option<&Price> {
+        let (_, table) = self.prices.iter().find(|(c, _)| *c == currency)?;
+        in_force(table.get(Pricebook::slot(market, category))?, date)
+    }
+}

@@ -1,0 +1,79 @@
+//! One way to render every tabular output (the summary, invoices, a comparison): as an aligned
+//! table for a person, as CSV through the csv crate, or as JSON with money as strings. A type
+//! implements [`Render`]; a new format is one more method here and one file beside.
+
+use std::io::{self, Write};
+
+use crate::domain::event::named_enum;
+
+named_enum! {
+    /// How a tabular output is rendered.
+    pub enum Format ("format") { Table = "table", Csv = "csv", Json = "json" }
+}
+
+/// A tabular output that renders as a table, CSV or JSON.
+pub trait Render {
+    /// Writes an aligned table, for a person to read.
+    fn table(&self, out: &mut dyn Write) -> io::Result<()>;
+    /// Writes CSV, exact values, a header row first.
+    fn csv(&self, out: &mut dyn Write) -> io::Result<()>;
+    /// The value as JSON, money as strings.
+    fn json(&self) -> io::Result<serde_json::Value>;
+
+    /// Writes the output in `format` (JSON pretty-printed, with a final line break).
+    fn render(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Table => self.table(out),
+            Format::Csv => self.csv(out),
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, &self.json()?)?;
+                writeln!(out)
+            }
+        }
+    }
+}
+
+/// Writes rows as an aligned table: the header and a rule, then the rows, columns from
+/// `numeric_from` on aligned right. A total row gets a rule above it and a blank line below
+/// (unless it is the last).
+pub(crate) fn write_aligned(
+    out: &mut dyn Write,
+    header: &[String],
+    rows: &[Vec<String>],
+    numeric_from: usize,
+    is_total: impl Fn(&[String]) -> bool,
+) -> io::Result<()> {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            std::iter::once(header)
+                .chain(rows.iter().map(Vec::as_slice))
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let rule = widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ");
+    let print = |out: &mut dyn Write, row: &[String]| {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (v, w))| if i >= numeric_from { format!("{v:>w$}") } else { format!("{v:<w$}") })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())
+    };
+    print(out, header)?;
+    writeln!(out, "{rule}")?;
+    for (n, row) in rows.iter().enumerate() {
+        if is_total(row) {
+            writeln!(out, "{rule}")?;
+            print(out, row)?;
+            if n + 1 < rows.len() {
+                writeln!(out)?;
+            }
+        } else {
+            print(out, row)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The live state of one (business, user) pair: the customer service window, the free entry
+//! point, and the conversations of the conversation-based eras.
+//!
+//! Every window is half-open: a window opened at `t` for `d` contains `m` when
+//! `t <= m < t + d`. An instant exactly `d` after the opening is outside.
+//! - The CSW is `[latest MO, latest MO + 24h)`; each MO reopens it.
+//! - The latest entry-point MO is usable for `[t, t + 24h)`, once: it is used up when it opens
+//!   a free entry point window (or conversation).
+//! - A free entry point window lasts 72h (24h for a cbp-2022 entry-point conversation) from the
+//!   delivery of the answer that opened it, and closes every open conversation.
+//! - A conversation lasts 24h from the delivery that opened it.
+//!
+//! Instants are [`Stamp`]s, integers: a window's test is two integer comparisons.
+
+use crate::domain::event::PricingCategory;
+use crate::domain::time::{Stamp, DAY};
+use crate::rules::RuleSet;
+
+/// The length of a free entry point window, in nanoseconds.
+pub(crate) const FEP_WINDOW: i64 = 3 * DAY;
+
+/// One open (or expired) conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conversation {
+    /// The conversation's category: its template category or `service` (cbp-2023), or its kind
+    /// (`user_initiated`, `business_initiated`, `referral_conversion`; cbp-2022).
+    pub category: PricingCategory,
+    /// The rule set it was opened under (a carried conversation keeps its own).
+    pub rules: RuleSet,
+    pub opened: Stamp,
+}
+
+impl Conversation {
+    pub(crate) fn open_at(&self, t: Stamp) -> bool {
+        self.opened.holds(DAY, t)
+    }
+}
+
+/// The windows of a pair, 24 bytes: what the pairs table holds for each number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Windows {
+    /// The latest MO: the CSW is `[last_mo, last_mo + 24h)`.
+    pub last_mo: Option<Stamp>,
+    /// The latest entry-point MO, while not used up.
+    pub entry_point: Option<Stamp>,
+    /// The end of the free entry point window.
+    pub fep_until: Option<Stamp>,
+}
+
+impl Windows {
+    /// Whether some window is still open at `t`. Once none is, they behave exactly like no
+    /// windows at all.
+    pub(crate) fn are_live(&self, t: Stamp) -> bool {
+        let day_before = t.day_before();
+        let opened_since = |o: Option<Stamp>| o.is_some_and(|o| o.nanos() > day_before);
+        opened_since(self.last_mo) || opened_since(self.entry_point) || self.fep_until.is_some_and(|u| u > t)
+    }
+}
+
+/// A pair's conversations, at most one per slot (cbp-2023: one per category; cbp-2022: one).
+pub type Conversations = [Option<Conversation>; 4];
+
+/// Whether a conversation held is still open at `t`.
+pub(crate) fn any_live(conversations: &Conversations, t: Stamp) -> bool {
+    conversations.iter().flatten().any(|c| c.opened.nanos() > t.day_before())
+}
+
+/// The state of one (business, user) pair, as the rules see it: the engine works on a copy and
+/// stores it back only when the event is priced, so a failed event changes nothing.
+#[derive(Debug, Clone, Default)]
+pub struct PairState {
+    windows: Windows,
+    /// Only the conversation eras (and the day after) open them.
+    conversations: Conversations,
+    /// What changed on this copy (only its methods change it): [`Pairs::set`] stores just
+    /// that, and most events change nothing.
+    changed: Changed,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Changed {
+    windows: bool,
+    conversations: bool,
+}
+
+impl PartialEq for PairState {
+    fn eq(&self, other: &PairState) -> bool {
+        self.windows == other.windows && self.conversations == other.conversations
+    }
+}
+
+impl Eq for PairState {}
+
+impl PairState {
+    /// The state as stored: these windows and conversations, nothing changed yet.
+    pub(crate) fn stored(windows: Windows, conversations: Conversations) -> PairState {
+        PairState { windows, conversations, changed: Changed::default() }
+    }
+
+    /// What this copy changed since it was stored: its windows, its conversations, or both.
+    pub(crate) fn changes(&self) -> (Option<&Windows>, Option<&Conversations>) {
+        let Changed { windows, conversations } = self.changed;
+        (windows.then_some(&self.windows), conversations.then_some(&self.conversations))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn windows(&self) -> &Windows {
+        &self.windows
+    }
+
+    #[cfg(test)]
+    pub(crate) fn conversations(&self) -> &Conversations {
+        &self.conversations
+    }
+
+    /// Whether the rules changed anything on this copy, to be stored by [`Pairs::set`].
+    pub(crate) fn changed(&self) -> bool {
+        self.changed.windows || self.changed.conversations
+    }
+
+    pub(crate) fn csw_open(&self, t: Stamp) -> bool {
+        self.windows.last_mo.is_some_and(|m| m.holds(DAY, t))
+    }
+
+    pub(crate) fn fep_open(&self, t: Stamp) -> bool {
+        self.windows.fep_until.is_some_and(|until| t < until)
+    }
+
+    /// Records an MO at `t` (an entry-point one, if `entry_point`).
+    pub(crate) fn mo(&mut self, t: Stamp, entry_point: bool) {
+        self.windows.last_mo = Some(t);
+        if entry_point {
+            self.windows.entry_point = Some(t);
+        }
+        self.changed.windows = true;
+    }
+
+    /// Uses up the latest entry point if it is usable at `t`.
+    pub(crate) fn take_entry_point(&mut self, t: Stamp) -> bool {
+        let usable = self.windows.entry_point.is_some_and(|e| e.holds(DAY, t));
+        if usable {
+            self.windows.entry_point = None;
+            self.changed.windows = true;
+        }
+        usable
+    }
+
+    /// Opens a free entry point window at `t` for `length` nanoseconds, closing every open
+    /// conversation.
+    pub(crate) fn open_fep(&mut self, t: Stamp, length: i64) {
+        self.windows.fep_until = Stamp::of_nanos(t.plus(length));
+        self.conversations = Conversations::default();
+        self.changed = Changed { windows: true, conversations: true };
+    }
+
+    /// The open conversations at `t`, earliest opened first.
+    pub(crate) fn open_conversations(&self, t: Stamp) -> impl Iterator<Item = &Conversation> {
+        let mut open: [Option<&Conversation>; 4] = [None; 4];
+        for (slot, c) in self.slots().filter(|c| c.open_at(t)).enumerate() {
+            open[slot] = Some(c);
+        }
+        open.sort_by_key(|c| c.map(|c| c.opened));
+        open.into_iter().flatten()
+    }
+
+    /// The open conversation of `category` at `t`, if any.
+    pub(crate) fn conversation(&self, category: PricingCategory, t: Stamp) -> Option<&Conversation> {
+        self.slots().find(|c| c.category == category && c.open_at(t))
+    }
+
+    /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
+    pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
+        self.conversations[slot] = Some(conversation);
+        self.changed.conversations = true;
+    }
+
+    /// Every conversation held, open or expired.
+    fn slots(&self) -> impl Iterator<Item = &Conversation> {
+        self.conversations.iter().flatten()
+    }
+
+    /// Whether some window or conversation is still open at `t`: see [`Windows::are_live`].
+    pub(crate) fn is_live(&self, t: Stamp) -> bool {
+        self.windows.are_live(t) || any_live(&self.conversations, t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: i64) -> Stamp {
+        Stamp::of_nanos((1_751_328_000 + h * 3600) * 1_000_000_000).unwrap()
+    }
+
+    fn before(t: Stamp) -> Stamp {
+        Stamp::of_nanos(t.nanos() - 1).unwrap()
+    }
+
+    #[test]
+    fn csw_is_half_open() {
+        let p = PairState {
+            windows: Windows { last_mo: Some(at(0)), ..Windows::default() },
+            ..PairState::default()
+        };
+        assert!(p.csw_open(at(0)));
+        assert!(p.csw_open(before(at(24))));
+        assert!(!p.csw_open(at(24)));
+        assert!(!p.csw_open(before(at(0))));
+    }
+
+    #[test]
+    fn entry_point_is_used_once_within_24h() {
+        let mut p = PairState::default();
+        p.mo(at(0), true);
+        assert!(!p.clone().take_entry_point(at(24)));
+        assert!(p.take_entry_point(at(23)));
+        assert!(!p.take_entry_point(at(23)));
+    }
+
+    #[test]
+    fn fep_window_closes_conversations() {
+        let mut p = PairState::default();
+        p.open_conversation(
+            0,
+            Conversation { category: PricingCategory::Marketing, rules: RuleSet::Cbp2023, opened: at(0) },
+        );
+        p.open_fep(at(1), FEP_WINDOW);
+        assert!(p.open_conversations(at(2)).next().is_none());
+        assert!(p.fep_open(at(72)));
+        assert!(!p.fep_open(at(73)));
+    }
+
+    #[test]
+    fn windows_near_the_last_stamp_end_there() {
+        let last = Stamp::of("2262-04-11T00:00:00Z".parse().unwrap()).unwrap();
+        let mut p = PairState::default();
+        p.mo(last, true);
+        assert!(p.csw_open(last));
+        assert!(p.take_entry_point(last));
+        p.open_fep(last, FEP_WINDOW);
+        assert!(p.fep_open(last));
+    }
+}

@@ -1,0 +1,8 @@
+//! Machinery with no word of pricing in it: tables, filters, queues, numbering, the CSV row
+//! reader, and every CPU-specific path. Private to the crate, each behind a small interface.
+
+pub(crate) mod handoff;
+pub(crate) mod intern;
+pub(crate) mod numbering;
+pub(crate) mod slots;
+pub(crate) mod table;
