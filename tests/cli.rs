@@ -325,7 +325,7 @@ fn bad_tariffs_are_positioned_errors() {
     golden("tariff-errors.txt", &transcript);
 }
 
-/// SPEC §3, markets CSV: a number's market is the row in force on the event's local date in
+/// docs/rules.md §3, markets CSV: a number's market is the row in force on the event's local date in
 /// its WABA's zone (or on `--rates-date`). The embedded table moves 263 (Zimbabwe) from Other to
 /// Rest of Africa on 2025-10-01; that local midnight falls on different UTC days at UTC+14 and
 /// UTC−11, so the same UTC instant prices in both markets.

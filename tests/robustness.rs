@@ -116,7 +116,7 @@ fn quoted_and_spaced_fields_price_and_dedup_like_plain_ones() {
     assert_eq!(pricing(quoted.to_str().unwrap()), expected);
 }
 
-/// SPEC §2: unknown columns are kept and passed through to the output. A plain line goes out
+/// docs/rules.md §2: unknown columns are kept and passed through to the output. A plain line goes out
 /// as it was read (non-ASCII included); a row with quotes, or ended by CRLF, is read by
 /// csv_core and written again, quoted where a field needs it.
 #[test]

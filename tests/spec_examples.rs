@@ -1,4 +1,4 @@
-//! SPEC §4 "Meta's own worked examples": each must hold.
+//! docs/rules.md §4 "Meta's own worked examples": each must hold.
 
 mod common;
 

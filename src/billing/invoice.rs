@@ -1,4 +1,4 @@
-//! Invoices: an aggregator's [`Tariff`] applied to priced lines (SPEC §8).
+//! Invoices: an aggregator's [`Tariff`] applied to priced lines (docs/rules.md §8).
 //!
 //! [`Billing`] takes every priced line (with its event) and keeps, per invoice unit and local
 //! month, what the tariff's parts need: the exact Meta fees, each per-message rule's count,

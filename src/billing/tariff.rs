@@ -1,10 +1,10 @@
-//! Aggregator tariffs (SPEC §8): what an aggregator bills its customers on top of, or instead
+//! Aggregator tariffs (docs/rules.md §8): what an aggregator bills its customers on top of, or instead
 //! of, Meta's fees. A tariff stacks optional parts: Meta fees passed through with a markup,
 //! per-message fees, per-user (monthly active user) fees, fixed monthly fees, a monthly minimum.
 //!
 //! A [`Tariff`] is a plain value: build it in code, or read it from TOML with
 //! [`Tariff::from_toml`], which refuses unknown keys, floats for money, tiers out of order and
-//! the like with the file, line and key. [`crate::invoice`] turns priced lines into invoices.
+//! the like with the file, line and key. [`crate::billing::invoice`] turns priced lines into invoices.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The subcommands and their options (SPEC §9).
+//! The subcommands and their options (docs/rules.md §9).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};

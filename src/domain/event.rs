@@ -1,7 +1,7 @@
 //! Domain types: one message of a log ([`Event`]) and the words that describe how it was priced.
 //!
 //! Every scalar type here has `FromStr` and `Display` that round-trip (the canonical spelling is
-//! the one of SPEC §2 and §7); parsing is lenient where the log format is (`MO`, `inbound`).
+//! the one of docs/rules.md §2 and §7); parsing is lenient where the log format is (`MO`, `inbound`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -214,7 +214,7 @@ impl<'a> Event<'a> {
 }
 
 named_enum! {
-    /// How a line was priced (SPEC §7).
+    /// How a line was priced (docs/rules.md §7).
     pub enum PricingType ("pricing type") {
         Regular = "regular",
         Conversation = "conversation",

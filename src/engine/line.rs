@@ -31,7 +31,7 @@ impl AccountNames {
     }
 }
 
-/// One priced message: why it costs what it costs (SPEC §7).
+/// One priced message: why it costs what it costs (docs/rules.md §7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedLine {
     pub timestamp: DateTime<Utc>,

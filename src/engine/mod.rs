@@ -23,7 +23,7 @@
 //! the one before is refused. "The latest MO" is the latest MO already pushed, so an MT pushed
 //! before an MO of the same instant does not see it.
 //!
-//! State: per (business, user) pair, the windows of [`crate::window`]; per portfolio, market,
+//! State: per (business, user) pair, the windows of [`crate::rules::state`]; per portfolio, market,
 //! tier family and local month, the volume-tier counters; per WABA or business and month, the
 //! free allowances; and the ids seen, for duplicates. A push that fails changes nothing.
 
@@ -34,7 +34,7 @@ mod options;
 mod pairs;
 pub(crate) mod seen;
 #[cfg(test)]
-pub(crate) mod testing;
+mod tests;
 
 use std::sync::Arc;
 
@@ -427,7 +427,7 @@ impl Engine {
     }
 }
 
-/// Whether an authentication template pays the authentication-international rate (SPEC §6),
+/// Whether an authentication template pays the authentication-international rate (docs/rules.md §6),
 /// the card permitting.
 fn auth_intl(account: &Account, recipient: Option<Country>, at: DateTime<Utc>, local: NaiveDate) -> bool {
     match (account.auth_intl_from, account.country, recipient) {

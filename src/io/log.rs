@@ -1,5 +1,5 @@
-//! The CSV boundary: log rows to events (SPEC §2), several logs merged by timestamp, priced
-//! lines and rejected rows back to CSV (SPEC §7), every problem with its file and line.
+//! The CSV boundary: log rows to events (docs/rules.md §2), several logs merged by timestamp, priced
+//! lines and rejected rows back to CSV (docs/rules.md §7), every problem with its file and line.
 //!
 //! Works on any `io::Read`/`io::Write`; opening files is the caller's business.
 

@@ -461,7 +461,7 @@ mod tests {
     }
 
     /// Some 40 batches of a generated log, with bad rows of every kind among them: each is
-    /// reported as SPEC §2 has it (`FILE:LINE: column NAME: ...`; a row earlier than the one
+    /// reported as docs/rules.md §2 has it (`FILE:LINE: column NAME: ...`; a row earlier than the one
     /// before is one of them), skipped as §9 has it (the counts add up), and alike whichever
     /// thread parses its batch.
     #[test]

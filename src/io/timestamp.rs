@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn timestamps_in_a_row_reuse_days_only_when_they_match() {
-        // One cache across rows whose written date and UTC day part ways (SPEC §2: any offset).
+        // One cache across rows whose written date and UTC day part ways (docs/rules.md §2: any offset).
         let rows = [
             "2025-07-01T23:30:00-02:00",
             "2025-07-01T23:40:00Z",

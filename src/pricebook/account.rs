@@ -1,5 +1,5 @@
 //! Accounts: which WABA and portfolio a business number belongs to, and the WABA's time zone,
-//! currency, country and authentication-international start (SPEC §3).
+//! currency, country and authentication-international start (docs/rules.md §3).
 //!
 //! A business absent from the accounts gets every default: its own WABA and portfolio, UTC,
 //! USD, no country. Every date-based choice uses the local date in the WABA's time zone.
@@ -15,7 +15,7 @@ use crate::domain::error::{Error, Problem};
 use crate::domain::money::{Country, Currency};
 use crate::util::table::{At, Table};
 
-/// From when a WABA pays authentication-international rates (SPEC §6): a local date, or an
+/// From when a WABA pays authentication-international rates (docs/rules.md §6): a local date, or an
 /// instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthIntlFrom {

@@ -1,5 +1,5 @@
 //! Markets: the rate-card region of a recipient, from the country calling code of the user's
-//! number (longest prefix in force) or from an explicit country (SPEC §5).
+//! number (longest prefix in force) or from an explicit country (docs/rules.md §5).
 //!
 //! The table is date-versioned: for each prefix, the row with the latest `effective_from` on or
 //! before the event's local date is in force. A number no prefix matches is in market `Other`

@@ -1,4 +1,4 @@
-//! Rate cards: dated prices per (currency, market, category), flat or in volume tiers (SPEC §5).
+//! Rate cards: dated prices per (currency, market, category), flat or in volume tiers (docs/rules.md §5).
 //!
 //! A row applies to events whose local date is on or after its `effective_from`; for a given
 //! (currency, market, category) the latest applicable date wins, and all rows of that date form

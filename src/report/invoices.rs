@@ -16,7 +16,7 @@ pub struct Invoices<'a> {
     pub invoices: &'a [Invoice],
 }
 
-/// The columns of the invoice lines CSV (SPEC §8, and a description).
+/// The columns of the invoice lines CSV (docs/rules.md §8, and a description).
 const CSV_COLUMNS: [&str; 8] =
     ["invoice", "month", "currency", "part", "quantity", "unit_price", "amount", "description"];
 

@@ -1,4 +1,4 @@
-//! Meta's pricing rules, one module per rule set (SPEC §4), and the contract between them and
+//! Meta's pricing rules, one module per rule set (docs/rules.md §4), and the contract between them and
 //! the engine.
 //!
 //! The engine makes the checks common to every era (duplicate, inbound, undelivered,
@@ -25,7 +25,7 @@ use crate::pricebook::ratecard::RateCategory;
 use crate::rules::state::PairState;
 
 named_enum! {
-    /// A set of Meta's pricing rules (SPEC §4), named after the era it belongs to.
+    /// A set of Meta's pricing rules (docs/rules.md §4), named after the era it belongs to.
     pub enum RuleSet ("rule set") {
         Nbp = "nbp",
         Cbp2022 = "cbp-2022",
@@ -176,7 +176,7 @@ impl Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Rate {
     pub category: RateCategory,
-    /// Whether the volume tiers of SPEC §5 apply.
+    /// Whether the volume tiers of docs/rules.md §5 apply.
     pub tiered: bool,
 }
 

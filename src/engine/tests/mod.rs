@@ -1,4 +1,9 @@
-//! A small pricebook and helpers for the rules' unit tests.
+//! The engine's tests, and each rule set's, priced through the engine on a small pricebook.
+
+mod cbp2022;
+mod cbp2023;
+mod nbp;
+mod pmp;
 
 use super::*;
 use crate::domain::event::{Category, Event, Kind, Status};
@@ -58,7 +63,7 @@ impl Engine {
     }
 }
 
-/// SPEC §2, `user`: E.164 digits with `+`, spaces and `-` ignored, or an opaque id when
+/// docs/rules.md §2, `user`: E.164 digits with `+`, spaces and `-` ignored, or an opaque id when
 /// `country` is given; a number's market comes from its calling code, an id's from its
 /// country.
 #[test]
@@ -94,7 +99,7 @@ fn ids_are_remembered_for_the_dedup_window() {
     assert_eq!(later.pricing_type, PricingType::Inbound);
 }
 
-/// SPEC §4, order of the checks, and §7: a repeated id is a duplicate before anything
+/// docs/rules.md §4, order of the checks, and §7: a repeated id is a duplicate before anything
 /// else, even when its status differs (a failed or read retry of a delivered message is
 /// neither `undelivered` nor priced again), and it changes nothing.
 #[test]
