@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
+use super::business::{Business, Day};
+use super::keys::Facts;
 use crate::domain::event::{Direction, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{Country, Currency};
 use crate::pricebook::ratecard::Tier;
@@ -57,6 +59,34 @@ pub struct PricedLine {
 }
 
 impl PricedLine {
+    /// Starts the line of an event: what is known before any rule decides (an inbound or
+    /// duplicate line is this and its type).
+    pub(super) fn begin(
+        &mut self,
+        ev: &Facts,
+        day: &Day,
+        business: &Business,
+        market: &'static str,
+        country: Option<Country>,
+    ) {
+        *self = PricedLine {
+            timestamp: ev.timestamp,
+            local_date: day.date,
+            account: business.names,
+            direction: ev.direction,
+            rules: day.rules,
+            pricing_model: day.rules.model(),
+            pricing_type: PricingType::Duplicate,
+            pricing_category: None,
+            market,
+            country,
+            tier: None,
+            rate: None,
+            charge: Decimal::ZERO,
+            currency: business.account.currency,
+        };
+    }
+
     /// A line to be overwritten by [`Engine::push_keyed`]: it means nothing.
     pub(crate) fn blank() -> PricedLine {
         static NO_NAMES: AccountNames = AccountNames { business: "", waba: "", portfolio: "" };

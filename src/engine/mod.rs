@@ -28,6 +28,7 @@
 //! free allowances; and the ids seen, for duplicates. A push that fails changes nothing.
 
 mod business;
+mod counters;
 mod keys;
 mod line;
 mod options;
@@ -39,42 +40,27 @@ mod tests;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use foldhash::{HashMap, HashMapExt};
-use rust_decimal::Decimal;
 
 use crate::domain::error::Problem;
-use crate::domain::event::{Direction, Event, Kind, Month, PricingCategory, PricingType};
+use crate::domain::event::{Direction, Event, Kind, PricingCategory, PricingType};
 use crate::domain::money::Country;
-use crate::domain::time::{Stamp, Stamps, DAY};
+use crate::domain::time::{rfc3339, Stamp, Stamps, DAY};
 use crate::domain::user::{normalize_user, trim};
 use crate::pricebook::account::Account;
 use crate::pricebook::market::MarketId;
 use crate::pricebook::ratecard::RateCategory;
 use crate::pricebook::Pricebook;
-use crate::rules::{Allowance, Context, Mt, Verdict};
+use crate::rules::state::PairState;
+use crate::rules::{Mt, Verdict};
 use crate::util::numbering::Numbering;
+use crate::util::slots::Spot;
 use business::{Business, Day};
+use counters::{Counters, Scope, TierKey};
 pub(crate) use keys::{Facts, Keys};
 pub use line::{AccountNames, PricedLine};
 pub use options::Options;
 use pairs::{Pairs, UserKey};
 use seen::SeenIds;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct TierKey {
-    portfolio: u32,
-    market: MarketId,
-    family: RateCategory,
-    month: Month,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct AllowanceKey {
-    allowance: Allowance,
-    /// The WABA (conversations) or the business (service messages).
-    scope: u32,
-    month: Month,
-}
 
 /// The streaming pricer. Holds the live state of a log; see the module docs.
 pub struct Engine {
@@ -85,8 +71,8 @@ pub struct Engine {
     businesses: Vec<Business>,
     wabas: Numbering,
     portfolios: Numbering,
-    tiers: HashMap<TierKey, u64>,
-    allowances: HashMap<AllowanceKey, u64>,
+    /// The month's volume-tier counters and free allowances.
+    counters: Counters,
     seen: SeenIds,
     /// Events' instants as stamps, the day of the last kept.
     stamps: Stamps,
@@ -94,36 +80,6 @@ pub struct Engine {
     /// When to next drop the pairs whose windows have all closed.
     next_sweep: Option<Stamp>,
     user: String,
-}
-
-struct Cx<'a> {
-    allowances: &'a HashMap<AllowanceKey, u64>,
-    options: &'a Options,
-    waba: u32,
-    business: u32,
-    month: Month,
-}
-
-impl Context for Cx<'_> {
-    fn allowance_left(&self, allowance: Allowance) -> bool {
-        let key = allowance_key(allowance, self.waba, self.business, self.month);
-        self.allowances.get(&key).copied().unwrap_or(0) < limit(self.options, allowance)
-    }
-}
-
-fn allowance_key(allowance: Allowance, waba: u32, business: u32, month: Month) -> AllowanceKey {
-    let scope = match allowance {
-        Allowance::Conversations => waba,
-        Allowance::ServiceMessages => business,
-    };
-    AllowanceKey { allowance, scope, month }
-}
-
-fn limit(options: &Options, allowance: Allowance) -> u64 {
-    match allowance {
-        Allowance::Conversations => options.free_conversations,
-        Allowance::ServiceMessages => options.service_allowance,
-    }
 }
 
 impl Engine {
@@ -135,8 +91,7 @@ impl Engine {
             businesses: Vec::new(),
             wabas: Numbering::default(),
             portfolios: Numbering::default(),
-            tiers: HashMap::new(),
-            allowances: HashMap::new(),
+            counters: Counters::default(),
             seen: SeenIds::default(),
             stamps: Stamps::default(),
             last: None,
@@ -216,175 +171,33 @@ impl Engine {
         names: impl Fn() -> [&'s str; 2],
         line: &mut PricedLine,
     ) -> Result<(), Problem> {
-        let t = ev.timestamp;
-        let now = self.stamps.of(t);
-        let earlier = |last: Stamp| match now {
-            Some(now) => now < last,
-            None => t < last.time(),
-        };
-        if let Some(last) = self.last.filter(|&last| earlier(last)) {
-            return Err(Problem::column(
-                "timestamp",
-                format!("earlier than the event before, {}", crate::domain::time::rfc3339(last.time())),
-                crate::domain::time::rfc3339(t),
-            ));
-        }
-        let now = now.ok_or_else(|| {
-            Problem::column("timestamp", "outside the years 1677 to 2262", crate::domain::time::rfc3339(t))
-        })?;
-        if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
-            let category = ev.kind.pricing_category().to_string();
-            return Err(Problem::column("category", "must be empty for an MO", category));
-        }
-        // A business numbered by name has one: its name is read only to number it.
+        let now = self.in_order(ev.timestamp)?;
+        check_event(ev)?;
         let bi = match business {
             Some(bi) => bi,
-            None => match names() {
-                [name, _] if trim(name).is_empty() => {
-                    return Err(Problem::column("business", "must not be empty", name));
-                }
-                [name, _] => self.business_index(trim(name)),
-            },
+            None => self.business_named(names()[0])?,
         };
-        let Engine { book, options, businesses, tiers, allowances, seen, user: buf, .. } = self;
+        let Engine { book, options, businesses, counters, seen, user: buf, .. } = self;
         let biz = &mut businesses[bi as usize];
-        let Day { date: local_date, month, rules, rate_date, .. } = biz.day(now, options);
-        let account = &biz.account;
+        let day = biz.day(now, options);
+        let who = user_key(&keys, &names, buf)?;
+        let (country, market) = locate(book, ev, who, &keys, day.rate_date, &names)?;
+        line.begin(ev, &day, biz, book.markets.name(market), country);
 
-        // A number is known by its key and its prefix: its text is not read again.
-        let who = match keys.user() {
-            Some(n) => UserKey::Number(n),
-            None => match normalize_user(names()[1], buf) {
-                "" => return Err(Problem::column("user", "must not be empty", names()[1])),
-                user => UserKey::Id(user),
-            },
+        let Some(new_id) = dedup(seen, &keys, now, options) else {
+            self.last = Some(now);
+            return Ok(()); // a duplicate: priced as such, and nothing else changes
         };
-        let (country, market) = match (ev.country, who) {
-            (Some(c), _) => (Some(c), book.markets.of_country(c, rate_date)),
-            (None, UserKey::Number(_)) => match keys.market() {
-                Some(found) => {
-                    debug_assert_eq!(found, book.markets.of_prefix(keys.prefix, rate_date), "{rate_date}");
-                    found
-                }
-                None => book.markets.of_prefix(keys.prefix, rate_date),
-            },
-            (None, UserKey::Id(user)) if user.bytes().all(|b| b.is_ascii_digit()) => {
-                book.markets.of_number(user, rate_date)
-            }
-            (None, UserKey::Id(_)) => {
-                return Err(Problem::column("user", "not a phone number and no country given", names()[1]));
-            }
-        };
-
-        *line = PricedLine {
-            timestamp: t,
-            local_date,
-            account: biz.names,
-            direction: ev.direction,
-            rules,
-            pricing_model: rules.model(),
-            pricing_type: PricingType::Duplicate,
-            pricing_category: None,
-            market: book.markets.name(market),
-            country,
-            tier: None,
-            rate: None,
-            charge: Decimal::ZERO,
-            currency: account.currency,
-        };
-        // A new id, and where it will be recorded; a duplicate is priced as such, and nothing
-        // else changes.
-        let mut new_id = None;
-        if let Some(id) = keys.id() {
-            match seen.unseen(id, now, options.dedup_window) {
-                Some(spot) => new_id = Some((id, spot)),
-                None => {
-                    self.last = Some(now);
-                    return Ok(());
-                }
-            }
-        }
-
         let (mut pair, spot) = biz.pairs.get(&who);
-        let verdict = if ev.direction == Direction::Mo {
-            pair.mo(now, ev.entry_point);
-            None
-        } else if !ev.status.is_delivered() {
-            Some(Verdict::free(PricingType::Undelivered, ev.kind.pricing_category()))
-        } else {
-            let csw_open = pair.csw_open(now);
-            if ev.kind == Kind::NonTemplate && !csw_open {
-                Some(Verdict::free(PricingType::Violation, PricingCategory::Service))
-            } else {
-                let mt = Mt { at: now, kind: ev.kind, local_date, csw_open };
-                let cx = Cx { allowances, options, waba: biz.waba_id, business: bi, month };
-                Some(rules.rules().price(&mt, &mut pair, &cx))
-            }
-        };
-
-        let mut tier_use = None;
-        match verdict {
-            None => line.pricing_type = PricingType::Inbound,
-            Some(v) => {
-                line.pricing_type = v.pricing_type;
-                line.pricing_category = Some(v.category);
-                line.pricing_model = v.model.unwrap_or(line.pricing_model);
-                if let Some(rate) = v.rate {
-                    let mut category = rate.category;
-                    if category == RateCategory::Authentication
-                        && auth_intl(account, country, t, local_date)
-                        && book
-                            .price(
-                                account.currency,
-                                market,
-                                RateCategory::AuthenticationInternational,
-                                rate_date,
-                            )
-                            .is_some()
-                    {
-                        category = RateCategory::AuthenticationInternational;
-                        line.pricing_category = Some(PricingCategory::AuthenticationInternational);
-                    }
-                    let price =
-                        book.price(account.currency, market, category, rate_date).ok_or_else(|| {
-                            Problem::new(format!(
-                                "no rate for {} {} {category} on {rate_date}",
-                                account.currency,
-                                book.markets.name(market)
-                            ))
-                        })?;
-                    let (r, tier) = if rate.tiered {
-                        let family = match category {
-                            RateCategory::AuthenticationInternational => RateCategory::Authentication,
-                            c => c,
-                        };
-                        let key = TierKey { portfolio: biz.portfolio_id, market, family, month };
-                        let k = tiers.get(&key).copied().unwrap_or(0) + 1;
-                        tier_use = Some(key);
-                        price.for_message(k).ok_or_else(|| {
-                            Problem::new(format!(
-                                "no tier band of {} {} {category} on {rate_date} holds message {k} of {month}",
-                                account.currency,
-                                book.markets.name(market)
-                            ))
-                        })?
-                    } else {
-                        price.first()
-                    };
-                    line.rate = Some(r);
-                    line.tier = tier;
-                    line.charge = r;
-                }
-                if let Some(a) = v.uses {
-                    *allowances.entry(allowance_key(a, biz.waba_id, bi, month)).or_insert(0) += 1;
-                }
-            }
-        }
+        let scope = Scope { waba: biz.waba_id, business: bi, portfolio: biz.portfolio_id, month: day.month };
+        let verdict = common_checks(ev, &mut pair, now).unwrap_or_else(|| {
+            let mt = Mt { at: now, kind: ev.kind, local_date: day.date, csw_open: pair.csw_open(now) };
+            Some(day.rules.rules().price(&mt, &mut pair, &counters.context(options, scope)))
+        });
+        let tier_use = price(book, &biz.account, counters, scope, &day, market, country, verdict, line)?;
 
         // Commit: the line is priced.
-        if let Some(key) = tier_use {
-            *tiers.entry(key).or_insert(0) += 1;
-        }
+        counters.commit(tier_use, verdict.and_then(|v| v.uses), scope);
         if pair.changed() {
             biz.pairs.set(&who, spot, pair, now, options.evict_expired);
         }
@@ -395,6 +208,171 @@ impl Engine {
         self.sweep(now);
         Ok(())
     }
+
+    /// The event's instant as a stamp, if it is not earlier than the event before.
+    fn in_order(&mut self, t: DateTime<Utc>) -> Result<Stamp, Problem> {
+        let now = self.stamps.of(t);
+        let earlier = |last: Stamp| match now {
+            Some(now) => now < last,
+            None => t < last.time(),
+        };
+        if let Some(last) = self.last.filter(|&last| earlier(last)) {
+            return Err(Problem::column(
+                "timestamp",
+                format!("earlier than the event before, {}", rfc3339(last.time())),
+                rfc3339(t),
+            ));
+        }
+        now.ok_or_else(|| Problem::column("timestamp", "outside the years 1677 to 2262", rfc3339(t)))
+    }
+
+    /// The index of the business `name`, which must not be empty.
+    fn business_named(&mut self, name: &str) -> Result<u32, Problem> {
+        match trim(name) {
+            "" => Err(Problem::column("business", "must not be empty", name)),
+            trimmed => Ok(self.business_index(trimmed)),
+        }
+    }
+}
+
+/// What an event must be whatever the rules: an MO has no category.
+fn check_event(ev: &Facts) -> Result<(), Problem> {
+    if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
+        let category = ev.kind.pricing_category().to_string();
+        return Err(Problem::column("category", "must be empty for an MO", category));
+    }
+    Ok(())
+}
+
+/// The user as a key of its business's pairs: a number by its key (its text is not read
+/// again), any other id normalised.
+fn user_key<'u, 's>(
+    keys: &Keys,
+    names: &impl Fn() -> [&'s str; 2],
+    buf: &'u mut String,
+) -> Result<UserKey<'u>, Problem>
+where
+    's: 'u,
+{
+    match keys.user() {
+        Some(n) => Ok(UserKey::Number(n)),
+        None => match normalize_user(names()[1], buf) {
+            "" => Err(Problem::column("user", "must not be empty", names()[1])),
+            user => Ok(UserKey::Id(user)),
+        },
+    }
+}
+
+/// The recipient's country and market on the day whose markets apply: from the event's
+/// country, else from the number's prefix (found ahead when it could not change that day).
+fn locate<'s>(
+    book: &Pricebook,
+    ev: &Facts,
+    who: UserKey,
+    keys: &Keys,
+    rate_date: NaiveDate,
+    names: &impl Fn() -> [&'s str; 2],
+) -> Result<(Option<Country>, MarketId), Problem> {
+    Ok(match (ev.country, who) {
+        (Some(c), _) => (Some(c), book.markets.of_country(c, rate_date)),
+        (None, UserKey::Number(_)) => match keys.market() {
+            Some(found) => {
+                debug_assert_eq!(found, book.markets.of_prefix(keys.prefix, rate_date), "{rate_date}");
+                found
+            }
+            None => book.markets.of_prefix(keys.prefix, rate_date),
+        },
+        (None, UserKey::Id(user)) if user.bytes().all(|b| b.is_ascii_digit()) => {
+            book.markets.of_number(user, rate_date)
+        }
+        (None, UserKey::Id(_)) => {
+            return Err(Problem::column("user", "not a phone number and no country given", names()[1]));
+        }
+    })
+}
+
+/// A new message id and where it will be recorded (`Some(None)` for an event without an id),
+/// or `None` for a repeat within the dedup window.
+#[allow(clippy::option_option)]
+fn dedup(seen: &SeenIds, keys: &Keys, now: Stamp, options: &Options) -> Option<Option<(u64, Spot)>> {
+    match keys.id() {
+        None => Some(None),
+        Some(id) => seen.unseen(id, now, options.dedup_window).map(|spot| Some((id, spot))),
+    }
+}
+
+/// The checks before the rule set's own (docs/rules.md §4): an MO is inbound (and reopens the
+/// window), an MT not delivered is undelivered, a delivered non-template outside the window
+/// is a violation. `None` when the rule set decides.
+fn common_checks(ev: &Facts, pair: &mut PairState, now: Stamp) -> Option<Option<Verdict>> {
+    if ev.direction == Direction::Mo {
+        pair.mo(now, ev.entry_point);
+        Some(None)
+    } else if !ev.status.is_delivered() {
+        Some(Some(Verdict::free(PricingType::Undelivered, ev.kind.pricing_category())))
+    } else if ev.kind == Kind::NonTemplate && !pair.csw_open(now) {
+        Some(Some(Verdict::free(PricingType::Violation, PricingCategory::Service)))
+    } else {
+        None
+    }
+}
+
+/// Writes the verdict and its price on the line: the rate of the card in force (at the
+/// authentication-international rate where docs/rules.md §6 says so), at the band of the
+/// month's counter when tiered. Returns the tier counter to count the message in.
+#[allow(clippy::too_many_arguments)]
+fn price(
+    book: &Pricebook,
+    account: &Account,
+    counters: &Counters,
+    scope: Scope,
+    day: &Day,
+    market: MarketId,
+    country: Option<Country>,
+    verdict: Option<Verdict>,
+    line: &mut PricedLine,
+) -> Result<Option<TierKey>, Problem> {
+    let Some(v) = verdict else {
+        line.pricing_type = PricingType::Inbound;
+        return Ok(None);
+    };
+    line.pricing_type = v.pricing_type;
+    line.pricing_category = Some(v.category);
+    line.pricing_model = v.model.unwrap_or(line.pricing_model);
+    let Some(rate) = v.rate else { return Ok(None) };
+    let (currency, date) = (account.currency, day.rate_date);
+    let mut category = rate.category;
+    if category == RateCategory::Authentication
+        && auth_intl(account, country, line.timestamp, day.date)
+        && book.price(currency, market, RateCategory::AuthenticationInternational, date).is_some()
+    {
+        category = RateCategory::AuthenticationInternational;
+        line.pricing_category = Some(PricingCategory::AuthenticationInternational);
+    }
+    let name = || book.markets.name(market);
+    let price = book
+        .price(currency, market, category, date)
+        .ok_or_else(|| Problem::new(format!("no rate for {currency} {} {category} on {date}", name())))?;
+    let mut tier_use = None;
+    let (r, tier) = if rate.tiered {
+        let key =
+            TierKey { portfolio: scope.portfolio, market, family: category.family(), month: scope.month };
+        let k = counters.next_in(key);
+        tier_use = Some(key);
+        price.for_message(k).ok_or_else(|| {
+            Problem::new(format!(
+                "no tier band of {currency} {} {category} on {date} holds message {k} of {}",
+                name(),
+                scope.month
+            ))
+        })?
+    } else {
+        price.first()
+    };
+    line.rate = Some(r);
+    line.tier = tier;
+    line.charge = r;
+    Ok(tier_use)
 }
 
 impl Engine {

@@ -32,6 +32,17 @@ named_enum! {
     }
 }
 
+impl RateCategory {
+    /// The volume-tier family this category counts in: authentication-international shares
+    /// authentication's counter (docs/rules.md §5).
+    pub(crate) fn family(self) -> RateCategory {
+        match self {
+            RateCategory::AuthenticationInternational => RateCategory::Authentication,
+            c => c,
+        }
+    }
+}
+
 impl From<Category> for RateCategory {
     fn from(c: Category) -> RateCategory {
         match c {

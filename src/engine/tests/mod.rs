@@ -10,6 +10,7 @@ use crate::domain::event::{Category, Event, Kind, Status};
 use crate::pricebook::account::Accounts;
 use crate::pricebook::market::Markets;
 use crate::pricebook::ratecard::RateCard;
+use rust_decimal::Decimal;
 
 pub(crate) const MARKETS: &str = "effective_from,prefix,country,market\n\
     2000-01-01,33,FR,France\n\
@@ -59,7 +60,7 @@ impl Engine {
     /// The live state, for checking that a failed push changed nothing.
     pub(crate) fn debug_state(&self) -> String {
         let pairs: Vec<_> = self.businesses.iter().map(|b| format!("{:?}", b.pairs)).collect();
-        format!("{:?} {:?} {:?} {:?} {pairs:?}", self.tiers, self.allowances, self.seen, self.last)
+        format!("{:?} {:?} {:?} {pairs:?}", self.counters, self.seen, self.last)
     }
 }
 
