@@ -15,6 +15,9 @@
 //! # Ok::<(), wabill::Problem>(())
 //! ```
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod billing;
 mod domain;
 mod engine;

@@ -19,6 +19,7 @@ use std::hash::BuildHasher;
 use chrono::TimeDelta;
 
 use crate::domain::time::Stamp;
+use crate::util::cpu;
 use crate::util::slots::{Slots, Spot};
 
 /// A day, in seconds (the unit of [`SeenIds`]' times).
@@ -223,9 +224,9 @@ impl Bloom {
         let block = self.block(key);
         let block = &mut self.blocks[block];
         #[cfg(target_arch = "x86_64")]
-        if crate::util::slots::has_avx2() {
+        if cpu::has_avx2() {
             // SAFETY: the CPU has AVX2.
-            return unsafe { avx2::add(block, key) };
+            return unsafe { cpu::or_bits_avx2(&mut block.0, key.wrapping_mul(Bloom::MIX)) };
         }
         for (word, mask) in block.0.iter_mut().zip(Bloom::masks(key)) {
             *word |= mask;
@@ -262,41 +263,7 @@ impl Bloom {
 
     /// Starts loading the block of `key`.
     fn prefetch(&self, key: u64) {
-        crate::util::slots::prefetch(&self.blocks[self.block(key)]);
-    }
-}
-
-/// [`Bloom::add`] with AVX2, four words at a time: a variable shift per word makes each
-/// word's mask ([`Bloom::masks`]) in one instruction.
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_load_si256, _mm256_or_si256, _mm256_set1_epi64x,
-        _mm256_setr_epi64x, _mm256_sllv_epi64, _mm256_srlv_epi64, _mm256_store_si256,
-    };
-
-    use super::{Block, Bloom};
-
-    /// The masks of words 0 to 3 and 4 to 7.
-    #[target_feature(enable = "avx2")]
-    fn masks(key: u64) -> [__m256i; 2] {
-        let mixed = _mm256_set1_epi64x(key.wrapping_mul(Bloom::MIX) as i64);
-        let (six, one) = (_mm256_set1_epi64x(63), _mm256_set1_epi64x(1));
-        let shifts = [_mm256_setr_epi64x(16, 22, 28, 34), _mm256_setr_epi64x(40, 46, 52, 58)];
-        shifts.map(|s| _mm256_sllv_epi64(one, _mm256_and_si256(_mm256_srlv_epi64(mixed, s), six)))
-    }
-
-    /// # Safety
-    /// The CPU must have AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn add(block: &mut Block, key: u64) {
-        let words: *mut __m256i = block.0.as_mut_ptr().cast();
-        for (half, mask) in masks(key).into_iter().enumerate() {
-            // SAFETY: a block is 64 bytes aligned to 64: two aligned halves of 32 bytes.
-            unsafe {
-                _mm256_store_si256(words.add(half), _mm256_or_si256(_mm256_load_si256(words.add(half)), mask))
-            };
-        }
+        cpu::prefetch(&self.blocks[self.block(key)]);
     }
 }
 
@@ -348,11 +315,11 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         #[test]
         fn avx2_sets_the_same_bits(key in any::<u64>(), words in any::<[u64; 8]>()) {
-            if crate::util::slots::has_avx2() {
+            if cpu::has_avx2() {
                 let masks = Bloom::masks(key);
                 let mut block = Block(words);
                 // SAFETY: the CPU has AVX2.
-                unsafe { avx2::add(&mut block, key) };
+                unsafe { cpu::or_bits_avx2(&mut block.0, key.wrapping_mul(Bloom::MIX)) };
                 prop_assert_eq!(block.0, std::array::from_fn(|i| words[i] | masks[i]));
             }
         }

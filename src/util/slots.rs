@@ -12,25 +12,7 @@
 //! lookup reads one or two neighbouring cache lines. The capacity is a power of two and the
 //! table grows past `max_load` percent. `K::default()` marks an empty slot and is never a key.
 
-/// Asks the processor to load the cache line at `at`, without waiting for it.
-pub(crate) fn prefetch<T>(at: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults and changes no memory, whatever the
-    // address (it may be past the end of a table).
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
-    }
-    let _ = at;
-}
-
-/// Whether the processor has AVX2 (checked once, then cached by the standard library): the
-/// code that uses it runs only when it does.
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
+use super::cpu;
 
 /// A key of a [`Slots`] table.
 pub(crate) trait SlotKey: Copy + Eq + Default {
@@ -132,9 +114,9 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
         // The 64 bytes from the home slot on, where a probe often goes on: one line, or two
         // when the home slot is not the first of its line.
         let next = slot.cast::<u8>().wrapping_add(63);
-        prefetch(slot);
+        cpu::prefetch(slot);
         if slot as usize / 64 != next as usize / 64 {
-            prefetch(next);
+            cpu::prefetch(next);
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use csv::StringRecord;
 use csv_core::ReadRecordResult;
 
+use super::cpu::{self, BLOCK};
 use crate::domain::error::{Error, Position, Problem};
 
 /// How much of a file each read takes: 64 KiB, so that a large log is read in a fraction of
@@ -179,7 +180,7 @@ impl<R: Read> Rows<R> {
             end: 0,
             eof: false,
             width: None,
-            avx2: crate::util::slots::has_avx2(),
+            avx2: cpu::has_avx2(),
         }
     }
 
@@ -369,9 +370,6 @@ impl<R: Read> Rows<R> {
     }
 }
 
-/// How many bytes [`Special`] looks at together: two SSE2 registers.
-const BLOCK: usize = 32;
-
 /// The bytes of a block that matter to a plain line, one bit each (the first byte lowest), up
 /// to the block's first `\n`: that `\n`, the commas before it, any quote or `\r` before it,
 /// any byte outside ASCII before it, and any space or control character before it.
@@ -393,71 +391,14 @@ impl Special {
         let ([newlines, commas, quotes, returns], wide, low) = match AVX2 {
             // SAFETY: the caller checked that the CPU has AVX2.
             #[cfg(target_arch = "x86_64")]
-            true => unsafe { Self::find_avx2(block, bytes) },
-            _ => Self::find(block, bytes),
+            true => unsafe { cpu::find_avx2(block, bytes) },
+            _ => cpu::find(block, bytes),
         };
         let end = newlines & newlines.wrapping_neg();
         // The bits below the first newline's (all of them without one).
         let before = end.wrapping_sub(1);
         let (odd, blank) = ((quotes | returns) & before, low & !wide & before);
         Special { end, commas: commas & before, odd, wide: wide & before, blank }
-    }
-
-    /// For each of `bytes`, where it is in `block`; where the bytes outside ASCII are; and
-    /// where the bytes below `!` are, as signed bytes (so outside ASCII too): one SSE2
-    /// comparison of each half of the block for each (SSE2 is part of every x86-64).
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is available on every x86-64; the loads read the block's two halves of
-        // 16 bytes, unaligned.
-        unsafe {
-            let low = _mm_loadu_si128(block.as_ptr().cast());
-            let high = _mm_loadu_si128(block.as_ptr().add(16).cast());
-            let mask = |v| _mm_movemask_epi8(v) as u32 & 0xFFFF;
-            let found = bytes.map(|b| {
-                let b = _mm_set1_epi8(b as i8);
-                mask(_mm_cmpeq_epi8(low, b)) | mask(_mm_cmpeq_epi8(high, b)) << 16
-            });
-            let bang = _mm_set1_epi8(b'!' as i8);
-            let below = mask(_mm_cmplt_epi8(low, bang)) | mask(_mm_cmplt_epi8(high, bang)) << 16;
-            (found, mask(low) | mask(high) << 16, below)
-        }
-    }
-
-    /// [`Special::find`] with AVX2: the block in one register.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn find_avx2(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
-        use std::arch::x86_64::{
-            _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
-        };
-        // SAFETY: the load reads the block's 32 bytes, unaligned.
-        let all = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
-        let found =
-            bytes.map(|b| _mm256_movemask_epi8(_mm256_cmpeq_epi8(all, _mm256_set1_epi8(b as i8))) as u32);
-        let below = _mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(b'!' as i8), all)) as u32;
-        (found, _mm256_movemask_epi8(all) as u32, below)
-    }
-
-    /// [`Special::find`], a byte at a time.
-    #[cfg(any(not(target_arch = "x86_64"), test))]
-    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-    fn find_bytewise(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
-        let mask = |f: &dyn Fn(u8) -> bool| block.iter().rev().fold(0, |m, &x| m << 1 | u32::from(f(x)));
-        (bytes.map(|b| mask(&|x| x == b)), mask(&|x| !x.is_ascii()), mask(&|x| (x as i8) < b'!' as i8))
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn find(block: &[u8; BLOCK], bytes: [u8; 4]) -> ([u32; 4], u32, u32) {
-        Self::find_bytewise(block, bytes)
     }
 }
 
@@ -682,25 +623,6 @@ mod tests {
             let expected = theirs(&bytes);
             prop_assert_eq!(&ours_with(&bytes, step, true, buffer), &expected);
             prop_assert_eq!(&ours_with(&bytes, step, false, buffer), &expected);
-        }
-    }
-
-    proptest! {
-        /// The bytes a plain line looks for are found as a byte at a time finds them.
-        #[test]
-        fn blocks_are_searched_as_bytewise(
-            block in proptest::array::uniform32(proptest::sample::select(
-                vec![b'a', b'0', b',', b'"', b'\r', b'\n', b' ', b'!', b'\t', 0x00, 0x7F, 0x80, 0xC3, 0xFF],
-            )),
-        ) {
-            let bytes = [b'\n', b',', b'"', b'\r'];
-            prop_assert_eq!(Special::find(&block, bytes), Special::find_bytewise(&block, bytes));
-            #[cfg(target_arch = "x86_64")]
-            if crate::util::slots::has_avx2() {
-                // SAFETY: the CPU has AVX2.
-                let avx2 = unsafe { Special::find_avx2(&block, bytes) };
-                prop_assert_eq!(avx2, Special::find_bytewise(&block, bytes));
-            }
         }
     }
 
