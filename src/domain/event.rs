@@ -11,6 +11,16 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::Problem;
 use crate::domain::money::Country;
 
+/// Writes `args` through `f`, honouring the width, fill and alignment asked for (`{:>12}`): a
+/// domain word lines up in a table like a string does. Formats to a string only when a width
+/// is asked.
+pub(crate) fn pad(f: &mut fmt::Formatter<'_>, args: fmt::Arguments<'_>) -> fmt::Result {
+    match (f.width(), f.precision()) {
+        (None, None) => f.write_fmt(args),
+        _ => f.pad(&args.to_string()),
+    }
+}
+
 /// Defines a fieldless enum whose `Display` and `FromStr` use the given names.
 macro_rules! named_enum {
     ($(#[$m:meta])* $vis:vis enum $name:ident ($what:literal) { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -30,7 +40,7 @@ macro_rules! named_enum {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 
@@ -261,6 +271,15 @@ named_enum! {
 mod tests {
     use super::*;
 
+    /// Domain words line up in tables: width, fill and alignment are honoured.
+    #[test]
+    fn words_honour_width_and_alignment() {
+        assert_eq!(format!("[{:>10}]", PricingType::Regular), "[   regular]");
+        assert_eq!(format!("[{:<4}]", Direction::Mo), "[mo  ]");
+        assert_eq!(format!("[{:*^9}]", Month { year: 2025, month: 7 }), "[*2025-07*]");
+        assert_eq!(format!("[{}]", Month { year: 2025, month: 7 }), "[2025-07]");
+    }
+
     #[test]
     fn names_round_trip() {
         for t in PricingType::ALL {
@@ -307,7 +326,7 @@ impl Month {
 
 impl fmt::Display for Month {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
+        pad(f, format_args!("{:04}-{:02}", self.year, self.month))
     }
 }
 

@@ -64,7 +64,7 @@ impl FromStr for Currency {
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        f.pad(self.code())
     }
 }
 
@@ -106,7 +106,7 @@ impl FromStr for Country {
 
 impl fmt::Display for Country {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        f.pad(self.code())
     }
 }
 
@@ -185,6 +185,11 @@ pub fn format_fixed(amount: Decimal, scale: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_honour_width_and_alignment() {
+        assert_eq!(format!("[{:>5}|{:<3}]", Currency::USD, "FR".parse::<Country>().unwrap()), "[  USD|FR ]");
+    }
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str_exact(s).unwrap()

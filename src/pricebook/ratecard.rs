@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::domain::error::{Error, Position, Problem};
-use crate::domain::event::{named_enum, Category};
+use crate::domain::event::{named_enum, pad, Category};
 use crate::domain::money::{parse_amount, Currency};
 use crate::pricebook::market::parse_date;
 use crate::util::table::{At, Table};
@@ -78,8 +78,8 @@ pub struct Tier {
 impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.to {
-            Some(to) => write!(f, "{}:{}", self.from, to),
-            None => write!(f, "{}:MAX", self.from),
+            Some(to) => pad(f, format_args!("{}:{}", self.from, to)),
+            None => pad(f, format_args!("{}:MAX", self.from)),
         }
     }
 }
@@ -275,6 +275,14 @@ fn parse_count(column: &'static str, s: &str) -> Result<u64, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiers_honour_width_and_alignment() {
+        assert_eq!(
+            format!("[{:>8}|{:<7}]", Tier { from: 1, to: Some(750) }, Tier { from: 751, to: None }),
+            "[   1:750|751:MAX]"
+        );
+    }
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str_exact(s).unwrap()

@@ -112,7 +112,7 @@ impl FromStr for RuleChoice {
 impl std::fmt::Display for RuleChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RuleChoice::Auto => f.write_str("auto"),
+            RuleChoice::Auto => f.pad("auto"),
             RuleChoice::Fixed(r) => r.fmt(f),
         }
     }
