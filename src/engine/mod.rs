@@ -367,7 +367,8 @@ fn price(
             ))
         })?
     } else {
-        price.first()
+        // Outside the volume-tier rules: the first band, and no tier (docs/rules.md §7).
+        (price.first(), None)
     };
     line.rate = Some(r);
     line.tier = tier;

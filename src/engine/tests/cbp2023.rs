@@ -42,6 +42,19 @@ fn a_non_template_is_covered_by_the_earliest_open_conversation() {
     assert_eq!(l.mt(t(24, 0), FR, TEXT).pricing_category, Some(PC::Marketing));
 }
 
+/// docs/rules.md §7: `tier` only when the volume-tier rules chose the band; a tiered price read
+/// at its first band outside them (here India's authentication under cbp-2023) has none.
+#[test]
+fn a_tiered_price_read_at_its_first_band_leaves_tier_empty() {
+    let options = Options { rules: RuleChoice::Fixed(RuleSet::Cbp2023), ..Options::default() };
+    let mut l = Log::new(engine_with("business\n", options));
+    let line = l.mt(at(0, 0), IN, AUTH);
+    assert_eq!((tc(&line), line.tier), ((PT::Regular, "0.0014".into()), None));
+    // Under the tier rules the band is named.
+    let mut l = log(0);
+    assert_eq!(l.mt(at(0, 0), IN, AUTH).tier.map(|t| t.to_string()), Some("1:2".into()));
+}
+
 #[test]
 fn a_template_in_a_service_conversation_opens_its_own() {
     let mut l = log(0);
