@@ -195,6 +195,12 @@ impl Engine {
             Some(day.rules.rules().price(&mt, &mut pair, &counters.context(options, scope)))
         });
         let tier_use = price(book, &biz.account, counters, scope, &day, market, country, verdict, line)?;
+        if verdict.is_some_and(|v| v.category == PricingCategory::Authentication)
+            && line.pricing_category == Some(PricingCategory::AuthenticationInternational)
+        {
+            // A conversation it opened covers its lines at that category (docs/rules.md §4).
+            pair.opened_international(now);
+        }
 
         // Commit: the line is priced.
         counters.commit(tier_use, verdict.and_then(|v| v.uses), scope);
@@ -367,7 +373,8 @@ fn price(
             ))
         })?
     } else {
-        price.first()
+        // Outside the volume-tier rules: the first band, and no tier (docs/rules.md §7).
+        (price.first(), None)
     };
     line.rate = Some(r);
     line.tier = tier;

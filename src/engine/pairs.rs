@@ -143,10 +143,7 @@ mod tests {
         let (empty, spot) = pairs.get(&user);
         let mut p = empty.clone();
         p.mo(at(0), false);
-        p.open_conversation(
-            1,
-            Conversation { category: PricingCategory::Utility, rules: RuleSet::Cbp2023, opened: at(1) },
-        );
+        p.open_conversation(1, Conversation::new(PricingCategory::Utility, RuleSet::Cbp2023, at(1)));
         pairs.set(&user, spot, p.clone(), at(1), true);
         assert_eq!(pairs.get(&user).0, p);
         assert_eq!(pairs.live(at(24)), 1);

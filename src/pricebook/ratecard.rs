@@ -136,10 +136,10 @@ impl Price {
         Some((band.rate, self.tiered.then_some(Tier { from: band.from, to: band.to })))
     }
 
-    /// The rate outside the volume-tier rules: the first band.
-    pub fn first(&self) -> (Decimal, Option<Tier>) {
-        let b = self.bands[0];
-        (b.rate, self.tiered.then_some(Tier { from: b.from, to: b.to }))
+    /// The rate outside the volume-tier rules: the first band's. No tier: the tier rules did
+    /// not choose it (docs/rules.md §5, §7).
+    pub fn first(&self) -> Decimal {
+        self.bands[0].rate
     }
 
     pub fn bands(&self) -> &[Band] {
@@ -302,8 +302,8 @@ mod tests {
         .unwrap();
         let at = |d: &str| c.price(Currency::USD, "France", RateCategory::Marketing, d.parse().unwrap());
         assert!(at("2025-06-30").is_none());
-        assert_eq!(at("2025-12-31").unwrap().first().0, dec("0.0859"));
-        assert_eq!(at("2026-01-01").unwrap().first().0, dec("0.08"));
+        assert_eq!(at("2025-12-31").unwrap().first(), dec("0.0859"));
+        assert_eq!(at("2026-01-01").unwrap().first(), dec("0.08"));
     }
 
     #[test]
@@ -329,7 +329,8 @@ mod tests {
         .unwrap();
         let p =
             c.price(Currency::USD, "India", RateCategory::Template, "2021-06-01".parse().unwrap()).unwrap();
-        assert_eq!(p.first(), (dec("0.0066"), Some(Tier { from: 1, to: Some(250_000) })));
+        // Its rate only: no tier band was chosen (docs/rules.md §7).
+        assert_eq!(p.first(), dec("0.0066"));
     }
 
     #[test]

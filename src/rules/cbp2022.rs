@@ -29,7 +29,7 @@ impl Rules for Cbp2022 {
         if let Some(c) = pair.open_conversations(mt.at).next() {
             return Verdict::free(PricingType::Conversation, c.category);
         }
-        let open = |category| Conversation { category, rules: RuleSet::Cbp2022, opened: mt.at };
+        let open = |category| Conversation::new(category, RuleSet::Cbp2022, mt.at);
         if pair.take_entry_point(mt.at) {
             pair.open_conversation(SLOT, open(PricingCategory::ReferralConversion));
             return Verdict::free(PricingType::FreeEntryPoint, PricingCategory::ReferralConversion);

@@ -8,11 +8,13 @@
 //! 3. an unused entry point less than 24h old opens a 72h window that closes every open
 //!    conversation (no conversation opens while it lasts): `free_entry_point`;
 //! 4. a template of category c is `conversation` if a conversation of c is open, else it opens
-//!    one and is `regular` at c's rate (authentication-international where docs/rules.md §6 says so);
+//!    one and is `regular` at c's rate (authentication-international where docs/rules.md §6 says
+//!    so: the engine then marks the conversation `authentication_international`, and so are the
+//!    lines it covers);
 //! 5. a non-template is `conversation` if any conversation is open (category: the earliest
-//!    opened), else it opens a `service` conversation: until 2024-10-31 the first 1,000 of a
-//!    WABA's local month are `free_tier`, later ones `regular` at the `service` rate; from
-//!    2024-11-01 it is `free_customer_service`.
+//!    opened; among those opened at one instant, the first priced), else it opens a `service`
+//!    conversation: until 2024-10-31 the first 1,000 of a WABA's local month are `free_tier`,
+//!    later ones `regular` at the `service` rate; from 2024-11-01 it is `free_customer_service`.
 //!
 //! Its tests price scenarios through the engine: `src/engine/tests/cbp2023.rs`.
 
@@ -37,7 +39,7 @@ fn slot(category: PricingCategory) -> usize {
     match category {
         PricingCategory::Marketing => 0,
         PricingCategory::Utility => 1,
-        PricingCategory::Authentication => 2,
+        PricingCategory::Authentication | PricingCategory::AuthenticationInternational => 2,
         _ => 3,
     }
 }
@@ -57,12 +59,13 @@ impl Rules for Cbp2023 {
             pair.open_fep(mt.at, FEP_WINDOW);
             return free_entry_point;
         }
-        let open = |category| Conversation { category, rules: RuleSet::Cbp2023, opened: mt.at };
+        let open = |category| Conversation::new(category, RuleSet::Cbp2023, mt.at);
         match mt.kind {
             Kind::Template(c) => {
                 let category = PricingCategory::from(c);
-                if pair.conversation(category, mt.at).is_some() {
-                    return Verdict::free(PricingType::Conversation, category);
+                if let Some(open) = pair.open_in(slot(category), mt.at) {
+                    // Its category: `authentication_international` if opened at that rate.
+                    return Verdict::free(PricingType::Conversation, open.category);
                 }
                 pair.open_conversation(slot(category), open(category));
                 Verdict::regular(category, Rate { category: RateCategory::from(c), tiered: false })

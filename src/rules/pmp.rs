@@ -10,7 +10,9 @@
 //!    CSW too); a utility template is `free_customer_service` inside the CSW and `regular`
 //!    outside it; a non-template (always inside the CSW) is `free_customer_service`.
 //!    pmp-2026 charges utility inside the CSW, and non-templates at the `service` rate after a
-//!    monthly allowance per business phone number (`free_tier`).
+//!    monthly allowance per business phone number; the free ones within the allowance are
+//!    `free_customer_service`, category `service`, as Meta labels them (`free_tier` belongs to
+//!    the conversation eras only).
 //!
 //! Utility and authentication pay volume tiers; marketing and service do not.
 //!
@@ -54,7 +56,8 @@ impl Rules for Pmp {
                 Verdict::free(PricingType::FreeCustomerService, PricingCategory::Service)
             }
             Kind::NonTemplate if cx.allowance_left(Allowance::ServiceMessages) => {
-                Verdict::free(PricingType::FreeTier, PricingCategory::Service)
+                // Meta's label for the allowance's free messages (docs/rules.md §4, pmp-2026).
+                Verdict::free(PricingType::FreeCustomerService, PricingCategory::Service)
                     .using(Allowance::ServiceMessages)
             }
             Kind::NonTemplate => {

@@ -19,18 +19,27 @@ use crate::rules::RuleSet;
 /// The length of a free entry point window, in nanoseconds.
 pub(crate) const FEP_WINDOW: i64 = 3 * DAY;
 
-/// One open (or expired) conversation.
+/// One open (or expired) conversation, 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conversation {
-    /// The conversation's category: its template category or `service` (cbp-2023), or its kind
+    /// The conversation's category: its template category or `service` (cbp-2023;
+    /// `authentication_international` when opened at that rate), or its kind
     /// (`user_initiated`, `business_initiated`, `referral_conversion`; cbp-2022).
     pub category: PricingCategory,
     /// The rule set it was opened under (a carried conversation keeps its own).
     pub rules: RuleSet,
+    /// Its place among the pair's conversations opened at the same instant, in the order
+    /// their messages were priced (0 first); set by [`PairState::open_conversation`].
+    rank: u8,
     pub opened: Stamp,
 }
 
 impl Conversation {
+    /// A conversation of `category` opened at `opened` under `rules`.
+    pub(crate) fn new(category: PricingCategory, rules: RuleSet, opened: Stamp) -> Conversation {
+        Conversation { category, rules, rank: 0, opened }
+    }
+
     pub(crate) fn open_at(&self, t: Stamp) -> bool {
         self.opened.holds(DAY, t)
     }
@@ -153,13 +162,15 @@ impl PairState {
         self.changed = Changed { windows: true, conversations: true };
     }
 
-    /// The open conversations at `t`, earliest opened first.
+    /// The open conversations at `t`, earliest opened first; those opened at the same instant
+    /// in the order their messages were priced (docs/rules.md §4, `pricing_category`).
     pub(crate) fn open_conversations(&self, t: Stamp) -> impl Iterator<Item = &Conversation> {
         let mut open: [Option<&Conversation>; 4] = [None; 4];
         for (slot, c) in self.slots().filter(|c| c.open_at(t)).enumerate() {
             open[slot] = Some(c);
         }
-        open.sort_by_key(|c| c.map(|c| c.opened));
+        // `None` sorts first, and is skipped.
+        open.sort_by_key(|c| c.map(|c| (c.opened, c.rank)));
         open.into_iter().flatten()
     }
 
@@ -168,10 +179,32 @@ impl PairState {
         self.slots().find(|c| c.category == category && c.open_at(t))
     }
 
-    /// Opens a conversation at `t` in `slot`, replacing whatever expired conversation was there.
+    /// The conversation in `slot` if it is open at `t`.
+    pub(crate) fn open_in(&self, slot: usize, t: Stamp) -> Option<&Conversation> {
+        self.conversations[slot].as_ref().filter(|c| c.open_at(t))
+    }
+
+    /// Opens a conversation in `slot`, replacing whatever expired conversation was there. It
+    /// ranks after the conversations already opened at the same instant: their messages were
+    /// priced before its own.
     pub(crate) fn open_conversation(&mut self, slot: usize, conversation: Conversation) {
-        self.conversations[slot] = Some(conversation);
+        let others = self.conversations.iter().enumerate().filter(|&(i, _)| i != slot);
+        let rank = others.filter_map(|(_, c)| *c).filter(|c| c.opened == conversation.opened).count();
+        let rank = u8::try_from(rank).expect("at most 3 other slots");
+        self.conversations[slot] = Some(Conversation { rank, ..conversation });
         self.changed.conversations = true;
+    }
+
+    /// The authentication conversation opened at `t`, if any, was opened at the
+    /// authentication-international rate (docs/rules.md §6): it and the lines it covers take
+    /// that category (docs/rules.md §4, `pricing_category`).
+    pub(crate) fn opened_international(&mut self, t: Stamp) {
+        let opened_now =
+            |c: &&mut Conversation| c.category == PricingCategory::Authentication && c.opened == t;
+        if let Some(c) = self.conversations.iter_mut().flatten().find(opened_now) {
+            c.category = PricingCategory::AuthenticationInternational;
+            self.changed.conversations = true;
+        }
     }
 
     /// Every conversation held, open or expired.
@@ -219,12 +252,32 @@ mod tests {
     }
 
     #[test]
+    fn the_pricing_order_costs_the_pairs_table_no_room() {
+        assert_eq!(std::mem::size_of::<Windows>(), 24);
+        assert_eq!(std::mem::size_of::<Option<Conversation>>(), 16);
+    }
+
+    #[test]
+    fn conversations_opened_at_one_instant_rank_in_the_order_they_were_opened() {
+        let mut p = PairState::default();
+        let open = |category| Conversation::new(category, RuleSet::Cbp2023, at(0));
+        p.open_conversation(3, open(PricingCategory::Service));
+        p.open_conversation(1, open(PricingCategory::Utility));
+        p.open_conversation(0, open(PricingCategory::Marketing));
+        let order: Vec<_> = p.open_conversations(at(1)).map(|c| c.category).collect();
+        assert_eq!(order, [PricingCategory::Service, PricingCategory::Utility, PricingCategory::Marketing]);
+        // An earlier opening still comes first, whatever its rank.
+        p.open_conversation(2, Conversation::new(PricingCategory::Authentication, RuleSet::Cbp2023, at(-1)));
+        assert_eq!(
+            p.open_conversations(at(1)).next().map(|c| c.category),
+            Some(PricingCategory::Authentication)
+        );
+    }
+
+    #[test]
     fn fep_window_closes_conversations() {
         let mut p = PairState::default();
-        p.open_conversation(
-            0,
-            Conversation { category: PricingCategory::Marketing, rules: RuleSet::Cbp2023, opened: at(0) },
-        );
+        p.open_conversation(0, Conversation::new(PricingCategory::Marketing, RuleSet::Cbp2023, at(0)));
         p.open_fep(at(1), FEP_WINDOW);
         assert!(p.open_conversations(at(2)).next().is_none());
         assert!(p.fep_open(at(72)));

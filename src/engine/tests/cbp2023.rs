@@ -42,6 +42,72 @@ fn a_non_template_is_covered_by_the_earliest_open_conversation() {
     assert_eq!(l.mt(t(24, 0), FR, TEXT).pricing_category, Some(PC::Marketing));
 }
 
+/// docs/rules.md §4, `pricing_category`: among conversations opened at the same instant, the
+/// one whose message was priced first covers a non-template, whatever the categories.
+#[test]
+fn conversations_opened_at_one_instant_cover_in_the_order_they_were_priced() {
+    let mut l = log(0);
+    let (other, third) = ("33600000001", "33600000002");
+    l.mt(t(0, 0), FR, UTILITY);
+    l.mt(t(0, 0), FR, MARKETING);
+    l.mt(t(0, 0), other, MARKETING);
+    l.mt(t(0, 0), other, UTILITY);
+    for user in [FR, other, third] {
+        l.mo(t(1, 0), user);
+    }
+    let text = l.mt(t(2, 0), FR, TEXT);
+    assert_eq!((text.pricing_type, text.pricing_category), (PT::Conversation, Some(PC::Utility)));
+    assert_eq!(l.mt(t(2, 0), other, TEXT).pricing_category, Some(PC::Marketing));
+    // A service conversation priced first covers before a marketing one of the same instant
+    // (slot order would say marketing).
+    assert_eq!(l.mt(t(3, 0), third, TEXT).pricing_category, Some(PC::Service));
+    assert_eq!(l.mt(t(3, 0), third, MARKETING).pricing_type, PT::Regular);
+    assert_eq!(l.mt(t(4, 0), third, TEXT).pricing_category, Some(PC::Service));
+}
+
+/// docs/rules.md §4 and §6: a conversation opened at the authentication-international rate
+/// gives its category to the lines it covers, templates and non-templates.
+#[test]
+fn a_conversation_opened_at_the_international_rate_labels_its_lines_international() {
+    // The test card has Indonesia's international rate from 2025-07-01: force cbp-2023.
+    let options = Options { rules: RuleChoice::Fixed(RuleSet::Cbp2023), ..Options::default() };
+    let mut l = Log::new(engine_with("business,country,auth_intl_from\nB,IN,2025-01-01\n", options));
+    let opening = l.mt(at(0, 0), ID, AUTH);
+    assert_eq!(
+        (tc(&opening), opening.pricing_category),
+        ((PT::Regular, "0.136".into()), Some(PC::AuthenticationInternational))
+    );
+    // A domestic authentication conversation keeps its category.
+    l.mt(at(0, 0), IN, AUTH);
+    let again = l.mt(at(1, 0), ID, AUTH);
+    assert_eq!(
+        (tc(&again), again.pricing_category),
+        ((PT::Conversation, "0".into()), Some(PC::AuthenticationInternational))
+    );
+    assert_eq!(l.mt(at(1, 0), IN, AUTH).pricing_category, Some(PC::Authentication));
+    l.mo(at(2, 0), ID);
+    let text = l.mt(at(3, 0), ID, TEXT);
+    assert_eq!(
+        (text.pricing_type, text.pricing_category),
+        (PT::Conversation, Some(PC::AuthenticationInternational))
+    );
+    // After 24h the next one opens, again at the international rate.
+    assert_eq!(tc(&l.mt(at(24, 0), ID, AUTH)), (PT::Regular, "0.136".into()));
+}
+
+/// docs/rules.md §7: `tier` only when the volume-tier rules chose the band; a tiered price read
+/// at its first band outside them (here India's authentication under cbp-2023) has none.
+#[test]
+fn a_tiered_price_read_at_its_first_band_leaves_tier_empty() {
+    let options = Options { rules: RuleChoice::Fixed(RuleSet::Cbp2023), ..Options::default() };
+    let mut l = Log::new(engine_with("business\n", options));
+    let line = l.mt(at(0, 0), IN, AUTH);
+    assert_eq!((tc(&line), line.tier), ((PT::Regular, "0.0014".into()), None));
+    // Under the tier rules the band is named.
+    let mut l = log(0);
+    assert_eq!(l.mt(at(0, 0), IN, AUTH).tier.map(|t| t.to_string()), Some("1:2".into()));
+}
+
 #[test]
 fn a_template_in_a_service_conversation_opens_its_own() {
     let mut l = log(0);

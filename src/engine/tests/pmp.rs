@@ -211,7 +211,7 @@ fn a_missing_rate_is_an_error_and_changes_nothing() {
         Options { rules: RuleChoice::Fixed(RuleSet::Pmp2026), service_allowance: 1, ..Options::default() };
     let mut l = Log::new(engine_with("business\n", options));
     l.mo(at(0, 0), IN);
-    assert_eq!(l.mt(at(0, 1), IN, TEXT).pricing_type, PT::FreeTier);
+    assert_eq!(l.mt(at(0, 1), IN, TEXT).pricing_type, PT::FreeCustomerService);
     let before = l.engine.debug_state();
     let err = l.engine.push(&Event::mt(at(0, 2), "B", IN, TEXT)).unwrap_err();
     assert_eq!(err.to_string(), "no rate for USD India service on 2025-09-10");
@@ -235,10 +235,28 @@ fn pmp_2026_charges_utility_in_the_window_and_service_after_the_allowance() {
     let mut l = Log::new(engine_with("business\n", options));
     l.mo(at(0, 0), FR);
     let types: Vec<_> = (1..=3).map(|s| tc(&l.mt(at(0, s), FR, TEXT))).collect();
-    assert_eq!(types, [(PT::FreeTier, "0".into()), (PT::FreeTier, "0".into()), (PT::Regular, "0.03".into())]);
+    let free = (PT::FreeCustomerService, "0".into());
+    assert_eq!(types, [free.clone(), free, (PT::Regular, "0.03".into())]);
     // The FEP window stays free and does not use the allowance.
     l.entry(at(1, 0), ID);
     assert_eq!(l.mt(at(1, 1), ID, TEXT).pricing_type, PT::FreeEntryPoint);
+}
+
+/// docs/rules.md §4, pmp-2026: Meta labels the allowance's free messages
+/// `free_customer_service`, category `service`; `free_tier` belongs to the conversation eras.
+#[test]
+fn pmp_2026_labels_the_allowances_free_messages_free_customer_service() {
+    let options = Options { service_allowance: 1, ..Options::default() };
+    let mut l = Log::new(engine_with("business\n", options));
+    let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    l.mo(t("2026-10-05T09:00:00Z"), FR);
+    let free = l.mt(t("2026-10-05T09:00:01Z"), FR, TEXT);
+    assert_eq!(
+        (free.rules, free.pricing_type, free.pricing_category, free.rate, tc(&free).1),
+        (RuleSet::Pmp2026, PT::FreeCustomerService, Some(PC::Service), None, "0".into())
+    );
+    let paid = l.mt(t("2026-10-05T09:00:02Z"), FR, TEXT);
+    assert_eq!((tc(&paid), paid.pricing_category), ((PT::Regular, "0.03".into()), Some(PC::Service)));
 }
 
 #[test]
@@ -252,8 +270,8 @@ fn the_service_allowance_is_per_business_number_and_local_month() {
     let mut l = Log::new(engine_with("business\n", options));
     l.mo(at(0, 0), FR);
     l.push(Event::mo(at(0, 0), "B2", FR));
-    assert_eq!(l.mt(at(0, 1), FR, TEXT).pricing_type, PT::FreeTier);
-    assert_eq!(l.push(Event::mt(at(0, 1), "B2", FR, TEXT)).pricing_type, PT::FreeTier);
+    assert_eq!(l.mt(at(0, 1), FR, TEXT).pricing_type, PT::FreeCustomerService);
+    assert_eq!(l.push(Event::mt(at(0, 1), "B2", FR, TEXT)).pricing_type, PT::FreeCustomerService);
     assert_eq!(l.mt(at(0, 2), FR, TEXT).pricing_type, PT::Regular);
 }
 
