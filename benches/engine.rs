@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
+use wabill::log::{price_logs, LogInput, ReadOptions, Row, Sink};
 use wabill::{Accounts, Category, Engine, Error, Event, Kind, Options, Pricebook, PricedLine};
 
 const USERS: usize = 5_000;

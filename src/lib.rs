@@ -18,35 +18,39 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-mod billing;
+pub mod billing;
 mod domain;
 mod engine;
 mod io;
 mod pricebook;
-mod report;
+pub mod report;
 mod rules;
 mod util;
 
-pub use billing::compare::{compare, BreakEven, Comparison, Crossing, InvoiceRow};
-pub use billing::invoice::{Billing, Invoice, InvoiceLine, Part, Profile};
 pub use domain::error::{Error, ErrorKind, Position, Problem};
 pub use domain::event::{
     Category, Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType, Status,
 };
 pub use domain::money::{Country, Currency};
 pub use engine::{Engine, Options, Priced, PricedLine};
-pub use io::lines::{LinesWriter, RejectsWriter};
-pub use io::pipeline::{price_logs, Counts, LogInput, ReadOptions, Row, Sink};
 pub use pricebook::account::{Account, Accounts, AuthIntlFrom};
 pub use pricebook::market::Markets;
 pub use pricebook::ratecard::{RateCard, RateCategory, Tier};
 pub use pricebook::Pricebook;
-pub use report::{Format, GroupBy, Invoices, Render, Summary};
 pub use rules::{RuleChoice, RuleSet};
 
-/// Aggregator tariffs: what a tariff is made of, to build one in code or read one from TOML.
-pub mod tariff {
-    pub use crate::billing::tariff::*;
+/// The types a caller names with wabill's: exact decimals, instants and dates, time zones.
+pub use chrono::{DateTime, NaiveDate, Utc};
+pub use chrono_tz::Tz;
+pub use rust_decimal::Decimal;
+
+pub mod log {
+    //! Logs as files hold them: CSV logs (docs/rules.md §2) read, merged by timestamp and
+    //! priced on two threads ([`price_logs`]), every priced line and rejected row handed to a
+    //! [`Sink`]; and the writers of priced lines and rejected rows back to CSV.
+    pub use crate::io::lines::{LinesWriter, RejectsWriter};
+    pub use crate::io::log::Record;
+    pub use crate::io::pipeline::{price_logs, Counts, LogInput, ReadOptions, Row, Sink};
 }
 
 /// The README's Rust examples, compiled and run as doctests.

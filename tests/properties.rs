@@ -6,11 +6,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use csv::StringRecord;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use wabill::tariff::Tariff;
-use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
-use wabill::{Billing, Part};
+use wabill::billing::Tariff;
+use wabill::billing::{Billing, Part};
+use wabill::log::{price_logs, LogInput, ReadOptions, Row, Sink};
+use wabill::report::{GroupBy, Summary};
 use wabill::{Engine, Error, Event, Kind, Options, PricedLine, PricingType, RuleChoice, RuleSet, Status};
-use wabill::{GroupBy, Summary};
 
 const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
     B0,W0,P0,Europe/Paris\n\

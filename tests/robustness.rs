@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use csv::StringRecord;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
+use wabill::log::{price_logs, LogInput, ReadOptions, Row, Sink};
 use wabill::{Accounts, Engine, Error, ErrorKind, Markets, Options, PricedLine, RateCard};
 
 fn root() -> PathBuf {
@@ -234,7 +234,7 @@ impl Sink for Keep {
     }
 }
 
-fn price(log: &[u8], skip: bool) -> (Result<wabill::Counts, Error>, Keep) {
+fn price(log: &[u8], skip: bool) -> (Result<wabill::log::Counts, Error>, Keep) {
     let mut engine = Engine::new(common::book("business\n").into(), Options::default());
     let mut sink = Keep::default();
     let options = ReadOptions { skip_invalid: skip, ..ReadOptions::default() };
@@ -304,12 +304,12 @@ proptest! {
             let _ = RateCard::from_csv(t.as_bytes(), "r.csv");
             let _ = Markets::from_csv(t.as_bytes(), "m.csv");
             let _ = Accounts::from_csv(t.as_bytes(), "a.csv");
-            let _ = wabill::tariff::Tariff::from_toml(t, "t.toml");
+            let _ = wabill::billing::Tariff::from_toml(t, "t.toml");
         }
         let card = format!("effective_from,currency,market,category,rate,tier_from,tier_to\n{csvish}");
         let _ = RateCard::from_csv(card.as_bytes(), "r.csv");
         let toml = format!("name = \"x\"\ncurrency = \"USD\"\n[per_user]\ntiers = [{text}]\n");
-        let _ = wabill::tariff::Tariff::from_toml(&toml, "t.toml");
+        let _ = wabill::billing::Tariff::from_toml(&toml, "t.toml");
     }
 
     #[test]

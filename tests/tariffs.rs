@@ -20,9 +20,9 @@ mod common;
 
 use csv::StringRecord;
 use rust_decimal::Decimal;
-use wabill::tariff::Tariff;
-use wabill::{price_logs, LogInput, ReadOptions, Row, Sink};
-use wabill::{Billing, Invoice};
+use wabill::billing::Tariff;
+use wabill::billing::{Billing, Invoice};
+use wabill::log::{price_logs, LogInput, ReadOptions, Row, Sink};
 use wabill::{Engine, Error, Options, PricedLine};
 
 struct Bill {
@@ -207,7 +207,7 @@ fn pass_through_in_another_currency_is_refused() {
 
 #[test]
 fn a_tariff_built_in_code_is_checked_like_a_toml_one() {
-    use wabill::tariff::{ActiveWhen, PerUser, UserBand, UserPricing, DELIVERED};
+    use wabill::billing::{ActiveWhen, PerUser, UserBand, UserPricing, DELIVERED};
     let mut t = Tariff::new("coded", wabill::Currency::USD);
     let band = |up_to, price: u32| UserBand { up_to, price: price.into() };
     t.per_user = Some(PerUser {

@@ -38,10 +38,15 @@ named_enum! {
 /// (Meta fees: their exact sum, rounded; minimum: the top-up).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceLine {
+    /// Which part of the tariff the line bills.
     pub part: Part,
+    /// Which rule, band or fee, in words.
     pub description: String,
+    /// What is counted: messages, users, units, or the fees a markup applies to.
     pub quantity: Decimal,
+    /// The price of one, when the line has one.
     pub unit_price: Option<Decimal>,
+    /// The amount, rounded to the currency's minor unit.
     pub amount: Decimal,
 }
 
@@ -50,8 +55,11 @@ pub struct InvoiceLine {
 pub struct Invoice {
     /// The portfolio, WABA or business billed.
     pub unit: Arc<str>,
+    /// The local month invoiced.
     pub month: Month,
+    /// The tariff's currency.
     pub currency: Currency,
+    /// The invoice's lines, in the order of docs/rules.md §8.
     pub lines: Vec<InvoiceLine>,
     /// The sum of the rounded lines.
     pub total: Decimal,
@@ -117,6 +125,7 @@ impl Billing {
         Ok(Billing { tariff, usage: hashbrown::HashMap::default(), user: String::new() })
     }
 
+    /// The tariff this billing applies.
     pub fn tariff(&self) -> &Tariff {
         &self.tariff
     }
@@ -238,7 +247,9 @@ impl Billing {
 /// every user's traffic multiplied (for break-even levels), without the lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
+    /// The invoice unit (a portfolio, WABA or business).
     pub unit: Arc<str>,
+    /// The local month.
     pub month: Month,
     meta_charge: Decimal,
     meta_lines: u64,
@@ -248,8 +259,11 @@ pub struct Profile {
     businesses: u64,
     wabas: u64,
     portfolios: u64,
+    /// Users with a counted message in the month.
     pub active_users: u64,
+    /// Messages counted (duplicates never count).
     pub messages: u64,
+    /// Delivered business messages.
     pub delivered: u64,
 }
 

@@ -48,6 +48,7 @@ named_enum! {
 }
 
 impl MessageCategory {
+    /// The category a per-message rule matches for a message of this kind.
     pub fn of(kind: Kind) -> MessageCategory {
         match kind {
             Kind::Template(crate::domain::event::Category::Marketing) => MessageCategory::Marketing,
@@ -70,11 +71,13 @@ pub struct MetaFees {
 /// A fee on every matching message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerMessage {
+    /// The direction of the messages the rule prices.
     pub direction: DirectionMatch,
     /// When given, the MT's category must be one of these (never matches an MO).
     pub categories: Option<Vec<MessageCategory>>,
     /// The MT statuses that match (an MO always matches its direction).
     pub statuses: Vec<Status>,
+    /// The price added for each matching message.
     pub price: Decimal,
 }
 
@@ -113,18 +116,22 @@ impl PerMessage {
 /// One band of per-user prices: users up to `up_to` (inclusive; `None` for the last band).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserBand {
+    /// The last user (1-based, inclusive) of the band; `None` for the last band.
     pub up_to: Option<u64>,
+    /// The price of each user in the band.
     pub price: Decimal,
 }
 
 /// A fee per monthly active user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerUser {
+    /// What makes a user active in a month.
     pub active_when: ActiveWhen,
     /// The MT statuses that make a user active (and count towards fair use).
     pub statuses: Vec<Status>,
     /// Fair use: 0 = unlimited, else each started block of N messages counts one user.
     pub messages_per_user: u64,
+    /// How the bands price the active users.
     pub pricing: UserPricing,
     /// Bands in increasing order; only the last is open.
     pub tiers: Vec<UserBand>,
@@ -133,20 +140,30 @@ pub struct PerUser {
 /// A fixed monthly fee per business, WABA or portfolio with traffic in the month.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fixed {
+    /// The fee's name, as invoice lines describe it.
     pub name: String,
+    /// What the fee is charged for, each month with traffic.
     pub per: Unit,
+    /// The fee of each business, WABA or portfolio.
     pub price: Decimal,
 }
 
 /// An aggregator's tariff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tariff {
+    /// The tariff's name, as comparisons label it.
     pub name: String,
+    /// The currency of its invoices.
     pub currency: Currency,
+    /// The invoice unit: one invoice per unit and local month.
     pub invoice_by: Unit,
+    /// Meta's fees: passed through or not, and the markup.
     pub meta: MetaFees,
+    /// Per-message fees; every matching rule adds its price.
     pub per_message: Vec<PerMessage>,
+    /// The per-user (monthly active user) fee, if any.
     pub per_user: Option<PerUser>,
+    /// Fixed monthly fees.
     pub fixed: Vec<Fixed>,
     /// The monthly minimum: a top-up line brings a smaller invoice up to it.
     pub minimum: Option<Decimal>,

@@ -9,12 +9,10 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 use csv::StringRecord;
 
-use wabill::tariff::Tariff;
-use wabill::{
-    compare as compare_tariffs, price_logs, Accounts, Billing, Counts, Engine, Error, Format, GroupBy,
-    Invoices, LinesWriter, LogInput, Markets, Options, Pricebook, PricedLine, RateCard, ReadOptions,
-    RejectsWriter, Render, Row, RuleChoice, Sink, Summary,
-};
+use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
+use wabill::log::{price_logs, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
+use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
+use wabill::{Accounts, Engine, Error, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
 
 use background::Background;
 

@@ -26,7 +26,7 @@ macro_rules! named_enum {
     ($(#[$m:meta])* $vis:vis enum $name:ident ($what:literal) { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        $vis enum $name { $($(#[$vm])* $variant),+ }
+        $vis enum $name { $($(#[$vm])* #[doc = concat!("\n\nSpelt `", $text, "`.")] $variant),+ }
 
         impl $name {
             /// Every value, in declaration order.
@@ -100,7 +100,9 @@ named_enum! {
 /// ("service", free-form) message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A template of this category.
     Template(Category),
+    /// Any other business message: text, media, interactive (a "service" message).
     NonTemplate,
 }
 
@@ -172,10 +174,15 @@ impl Status {
 pub struct Event<'a> {
     /// For an MT, the moment it was delivered (or failed).
     pub timestamp: DateTime<Utc>,
+    /// The business phone number (or its id).
     pub business: &'a str,
+    /// The user's WhatsApp id: E.164 digits (`+`, spaces and `-` ignored), or an opaque id with a country.
     pub user: &'a str,
+    /// Who sent it.
     pub direction: Direction,
+    /// A template of a category, or a non-template (MTs only).
     pub kind: Kind,
+    /// What became of an MT; only delivered ones are charged or open anything.
     pub status: Status,
     /// The user came through a free entry point (MO only).
     pub entry_point: bool,
@@ -206,18 +213,22 @@ impl<'a> Event<'a> {
         Event { direction: Direction::Mt, kind, ..Event::mo(timestamp, business, user) }
     }
 
+    /// The event with this status.
     pub fn with_status(self, status: Status) -> Event<'a> {
         Event { status, ..self }
     }
 
+    /// The event marked as coming through a free entry point (an MO).
     pub fn with_entry_point(self) -> Event<'a> {
         Event { entry_point: true, ..self }
     }
 
+    /// The event with this message id (for duplicates).
     pub fn with_id(self, id: &'a str) -> Event<'a> {
         Event { id: Some(id), ..self }
     }
 
+    /// The event with the recipient's country, which overrides the number's prefix.
     pub fn with_country(self, country: Country) -> Event<'a> {
         Event { country: Some(country), ..self }
     }
@@ -313,11 +324,14 @@ mod tests {
 /// A calendar month (`YYYY-MM`), always a local month of some WABA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Month {
+    /// The year.
     pub year: i32,
+    /// The month of the year, 1 to 12.
     pub month: u32,
 }
 
 impl Month {
+    /// The month of a date.
     pub fn of(date: chrono::NaiveDate) -> Month {
         use chrono::Datelike;
         Month { year: date.year(), month: date.month() }

@@ -19,6 +19,7 @@ impl Currency {
     /// `XXX`, ISO 4217's code for "no currency".
     pub(crate) const NONE: Currency = Currency(*b"XXX");
 
+    /// The US dollar, the default currency of a WABA.
     pub const USD: Currency = Currency(*b"USD");
 
     /// The code's three bytes as one number.
@@ -83,6 +84,7 @@ impl Country {
         Country(n.to_le_bytes())
     }
 
+    /// The ISO 3166-1 alpha-2 code, e.g. `FR`.
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.0).expect("country codes are ASCII")
     }

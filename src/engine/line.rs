@@ -36,18 +36,25 @@ impl AccountNames {
 /// One priced message: why it costs what it costs (docs/rules.md §7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedLine {
+    /// The event's instant.
     pub timestamp: DateTime<Utc>,
     /// The local date in the WABA's time zone.
     pub local_date: NaiveDate,
     /// The business, its WABA and its portfolio (one shared value per business).
     pub account: &'static AccountNames,
+    /// Who sent the message.
     pub direction: Direction,
+    /// The rule set that priced it.
     pub rules: RuleSet,
+    /// Meta's pricing model of the verdict (`CBP` for a conversation carried into per-message pricing).
     pub pricing_model: PricingModel,
+    /// Why it costs what it costs: `regular`, `free_customer_service`, `inbound`, ...
     pub pricing_type: PricingType,
     /// Empty for `inbound` and `duplicate`.
     pub pricing_category: Option<PricingCategory>,
+    /// The recipient's rate-card market.
     pub market: &'static str,
+    /// The recipient's country, when known.
     pub country: Option<Country>,
     /// The volume tier, when the price came from tier rows.
     pub tier: Option<Tier>,
@@ -55,6 +62,7 @@ pub struct PricedLine {
     pub rate: Option<Decimal>,
     /// The Meta fee of this line, exact; zero when free.
     pub charge: Decimal,
+    /// The WABA's currency.
     pub currency: Currency,
 }
 
@@ -113,14 +121,17 @@ impl PricedLine {
         Month::of(self.local_date)
     }
 
+    /// The business number's name, as the log gives it.
     pub fn business(&self) -> &str {
         self.account.business
     }
 
+    /// The business's WABA.
     pub fn waba(&self) -> &str {
         self.account.waba
     }
 
+    /// The WABA's portfolio.
     pub fn portfolio(&self) -> &str {
         self.account.portfolio
     }

@@ -83,6 +83,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine pricing with `book` and `options`, with no state yet.
     pub fn new(book: Arc<Pricebook>, options: Options) -> Engine {
         Engine {
             book,
@@ -100,10 +101,12 @@ impl Engine {
         }
     }
 
+    /// How it prices.
     pub fn options(&self) -> &Options {
         &self.options
     }
 
+    /// What it looks prices up in.
     pub fn pricebook(&self) -> &Arc<Pricebook> {
         &self.book
     }

@@ -26,6 +26,7 @@ pub struct Pricebook {
 type Dated = Vec<(NaiveDate, Price)>;
 
 impl Pricebook {
+    /// The pricebook of these markets, rate card and accounts (the card is indexed for lookups).
     pub fn new(markets: Markets, card: &RateCard, accounts: Accounts) -> Pricebook {
         let mut markets = markets;
         let mut prices: Vec<(Currency, Vec<Dated>)> = Vec::new();
@@ -57,6 +58,7 @@ impl Pricebook {
         Pricebook::new(Markets::embedded(), &RateCard::embedded(), accounts)
     }
 
+    /// The markets table.
     pub fn markets(&self) -> &Markets {
         &self.markets
     }

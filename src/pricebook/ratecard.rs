@@ -71,7 +71,9 @@ impl Band {
 /// A tier as shown in the output: `from:to`, `MAX` for an open end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tier {
+    /// The first message of the band (1-based).
     pub from: u64,
+    /// The last message of the band; `None` for an open end (`MAX`).
     pub to: Option<u64>,
 }
 

@@ -8,4 +8,4 @@ pub(crate) mod summary;
 
 pub use invoices::Invoices;
 pub use render::{Format, Render};
-pub use summary::{GroupBy, Summary};
+pub use summary::{Group, GroupBy, Summary, Totals};

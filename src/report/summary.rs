@@ -168,12 +168,16 @@ pub struct Summary {
 /// currency, and its totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
+    /// The group's keys, in the order of the grouping.
     pub keys: Vec<String>,
+    /// The currency of its charges.
     pub currency: Currency,
+    /// Its counts and charges.
     pub totals: Totals,
 }
 
 impl Summary {
+    /// An empty summary grouping lines by `by` (and always by currency).
     pub fn new(by: &[GroupBy]) -> Summary {
         let mut unique = Vec::new();
         for k in by {
@@ -191,6 +195,7 @@ impl Summary {
         }
     }
 
+    /// The keys it groups by.
     pub fn grouping(&self) -> &[GroupBy] {
         &self.by
     }

@@ -83,11 +83,14 @@ impl RuleSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RuleChoice {
     #[default]
+    /// The rule set of each event's local date (docs/rules.md §4).
     Auto,
+    /// One rule set for every event.
     Fixed(RuleSet),
 }
 
 impl RuleChoice {
+    /// The rule set that prices an event of local date `date`.
     pub fn for_date(self, date: NaiveDate) -> RuleSet {
         match self {
             RuleChoice::Auto => RuleSet::for_date(date),
