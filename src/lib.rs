@@ -32,7 +32,7 @@ pub use domain::event::{
     Category, Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType, Status,
 };
 pub use domain::money::{Country, Currency};
-pub use engine::{Engine, Options, Priced, PricedLine};
+pub use engine::{Engine, Options, OptionsBuilder, Priced, PricedLine};
 pub use pricebook::account::{Account, Accounts, AuthIntlFrom};
 pub use pricebook::market::Markets;
 pub use pricebook::ratecard::{RateCard, RateCategory, Tier};

@@ -263,16 +263,6 @@ proptest! {
     }
 
     #[test]
-    fn dropping_expired_state_changes_no_line(specs in prop::collection::vec(spec(), 1..150), stretch in 1u32..12) {
-        // Gaps of up to 4 days, so that pairs expire and are swept.
-        let specs: Vec<Spec> = specs.into_iter().map(|s| Spec { gap: s.gap * stretch, ..s }).collect();
-        let text = csv_of(&specs, &USERS);
-        let keep = Options { evict_expired: false, ..Options::default() };
-        let kept = lines(&price(&mut Engine::new(common::book(ACCOUNTS).into(), keep), &[&text]));
-        prop_assert_eq!(lines(&price(&mut engine(), &[&text])), kept);
-    }
-
-    #[test]
     fn forcing_the_rule_set_of_the_logs_era_changes_nothing(specs in prop::collection::vec(spec(), 1..150), era in 0usize..5) {
         // Starts well inside each era: the log (at most ~52 days) stays in it.
         let (start, rules) = [
@@ -285,7 +275,7 @@ proptest! {
         let text = csv_from(start, &specs, &USERS);
         let auto = lines(&price(&mut engine(), &[&text]));
         prop_assert!(auto.iter().all(|l| l.rules == rules));
-        let forced = Options { rules: RuleChoice::Fixed(rules), ..Options::default() };
+        let forced = Options::builder().rules(RuleChoice::Fixed(rules)).build().unwrap();
         let fixed = lines(&price(&mut Engine::new(common::book(ACCOUNTS).into(), forced), &[&text]));
         prop_assert_eq!(fixed, auto);
     }

@@ -32,7 +32,7 @@ fn pmp_worked_example() {
 
 #[test]
 fn cbp_2023_worked_example() {
-    let mut e = engine(Options { rules: RuleChoice::Fixed(RuleSet::Cbp2023), ..Options::default() });
+    let mut e = engine(Options::builder().rules(RuleChoice::Fixed(RuleSet::Cbp2023)).build().unwrap());
     let t0 = instant("2024-02-05T08:00:00Z");
     let mut push =
         |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| e.push(&ev(h(t0, hours))).unwrap();

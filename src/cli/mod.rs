@@ -208,13 +208,12 @@ impl PricingArgs {
             Some(p) => Accounts::from_csv(open(&name(p))?, &name(p))?,
             None => Accounts::default(),
         };
-        let options = Options {
-            rules: self.rules,
-            rates_date: self.rates_date,
-            service_allowance: self.service_allowance,
-            dedup_window: chrono::TimeDelta::days(i64::from(self.dedup_days)),
-            ..Options::default()
-        };
+        let options = Options::builder()
+            .rules(self.rules)
+            .rates_date(self.rates_date)
+            .service_allowance(self.service_allowance)
+            .dedup_window(chrono::TimeDelta::days(i64::from(self.dedup_days)))
+            .build()?;
         Ok(Engine::new(Pricebook::new(markets, &card, accounts).into(), options))
     }
 

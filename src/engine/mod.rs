@@ -58,7 +58,7 @@ use business::{Business, Day};
 use counters::{Counters, Scope, TierKey};
 pub(crate) use keys::{Facts, Keys};
 pub use line::{AccountNames, PricedLine};
-pub use options::Options;
+pub use options::{Options, OptionsBuilder};
 use pairs::{Pairs, UserKey};
 use seen::SeenIds;
 

@@ -191,3 +191,31 @@ pub(crate) const TEXT: Kind = Kind::NonTemplate;
 pub(crate) fn tc(line: &PricedLine) -> (PricingType, String) {
     (line.pricing_type, line.charge.normalize().to_string())
 }
+
+proptest::proptest! {
+    /// Dropping the state of pairs whose windows have all closed changes no line: such state
+    /// behaves exactly like none (every window is half-open and time only moves forward).
+    /// Gaps of up to four days let pairs expire and be swept.
+    #[test]
+    fn dropping_expired_state_changes_no_line(
+        steps in proptest::collection::vec((0i64..4 * 86_400, 0usize..4, 0usize..7), 1..200),
+    ) {
+        let users = [FR, IN, "6281234567", "15551234567"];
+        let (mut evicting, mut keeping) = (engine(), engine_with("business\n", Options { evict_expired: false, ..Options::default() }));
+        let mut t = "2025-09-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        for (gap, user, what) in steps {
+            t += chrono::TimeDelta::seconds(gap / 7);
+            let user = users[user];
+            let ev = match what {
+                0 => Event::mo(t, "B", user),
+                1 => Event::mo(t, "B", user).with_entry_point(),
+                2 => Event::mt(t, "B", user, Kind::NonTemplate),
+                3 => Event::mt(t, "B", user, Kind::Template(Category::Marketing)),
+                4 => Event::mt(t, "B", user, Kind::Template(Category::Utility)),
+                5 => Event::mt(t, "B", user, Kind::Template(Category::Authentication)),
+                _ => Event::mt(t, "B", user, Kind::Template(Category::Utility)).with_status(Status::Failed),
+            };
+            proptest::prop_assert_eq!(evicting.push(&ev), keeping.push(&ev));
+        }
+    }
+}
