@@ -10,8 +10,8 @@
 //! - and a Bloom filter of every id held: a new id (nearly every id) is known new from one
 //!   cache line of it, without reading the earlier days' tables.
 //!
-//! One table for the whole window (64 MiB on the 10M benchmark, read at a random place for
-//! every row) took a quarter of the run's time, and its misses slowed the reading thread too.
+//! Why not one table for the whole window: it is read at a random place for every row, and a
+//! table of tens of megabytes misses the cache on nearly every read (BENCHMARKS.md).
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -29,10 +29,9 @@ const SECONDS_A_DAY: i64 = 86_400;
 const LOAD: usize = 75;
 
 /// How many new ids a rebuilt filter takes, as a multiple of the ids held when it was built.
-/// Each build is a pass over every id held (2.3 million, 20 to 50 ms, on the 10M benchmark):
-/// with room for three times as many, the builds take a third of the time they took with room
-/// for as many (270–310 ms a run in 16 builds, against 80–120 ms in 7), for a filter of
-/// 14 MB instead of 7 at most. (Ids of days dropped since a build count against its room.)
+/// Each build is a pass over every id held: room for three times as many makes the builds
+/// rarer (amortised O(1) an id) for a filter at most twice the size of one with room for as
+/// many. (Ids of days dropped since a build count against its room.)
 const ROOM: usize = 3;
 
 #[derive(Debug)]
@@ -204,8 +203,8 @@ impl Bloom {
     /// Empties the filter and sizes it for `keys` keys, in the memory it has when that is
     /// enough: a new one each time would leave the allocator's heap fragmented, and peak
     /// memory growing with the log's length. A filter that must grow gives its memory back
-    /// first, then takes exactly what it needs: `resize` alone doubles the memory, and the
-    /// 20M benchmark log's filter, growing by 6% at a build, took 30 MB instead of 16.
+    /// first, then takes exactly what it needs: `resize` alone would double its capacity, so a
+    /// filter growing by a few percent would take twice the memory.
     fn empty_for(&mut self, keys: usize) {
         let blocks = Bloom::blocks_for(keys);
         if blocks > self.blocks.capacity() {
@@ -255,7 +254,7 @@ impl Bloom {
     const MIX: u64 = 0xC2B2_AE3D_27D4_EB4F;
 
     /// Tests a word at a time: a key never added nearly always misses a bit in the first or
-    /// second word (faster than AVX2, which tests them all).
+    /// second word, so the loop stops early (an AVX2 test reads all eight every time).
     fn may_hold(&self, key: u64) -> bool {
         let (block, mixed) = (&self.blocks[self.block(key)], key.wrapping_mul(Bloom::MIX));
         block.0.iter().enumerate().all(|(i, word)| word >> ((mixed >> (16 + 6 * i)) & 63) & 1 != 0)

@@ -4,8 +4,8 @@ use foldhash::HashMap;
 
 /// Names numbered from 0 in order of first appearance. A name of up to 15 bytes (most) is
 /// found by its bytes packed in two words ([`Packed`]), in a table of its own: one multiply
-/// to hash them, a comparison of two words a probe (a third of the instructions of a general
-/// map's lookup). A longer name, by a map of strings.
+/// to hash them, a comparison of two words a probe, no string compared. A longer name, by a
+/// map of strings.
 #[derive(Debug, Default)]
 pub(crate) struct Numbering {
     /// The short names and their numbers by open addressing, at most half full; a slot
