@@ -11,7 +11,7 @@
 //! let t = "2025-09-01T08:00:00Z".parse().unwrap();
 //! let line = engine.push(&Event::mt(t, "my-number", "+91 98765 43210", Kind::Template(Category::Utility)))?;
 //! assert_eq!(line.pricing_type, PricingType::Regular); // utility outside the window is charged
-//! assert_eq!(&*line.market, "India");
+//! assert_eq!(line.market(), "India");
 //! # Ok::<(), wabill::Problem>(())
 //! ```
 

@@ -16,9 +16,6 @@ use crate::domain::error::Problem;
 pub struct Currency([u8; 3]);
 
 impl Currency {
-    /// `XXX`, ISO 4217's code for "no currency".
-    pub(crate) const NONE: Currency = Currency(*b"XXX");
-
     /// The US dollar, the default currency of a WABA.
     pub const USD: Currency = Currency(*b"USD");
 

@@ -1,5 +1,7 @@
 //! The state the engine keeps per business number: its account, its pairs, its local day.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDate, TimeZone};
 
 use super::line::AccountNames;
@@ -11,7 +13,7 @@ use crate::pricebook::account::Account;
 use crate::rules::RuleSet;
 
 pub(super) struct Business {
-    pub(super) names: &'static AccountNames,
+    pub(super) names: Arc<AccountNames>,
     pub(super) waba_id: u32,
     pub(super) portfolio_id: u32,
     pub(super) account: Account,

@@ -1,5 +1,8 @@
 //! The priced line: one message, what it costs and why (docs/rules.md §7).
 
+use std::fmt;
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -7,41 +10,32 @@ use super::business::{Business, Day};
 use super::keys::Facts;
 use crate::domain::event::{Direction, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{Country, Currency};
+use crate::pricebook::market::MarketId;
 use crate::pricebook::ratecard::Tier;
+use crate::pricebook::Pricebook;
 use crate::rules::RuleSet;
 
-/// A business number's name and those of its WABA and portfolio, shared by its lines: one
-/// copy for the life of the process (see [`AccountNames::of`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AccountNames {
-    pub business: &'static str,
-    pub waba: &'static str,
-    pub portfolio: &'static str,
-}
-
-impl AccountNames {
-    /// The one copy of these names: equal names are one address, kept for the life of the
-    /// process (a line holds them without a reference count).
-    pub fn of(business: &str, waba: &str, portfolio: &str) -> &'static AccountNames {
-        static KEPT: crate::util::intern::Kept<AccountNames> = std::sync::OnceLock::new();
-        let names = AccountNames {
-            business: crate::util::intern::name(business),
-            waba: crate::util::intern::name(waba),
-            portfolio: crate::util::intern::name(portfolio),
-        };
-        crate::util::intern::value(&KEPT, &names)
-    }
+/// A business number's name and those of its WABA and portfolio: one value per business of
+/// an engine, shared by its lines and freed with the last of them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct AccountNames {
+    pub(crate) business: Box<str>,
+    pub(crate) waba: Box<str>,
+    pub(crate) portfolio: Box<str>,
 }
 
 /// One priced message: why it costs what it costs (docs/rules.md §7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Names are shared, not copied: a line holds its business's names and the pricebook its
+/// market's name is in, each by a reference count.
+#[derive(Clone)]
 pub struct PricedLine {
     /// The event's instant.
     pub timestamp: DateTime<Utc>,
     /// The local date in the WABA's time zone.
     pub local_date: NaiveDate,
-    /// The business, its WABA and its portfolio (one shared value per business).
-    pub account: &'static AccountNames,
+    /// The business, its WABA and its portfolio.
+    pub(crate) account: Arc<AccountNames>,
     /// Who sent the message.
     pub direction: Direction,
     /// The rule set that priced it.
@@ -52,11 +46,13 @@ pub struct PricedLine {
     pub pricing_type: PricingType,
     /// Empty for `inbound` and `duplicate`.
     pub pricing_category: Option<PricingCategory>,
+    /// The pricebook whose markets table names `market`.
+    pub(crate) book: Arc<Pricebook>,
     /// The recipient's rate-card market.
-    pub market: &'static str,
+    pub(crate) market: MarketId,
     /// The recipient's country, when known.
     pub country: Option<Country>,
-    /// The volume tier, when the price came from tier rows.
+    /// The volume tier, when the volume-tier rules chose the band.
     pub tier: Option<Tier>,
     /// The rate, on `regular` lines.
     pub rate: Option<Decimal>,
@@ -67,53 +63,47 @@ pub struct PricedLine {
 }
 
 impl PricedLine {
-    /// Starts the line of an event: what is known before any rule decides (an inbound or
-    /// duplicate line is this and its type).
-    pub(super) fn begin(
-        &mut self,
+    /// The line of an event, started: what is known before any rule decides (an inbound or
+    /// duplicate line is this and its type). Into `slot`, reusing the line there: its names
+    /// are replaced only when they differ, so that a loop pricing one business's events into
+    /// one line touches no reference count.
+    pub(super) fn begin<'s>(
+        slot: &'s mut Option<PricedLine>,
         ev: &Facts,
         day: &Day,
         business: &Business,
-        market: &'static str,
+        book: &Arc<Pricebook>,
+        market: MarketId,
         country: Option<Country>,
-    ) {
-        *self = PricedLine {
+    ) -> &'s mut PricedLine {
+        let (account, book) = match slot.take() {
+            Some(line) if Arc::ptr_eq(&line.account, &business.names) && Arc::ptr_eq(&line.book, book) => {
+                (line.account, line.book)
+            }
+            _ => (business.names.clone(), book.clone()),
+        };
+        slot.insert(PricedLine {
             timestamp: ev.timestamp,
             local_date: day.date,
-            account: business.names,
+            account,
             direction: ev.direction,
             rules: day.rules,
             pricing_model: day.rules.model(),
             pricing_type: PricingType::Duplicate,
             pricing_category: None,
+            book,
             market,
             country,
             tier: None,
             rate: None,
             charge: Decimal::ZERO,
             currency: business.account.currency,
-        };
+        })
     }
 
-    /// A line to be overwritten by [`Engine::push_keyed`]: it means nothing.
-    pub(crate) fn blank() -> PricedLine {
-        static NO_NAMES: AccountNames = AccountNames { business: "", waba: "", portfolio: "" };
-        PricedLine {
-            timestamp: DateTime::<Utc>::MIN_UTC,
-            local_date: NaiveDate::MIN,
-            account: &NO_NAMES,
-            direction: Direction::Mo,
-            rules: RuleSet::Nbp,
-            pricing_model: PricingModel::Nbp,
-            pricing_type: PricingType::Duplicate,
-            pricing_category: None,
-            market: "",
-            country: None,
-            tier: None,
-            rate: None,
-            charge: Decimal::ZERO,
-            currency: Currency::NONE,
-        }
+    /// The recipient's rate-card market, e.g. `India`, `Rest of Africa`.
+    pub fn market(&self) -> &str {
+        self.book.markets.name(self.market)
     }
 
     /// The local month of the line (its WABA's time zone).
@@ -123,16 +113,130 @@ impl PricedLine {
 
     /// The business number's name, as the log gives it.
     pub fn business(&self) -> &str {
-        self.account.business
+        &self.account.business
     }
 
     /// The business's WABA.
     pub fn waba(&self) -> &str {
-        self.account.waba
+        &self.account.waba
     }
 
     /// The WABA's portfolio.
     pub fn portfolio(&self) -> &str {
-        self.account.portfolio
+        &self.account.portfolio
+    }
+}
+
+/// Equal lines say the same: every public field, the names and the market's name (not which
+/// pricebook or allocation holds them).
+impl PartialEq for PricedLine {
+    fn eq(&self, other: &PricedLine) -> bool {
+        let PricedLine {
+            timestamp,
+            local_date,
+            account,
+            direction,
+            rules,
+            pricing_model,
+            pricing_type,
+            pricing_category,
+            book: _,
+            market: _,
+            country,
+            tier,
+            rate,
+            charge,
+            currency,
+        } = self;
+        (timestamp, local_date, direction, rules, pricing_model, pricing_type, pricing_category)
+            == (
+                &other.timestamp,
+                &other.local_date,
+                &other.direction,
+                &other.rules,
+                &other.pricing_model,
+                &other.pricing_type,
+                &other.pricing_category,
+            )
+            && (country, tier, rate, charge, currency)
+                == (&other.country, &other.tier, &other.rate, &other.charge, &other.currency)
+            && **account == *other.account
+            && self.market() == other.market()
+    }
+}
+
+impl Eq for PricedLine {}
+
+impl fmt::Debug for PricedLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PricedLine")
+            .field("timestamp", &self.timestamp)
+            .field("local_date", &self.local_date)
+            .field("business", &self.business())
+            .field("waba", &self.waba())
+            .field("portfolio", &self.portfolio())
+            .field("direction", &self.direction)
+            .field("rules", &self.rules)
+            .field("pricing_model", &self.pricing_model)
+            .field("pricing_type", &self.pricing_type)
+            .field("pricing_category", &self.pricing_category)
+            .field("market", &self.market())
+            .field("country", &self.country)
+            .field("tier", &self.tier)
+            .field("rate", &self.rate)
+            .field("charge", &self.charge)
+            .field("currency", &self.currency)
+            .finish()
+    }
+}
+
+/// Lines made by hand, for the tests of what is made of lines (summaries, writers).
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+    use crate::pricebook::account::Accounts;
+    use crate::pricebook::market::Markets;
+    use crate::pricebook::ratecard::RateCard;
+
+    /// A pricebook whose markets table names `markets` (and `Other`), with an empty card.
+    pub(crate) fn book(markets: &[&str]) -> Arc<Pricebook> {
+        let mut table =
+            Markets::from_csv("effective_from,prefix,country,market\n".as_bytes(), "m.csv").unwrap();
+        for m in markets {
+            table.intern(m);
+        }
+        let card =
+            RateCard::from_csv("effective_from,currency,market,category,rate\n".as_bytes(), "r.csv").unwrap();
+        Arc::new(Pricebook::new(table, &card, Accounts::default()))
+    }
+
+    /// A regular marketing line of `business` (of WABA `W`, portfolio `P`) to `market`, one of
+    /// `book`'s, charged 1 USD on 2025-09-01.
+    pub(crate) fn line(book: &Arc<Pricebook>, business: &str, market: &str) -> PricedLine {
+        let id = (0..u16::MAX)
+            .map(MarketId)
+            .find(|&id| book.markets.name(id) == market)
+            .expect("a market of the book");
+        PricedLine {
+            timestamp: "2025-09-01T10:00:00Z".parse().unwrap(),
+            local_date: "2025-09-01".parse().unwrap(),
+            account: Arc::new(AccountNames {
+                business: business.into(),
+                waba: "W".into(),
+                portfolio: "P".into(),
+            }),
+            direction: Direction::Mt,
+            rules: RuleSet::Pmp2025,
+            pricing_model: PricingModel::Pmp,
+            pricing_type: PricingType::Regular,
+            pricing_category: Some(PricingCategory::Marketing),
+            book: book.clone(),
+            market: id,
+            country: None,
+            tier: None,
+            rate: Some(Decimal::ONE),
+            charge: Decimal::ONE,
+            currency: "USD".parse().unwrap(),
+        }
     }
 }

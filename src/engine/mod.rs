@@ -14,7 +14,7 @@
 //! assert_eq!(engine.push(&reply)?.pricing_type, PricingType::FreeCustomerService);
 //! let line = engine.push(&promo)?;
 //! assert_eq!(line.pricing_type, PricingType::Regular);
-//! assert_eq!(&*line.market, "France");
+//! assert_eq!(line.market(), "France");
 //! assert!(line.charge > rust_decimal::Decimal::ZERO);
 //! # Ok::<(), wabill::Problem>(())
 //! ```
@@ -57,7 +57,10 @@ use crate::util::slots::Spot;
 use business::{Business, Day};
 use counters::{Counters, Scope, TierKey};
 pub(crate) use keys::{Facts, Keys};
-pub use line::{AccountNames, PricedLine};
+#[cfg(test)]
+pub(crate) use line::samples;
+pub(crate) use line::AccountNames;
+pub use line::PricedLine;
 pub use options::{Options, OptionsBuilder};
 use pairs::{Pairs, UserKey};
 use seen::SeenIds;
@@ -125,7 +128,11 @@ impl Engine {
     fn add_business(&mut self, name: &str) -> u32 {
         let account = self.book.accounts.get(name);
         let business = Business {
-            names: AccountNames::of(name, &account.waba, &account.portfolio),
+            names: Arc::new(AccountNames {
+                business: name.into(),
+                waba: account.waba.as_str().into(),
+                portfolio: account.portfolio.as_str().into(),
+            }),
             waba_id: self.wabas.number(&account.waba),
             portfolio_id: self.portfolios.number(&account.portfolio),
             account,
@@ -140,11 +147,11 @@ impl Engine {
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
     pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
-        let mut line = PricedLine::blank();
+        let mut line = None;
         // The market is found while pricing: finding it ahead pays only on another thread.
         let keys = Keys::of(ev, &self.book.markets, None);
         self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user], &mut line)?;
-        Ok(line)
+        Ok(line.expect("a priced event has its line"))
     }
 
     /// Starts loading the memory that pricing an event of business `bi` (see
@@ -164,15 +171,16 @@ impl Engine {
     /// and `dates` `None` or `Keys::dates` with the engine's `rates_date`, and `business` the
     /// index of its business if known. `names` gives its business and user, asked for only
     /// when these do not stand for them (no business index; a user that is not a number);
-    /// its id is known by its key. The priced line is written into `line` (a loop reuses one:
-    /// it is not moved out), which means nothing after an error.
+    /// its id is known by its key. The priced line is written into `line`, reusing the line
+    /// there (a loop keeps one a business: see [`PricedLine::begin`]); after an error it may
+    /// hold anything.
     pub(crate) fn push_keyed<'s>(
         &mut self,
         ev: &Facts,
         keys: Keys,
         business: Option<u32>,
         names: impl Fn() -> [&'s str; 2],
-        line: &mut PricedLine,
+        line: &mut Option<PricedLine>,
     ) -> Result<(), Problem> {
         let now = self.in_order(ev.timestamp)?;
         check_event(ev)?;
@@ -185,7 +193,7 @@ impl Engine {
         let day = biz.day(now, options);
         let who = user_key(&keys, &names, buf)?;
         let (country, market) = locate(book, ev, who, &keys, day.rate_date, &names)?;
-        line.begin(ev, &day, biz, book.markets.name(market), country);
+        let line = PricedLine::begin(line, ev, &day, biz, book, market, country);
 
         let Some(new_id) = dedup(seen, &keys, now, options) else {
             self.last = Some(now);

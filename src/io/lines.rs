@@ -2,6 +2,7 @@
 //! wabill's columns appended.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use csv::StringRecord;
 
@@ -12,6 +13,7 @@ use crate::domain::event::{PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{format_amount, Country, Currency};
 use crate::engine::PricedLine;
 use crate::pricebook::ratecard::Tier;
+use crate::pricebook::Pricebook;
 use crate::rules::RuleSet;
 
 /// The union of the logs' columns, and where each log's fields go in it.
@@ -66,6 +68,8 @@ pub struct LinesWriter<W: Write> {
     /// Per log: whether its columns are the output's input columns, in order.
     pub(super) whole: Vec<bool>,
     pub(super) appended: foldhash::HashMap<Appended, Box<[u8]>>,
+    /// The pricebook whose markets the cached texts name: a line of another empties the cache.
+    pub(super) book: Option<Arc<Pricebook>>,
     pub(super) line: Vec<u8>,
 }
 
@@ -76,8 +80,8 @@ pub(super) struct Appended {
     pub(super) model: PricingModel,
     pub(super) pricing_type: PricingType,
     pub(super) category: Option<PricingCategory>,
-    /// The market's name by [`crate::util::intern::address`] (a name never freed: `'static`).
-    pub(super) market: [u64; 2],
+    /// The market by its number in the writer's pricebook ([`LinesWriter::book`]).
+    pub(super) market: u16,
     pub(super) country: Option<Country>,
     pub(super) tier: Option<Tier>,
     /// Decimals by their bits: quicker to hash than by value, and equal bits format alike.
@@ -93,7 +97,7 @@ impl Appended {
             model: line.pricing_model,
             pricing_type: line.pricing_type,
             category: line.pricing_category,
-            market: crate::util::intern::address(line.market),
+            market: line.market.0,
             country: line.country,
             tier: line.tier,
             rate: line.rate.map(|r| r.serialize()),
@@ -137,7 +141,7 @@ pub(super) fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
     push_field(out, line.pricing_model.as_str());
     push_field(out, line.pricing_type.as_str());
     push_field(out, line.pricing_category.map_or("", |c| c.as_str()));
-    push_field(out, line.market);
+    push_field(out, line.market());
     push_field(out, line.country.as_ref().map_or("", |c| c.code()));
     push_field(out, &line.tier.map(|t| t.to_string()).unwrap_or_default());
     push_field(out, &line.rate.map(|r| format_amount(r, 0)).unwrap_or_default());
@@ -155,7 +159,8 @@ impl<W: Write> LinesWriter<W> {
             .zip(headers)
             .map(|(map, h)| map.len() == h.len() && map.iter().enumerate().all(|(i, &f)| f == Some(i)))
             .collect();
-        let mut w = LinesWriter { out, layout, whole, appended: Default::default(), line: Vec::new() };
+        let mut w =
+            LinesWriter { out, layout, whole, appended: Default::default(), book: None, line: Vec::new() };
         for name in w.layout.columns.iter().map(String::as_str).chain(replaced.iter().copied()) {
             push_field(&mut w.line, name);
         }
@@ -190,8 +195,11 @@ impl<W: Write> LinesWriter<W> {
         } else {
             self.layout.push_fields(out, log, record);
         }
-        if self.appended.len() >= APPENDED_CACHE {
+        if self.appended.len() >= APPENDED_CACHE
+            || !self.book.as_ref().is_some_and(|b| Arc::ptr_eq(b, &line.book))
+        {
             self.appended.clear();
+            self.book = Some(line.book.clone());
         }
         let text = self.appended.entry(Appended::of(line)).or_insert_with(|| {
             let mut text = Vec::new();
@@ -275,37 +283,29 @@ mod tests {
         }
     }
     use crate::domain::error::Problem;
-    use crate::domain::event::Direction;
+    use crate::engine::samples;
     use crate::util::table::RowBuf;
-    use chrono::DateTime;
 
     /// A line of each kind the cache must tell apart: equal values of another scale, another
-    /// market, two market names at one address, no rate, a tier.
+    /// market, a market of another pricebook, no rate, a tier.
     fn sample_lines() -> Vec<PricedLine> {
+        let book = samples::book(&["India", "Indonesia", "Rest of \"Asia\", Pacific"]);
+        let other = samples::book(&["Indonesia", "India"]);
         let base = PricedLine {
-            timestamp: DateTime::from_timestamp(1_751_328_000, 0).unwrap(),
-            local_date: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
-            account: crate::engine::AccountNames::of("B", "W", "P"),
-            direction: Direction::Mt,
-            rules: RuleSet::Pmp2025,
-            pricing_model: PricingModel::Pmp,
-            pricing_type: PricingType::Regular,
-            pricing_category: Some(PricingCategory::Marketing),
-            market: "India",
             country: "IN".parse().ok(),
-            tier: None,
             rate: Some("0.0107".parse().unwrap()),
             charge: "0.0107".parse().unwrap(),
-            currency: "USD".parse().unwrap(),
+            ..samples::line(&book, "B", "India")
         };
         let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
         vec![
             base.clone(),
             PricedLine { rate: Some(d("0.01070")), charge: d("0.010700"), ..base.clone() },
-            PricedLine { market: "Rest of \"Asia\", Pacific", ..base.clone() },
-            PricedLine { market: &"Indonesia"[..5], ..base.clone() },
-            PricedLine { market: "Indonesia", ..base.clone() },
-            PricedLine { market: "India", country: None, ..base.clone() },
+            PricedLine { country: None, ..samples::line(&book, "B", "Rest of \"Asia\", Pacific") },
+            PricedLine { country: None, ..samples::line(&book, "B", "Indonesia") },
+            PricedLine { country: None, ..samples::line(&other, "B", "Indonesia") },
+            PricedLine { country: None, ..samples::line(&other, "B", "India") },
+            PricedLine { country: None, ..base.clone() },
             PricedLine {
                 pricing_type: PricingType::FreeCustomerService,
                 pricing_category: Some(PricingCategory::Service),
@@ -359,7 +359,7 @@ mod tests {
                     line.pricing_model.as_str().to_string(),
                     line.pricing_type.as_str().to_string(),
                     line.pricing_category.map_or("", |c| c.as_str()).to_string(),
-                    line.market.to_string(),
+                    line.market().to_string(),
                     line.country.map_or(String::new(), |c| c.code().to_string()),
                     line.tier.map_or(String::new(), |t| t.to_string()),
                     line.rate.map_or(String::new(), |r| r.normalize().to_string()),

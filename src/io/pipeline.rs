@@ -183,7 +183,8 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
         counts: Counts::default(),
         parser,
         files,
-        line: PricedLine::blank(),
+        lines: Vec::new(),
+        spare: None,
     };
     if options.sort {
         let mut batch = Batch::default();
@@ -343,8 +344,11 @@ pub(super) struct Run<'a> {
     pub(super) counts: Counts,
     pub(super) parser: Parser,
     pub(super) files: Vec<Arc<str>>,
-    /// The line being priced (one, reused).
-    pub(super) line: PricedLine,
+    /// The lines being priced: one a business, by its index in the engine, reused (so that a
+    /// line's names are set once: see `PricedLine::begin`).
+    pub(super) lines: Vec<Option<PricedLine>>,
+    /// The line of a row without a business's index.
+    pub(super) spare: Option<PricedLine>,
 }
 
 impl Run<'_> {
@@ -377,11 +381,22 @@ impl Run<'_> {
                 let [business, user, _] = batch.strings(n);
                 [business, user]
             };
-            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names, &mut self.line) {
+            let line = match business {
+                Some(bi) => {
+                    let bi = bi as usize;
+                    if bi >= self.lines.len() {
+                        self.lines.resize(bi + 1, None);
+                    }
+                    &mut self.lines[bi]
+                }
+                None => &mut self.spare,
+            };
+            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names, line) {
                 Ok(()) => {
+                    let line = line.as_ref().expect("a priced row has its line");
                     self.counts.priced += 1;
-                    self.counts.duplicates += u64::from(self.line.pricing_type == PricingType::Duplicate);
-                    self.sink.priced(&row, &self.line)?;
+                    self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
+                    self.sink.priced(&row, line)?;
                 }
                 Err(p) => Self::bad(self.options, &mut self.counts, self.sink, &row, p)?,
             }

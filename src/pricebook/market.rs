@@ -32,8 +32,8 @@ struct Row {
 /// The calling-code table. Immutable once built; cheap to share behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct Markets {
-    names: Vec<&'static str>,
-    ids: HashMap<&'static str, MarketId>,
+    names: Vec<Box<str>>,
+    ids: HashMap<Box<str>, MarketId>,
     /// A digit trie of the prefixes; node 0 is the root (the empty prefix, which has no rows:
     /// empty-prefix rows are under `countries`).
     nodes: Vec<Node>,
@@ -120,9 +120,8 @@ impl Markets {
             return id;
         }
         let id = MarketId(u16::try_from(self.names.len()).expect("fewer than 65536 markets"));
-        let name = crate::util::intern::name(name);
-        self.names.push(name);
-        self.ids.insert(name, id);
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
         id
     }
 
@@ -170,8 +169,8 @@ impl Markets {
         }
     }
 
-    pub(crate) fn name(&self, id: MarketId) -> &'static str {
-        self.names[id.0 as usize]
+    pub(crate) fn name(&self, id: MarketId) -> &str {
+        &self.names[id.0 as usize]
     }
 
     pub(crate) fn other(&self) -> MarketId {

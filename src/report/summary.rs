@@ -7,6 +7,7 @@
 //! of a log add up ([`Summary::merge`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use std::io::{self, Write};
 
@@ -18,7 +19,8 @@ use super::render::{write_aligned, Render};
 use crate::domain::error::Problem;
 use crate::domain::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{checked_add, format_amount, format_fixed, Country, Currency};
-use crate::engine::PricedLine;
+use crate::engine::{AccountNames, PricedLine};
+use crate::pricebook::Pricebook;
 use crate::rules::RuleSet;
 
 named_enum! {
@@ -82,9 +84,9 @@ impl<S> Key<S> {
 const MAX_WORDS: usize = 2 * GroupBy::ALL.len() + 1;
 
 /// A line's key as words ([`Summary::words`]): the key of the lines' index. Names are
-/// interned, so that equal names are mostly one address; a line's group is then found without
-/// hashing or comparing a string (two addresses of one name find the same group, by its
-/// name).
+/// words of their address (a line's names are shared by every line of its business, and a
+/// market's name is its pricebook's and number), so a line's group is found without hashing
+/// or comparing a string; two addresses of one name find the same group, by its name.
 ///
 /// The words past `len` are left over from earlier keys (one is rewritten for each line, not
 /// zeroed), and count for nothing. The words are folded into `hash` as they are pushed.
@@ -154,14 +156,31 @@ pub struct Summary {
     /// Each group's key and totals.
     groups: Vec<(Key<Box<str>>, Totals)>,
     index: HashMap<Key<Box<str>>, usize>,
-    /// Lines' keys with their names by address: names are interned (equal names are one
-    /// address, never freed), so a line finds its group without hashing or comparing a
-    /// string.
+    /// Lines' keys with their names by address (a business's names by where its text is, a
+    /// market by its pricebook and number), so a line finds its group without hashing or
+    /// comparing a string. The names and pricebooks of these keys are `held`: an address
+    /// stands for one name as long as the summary lives.
     by_address: HashMap<Words, usize>,
+    held: Held,
     /// The key of the line being added.
     words: Words,
     /// The keys of `by`, bit `g as u16` for key `g` ([`Summary::words`]).
     chosen: u16,
+}
+
+/// What a summary's keys by address point into: each business's names and each pricebook
+/// met, kept alive so that their addresses are not reused for other names.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    accounts: HashMap<usize, Arc<AccountNames>>,
+    books: HashMap<usize, Arc<Pricebook>>,
+}
+
+impl Held {
+    fn hold(&mut self, line: &PricedLine) {
+        self.accounts.entry(Arc::as_ptr(&line.account) as usize).or_insert_with(|| line.account.clone());
+        self.books.entry(Arc::as_ptr(&line.book) as usize).or_insert_with(|| line.book.clone());
+    }
 }
 
 /// One group of a summary, ready to show: its key values (in the order of the grouping) and
@@ -191,6 +210,7 @@ impl Summary {
             groups: Vec::new(),
             index: HashMap::new(),
             by_address: HashMap::new(),
+            held: Held::default(),
             words: Words { len: 0, hash: 0, words: [0; MAX_WORDS] },
         }
     }
@@ -208,7 +228,7 @@ impl Summary {
                 GroupBy::Business => k.business = Some(line.business()),
                 GroupBy::Waba => k.waba = Some(line.waba()),
                 GroupBy::Portfolio => k.portfolio = Some(line.portfolio()),
-                GroupBy::Market => k.market = Some(line.market),
+                GroupBy::Market => k.market = Some(line.market()),
                 GroupBy::Country => k.country = Some(line.country),
                 GroupBy::Category => k.category = Some(line.pricing_category),
                 GroupBy::Type => k.pricing_type = Some(line.pricing_type),
@@ -235,9 +255,8 @@ impl Summary {
         words.clear();
         let has = |g: GroupBy| chosen & 1 << g as u16 != 0;
         let name = |words: &mut Words, s: &str| {
-            let [address, len] = crate::util::intern::address(s);
-            words.push(address);
-            words.push(len);
+            words.push(s.as_ptr() as u64);
+            words.push(s.len() as u64);
         };
         if has(GroupBy::Month) {
             let m = line.month();
@@ -253,7 +272,8 @@ impl Summary {
             name(words, line.portfolio());
         }
         if has(GroupBy::Market) {
-            name(words, line.market);
+            words.push(Arc::as_ptr(&line.book) as u64);
+            words.push(u64::from(line.market.0));
         }
         if has(GroupBy::Country) {
             words.push(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1));
@@ -280,6 +300,7 @@ impl Summary {
             Some(&i) => i,
             None => {
                 let i = self.group(self.key(line).map(Box::from));
+                self.held.hold(line);
                 self.by_address.insert(self.words, i);
                 i
             }
@@ -443,41 +464,26 @@ fn cell(k: &Key<Box<str>>, g: GroupBy) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::event::{Direction, PricingModel, PricingType};
-    use crate::domain::money::Currency;
-    use crate::engine::AccountNames;
-    use crate::rules::RuleSet;
+    use crate::engine::samples;
 
-    fn line(market: &'static str, business: &'static str) -> PricedLine {
-        PricedLine {
-            timestamp: "2025-09-01T10:00:00Z".parse().expect("valid"),
-            local_date: "2025-09-01".parse().expect("valid"),
-            account: AccountNames::of(business, "W", "P"),
-            direction: Direction::Mt,
-            rules: RuleSet::Pmp2025,
-            pricing_model: PricingModel::Pmp,
-            pricing_type: PricingType::Regular,
-            pricing_category: None,
-            market,
-            country: None,
-            tier: None,
-            rate: None,
-            charge: Decimal::ONE,
-            currency: Currency::USD,
-        }
-    }
-
+    /// Lines of one name from several places: market names of two pricebooks, business names
+    /// of separate allocations. Each name is one group, whatever its address.
     #[test]
     fn names_are_told_apart_by_their_text_whatever_their_address() {
-        const TEXT: &str = "IndiaIndia";
-        // One address, two names; two addresses, one name.
-        let lines = [line(&TEXT[..5], "B"), line(TEXT, "B"), line(&TEXT[5..], "B"), line("India", "B")];
-        let mut summary = Summary::new(&[GroupBy::Market]);
+        let (one, two) = (samples::book(&["India", "IndiaIndia"]), samples::book(&["IndiaIndia", "India"]));
+        let lines = [
+            samples::line(&one, "B", "India"),
+            samples::line(&one, "B", "IndiaIndia"),
+            samples::line(&two, "B", "India"),
+            samples::line(&two, "B", "India"),
+        ];
+        let mut summary = Summary::new(&[GroupBy::Market, GroupBy::Business]);
         for l in &lines {
             summary.add(l).expect("adds");
         }
         let groups: Vec<(String, u64)> =
             summary.groups().into_iter().map(|g| (g.keys[0].clone(), g.totals.lines)).collect();
         assert_eq!(groups, [("India".to_string(), 3), ("IndiaIndia".to_string(), 1)]);
+        assert!(summary.groups().iter().all(|g| g.keys[1] == "B"));
     }
 }

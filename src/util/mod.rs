@@ -3,7 +3,6 @@
 
 pub(crate) mod cpu;
 pub(crate) mod handoff;
-pub(crate) mod intern;
 pub(crate) mod numbering;
 pub(crate) mod slots;
 pub(crate) mod table;

@@ -76,11 +76,11 @@ fn a_user_is_a_number_or_an_id_with_a_country() {
             Some(c) => ev.with_country(c.parse().unwrap()),
             None => ev,
         };
-        e.push(&ev).map(|line| line.market).map_err(|p| p.to_string())
+        e.push(&ev).map(|line| line.market().to_string()).map_err(|p| p.to_string())
     };
-    assert_eq!(market(&mut e, FR, None), Ok("France"));
-    assert_eq!(market(&mut e, " +33 6-12 34 56 78 ", None), Ok("France"));
-    assert_eq!(market(&mut e, "hash:0a1b", Some("FR")), Ok("France"));
+    assert_eq!(market(&mut e, FR, None), Ok("France".into()));
+    assert_eq!(market(&mut e, " +33 6-12 34 56 78 ", None), Ok("France".into()));
+    assert_eq!(market(&mut e, "hash:0a1b", Some("FR")), Ok("France".into()));
     assert_eq!(
         market(&mut e, "hash:0a1b", None),
         Err("column user: not a phone number and no country given (hash:0a1b)".into())
