@@ -187,6 +187,47 @@ fn skipped_rows_go_to_the_rejects_file_and_the_counts_add_up() {
     golden("mixed.skipped.stderr.txt", &run.stderr);
 }
 
+/// docs/rules.md §9: a row with the wrong number of fields, or with bytes that are not UTF-8, is
+/// a bad row like any other: skipped with its file, line and reason, the counts adding up. In
+/// the rejects file its fields are as read, invalid UTF-8 replaced by U+FFFD; a short row's
+/// missing fields are empty, a long row's extra fields left out (the file keeps the header's
+/// columns).
+#[test]
+fn rows_with_the_wrong_number_of_fields_or_invalid_utf8_are_skipped_like_any_bad_row() {
+    let dir = common::Scratch::new();
+    let rejects = dir.join("rejects.csv");
+    let log = "fixtures/small/unreadable.csv";
+    let run = wabill(&["price", log, "--rejects", rejects.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("unreadable.rejects.csv", &std::fs::read_to_string(&rejects).unwrap());
+    assert_eq!(run.stderr, "wabill: 6 rows read: 2 priced (0 duplicates), 4 rejected\n");
+    let run = wabill(&["price", log, "--skip-invalid", "--format", "csv", "--group-by", "type"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("unreadable.skipped.stderr.txt", &run.stderr);
+    assert_eq!(run.stdout, "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n");
+}
+
+/// docs/rules.md §9: without skipping, a bad row stops the run with its position: the first bad
+/// row of the log, whatever comes after it (rows that cannot be read are found on the reading
+/// thread, ahead of the rows before them being parsed and priced), with `--sort` too.
+#[test]
+fn without_skipping_the_first_bad_row_of_the_log_is_the_one_reported() {
+    let first = "wabill: fixtures/small/unreadable.csv:3: column direction: unknown direction, expected mo or mt (sideways)\n";
+    let run = wabill(&["price", "fixtures/small/unreadable.csv"]);
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (1, "", first));
+    let run = wabill(&["price", "fixtures/small/unreadable.csv", "--sort"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, format!("wabill: --sort: reading the whole log into memory to sort it\n{first}"));
+    // A row without a good timestamp after it: sorting would put that one first.
+    let dir = common::Scratch::new();
+    let mut text = std::fs::read(root().join("fixtures/small/unreadable.csv")).unwrap();
+    text.extend_from_slice(b"yesterday,m7,B1,33612345678,mo,,\n");
+    let log = dir.file("log.csv", &text);
+    let run = wabill(&["price", log.to_str().unwrap(), "--sort"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.ends_with(":3: column direction: unknown direction, expected mo or mt (sideways)\n"), "{}", run.stderr);
+}
+
 /// Every malformed input: its message and exit code, and no output file left behind.
 #[test]
 fn malformed_inputs_are_positioned_errors() {

@@ -107,6 +107,26 @@ impl RowBuf {
         (0..self.fields).filter_map(|i| self.get(i))
     }
 
+    /// Makes the row's fields valid UTF-8, each invalid sequence replaced by U+FFFD (as
+    /// `String::from_utf8_lossy` does), one after the other. Only for a row that failed its
+    /// check: it allocates.
+    #[cold]
+    fn make_lossy(&mut self) {
+        let mut text = String::with_capacity(self.used);
+        let mut ends = Vec::with_capacity(self.fields);
+        for i in 0..self.fields {
+            let span = self.span(i).expect("a field of the row");
+            text.push_str(&String::from_utf8_lossy(&self.bytes[span]));
+            ends.push(text.len());
+        }
+        self.bytes.clear();
+        self.bytes.extend_from_slice(text.as_bytes());
+        self.used = self.bytes.len();
+        self.ends.clear();
+        self.ends.extend_from_slice(&ends);
+        (self.sep, self.ascii, self.clean) = (0, false, false);
+    }
+
     /// A row of these fields.
     #[cfg(test)]
     pub(crate) fn of(fields: &[impl AsRef<str>]) -> RowBuf {
@@ -338,8 +358,9 @@ impl<R: Read> Rows<R> {
     }
 
     /// Checks a row just read, as the csv crate does: as many fields as the first row, then
-    /// UTF-8 in every field (known when the row is known ASCII). A row that fails is emptied,
-    /// so that nothing reads its bytes as text.
+    /// UTF-8 in every field (known when the row is known ASCII). A row that fails keeps its
+    /// fields as lossy text ([`RowBuf::make_lossy`]), so that nothing reads its bytes as text
+    /// unchecked and a log can report the row as it was (e.g. in a rejects file).
     fn check(&mut self, row: &mut RowBuf) -> Result<(), RowError> {
         debug_assert!(row.ends().windows(2).all(|w| w[0] <= w[1]), "csv_core writes ends in order");
         debug_assert!(row.ends().last().is_none_or(|&end| end <= row.used), "within the text");
@@ -363,8 +384,7 @@ impl<R: Read> Rows<R> {
         } else {
             return Ok(());
         };
-        row.used = 0;
-        row.fields = 0;
+        row.make_lossy();
         Err(error)
     }
 }
@@ -701,6 +721,27 @@ mod tests {
                 let avx2 = unsafe { Special::find_avx2(&block, bytes) };
                 prop_assert_eq!(avx2, Special::find_bytewise(&block, bytes));
             }
+        }
+    }
+
+    /// A row that cannot be read (invalid UTF-8, the wrong number of fields) keeps its fields
+    /// as lossy text, so that a log can report it as it was; the next row reads as usual.
+    #[test]
+    fn a_bad_row_keeps_its_fields_as_lossy_text() {
+        let text = b"a,b,c\n1,x\xffy,3\n\"q\xff\",2\n4,5,6\n";
+        for avx2 in [true, false] {
+            let mut table = Table::new(&text[..], "t.csv").unwrap();
+            table.rows.avx2 &= avx2;
+            let mut row = RowBuf::default();
+            let e = table.read_into(&mut row).unwrap_err();
+            assert_eq!(e.to_string(), "t.csv:2: column b: invalid UTF-8");
+            assert_eq!((row.line(), row.iter().collect::<Vec<_>>()), (2, vec!["1", "x\u{FFFD}y", "3"]));
+            let e = table.read_into(&mut row).unwrap_err();
+            assert_eq!(e.to_string(), "t.csv:3: expected 3 fields, found 2");
+            assert_eq!((row.line(), row.iter().collect::<Vec<_>>()), (3, vec!["q\u{FFFD}", "2"]));
+            assert_eq!(row.field(Some(0)), "q\u{FFFD}");
+            assert!(table.read_into(&mut row).unwrap());
+            assert_eq!((row.line(), row.iter().collect::<Vec<_>>()), (4, vec!["4", "5", "6"]));
         }
     }
 
