@@ -233,6 +233,7 @@ fn without_skipping_the_first_bad_row_of_the_log_is_the_one_reported() {
 fn malformed_inputs_are_positioned_errors() {
     let cases: &[&[&str]] = &[
         &["price", "fixtures/bad/missing-column.csv"],
+        &["price", "fixtures/bad/missing-columns.csv"],
         &["price", "fixtures/bad/unknown-direction.csv"],
         &["price", "fixtures/bad/mo-category.csv"],
         &["price", "fixtures/bad/bad-status.csv"],
@@ -269,6 +270,34 @@ fn malformed_inputs_are_positioned_errors() {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{case:?} left a temporary file");
     }
     golden("errors.txt", &transcript);
+}
+
+/// A header lacking several required columns names them all at once.
+#[test]
+fn a_header_missing_several_required_columns_names_them_all() {
+    let run = wabill(&["price", "fixtures/bad/missing-columns.csv"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "wabill: fixtures/bad/missing-columns.csv:1: missing required columns user, direction\n"
+    );
+}
+
+/// docs/rules.md §2: a timestamp without an offset is an error unless the user names a zone for
+/// such values: the message says how (`--naive-zone`), and that option prices the log.
+#[test]
+fn a_timestamp_without_an_offset_names_the_option_that_reads_it() {
+    let run = wabill(&["price", "fixtures/bad/no-offset.csv"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "wabill: fixtures/bad/no-offset.csv:2: column timestamp: has no UTC offset (add one, e.g. Z or \
+         +02:00, or give the zone of such values with --naive-zone, e.g. --naive-zone Europe/Paris) \
+         (2025-09-10 09:00:00)\n"
+    );
+    let run = wabill(&["price", "fixtures/bad/no-offset.csv", "--naive-zone", "Europe/Paris", "--lines", "-"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.lines().nth(1).unwrap().starts_with("2025-09-10 09:00:00,m1,"), "{}", run.stdout);
 }
 
 #[test]

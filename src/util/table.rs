@@ -527,10 +527,20 @@ impl<R: Read> Table<R> {
 
     /// The index of a required column, or an error naming it.
     pub(crate) fn require(&self, name: &str) -> Result<usize, Error> {
-        self.find(name).ok_or_else(|| {
-            Problem::new(format!("missing required column {name}"))
-                .at(Position { file: self.file.clone(), line: 1 })
-        })
+        self.require_all([name]).map(|[i]| i)
+    }
+
+    /// The indexes of required columns, or an error naming every one the header lacks.
+    pub(crate) fn require_all<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], Error> {
+        let found = names.map(|name| self.find(name));
+        let missing: Vec<&str> =
+            names.iter().zip(&found).filter(|(_, i)| i.is_none()).map(|(name, _)| *name).collect();
+        let what = match missing.as_slice() {
+            [] => return Ok(found.map(|i| i.expect("every column found"))),
+            [one] => format!("missing required column {one}"),
+            many => format!("missing required columns {}", many.join(", ")),
+        };
+        Err(Problem::new(what).at(Position { file: self.file.clone(), line: 1 }))
     }
 
     /// Refuses columns outside `known` (for configuration files, where a typo must not pass).
