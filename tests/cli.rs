@@ -300,6 +300,116 @@ fn a_timestamp_without_an_offset_names_the_option_that_reads_it() {
     assert!(run.stdout.lines().nth(1).unwrap().starts_with("2025-09-10 09:00:00,m1,"), "{}", run.stdout);
 }
 
+/// docs/rules.md §9: an output file is complete or absent, and a failure to write it names the
+/// path the user gave, never the temporary file's: a directory that does not exist, a path
+/// that is a directory, a device that refuses the writes. A missing directory fails the run
+/// before any row is read.
+#[test]
+fn a_failed_output_names_the_users_path_not_the_temporary_files() {
+    let dir = common::Scratch::new();
+    let d = dir.to_str().unwrap();
+    let missing = format!("{d}/missing/lines.csv");
+    for option in ["--lines", "--rejects"] {
+        let run = wabill(&["price", "fixtures/small/marketing.csv", option, &missing]);
+        assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+        assert_eq!(run.stderr, format!("wabill: {missing}: No such file or directory (os error 2)\n"));
+    }
+    let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", d]);
+    assert_eq!((run.code, run.stderr), (1, format!("wabill: {d}: a directory, not a file\n")));
+    let run = wabill(&[
+        "price",
+        "fixtures/small/marketing.csv",
+        "--tariff",
+        "fixtures/tariffs/licence.toml",
+        "--invoices",
+        &missing,
+    ]);
+    assert_eq!((run.code, run.stderr), (1, format!("wabill: {missing}: No such file or directory (os error 2)\n")));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a temporary file was left behind");
+    // A device is written in place, never replaced by a renamed file.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let device = || std::fs::metadata("/dev/full").is_ok_and(|m| m.file_type().is_char_device());
+        if device() {
+            let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", "/dev/full"]);
+            assert!(device(), "/dev/full was replaced");
+            assert_eq!(run.code, 1);
+            assert!(
+                run.stderr.ends_with("\nwabill: /dev/full: No space left on device (os error 28)\n"),
+                "{}",
+                run.stderr
+            );
+        }
+        let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", "/dev/null"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+}
+
+/// docs/rules.md §9: an output may not overwrite an input (a log, --accounts, --rates, --markets,
+/// a tariff) or another output, however the paths are spelt, and only one output may be stdout
+/// (`-`), one input stdin: bad usage (exit status 2), found before anything is read (the log of
+/// the cases with two outputs does not exist), naming the path and both options.
+#[test]
+fn an_output_on_an_input_or_another_output_is_bad_usage() {
+    let dir = common::Scratch::new();
+    let d = dir.to_str().unwrap().to_string();
+    let log = dir.file("log.csv", &std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap());
+    let log = log.to_str().unwrap();
+    let copy = |name: &str, from: &str| {
+        let path = dir.file(name, &std::fs::read(root().join(from)).unwrap());
+        path.to_str().unwrap().to_string()
+    };
+    let accounts = copy("accounts.csv", "fixtures/small/tariff-accounts.csv");
+    let rates = copy("rates.csv", "fixtures/bad/rates-no-marketing.csv");
+    let markets = copy("markets.csv", "data/markets.csv");
+    let tariff = copy("tariff.toml", "fixtures/tariffs/licence.toml");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let respelt = format!("{d}/sub/../log.csv");
+    let absent = format!("{d}/absent.csv");
+    let out = format!("{d}/out.csv");
+    let out_respelt = format!("{d}/sub/../out.csv");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["price", log, "--lines", log],
+        vec!["price", log, "--rejects", &respelt],
+        vec!["price", log, "--accounts", &accounts, "--lines", &accounts],
+        vec!["price", log, "--rates", &rates, "--rejects", &rates],
+        vec!["price", log, "--markets", &markets, "--lines", &markets],
+        vec!["price", log, "--tariff", &tariff, "--invoices", &tariff],
+        vec!["compare", "-", "--tariff", &tariff, "--tariff", "-"],
+        vec!["price", &absent, "--lines", &out, "--invoices", &out, "--tariff", &tariff],
+        vec!["price", &absent, "--lines", &out, "--rejects", &out_respelt],
+        vec!["price", &absent, "--lines", "-", "--invoices", "-", "--tariff", &tariff],
+        vec!["price", &absent, "--rejects", "-", "--lines", "-"],
+        vec!["price", "-", "--accounts", "-"],
+        vec!["generate", "--output", &out, "--accounts", &out],
+        vec!["generate", "--accounts", "-"],
+    ];
+    let mut transcript = String::new();
+    for case in &cases {
+        let run = wabill(case);
+        let shown = |s: &str| s.replace(&d, "DIR");
+        transcript.push_str(&format!("$ wabill {}\nexit {}\n{}\n", shown(&case.join(" ")), run.code, shown(&run.stderr)));
+        assert_eq!(run.code, 2, "{case:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{case:?}");
+    }
+    golden("usage-paths.txt", &transcript);
+    // Nothing was written: the inputs are as they were, and no output or temporary file exists.
+    assert_eq!(std::fs::read(log).unwrap(), std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap());
+    let mut left: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["accounts.csv", "log.csv", "markets.csv", "rates.csv", "sub", "tariff.toml"]);
+    // A link to a log names the log.
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.csv");
+        std::os::unix::fs::symlink(log, &link).unwrap();
+        let run = wabill(&["price", log, "--lines", link.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+    }
+}
+
 #[test]
 fn bad_usage_exits_with_2() {
     for args in [
