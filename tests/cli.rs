@@ -410,10 +410,44 @@ fn an_output_on_an_input_or_another_output_is_bad_usage() {
     }
 }
 
+/// docs/rules.md §3: a business absent from the accounts file gets every default, so a typo
+/// there moves a business to UTC and USD. With `--accounts`, each business of the log the file
+/// does not list, and each business it lists that no row names, is reported after the closing
+/// counts; `--strict-accounts` makes the first of the former an error naming it and its first
+/// line, and writes nothing.
+#[test]
+fn businesses_missing_from_the_accounts_file_or_from_the_log_are_reported() {
+    let dir = common::Scratch::new();
+    let lines = dir.join("lines.csv");
+    let base = ["price", "fixtures/example/log.csv", "--accounts", "fixtures/small/accounts-typo.csv"];
+    let mut args = base.to_vec();
+    args.extend(["--lines", lines.to_str().unwrap()]);
+    let run = wabill(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("accounts-typo.stderr.txt", &run.stderr);
+    std::fs::remove_file(&lines).unwrap();
+    args.push("--strict-accounts");
+    let run = wabill(&args);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+    assert_eq!(
+        run.stderr,
+        "wabill: 386 rows read: 386 priced (4 duplicates), 0 rejected\n\
+         wabill: fixtures/example/log.csv:119: column business: not in the accounts file \
+         fixtures/small/accounts-typo.csv (--strict-accounts) (33186950002)\n"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "an output was written");
+    // An accounts file listing every business of the log, and only those: nothing to report.
+    let mut args = EXAMPLE.to_vec();
+    args.push("--strict-accounts");
+    let run = wabill(&args);
+    assert_eq!((run.code, run.stderr.as_str()), (0, "wabill: 386 rows read: 386 priced (4 duplicates), 0 rejected\n"));
+}
+
 #[test]
 fn bad_usage_exits_with_2() {
     for args in [
         &["price"][..],
+        &["price", "fixtures/small/marketing.csv", "--strict-accounts"],
         &["price", "fixtures/small/marketing.csv", "--rules", "pmp"],
         &["price", "fixtures/small/marketing.csv", "--format", "xml"],
         &["price", "fixtures/small/marketing.csv", "--rates-date", "2025-13-01"],

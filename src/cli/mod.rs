@@ -12,8 +12,8 @@ use csv::StringRecord;
 use wabill::tariff::Tariff;
 use wabill::{
     compare as compare_tariffs, price_logs, Accounts, Billing, Counts, Engine, Error, Format, GroupBy,
-    Invoices, LinesWriter, LogInput, Markets, Options, Pricebook, PricedLine, RateCard, ReadOptions,
-    RejectsWriter, Render, Row, RuleChoice, Sink, Summary,
+    Invoices, LinesWriter, LogInput, Markets, Options, Position, Pricebook, PricedLine, Problem, RateCard,
+    ReadOptions, RejectsWriter, Render, Row, RuleChoice, Sink, Summary,
 };
 
 use background::Background;
@@ -85,6 +85,10 @@ struct PricingArgs {
     /// Accounts CSV: business,waba,portfolio,timezone,currency,country,auth_intl_from.
     #[arg(long, value_name = "FILE")]
     accounts: Option<PathBuf>,
+    /// Refuse a log whose businesses are not all in the accounts file (else each is reported
+    /// and priced with the defaults: its own WABA, UTC, USD).
+    #[arg(long, requires = "accounts")]
+    strict_accounts: bool,
     /// `auto` (the rule set of each event's local date) or one rule set for every event:
     /// nbp, cbp-2022, cbp-2023, pmp-2025, pmp-2026.
     #[arg(long, value_name = "NAME", default_value = "auto")]
@@ -246,7 +250,8 @@ impl PricingArgs {
         files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)))
     }
 
-    fn engine(&self) -> Result<Engine, Error> {
+    /// The engine, and the accounts when read from a file.
+    fn engine(&self) -> Result<(Engine, Option<Accounts>), Error> {
         let name = |p: &Path| p.display().to_string();
         let markets = match &self.markets {
             Some(p) => Markets::from_csv(open(&name(p))?, &name(p))?,
@@ -256,10 +261,11 @@ impl PricingArgs {
             Some(p) => RateCard::from_csv(open(&name(p))?, &name(p))?,
             None => RateCard::embedded(),
         };
-        let accounts = match &self.accounts {
-            Some(p) => Accounts::from_csv(open(&name(p))?, &name(p))?,
-            None => Accounts::default(),
+        let listed = match &self.accounts {
+            Some(p) => Some(Accounts::from_csv(open(&name(p))?, &name(p))?),
+            None => None,
         };
+        let accounts = listed.clone().unwrap_or_default();
         let options = Options {
             rules: self.rules,
             rates_date: self.rates_date,
@@ -267,7 +273,7 @@ impl PricingArgs {
             dedup_window: chrono::TimeDelta::days(i64::from(self.dedup_days)),
             ..Options::default()
         };
-        Ok(Engine::new(Pricebook::new(markets, &card, accounts).into(), options))
+        Ok((Engine::new(Pricebook::new(markets, &card, accounts).into(), options), listed))
     }
 
     fn read_options(&self, rejects: bool) -> ReadOptions {
@@ -292,9 +298,14 @@ struct PriceSink {
     /// The tariffs billed as the lines go (one for `price`, one each for `compare`).
     billings: Vec<Billing>,
     buf: String,
+    /// The businesses of the logs, each with its first row, in order of appearance.
+    businesses: Vec<(String, Position)>,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
+
+/// How many businesses missing from the accounts file, or from the log, are named on stderr.
+const SHOWN_BUSINESSES: usize = 20;
 
 impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
@@ -346,6 +357,10 @@ impl Sink for PriceSink {
             }
         }
     }
+
+    fn business(&mut self, name: &str, first: Position) {
+        self.businesses.push((name.to_string(), first));
+    }
 }
 
 impl PriceSink {
@@ -359,6 +374,7 @@ impl PriceSink {
             summary,
             billings,
             buf: String::new(),
+            businesses: Vec::new(),
         }
     }
 
@@ -395,7 +411,7 @@ fn run_logs(
     sink: &mut PriceSink,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let mut engine = pricing.engine()?;
+    let (mut engine, accounts) = pricing.engine()?;
     let options = pricing.read_options(rejects);
     if options.sort {
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
@@ -406,6 +422,9 @@ fn run_logs(
         .collect::<Result<Vec<_>, Error>>()?;
     let counts = price_logs(inputs, &mut engine, &options, sink)?;
     report_counts(&counts);
+    if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
+        check_accounts(accounts, &file.display().to_string(), &sink.businesses, pricing.strict_accounts)?;
+    }
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_memory()
@@ -416,6 +435,48 @@ fn run_logs(
             counts.rows as f64 / seconds.max(1e-9),
             engine.live_pairs(),
             engine.remembered_ids()
+        );
+    }
+    Ok(())
+}
+
+/// Reports, after the closing counts, the businesses of the logs the accounts file does not
+/// list (priced with the defaults: a typo there moves a business to UTC and USD), and the
+/// businesses it lists that no row of the logs names; with `--strict-accounts` the first of
+/// the former is an error instead.
+fn check_accounts(
+    accounts: &Accounts,
+    file: &str,
+    businesses: &[(String, Position)],
+    strict: bool,
+) -> Result<(), Error> {
+    let mut missing = businesses.iter().filter(|(name, _)| !accounts.contains(name)).peekable();
+    if let (true, Some((name, first))) = (strict, missing.peek()) {
+        let what = format!("not in the accounts file {file} (--strict-accounts)");
+        return Err(Problem::column("business", what, name.as_str()).at(first.clone()));
+    }
+    let mut count = 0;
+    for (name, first) in missing {
+        count += 1;
+        if count <= SHOWN_BUSINESSES {
+            eprintln!(
+                "wabill: business {name} (first on {first}) is not in the accounts file {file}: \
+                 priced with the defaults (its own WABA, UTC, USD)"
+            );
+        }
+    }
+    if count > SHOWN_BUSINESSES {
+        eprintln!("wabill: … and {} more businesses not in the accounts file {file}", count - SHOWN_BUSINESSES);
+    }
+    let seen: std::collections::HashSet<&str> = businesses.iter().map(|(name, _)| name.as_str()).collect();
+    let unused: Vec<&String> = accounts.businesses().iter().filter(|b| !seen.contains(b.as_str())).collect();
+    for name in unused.iter().take(SHOWN_BUSINESSES) {
+        eprintln!("wabill: business {name} of the accounts file {file} has no row in the log");
+    }
+    if unused.len() > SHOWN_BUSINESSES {
+        eprintln!(
+            "wabill: … and {} more businesses of the accounts file {file} with no row in the log",
+            unused.len() - SHOWN_BUSINESSES
         );
     }
     Ok(())

@@ -91,6 +91,11 @@ pub trait Sink {
     fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error>;
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
+    /// A business of the logs (trimmed), once, with the first row that has an event (shortly
+    /// before that row is priced). E.g. to check it against the accounts.
+    fn business(&mut self, name: &str, first: Position) {
+        let _ = (name, first);
+    }
 }
 
 /// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
@@ -429,6 +434,8 @@ impl Run<'_> {
                 if name.is_empty() {
                     return None;
                 }
+                let place = &batch.places[n];
+                self.sink.business(name, Position { file: self.files[place.log as usize].clone(), line: place.line });
                 *self.businesses[number].insert(self.engine.business_index(name))
             }
         };
