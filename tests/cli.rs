@@ -470,8 +470,50 @@ fn the_readme_shows_current_output() {
     let summary = wabill(&["price", "fixtures/readme/log.csv", "--group-by", "category,type"]);
     assert!(readme.contains(summary.stdout.trim_end()), "README's summary is stale:\n{}", summary.stdout);
     assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
+    let example = wabill(&EXAMPLE);
+    assert!(readme.contains(&format!("`{}`", example.stderr.trim_end())), "README's closing counts are stale:\n{}", example.stderr);
     let compare = std::fs::read_to_string(root().join("fixtures/golden/compare.txt")).unwrap();
     assert!(readme.contains(compare.trim_end()), "README's comparison is stale");
+}
+
+/// Every command of the README's `sh` blocks runs as written (`cargo run --release --` and
+/// `wabill` standing for the binary; `cargo test` and `cargo bench` left out), in a directory
+/// whose `fixtures` is the repository's, so that the files they write land there.
+#[cfg(unix)]
+#[test]
+fn every_command_of_the_readme_runs_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let dir = common::Scratch::new();
+    std::os::unix::fs::symlink(root().join("fixtures"), dir.join("fixtures")).unwrap();
+    let (mut commands, mut pending, mut in_sh) = (Vec::new(), String::new(), false);
+    for line in readme.lines() {
+        match line {
+            "```sh" => in_sh = true,
+            l if l.starts_with("```") => in_sh = false,
+            l if !in_sh || l.trim().is_empty() || l.trim_start().starts_with('#') => {}
+            l => match l.trim().strip_suffix('\\') {
+                Some(part) => pending.push_str(part),
+                None => commands.push(std::mem::take(&mut pending) + l.trim()),
+            },
+        }
+    }
+    let mut ran = 0;
+    for command in &commands {
+        let Some(args) = command.strip_prefix("cargo run --release -- ").or(command.strip_prefix("wabill ")) else {
+            assert!(command == "cargo test" || command.starts_with("cargo bench "), "{command}");
+            continue;
+        };
+        assert!(!args.contains(['"', '\'', '|', '>', '<', '$', '*']), "{command}: not a plain command");
+        let out = Command::new(env!("CARGO_BIN_EXE_wabill"))
+            .args(args.split_whitespace())
+            .current_dir(&*dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        ran += 1;
+    }
+    assert_eq!(ran, 12, "{commands:#?}");
 }
 
 const TARIFFS: [&str; 4] = ["per-message", "licence", "per-user", "fair-use"];
