@@ -204,7 +204,10 @@ fn rows_with_the_wrong_number_of_fields_or_invalid_utf8_are_skipped_like_any_bad
     let run = wabill(&["price", log, "--skip-invalid", "--format", "csv", "--group-by", "type"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     golden("unreadable.skipped.stderr.txt", &run.stderr);
-    assert_eq!(run.stdout, "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n");
+    assert_eq!(
+        run.stdout,
+        "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n"
+    );
 }
 
 /// docs/rules.md §9: without skipping, a bad row stops the run with its position: the first bad
@@ -225,7 +228,11 @@ fn without_skipping_the_first_bad_row_of_the_log_is_the_one_reported() {
     let log = dir.file("log.csv", &text);
     let run = wabill(&["price", log.to_str().unwrap(), "--sort"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.ends_with(":3: column direction: unknown direction, expected mo or mt (sideways)\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(":3: column direction: unknown direction, expected mo or mt (sideways)\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Every malformed input: its message and exit code, and no output file left behind.
@@ -297,7 +304,8 @@ fn a_timestamp_without_an_offset_names_the_option_that_reads_it() {
          +02:00, or give the zone of such values with --naive-zone, e.g. --naive-zone Europe/Paris) \
          (2025-09-10 09:00:00)\n"
     );
-    let run = wabill(&["price", "fixtures/bad/no-offset.csv", "--naive-zone", "Europe/Paris", "--lines", "-"]);
+    let run =
+        wabill(&["price", "fixtures/bad/no-offset.csv", "--naive-zone", "Europe/Paris", "--lines", "-"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.lines().nth(1).unwrap().starts_with("2025-09-10 09:00:00,m1,"), "{}", run.stdout);
 }
@@ -326,7 +334,10 @@ fn a_failed_output_names_the_users_path_not_the_temporary_files() {
         "--invoices",
         &missing,
     ]);
-    assert_eq!((run.code, run.stderr), (1, format!("wabill: {missing}: No such file or directory (os error 2)\n")));
+    assert_eq!(
+        (run.code, run.stderr),
+        (1, format!("wabill: {missing}: No such file or directory (os error 2)\n"))
+    );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a temporary file was left behind");
     // A device is written in place, never replaced by a renamed file.
     #[cfg(target_os = "linux")]
@@ -391,13 +402,21 @@ fn an_output_on_an_input_or_another_output_is_bad_usage() {
     for case in &cases {
         let run = wabill(case);
         let shown = |s: &str| s.replace(&d, "DIR");
-        transcript.push_str(&format!("$ wabill {}\nexit {}\n{}\n", shown(&case.join(" ")), run.code, shown(&run.stderr)));
+        transcript.push_str(&format!(
+            "$ wabill {}\nexit {}\n{}\n",
+            shown(&case.join(" ")),
+            run.code,
+            shown(&run.stderr)
+        ));
         assert_eq!(run.code, 2, "{case:?}: {}", run.stderr);
         assert_eq!(run.stdout, "", "{case:?}");
     }
     golden("usage-paths.txt", &transcript);
     // Nothing was written: the inputs are as they were, and no output or temporary file exists.
-    assert_eq!(std::fs::read(log).unwrap(), std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap());
+    assert_eq!(
+        std::fs::read(log).unwrap(),
+        std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap()
+    );
     let mut left: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     left.sort();
@@ -442,7 +461,10 @@ fn businesses_missing_from_the_accounts_file_or_from_the_log_are_reported() {
     let mut args = EXAMPLE.to_vec();
     args.push("--strict-accounts");
     let run = wabill(&args);
-    assert_eq!((run.code, run.stderr.as_str()), (0, "wabill: 386 rows read: 386 priced (4 duplicates), 0 rejected\n"));
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, "wabill: 386 rows read: 386 priced (4 duplicates), 0 rejected\n")
+    );
 }
 
 #[test]
@@ -471,7 +493,11 @@ fn the_readme_shows_current_output() {
     assert!(readme.contains(summary.stdout.trim_end()), "README's summary is stale:\n{}", summary.stdout);
     assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
     let example = wabill(&EXAMPLE);
-    assert!(readme.contains(&format!("`{}`", example.stderr.trim_end())), "README's closing counts are stale:\n{}", example.stderr);
+    assert!(
+        readme.contains(&format!("`{}`", example.stderr.trim_end())),
+        "README's closing counts are stale:\n{}",
+        example.stderr
+    );
     let compare = std::fs::read_to_string(root().join("fixtures/golden/compare.txt")).unwrap();
     assert!(readme.contains(compare.trim_end()), "README's comparison is stale");
 }
@@ -499,7 +525,8 @@ fn every_command_of_the_readme_runs_as_written() {
     }
     let mut ran = 0;
     for command in &commands {
-        let Some(args) = command.strip_prefix("cargo run --release -- ").or(command.strip_prefix("wabill ")) else {
+        let Some(args) = command.strip_prefix("cargo run --release -- ").or(command.strip_prefix("wabill "))
+        else {
             assert!(command == "cargo test" || command.starts_with("cargo bench "), "{command}");
             continue;
         };
@@ -565,9 +592,10 @@ fn compares_tariffs() {
 /// directory: each `(file name, tariff it copies, TOML line replaced, by)`.
 fn compare_with(extra: &[(&str, &str, &str, &str)], format: &str) -> Run {
     let dir = common::Scratch::new();
-    let mut args: Vec<String> = ["compare", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts.csv"]
-        .map(String::from)
-        .into();
+    let mut args: Vec<String> =
+        ["compare", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts.csv"]
+            .map(String::from)
+            .into();
     for (name, from, line, by) in extra {
         let text = std::fs::read_to_string(root().join(format!("fixtures/tariffs/{from}.toml"))).unwrap();
         assert!(text.contains(line), "{from}.toml has no {line}");
@@ -614,7 +642,12 @@ fn no_row_label_of_the_comparison_is_a_tariffs_name() {
     let named = [
         ("total.toml", "per-message", "name = \"per message\"", "name = \"total\""),
         ("per-user.toml", "per-user", "", ""),
-        ("licence.toml", "licence", "name = \"number licence\"\ncurrency", "name = \"per delivered message\"\ncurrency"),
+        (
+            "licence.toml",
+            "licence",
+            "name = \"number licence\"\ncurrency",
+            "name = \"per delivered message\"\ncurrency",
+        ),
     ];
     let run = compare_with(&named, "table");
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -635,7 +668,9 @@ fn no_row_label_of_the_comparison_is_a_tariffs_name() {
     let run = compare_with(&twice, "table");
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.ends_with("wabill: two tariffs are named \"per message\": give each its own name to compare them\n"),
+        run.stderr.ends_with(
+            "wabill: two tariffs are named \"per message\": give each its own name to compare them\n"
+        ),
         "{}",
         run.stderr
     );
@@ -648,9 +683,13 @@ fn no_row_label_of_the_comparison_is_a_tariffs_name() {
 fn above_cheapest_means_the_same_in_the_table_csv_and_json() {
     let all: Vec<(String, &str, &str, &str)> =
         TARIFFS.iter().map(|t| (format!("{t}.toml"), *t, "", "")).collect();
-    let all: Vec<(&str, &str, &str, &str)> = all.iter().map(|(n, t, a, b)| (n.as_str(), *t, *a, *b)).collect();
-    let (table, csv, json) =
-        (compare_with(&all, "table").stdout, compare_with(&all, "csv").stdout, compare_with(&all, "json").stdout);
+    let all: Vec<(&str, &str, &str, &str)> =
+        all.iter().map(|(n, t, a, b)| (n.as_str(), *t, *a, *b)).collect();
+    let (table, csv, json) = (
+        compare_with(&all, "table").stdout,
+        compare_with(&all, "csv").stdout,
+        compare_with(&all, "json").stdout,
+    );
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     let mut r = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
@@ -679,8 +718,12 @@ fn above_cheapest_means_the_same_in_the_table_csv_and_json() {
         .take(TARIFFS.len())
         .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).nth(2).unwrap().to_string())
         .collect();
-    let json_totals: Vec<String> =
-        json["totals"].as_array().unwrap().iter().map(|t| t["above_cheapest"].as_str().unwrap().to_string()).collect();
+    let json_totals: Vec<String> = json["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["above_cheapest"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(table_totals, above("", ""));
     assert_eq!(json_totals, above("", ""));
 }

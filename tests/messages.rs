@@ -23,7 +23,8 @@ fn an_event_the_engine_refuses_names_its_field_not_a_column() {
         "user: not a phone number and no country given (hash:0a1b)"
     );
     assert_eq!(refused(&mut engine, Event::mo(t, "", "33612345678")), "business: must not be empty");
-    let mo_template = Event { kind: Kind::Template(Category::Marketing), ..Event::mo(t, "B1", "33612345678") };
+    let mo_template =
+        Event { kind: Kind::Template(Category::Marketing), ..Event::mo(t, "B1", "33612345678") };
     assert_eq!(refused(&mut engine, mo_template), "category: must be empty for an MO (marketing)");
     engine.push(&Event::mo(t, "B1", "33612345678")).unwrap();
     let earlier = common::instant("2025-09-10T08:00:00Z");

@@ -170,7 +170,8 @@ fn rows_that_are_not_utf8_or_miss_a_field_are_refused_with_their_place() {
         2025-09-10T09:00:01Z,B1,33612345678\n";
     assert_eq!(refused(short), "wabill: LOG:3: expected 4 fields, found 3\n");
     // A bad row before it is the one reported: the first of the log.
-    let after = b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,u_1,mo\n2025-09-10T09:00:01Z,B1,u_1\n";
+    let after =
+        b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,u_1,mo\n2025-09-10T09:00:01Z,B1,u_1\n";
     assert_eq!(refused(after), "wabill: LOG:2: column user: not a phone number and no country given (u_1)\n");
 }
 

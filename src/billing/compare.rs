@@ -236,7 +236,8 @@ fn crossing(
         std::cmp::Ordering::Greater => Some(b),
         std::cmp::Ordering::Equal => None,
     };
-    let (below, above) = (cheaper(&values[i]), cheaper(&values[i + 1]).expect("a change to a non-zero value"));
+    let (below, above) =
+        (cheaper(&values[i]), cheaper(&values[i + 1]).expect("a change to a non-zero value"));
     let (mut lo, mut hi) = (grid[i], grid[i + 1]);
     let lo_sign = sign(&values[i]);
     for _ in 0..40 {

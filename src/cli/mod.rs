@@ -466,7 +466,10 @@ fn check_accounts(
         }
     }
     if count > SHOWN_BUSINESSES {
-        eprintln!("wabill: … and {} more businesses not in the accounts file {file}", count - SHOWN_BUSINESSES);
+        eprintln!(
+            "wabill: … and {} more businesses not in the accounts file {file}",
+            count - SHOWN_BUSINESSES
+        );
     }
     let seen: std::collections::HashSet<&str> = businesses.iter().map(|(name, _)| name.as_str()).collect();
     let unused: Vec<&String> = accounts.businesses().iter().filter(|b| !seen.contains(b.as_str())).collect();
@@ -502,7 +505,8 @@ fn emit(text: &[u8], to_stderr: bool) -> Result<(), Error> {
 fn price(args: PriceArgs) -> Result<(), Error> {
     // The outputs are opened first: one that cannot be written fails the run before it starts.
     let create = |to: &Option<String>| to.as_deref().map(Output::create).transpose();
-    let (lines, rejects, invoices_to) = (create(&args.lines)?, create(&args.rejects)?, create(&args.invoices)?);
+    let (lines, rejects, invoices_to) =
+        (create(&args.lines)?, create(&args.rejects)?, create(&args.invoices)?);
     let billings = match &args.tariff {
         Some(path) => vec![Billing::new(load_tariff(path)?)?],
         None => Vec::new(),

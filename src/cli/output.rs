@@ -55,7 +55,7 @@ impl Output {
         // those of writing through it) name the temporary path.
         let temp = tempfile::Builder::new()
             .prefix(".wabill-")
-            .make_in(&dir, |p| create_new(p))
+            .make_in(&dir, create_new)
             .map_err(|e| io_error(path, e))?;
         let (file, temp) = temp.into_parts();
         Ok(Output::File { out: BufWriter::new(file), temp, path: target, name })

@@ -435,7 +435,10 @@ impl Run<'_> {
                     return None;
                 }
                 let place = &batch.places[n];
-                self.sink.business(name, Position { file: self.files[place.log as usize].clone(), line: place.line });
+                self.sink.business(
+                    name,
+                    Position { file: self.files[place.log as usize].clone(), line: place.line },
+                );
                 *self.businesses[number].insert(self.engine.business_index(name))
             }
         };
@@ -514,7 +517,9 @@ mod tests {
         let long: &str = "x".repeat(MAX_FIELD + 1).leak();
         type Spoil<'a> = &'a dyn Fn(&mut Vec<&str>);
         let bad: [(usize, &str, Spoil); 7] = [
-            (100, "column category: must be empty for an MO", &|f| (f[4], f[5], f[6]) = ("mo", "marketing", "")),
+            (100, "column category: must be empty for an MO", &|f| {
+                (f[4], f[5], f[6]) = ("mo", "marketing", "")
+            }),
             (700, "column timestamp: not an RFC 3339 timestamp", &|f| f[0] = "yesterday"),
             (1500, "column timestamp: earlier than line 1502", &|f| f[0] = "2025-09-28T00:00:00Z"),
             (2500, "column status: ", &|f| (f[4], f[6], f[7]) = ("mt", "lost", "")),
