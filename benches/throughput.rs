@@ -1,7 +1,7 @@
 //! End-to-end throughput and memory: `cargo bench --bench throughput`.
 //!
-//! Generates a log (default 10 million events, 1 million users, 30 days; kept in the target
-//! directory for later runs), then measures, side by side and as medians of several runs:
+//! Generates a log (default 10 million events, 1 million users, 30 days), then measures, side
+//! by side and as medians of several runs:
 //! - the floor: the `csv` crate alone reading the file's records (in this process, with the
 //!   read buffer wabill uses), before and after each wabill run, which is compared with the
 //!   mean of the two;
@@ -11,6 +11,10 @@
 //!
 //! Environment: `WABILL_BENCH_EVENTS`, `WABILL_BENCH_USERS`, `WABILL_BENCH_RUNS` (default 5).
 //! The figures of record are in BENCHMARKS.md.
+//!
+//! The generated logs (some 3 GB with the defaults, in `target/tmp/throughput`) are removed when
+//! the bench ends, a failed run included. `WABILL_BENCH_KEEP=1` keeps them, and a later run
+//! reuses a log of the same size instead of generating it again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +22,20 @@ use std::time::Instant;
 
 /// The read buffer wabill uses for every CSV file (64 KiB).
 const READ_BUFFER: usize = 64 * 1024;
+
+/// The bench's directory, removed when dropped (at the end of `main`, or on a panic) unless
+/// `WABILL_BENCH_KEEP` is set.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::env::var_os("WABILL_BENCH_KEEP").is_some() {
+            eprintln!("keeping {} (WABILL_BENCH_KEEP)", self.0.display());
+        } else if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            eprintln!("could not remove {}: {e}", self.0.display());
+        }
+    }
+}
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -30,7 +48,7 @@ fn wabill(args: &[&str]) -> String {
     stderr
 }
 
-/// Generates a log once (reused while its file exists).
+/// Generates a log, unless a kept one of this size exists (see `WABILL_BENCH_KEEP`).
 fn log(dir: &Path, events: u64, users: u64, days: u64) -> (PathBuf, PathBuf) {
     let path = dir.join(format!("log-{events}-{users}-{days}.csv"));
     let accounts = dir.join("accounts.csv");
@@ -83,7 +101,8 @@ fn main() {
     let events = env("WABILL_BENCH_EVENTS", 10_000_000);
     let users = env("WABILL_BENCH_USERS", 1_000_000);
     let runs = env("WABILL_BENCH_RUNS", 5).max(1) as usize;
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("throughput");
+    let scratch = Scratch(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("throughput"));
+    let dir = scratch.0.clone();
     std::fs::create_dir_all(&dir).unwrap();
     let (path, accounts) = log(&dir, events, users, 30);
     let (a, p) = (accounts.to_str().unwrap(), path.to_str().unwrap());

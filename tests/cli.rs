@@ -187,11 +187,60 @@ fn skipped_rows_go_to_the_rejects_file_and_the_counts_add_up() {
     golden("mixed.skipped.stderr.txt", &run.stderr);
 }
 
+/// docs/rules.md §9: a row with the wrong number of fields, or with bytes that are not UTF-8, is
+/// a bad row like any other: skipped with its file, line and reason, the counts adding up. In
+/// the rejects file its fields are as read, invalid UTF-8 replaced by U+FFFD; a short row's
+/// missing fields are empty, a long row's extra fields left out (the file keeps the header's
+/// columns).
+#[test]
+fn rows_with_the_wrong_number_of_fields_or_invalid_utf8_are_skipped_like_any_bad_row() {
+    let dir = common::Scratch::new();
+    let rejects = dir.join("rejects.csv");
+    let log = "fixtures/small/unreadable.csv";
+    let run = wabill(&["price", log, "--rejects", rejects.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("unreadable.rejects.csv", &std::fs::read_to_string(&rejects).unwrap());
+    assert_eq!(run.stderr, "wabill: 6 rows read: 2 priced (0 duplicates), 4 rejected\n");
+    let run = wabill(&["price", log, "--skip-invalid", "--format", "csv", "--group-by", "type"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("unreadable.skipped.stderr.txt", &run.stderr);
+    assert_eq!(
+        run.stdout,
+        "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n"
+    );
+}
+
+/// docs/rules.md §9: without skipping, a bad row stops the run with its position: the first bad
+/// row of the log, whatever comes after it (rows that cannot be read are found on the reading
+/// thread, ahead of the rows before them being parsed and priced), with `--sort` too.
+#[test]
+fn without_skipping_the_first_bad_row_of_the_log_is_the_one_reported() {
+    let first = "wabill: fixtures/small/unreadable.csv:3: column direction: unknown direction, expected mo or mt (sideways)\n";
+    let run = wabill(&["price", "fixtures/small/unreadable.csv"]);
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (1, "", first));
+    let run = wabill(&["price", "fixtures/small/unreadable.csv", "--sort"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, format!("wabill: --sort: reading the whole log into memory to sort it\n{first}"));
+    // A row without a good timestamp after it: sorting would put that one first.
+    let dir = common::Scratch::new();
+    let mut text = std::fs::read(root().join("fixtures/small/unreadable.csv")).unwrap();
+    text.extend_from_slice(b"yesterday,m7,B1,33612345678,mo,,\n");
+    let log = dir.file("log.csv", &text);
+    let run = wabill(&["price", log.to_str().unwrap(), "--sort"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.ends_with(":3: column direction: unknown direction, expected mo or mt (sideways)\n"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Every malformed input: its message and exit code, and no output file left behind.
 #[test]
 fn malformed_inputs_are_positioned_errors() {
     let cases: &[&[&str]] = &[
         &["price", "fixtures/bad/missing-column.csv"],
+        &["price", "fixtures/bad/missing-columns.csv"],
         &["price", "fixtures/bad/unknown-direction.csv"],
         &["price", "fixtures/bad/mo-category.csv"],
         &["price", "fixtures/bad/bad-status.csv"],
@@ -206,12 +255,14 @@ fn malformed_inputs_are_positioned_errors() {
         &["price", "fixtures/bad/empty.csv"],
         &["price", "fixtures/bad/invalid-utf8.csv"],
         &["price", "fixtures/bad/short-row.csv"],
+        &["price", "fixtures/bad/long-field.csv"],
         &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-no-marketing.csv"],
         &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-negative.csv"],
         &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-bad-decimal.csv"],
         &["price", "fixtures/small/marketing.csv", "--rates", "fixtures/bad/rates-overlap.csv"],
         &["price", "fixtures/small/marketing.csv", "--accounts", "fixtures/bad/accounts-bad-zone.csv"],
         &["price", "fixtures/small/marketing.csv", "--accounts", "fixtures/bad/accounts-twice.csv"],
+        &["price", "fixtures/small/marketing.csv", "--accounts", "fixtures/bad/accounts-waba-two-ways.csv"],
         &["price", "fixtures/small/no-such-file.csv"],
     ];
     let dir = common::Scratch::new();
@@ -230,10 +281,197 @@ fn malformed_inputs_are_positioned_errors() {
     golden("errors.txt", &transcript);
 }
 
+/// A header lacking several required columns names them all at once.
+#[test]
+fn a_header_missing_several_required_columns_names_them_all() {
+    let run = wabill(&["price", "fixtures/bad/missing-columns.csv"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "wabill: fixtures/bad/missing-columns.csv:1: missing required columns user, direction\n"
+    );
+}
+
+/// docs/rules.md §2: a timestamp without an offset is an error unless the user names a zone for
+/// such values: the message says how (`--naive-zone`), and that option prices the log.
+#[test]
+fn a_timestamp_without_an_offset_names_the_option_that_reads_it() {
+    let run = wabill(&["price", "fixtures/bad/no-offset.csv"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "wabill: fixtures/bad/no-offset.csv:2: column timestamp: has no UTC offset (add one, e.g. Z or \
+         +02:00, or give the zone of such values with --naive-zone, e.g. --naive-zone Europe/Paris) \
+         (2025-09-10 09:00:00)\n"
+    );
+    let run =
+        wabill(&["price", "fixtures/bad/no-offset.csv", "--naive-zone", "Europe/Paris", "--lines", "-"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.lines().nth(1).unwrap().starts_with("2025-09-10 09:00:00,m1,"), "{}", run.stdout);
+}
+
+/// docs/rules.md §9: an output file is complete or absent, and a failure to write it names the
+/// path the user gave, never the temporary file's: a directory that does not exist, a path
+/// that is a directory, a device that refuses the writes. A missing directory fails the run
+/// before any row is read.
+#[test]
+fn a_failed_output_names_the_users_path_not_the_temporary_files() {
+    let dir = common::Scratch::new();
+    let d = dir.to_str().unwrap();
+    let missing = format!("{d}/missing/lines.csv");
+    for option in ["--lines", "--rejects"] {
+        let run = wabill(&["price", "fixtures/small/marketing.csv", option, &missing]);
+        assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+        assert_eq!(run.stderr, format!("wabill: {missing}: No such file or directory (os error 2)\n"));
+    }
+    let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", d]);
+    assert_eq!((run.code, run.stderr), (1, format!("wabill: {d}: a directory, not a file\n")));
+    let run = wabill(&[
+        "price",
+        "fixtures/small/marketing.csv",
+        "--tariff",
+        "fixtures/tariffs/licence.toml",
+        "--invoices",
+        &missing,
+    ]);
+    assert_eq!(
+        (run.code, run.stderr),
+        (1, format!("wabill: {missing}: No such file or directory (os error 2)\n"))
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a temporary file was left behind");
+    // A device is written in place, never replaced by a renamed file.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let device = || std::fs::metadata("/dev/full").is_ok_and(|m| m.file_type().is_char_device());
+        if device() {
+            let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", "/dev/full"]);
+            assert!(device(), "/dev/full was replaced");
+            assert_eq!(run.code, 1);
+            assert!(
+                run.stderr.ends_with("\nwabill: /dev/full: No space left on device (os error 28)\n"),
+                "{}",
+                run.stderr
+            );
+        }
+        let run = wabill(&["price", "fixtures/small/marketing.csv", "--lines", "/dev/null"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+}
+
+/// docs/rules.md §9: an output may not overwrite an input (a log, --accounts, --rates, --markets,
+/// a tariff) or another output, however the paths are spelt, and only one output may be stdout
+/// (`-`), one input stdin: bad usage (exit status 2), found before anything is read (the log of
+/// the cases with two outputs does not exist), naming the path and both options.
+#[test]
+fn an_output_on_an_input_or_another_output_is_bad_usage() {
+    let dir = common::Scratch::new();
+    let d = dir.to_str().unwrap().to_string();
+    let log = dir.file("log.csv", &std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap());
+    let log = log.to_str().unwrap();
+    let copy = |name: &str, from: &str| {
+        let path = dir.file(name, &std::fs::read(root().join(from)).unwrap());
+        path.to_str().unwrap().to_string()
+    };
+    let accounts = copy("accounts.csv", "fixtures/small/tariff-accounts.csv");
+    let rates = copy("rates.csv", "fixtures/bad/rates-no-marketing.csv");
+    let markets = copy("markets.csv", "data/markets.csv");
+    let tariff = copy("tariff.toml", "fixtures/tariffs/licence.toml");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let respelt = format!("{d}/sub/../log.csv");
+    let absent = format!("{d}/absent.csv");
+    let out = format!("{d}/out.csv");
+    let out_respelt = format!("{d}/sub/../out.csv");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["price", log, "--lines", log],
+        vec!["price", log, "--rejects", &respelt],
+        vec!["price", log, "--accounts", &accounts, "--lines", &accounts],
+        vec!["price", log, "--rates", &rates, "--rejects", &rates],
+        vec!["price", log, "--markets", &markets, "--lines", &markets],
+        vec!["price", log, "--tariff", &tariff, "--invoices", &tariff],
+        vec!["compare", "-", "--tariff", &tariff, "--tariff", "-"],
+        vec!["price", &absent, "--lines", &out, "--invoices", &out, "--tariff", &tariff],
+        vec!["price", &absent, "--lines", &out, "--rejects", &out_respelt],
+        vec!["price", &absent, "--lines", "-", "--invoices", "-", "--tariff", &tariff],
+        vec!["price", &absent, "--rejects", "-", "--lines", "-"],
+        vec!["price", "-", "--accounts", "-"],
+        vec!["generate", "--output", &out, "--accounts", &out],
+        vec!["generate", "--accounts", "-"],
+    ];
+    let mut transcript = String::new();
+    for case in &cases {
+        let run = wabill(case);
+        let shown = |s: &str| s.replace(&d, "DIR");
+        transcript.push_str(&format!(
+            "$ wabill {}\nexit {}\n{}\n",
+            shown(&case.join(" ")),
+            run.code,
+            shown(&run.stderr)
+        ));
+        assert_eq!(run.code, 2, "{case:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{case:?}");
+    }
+    golden("usage-paths.txt", &transcript);
+    // Nothing was written: the inputs are as they were, and no output or temporary file exists.
+    assert_eq!(
+        std::fs::read(log).unwrap(),
+        std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap()
+    );
+    let mut left: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["accounts.csv", "log.csv", "markets.csv", "rates.csv", "sub", "tariff.toml"]);
+    // A link to a log names the log.
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.csv");
+        std::os::unix::fs::symlink(log, &link).unwrap();
+        let run = wabill(&["price", log, "--lines", link.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+    }
+}
+
+/// docs/rules.md §3: a business absent from the accounts file gets every default, so a typo
+/// there moves a business to UTC and USD. With `--accounts`, each business of the log the file
+/// does not list, and each business it lists that no row names, is reported after the closing
+/// counts; `--strict-accounts` makes the first of the former an error naming it and its first
+/// line, and writes nothing.
+#[test]
+fn businesses_missing_from_the_accounts_file_or_from_the_log_are_reported() {
+    let dir = common::Scratch::new();
+    let lines = dir.join("lines.csv");
+    let base = ["price", "fixtures/example/log.csv", "--accounts", "fixtures/small/accounts-typo.csv"];
+    let mut args = base.to_vec();
+    args.extend(["--lines", lines.to_str().unwrap()]);
+    let run = wabill(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("accounts-typo.stderr.txt", &run.stderr);
+    std::fs::remove_file(&lines).unwrap();
+    args.push("--strict-accounts");
+    let run = wabill(&args);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+    assert_eq!(
+        run.stderr,
+        "wabill: 386 rows read: 386 priced (4 duplicates), 0 rejected\n\
+         wabill: fixtures/example/log.csv:119: column business: not in the accounts file \
+         fixtures/small/accounts-typo.csv (--strict-accounts) (33186950002)\n"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "an output was written");
+    // An accounts file listing every business of the log, and only those: nothing to report.
+    let mut args = EXAMPLE.to_vec();
+    args.push("--strict-accounts");
+    let run = wabill(&args);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, "wabill: 386 rows read: 386 priced (4 duplicates), 0 rejected\n")
+    );
+}
+
 #[test]
 fn bad_usage_exits_with_2() {
     for args in [
         &["price"][..],
+        &["price", "fixtures/small/marketing.csv", "--strict-accounts"],
         &["price", "fixtures/small/marketing.csv", "--rules", "pmp"],
         &["price", "fixtures/small/marketing.csv", "--format", "xml"],
         &["price", "fixtures/small/marketing.csv", "--rates-date", "2025-13-01"],
@@ -254,8 +492,55 @@ fn the_readme_shows_current_output() {
     let summary = wabill(&["price", "fixtures/readme/log.csv", "--group-by", "category,type"]);
     assert!(readme.contains(summary.stdout.trim_end()), "README's summary is stale:\n{}", summary.stdout);
     assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
+    let example = wabill(&EXAMPLE);
+    assert!(
+        readme.contains(&format!("`{}`", example.stderr.trim_end())),
+        "README's closing counts are stale:\n{}",
+        example.stderr
+    );
     let compare = std::fs::read_to_string(root().join("fixtures/golden/compare.txt")).unwrap();
     assert!(readme.contains(compare.trim_end()), "README's comparison is stale");
+}
+
+/// Every command of the README's `sh` blocks runs as written (`cargo run --release --` and
+/// `wabill` standing for the binary; `cargo test` and `cargo bench` left out), in a directory
+/// whose `fixtures` is the repository's, so that the files they write land there.
+#[cfg(unix)]
+#[test]
+fn every_command_of_the_readme_runs_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let dir = common::Scratch::new();
+    std::os::unix::fs::symlink(root().join("fixtures"), dir.join("fixtures")).unwrap();
+    let (mut commands, mut pending, mut in_sh) = (Vec::new(), String::new(), false);
+    for line in readme.lines() {
+        match line {
+            "```sh" => in_sh = true,
+            l if l.starts_with("```") => in_sh = false,
+            l if !in_sh || l.trim().is_empty() || l.trim_start().starts_with('#') => {}
+            l => match l.trim().strip_suffix('\\') {
+                Some(part) => pending.push_str(part),
+                None => commands.push(std::mem::take(&mut pending) + l.trim()),
+            },
+        }
+    }
+    let mut ran = 0;
+    for command in &commands {
+        let Some(args) = command.strip_prefix("cargo run --release -- ").or(command.strip_prefix("wabill "))
+        else {
+            assert!(command == "cargo test" || command.starts_with("cargo bench "), "{command}");
+            continue;
+        };
+        assert!(!args.contains(['"', '\'', '|', '>', '<', '$', '*']), "{command}: not a plain command");
+        let out = Command::new(env!("CARGO_BIN_EXE_wabill"))
+            .args(args.split_whitespace())
+            .current_dir(&*dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        ran += 1;
+    }
+    assert_eq!(ran, 12, "{commands:#?}");
 }
 
 const TARIFFS: [&str; 4] = ["per-message", "licence", "per-user", "fair-use"];
@@ -303,24 +588,156 @@ fn compares_tariffs() {
     }
 }
 
+/// `wabill compare` on the example with the bundled tariffs, plus tariffs written to a scratch
+/// directory: each `(file name, tariff it copies, TOML line replaced, by)`.
+fn compare_with(extra: &[(&str, &str, &str, &str)], format: &str) -> Run {
+    let dir = common::Scratch::new();
+    let mut args: Vec<String> =
+        ["compare", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts.csv"]
+            .map(String::from)
+            .into();
+    for (name, from, line, by) in extra {
+        let text = std::fs::read_to_string(root().join(format!("fixtures/tariffs/{from}.toml"))).unwrap();
+        assert!(text.contains(line), "{from}.toml has no {line}");
+        let path = dir.file(name, text.replace(line, by).as_bytes());
+        args.extend(["--tariff".to_string(), path.to_str().unwrap().to_string()]);
+    }
+    args.extend(["--format".to_string(), format.to_string()]);
+    wabill(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// docs/rules.md §8, compare: tariffs that invoice by different units have no invoices to set
+/// side by side; the table says so in a line, JSON in a field (`invoices_omitted`, null
+/// otherwise), and both still compare the totals.
+#[test]
+fn compare_says_why_there_is_no_comparison_per_invoice() {
+    let by_business = [
+        ("per-message.toml", "per-message", "", ""),
+        ("licence.toml", "licence", "invoice_by = \"portfolio\"", "invoice_by = \"business\""),
+    ];
+    let run = compare_with(&by_business, "table");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("compare.units.txt", &run.stdout);
+    assert!(run.stdout.starts_with(
+        "no comparison per invoice: the tariffs invoice by different units (per message by portfolio, \
+         number licence by business)\n"
+    ));
+    let json: serde_json::Value = serde_json::from_str(&compare_with(&by_business, "json").stdout).unwrap();
+    assert_eq!(json["invoices"], serde_json::json!([]));
+    assert_eq!(
+        json["invoices_omitted"],
+        "the tariffs invoice by different units (per message by portfolio, number licence by business)"
+    );
+    let same = compare_with(&by_business[..1], "json");
+    let json: serde_json::Value = serde_json::from_str(&same.stdout).unwrap();
+    assert_eq!(json["invoices_omitted"], serde_json::Value::Null);
+}
+
+/// No row of the comparison can be taken for a tariff: the table's rows are invoices (a unit
+/// and a month) in one table and tariffs, in a column of their own, in the other; CSV's totals
+/// have an empty invoice and month. Tariffs named like the rows of the table before
+/// (`total`, `per active user`, `per delivered message`) show it. Two tariffs of one name are refused (their columns could not be told apart).
+#[test]
+fn no_row_label_of_the_comparison_is_a_tariffs_name() {
+    let named = [
+        ("total.toml", "per-message", "name = \"per message\"", "name = \"total\""),
+        ("per-user.toml", "per-user", "", ""),
+        (
+            "licence.toml",
+            "licence",
+            "name = \"number licence\"\ncurrency",
+            "name = \"per delivered message\"\ncurrency",
+        ),
+    ];
+    let run = compare_with(&named, "table");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("compare.named.txt", &run.stdout);
+    let (invoices, tariffs) = run.stdout.split_once("\n\n").unwrap();
+    for row in invoices.lines().skip(2) {
+        assert!(row.starts_with("bm-"), "{row}");
+    }
+    let labels: Vec<&str> = tariffs.lines().skip(2).take(3).map(|l| l.split("  ").next().unwrap()).collect();
+    assert_eq!(labels, ["total", "per active user", "per delivered message"]);
+    let csv = compare_with(&named, "csv").stdout;
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        assert!(rec[0].starts_with("bm-") || (rec[0].is_empty() && rec[1].is_empty()), "{rec:?}");
+    }
+    let twice = [("a.toml", "per-message", "", ""), ("b.toml", "per-message", "", "")];
+    let run = compare_with(&twice, "table");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.ends_with(
+            "wabill: two tariffs are named \"per message\": give each its own name to compare them\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// "Above cheapest" means the same wherever it is shown: a tariff's amount less the cheapest
+/// tariff's, per invoice (CSV, JSON) and in total (the table's second part, CSV, JSON); the
+/// table's per-invoice column is the dearest tariff's.
+#[test]
+fn above_cheapest_means_the_same_in_the_table_csv_and_json() {
+    let all: Vec<(String, &str, &str, &str)> =
+        TARIFFS.iter().map(|t| (format!("{t}.toml"), *t, "", "")).collect();
+    let all: Vec<(&str, &str, &str, &str)> =
+        all.iter().map(|(n, t, a, b)| (n.as_str(), *t, *a, *b)).collect();
+    let (table, csv, json) = (
+        compare_with(&all, "table").stdout,
+        compare_with(&all, "csv").stdout,
+        compare_with(&all, "json").stdout,
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let above = |invoice: &str, month: &str| -> Vec<String> {
+        rows.iter().filter(|r| &r[0] == invoice && &r[1] == month).map(|r| r[6].to_string()).collect()
+    };
+    let dec = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    let (per_invoice, per_tariff) = table.split_once("\n\n").unwrap();
+    for (n, line) in per_invoice.lines().skip(2).enumerate() {
+        let cells: Vec<&str> = line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        let csv_above = above(cells[0], cells[1]);
+        let dearest = csv_above.iter().map(|a| dec(a)).max().unwrap();
+        assert_eq!(dec(cells.last().unwrap()), dearest, "{line}");
+        let from_json: Vec<String> = json["invoices"][n]["tariffs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["above_cheapest"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(from_json, csv_above);
+        assert_eq!(json["invoices"][n]["dearest_above_cheapest"], cells.last().unwrap().to_string());
+    }
+    let table_totals: Vec<String> = per_tariff
+        .lines()
+        .skip(2)
+        .take(TARIFFS.len())
+        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).nth(2).unwrap().to_string())
+        .collect();
+    let json_totals: Vec<String> = json["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["above_cheapest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(table_totals, above("", ""));
+    assert_eq!(json_totals, above("", ""));
+}
+
+/// Tariffs that are refused, each with its file, line and key: one fixture for each in
+/// `fixtures/bad/` (each per-user.toml with one thing wrong).
 #[test]
 fn bad_tariffs_are_positioned_errors() {
-    let dir = common::Scratch::new();
     let mut transcript = String::new();
-    let base = std::fs::read_to_string(root().join("fixtures/tariffs/per-user.toml")).unwrap();
-    for (name, from, to) in [
-        ("unknown-key.toml", "pricing = ", "pricng = "),
-        ("float.toml", "price = \"0.09\"", "price = 0.09"),
-        ("bad-decimal.toml", "\"0.09\"", "\"0,09\""),
-        ("tiers-order.toml", "up_to = 3500", "up_to = 900"),
-        ("open-band.toml", "{ up_to = 1000, price = \"0\" }", "{ price = \"0\" }"),
-        ("eur.toml", "\"USD\"", "\"EUR\""),
-    ] {
-        let path = dir.join(name);
-        std::fs::write(&path, base.replace(from, to)).unwrap();
-        let run = wabill(&["price", "fixtures/small/marketing.csv", "--tariff", path.to_str().unwrap()]);
-        assert_eq!(run.code, 1, "{name}");
-        transcript.push_str(&run.stderr.replace(dir.to_str().unwrap(), "DIR"));
+    for name in ["unknown-key", "float", "bad-decimal", "tiers-order", "open-band", "eur"] {
+        let path = format!("fixtures/bad/tariff-{name}.toml");
+        let run = wabill(&["price", "fixtures/small/marketing.csv", "--tariff", &path]);
+        assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{name}");
+        transcript.push_str(&run.stderr);
     }
     golden("tariff-errors.txt", &transcript);
 }

@@ -166,9 +166,13 @@ fn a_10_mb_field_is_refused_with_its_column() {
 fn rows_that_are_not_utf8_or_miss_a_field_are_refused_with_their_place() {
     let latin1 = b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B\xe9,u_1,mo\n";
     assert_eq!(refused(latin1), "wabill: LOG:2: column business: invalid UTF-8\n");
-    let short =
-        b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,u_1,mo\n2025-09-10T09:00:01Z,B1,u_1\n";
+    let short = b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,33612345678,mo\n\
+        2025-09-10T09:00:01Z,B1,33612345678\n";
     assert_eq!(refused(short), "wabill: LOG:3: expected 4 fields, found 3\n");
+    // A bad row before it is the one reported: the first of the log.
+    let after =
+        b"timestamp,business,user,direction\n2025-09-10T09:00:00Z,B1,u_1,mo\n2025-09-10T09:00:01Z,B1,u_1\n";
+    assert_eq!(refused(after), "wabill: LOG:2: column user: not a phone number and no country given (u_1)\n");
 }
 
 #[test]

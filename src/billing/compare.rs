@@ -1,6 +1,7 @@
 //! Comparing tariffs on one log: per invoice and in total, each tariff's amount, the cheapest,
-//! the difference, the cost per active user and per delivered message, and for each pair of
-//! tariffs the traffic level (messages per active user) at which they cost the same.
+//! how much each costs above the cheapest, the cost per active user and per delivered message,
+//! and for each pair of tariffs the traffic level (messages per active user) at which they cost
+//! the same, with which is cheaper on either side of it.
 //!
 //! The traffic level is found by re-evaluating every invoice with each user's traffic
 //! multiplied by k (same active users; see [`Profile::invoice`]) for k from 0.01 to 100, and
@@ -11,7 +12,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::billing::invoice::{Billing, Profile};
-use crate::billing::tariff::Tariff;
+use crate::billing::tariff::{Tariff, Unit};
 use crate::domain::error::{Error, Problem};
 use crate::domain::money::Currency;
 
@@ -24,17 +25,28 @@ pub struct InvoiceRow {
     pub amounts: Vec<Decimal>,
     /// The index of the cheapest tariff (the first, on a tie).
     pub cheapest: usize,
-    /// The most expensive amount less the cheapest.
-    pub difference: Decimal,
     pub active_users: u64,
     pub delivered: u64,
+}
+
+impl InvoiceRow {
+    /// Tariff `i`'s amount less the cheapest tariff's: 0 for the cheapest.
+    pub fn above_cheapest(&self, i: usize) -> Decimal {
+        self.amounts[i] - self.amounts[self.cheapest]
+    }
+
+    /// The dearest tariff's amount less the cheapest's: the most [`InvoiceRow::above_cheapest`].
+    pub fn dearest_above_cheapest(&self) -> Decimal {
+        (0..self.amounts.len()).map(|i| self.above_cheapest(i)).max().unwrap_or_default()
+    }
 }
 
 /// Where two tariffs cost the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Crossing {
-    /// At this many messages per active user.
-    At(Decimal),
+    /// At `level` messages per active user: just above it tariff `above` is cheaper, just below
+    /// it the other (`below`), or neither (`None`: there they cost the same).
+    At { level: Decimal, below: Option<usize>, above: usize },
     /// Nowhere from 0.01× to 100× the logged traffic: one tariff is cheaper throughout.
     Never { cheaper: usize },
     /// Everywhere: the two tariffs cost the same at every traffic level tried.
@@ -53,8 +65,11 @@ pub struct BreakEven {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comparison {
     pub tariffs: Vec<String>,
+    /// What each tariff invoices by.
+    pub invoice_by: Vec<Unit>,
     pub currency: Currency,
-    /// Per invoice, when every tariff invoices by the same unit (else empty).
+    /// Per invoice, when every tariff invoices by the same unit (else empty: see
+    /// [`Comparison::units_differ`]).
     pub invoices: Vec<InvoiceRow>,
     /// Per tariff: the sum of its invoices.
     pub totals: Vec<Decimal>,
@@ -85,6 +100,17 @@ impl Comparison {
     pub fn cheapest(&self) -> usize {
         cheapest(&self.totals)
     }
+
+    /// Tariff `i`'s total less the cheapest tariff's total: 0 for the cheapest.
+    pub fn above_cheapest(&self, i: usize) -> Decimal {
+        self.totals[i] - self.totals[self.cheapest()]
+    }
+
+    /// Whether the tariffs invoice by different units (business, WABA, portfolio), so that
+    /// their invoices cannot be set side by side: then [`Comparison::invoices`] is empty.
+    pub fn units_differ(&self) -> bool {
+        self.invoice_by.iter().any(|u| *u != self.invoice_by[0])
+    }
 }
 
 pub(crate) fn per(amount: Decimal, n: u64) -> Option<Decimal> {
@@ -100,6 +126,14 @@ pub(crate) fn cheapest(amounts: &[Decimal]) -> usize {
 /// Compares the tariffs billed over the same log.
 pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
     let first = billings.first().ok_or_else(|| Error::Config("compare needs at least one tariff".into()))?;
+    for (i, b) in billings.iter().enumerate() {
+        let name = &b.tariff().name;
+        if billings[..i].iter().any(|other| other.tariff().name == *name) {
+            return Err(Error::Config(format!(
+                "two tariffs are named {name:?}: give each its own name to compare them"
+            )));
+        }
+    }
     let currency = first.tariff().currency;
     if let Some(other) = billings.iter().find(|b| b.tariff().currency != currency) {
         return Err(Error::Config(format!(
@@ -120,12 +154,10 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
                 .zip(&tariffs)
                 .map(|(ps, t)| ps[n].invoice(t, Decimal::ONE).map(|i| i.total))
                 .collect::<Result<Vec<_>, Problem>>()?;
-            let (lo, hi) = (amounts.iter().min().copied(), amounts.iter().max().copied());
             invoices.push(InvoiceRow {
                 unit: p.unit.to_string(),
                 month: p.month.to_string(),
                 cheapest: cheapest(&amounts),
-                difference: hi.unwrap_or_default() - lo.unwrap_or_default(),
                 amounts,
                 active_users: p.active_users,
                 delivered: p.delivered,
@@ -147,6 +179,7 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
         .fold((0, 0, 0), |(a, d, m), p| (a + p.active_users, d + p.delivered, m + p.messages));
     let mut comparison = Comparison {
         tariffs: tariffs.iter().map(|t| t.name.clone()).collect(),
+        invoice_by: tariffs.iter().map(|t| t.invoice_by).collect(),
         currency,
         invoices,
         totals,
@@ -198,6 +231,13 @@ fn crossing(
         let today = diff(Decimal::ONE)?;
         return Ok(Crossing::Never { cheaper: if today <= Decimal::ZERO { a } else { b } });
     };
+    let cheaper = |d: &Decimal| match sign(d) {
+        std::cmp::Ordering::Less => Some(a),
+        std::cmp::Ordering::Greater => Some(b),
+        std::cmp::Ordering::Equal => None,
+    };
+    let (below, above) =
+        (cheaper(&values[i]), cheaper(&values[i + 1]).expect("a change to a non-zero value"));
     let (mut lo, mut hi) = (grid[i], grid[i + 1]);
     let lo_sign = sign(&values[i]);
     for _ in 0..40 {
@@ -208,5 +248,33 @@ fn crossing(
             hi = mid;
         }
     }
-    Ok(Crossing::At((hi * x0).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)))
+    let level = (hi * x0).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    Ok(Crossing::At { level, below, above })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// Where two tariffs cost the same, the crossing says which is cheaper on either side of
+    /// it: `diff(k)` is tariff 0's amount less tariff 1's at k times today's traffic.
+    #[test]
+    fn a_crossing_says_which_tariff_is_cheaper_on_each_side() {
+        let x0 = d("10");
+        // Tariff 0 grows with traffic, tariff 1 is flat: 0 is cheaper below k = 0.5, 1 above.
+        let grows = |k: Decimal| Ok(Decimal::TWO * k - Decimal::ONE);
+        let at = |below, above| Crossing::At { level: d("5"), below, above };
+        assert_eq!(crossing(grows, x0, 0, 1).unwrap(), at(Some(0), 1));
+        let falls = |k: Decimal| Ok(Decimal::ONE - Decimal::TWO * k);
+        assert_eq!(crossing(falls, x0, 0, 1).unwrap(), at(Some(1), 0));
+        // The same up to k = 0.5, then tariff 0 dearer.
+        let parts = |k: Decimal| Ok((k - d("0.5")).max(Decimal::ZERO));
+        assert_eq!(crossing(parts, x0, 0, 1).unwrap(), at(None, 1));
+        assert_eq!(crossing(|_| Ok(Decimal::ONE), x0, 0, 1).unwrap(), Crossing::Never { cheaper: 1 });
+        assert_eq!(crossing(|_| Ok(Decimal::ZERO), x0, 0, 1).unwrap(), Crossing::Always);
+    }
 }

@@ -1,7 +1,7 @@
 //! The subcommands and their options (docs/rules.md §9).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -12,12 +12,18 @@ use csv::StringRecord;
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
 use wabill::log::{price_logs, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
 use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
-use wabill::{Accounts, Engine, Error, Markets, Options, Pricebook, PricedLine, RateCard, RuleChoice};
+use wabill::{
+    Accounts, Engine, Error, Markets, Options, Position, Pricebook, PricedLine, Problem, RateCard, RuleChoice,
+};
 
 use background::Background;
+use output::Output;
+use paths::Named;
 
 mod background;
 mod generate;
+mod output;
+mod paths;
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +85,10 @@ struct PricingArgs {
     /// Accounts CSV: business,waba,portfolio,timezone,currency,country,auth_intl_from.
     #[arg(long, value_name = "FILE")]
     accounts: Option<PathBuf>,
+    /// Refuse a log whose businesses are not all in the accounts file (else each is reported
+    /// and priced with the defaults: its own WABA, UTC, USD).
+    #[arg(long, requires = "accounts")]
+    strict_accounts: bool,
     /// `auto` (the rule set of each event's local date) or one rule set for every event:
     /// nbp, cbp-2022, cbp-2023, pmp-2025, pmp-2026.
     #[arg(long, value_name = "NAME", default_value = "auto")]
@@ -155,11 +165,51 @@ struct CompareArgs {
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
+    let (subcommand, inputs, outputs) = cli.command.files();
+    if let Err(message) = paths::check(&inputs, &outputs) {
+        usage_error(subcommand, message);
+    }
     match cli.command {
         Command::Price(args) => price(args),
         Command::Compare(args) => compare(args),
         Command::Generate(args) => generate(args),
     }
+}
+
+impl Command {
+    /// The subcommand's name, and the files it reads and writes.
+    fn files(&self) -> (&'static str, Vec<Named<'_>>, Vec<Named<'_>>) {
+        match self {
+            Command::Price(a) => {
+                let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
+                inputs.extend(a.pricing.files());
+                inputs.extend(a.tariff.iter().map(|t| Named::new("--tariff", t)));
+                let outputs = [("--lines", &a.lines), ("--rejects", &a.rejects), ("--invoices", &a.invoices)];
+                let outputs = outputs.into_iter().filter_map(|(o, p)| p.as_ref().map(|p| Named::new(o, p)));
+                ("price", inputs, outputs.collect())
+            }
+            Command::Compare(a) => {
+                let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
+                inputs.extend(a.pricing.files());
+                inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
+                ("compare", inputs, Vec::new())
+            }
+            Command::Generate(a) => {
+                let mut outputs = vec![Named::new("--output", a.output.as_deref().unwrap_or("-"))];
+                outputs.extend(a.accounts.iter().map(|p| Named::new("--accounts", p)));
+                ("generate", Vec::new(), outputs)
+            }
+        }
+    }
+}
+
+/// Reports bad usage as clap does (exit status 2).
+fn usage_error(subcommand: &str, message: String) -> ! {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    command.build();
+    let command = command.find_subcommand_mut(subcommand).expect("a subcommand of wabill");
+    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
 }
 
 /// Whether an error is a write to a closed pipe (e.g. `| head`): the run ends quietly.
@@ -194,7 +244,14 @@ fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
 }
 
 impl PricingArgs {
-    fn engine(&self) -> Result<Engine, Error> {
+    /// The files it reads.
+    fn files(&self) -> impl Iterator<Item = Named<'_>> {
+        let files = [("--rates", &self.rates), ("--markets", &self.markets), ("--accounts", &self.accounts)];
+        files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)))
+    }
+
+    /// The engine, and the accounts when read from a file.
+    fn engine(&self) -> Result<(Engine, Option<Accounts>), Error> {
         let name = |p: &Path| p.display().to_string();
         let markets = match &self.markets {
             Some(p) => Markets::from_csv(open(&name(p))?, &name(p))?,
@@ -204,17 +261,18 @@ impl PricingArgs {
             Some(p) => RateCard::from_csv(open(&name(p))?, &name(p))?,
             None => RateCard::embedded(),
         };
-        let accounts = match &self.accounts {
-            Some(p) => Accounts::from_csv(open(&name(p))?, &name(p))?,
-            None => Accounts::default(),
+        let listed = match &self.accounts {
+            Some(p) => Some(Accounts::from_csv(open(&name(p))?, &name(p))?),
+            None => None,
         };
+        let accounts = listed.clone().unwrap_or_default();
         let options = Options::builder()
             .rules(self.rules)
             .rates_date(self.rates_date)
             .service_allowance(self.service_allowance)
             .dedup_window(chrono::TimeDelta::days(i64::from(self.dedup_days)))
             .build()?;
-        Ok(Engine::new(Pricebook::new(markets, &card, accounts).into(), options))
+        Ok((Engine::new(Pricebook::new(markets, &card, accounts).into(), options), listed))
     }
 
     fn read_options(&self, rejects: bool) -> ReadOptions {
@@ -226,72 +284,12 @@ impl PricingArgs {
     }
 }
 
-/// An output: stdout, or a file written under a temporary name and renamed when complete, so
-/// that a failed run leaves no half-written file.
-enum Output {
-    Stdout(BufWriter<io::Stdout>),
-    File { temp: BufWriter<tempfile::NamedTempFile>, path: PathBuf },
-}
-
-impl Output {
-    fn create(path: &str) -> Result<Output, Error> {
-        if path == "-" {
-            return Ok(Output::Stdout(BufWriter::new(io::stdout())));
-        }
-        let path = PathBuf::from(path);
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".wabill-");
-        // A temporary file is private; the finished output gets the usual permissions.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder.tempfile_in(&dir).map_err(|e| io_error(&path, e))?;
-        Ok(Output::File { temp: BufWriter::new(temp), path })
-    }
-
-    fn name(&self) -> String {
-        match self {
-            Output::Stdout(_) => "<stdout>".into(),
-            Output::File { path, .. } => path.display().to_string(),
-        }
-    }
-
-    /// Flushes and, for a file, moves it into place.
-    fn finish(self) -> Result<(), Error> {
-        match self {
-            Output::Stdout(mut w) => w.flush().map_err(|e| io_error("<stdout>", e)),
-            Output::File { temp, path } => {
-                let temp = temp.into_inner().map_err(|e| io_error(&path, e.into_error()))?;
-                temp.persist(&path).map_err(|e| io_error(&path, e.error))?;
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Output::Stdout(w) => w.write(buf),
-            Output::File { temp, .. } => temp.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Output::Stdout(w) => w.flush(),
-            Output::File { temp, .. } => temp.flush(),
-        }
-    }
-}
-
 /// Where `wabill price` sends what the library produces.
 struct PriceSink {
-    lines_to: Option<String>,
+    /// Where the priced lines go, until the logs' headers are known.
+    lines_to: Option<Output>,
     lines: Option<(LinesWriter<Background<Output>>, String)>,
-    rejects_to: Option<String>,
+    rejects_to: Option<Output>,
     rejects: Option<(RejectsWriter<Output>, String)>,
     /// Rejections reported on stderr when there is no rejects file.
     shown: u64,
@@ -299,22 +297,25 @@ struct PriceSink {
     /// The tariffs billed as the lines go (one for `price`, one each for `compare`).
     billings: Vec<Billing>,
     buf: String,
+    /// The businesses of the logs, each with its first row, in order of appearance.
+    businesses: Vec<(String, Position)>,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
 
+/// How many businesses missing from the accounts file, or from the log, are named on stderr.
+const SHOWN_BUSINESSES: usize = 20;
+
 impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
-        if let Some(to) = &self.lines_to {
-            let out = Output::create(to)?;
+        if let Some(out) = self.lines_to.take() {
             let name = out.name();
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
             let w = LinesWriter::new(Background::new(out), headers, extra)
                 .map_err(|e| io_error(&name, csv_io(e)))?;
             self.lines = Some((w, name));
         }
-        if let Some(to) = &self.rejects_to {
-            let out = Output::create(to)?;
+        if let Some(out) = self.rejects_to.take() {
             let name = out.name();
             let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
             self.rejects = Some((w, name));
@@ -355,6 +356,10 @@ impl Sink for PriceSink {
             }
         }
     }
+
+    fn business(&mut self, name: &str, first: Position) {
+        self.businesses.push((name.to_string(), first));
+    }
 }
 
 impl PriceSink {
@@ -368,6 +373,7 @@ impl PriceSink {
             summary,
             billings,
             buf: String::new(),
+            businesses: Vec::new(),
         }
     }
 
@@ -391,7 +397,8 @@ impl PriceSink {
 
 fn load_tariff(path: &Path) -> Result<Tariff, Error> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+    let mut text = String::new();
+    open(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
     Tariff::from_toml(&text, &name)
 }
 
@@ -403,7 +410,7 @@ fn run_logs(
     sink: &mut PriceSink,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let mut engine = pricing.engine()?;
+    let (mut engine, accounts) = pricing.engine()?;
     let options = pricing.read_options(rejects);
     if options.sort {
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
@@ -414,6 +421,9 @@ fn run_logs(
         .collect::<Result<Vec<_>, Error>>()?;
     let counts = price_logs(inputs, &mut engine, &options, sink)?;
     report_counts(&counts);
+    if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
+        check_accounts(accounts, &file.display().to_string(), &sink.businesses, pricing.strict_accounts)?;
+    }
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();
         let peak = peak_memory()
@@ -429,6 +439,51 @@ fn run_logs(
     Ok(())
 }
 
+/// Reports, after the closing counts, the businesses of the logs the accounts file does not
+/// list (priced with the defaults: a typo there moves a business to UTC and USD), and the
+/// businesses it lists that no row of the logs names; with `--strict-accounts` the first of
+/// the former is an error instead.
+fn check_accounts(
+    accounts: &Accounts,
+    file: &str,
+    businesses: &[(String, Position)],
+    strict: bool,
+) -> Result<(), Error> {
+    let mut missing = businesses.iter().filter(|(name, _)| !accounts.contains(name)).peekable();
+    if let (true, Some((name, first))) = (strict, missing.peek()) {
+        let what = format!("not in the accounts file {file} (--strict-accounts)");
+        return Err(Problem::column("business", what, name.as_str()).at(first.clone()));
+    }
+    let mut count = 0;
+    for (name, first) in missing {
+        count += 1;
+        if count <= SHOWN_BUSINESSES {
+            eprintln!(
+                "wabill: business {name} (first on {first}) is not in the accounts file {file}: \
+                 priced with the defaults (its own WABA, UTC, USD)"
+            );
+        }
+    }
+    if count > SHOWN_BUSINESSES {
+        eprintln!(
+            "wabill: … and {} more businesses not in the accounts file {file}",
+            count - SHOWN_BUSINESSES
+        );
+    }
+    let seen: std::collections::HashSet<&str> = businesses.iter().map(|(name, _)| name.as_str()).collect();
+    let unused: Vec<&String> = accounts.businesses().iter().filter(|b| !seen.contains(b.as_str())).collect();
+    for name in unused.iter().take(SHOWN_BUSINESSES) {
+        eprintln!("wabill: business {name} of the accounts file {file} has no row in the log");
+    }
+    if unused.len() > SHOWN_BUSINESSES {
+        eprintln!(
+            "wabill: … and {} more businesses of the accounts file {file} with no row in the log",
+            unused.len() - SHOWN_BUSINESSES
+        );
+    }
+    Ok(())
+}
+
 /// The process's peak resident memory in KiB (Linux: `VmHWM`), if known.
 fn peak_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -436,7 +491,7 @@ fn peak_memory() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Writes `text` to stdout, or to stderr when stdout carries the priced lines.
+/// Writes `text` to stdout, or to stderr when an output (`-`) takes stdout.
 fn emit(text: &[u8], to_stderr: bool) -> Result<(), Error> {
     if to_stderr {
         io::stderr().write_all(text).map_err(|e| io_error("<stderr>", e))
@@ -447,23 +502,25 @@ fn emit(text: &[u8], to_stderr: bool) -> Result<(), Error> {
 }
 
 fn price(args: PriceArgs) -> Result<(), Error> {
+    // The outputs are opened first: one that cannot be written fails the run before it starts.
+    let create = |to: &Option<String>| to.as_deref().map(Output::create).transpose();
+    let (lines, rejects, invoices_to) =
+        (create(&args.lines)?, create(&args.rejects)?, create(&args.invoices)?);
     let billings = match &args.tariff {
         Some(path) => vec![Billing::new(load_tariff(path)?)?],
         None => Vec::new(),
     };
     let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
-    sink.lines_to = args.lines.clone();
-    sink.rejects_to = args.rejects.clone();
+    sink.lines_to = lines;
+    sink.rejects_to = rejects;
     run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink)?;
     let (summary, billings) = sink.finish()?;
     let invoices = match billings.first() {
         Some(b) => Some((b.tariff(), b.invoices().map_err(Error::from)?)),
         None => None,
     };
-    if let (Some(to), Some((_, invoices))) = (&args.invoices, &invoices) {
-        let out = Output::create(to)?;
+    if let (Some(mut out), Some((_, invoices))) = (invoices_to, &invoices) {
         let name = out.name();
-        let mut out = out;
         Invoices { tariff: billings[0].tariff(), invoices }.csv(&mut out).map_err(|e| io_error(&name, e))?;
         out.finish()?;
     }
@@ -493,7 +550,8 @@ fn price(args: PriceArgs) -> Result<(), Error> {
         }
     };
     render(&mut text).map_err(|e| io_error("<summary>", e))?;
-    emit(&text, args.lines.as_deref() == Some("-") || args.invoices.as_deref() == Some("-"))
+    let stdout_taken = [&args.lines, &args.rejects, &args.invoices].iter().any(|o| o.as_deref() == Some("-"));
+    emit(&text, stdout_taken)
 }
 
 fn generate(args: GenerateArgs) -> Result<(), Error> {

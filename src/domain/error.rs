@@ -80,12 +80,17 @@ impl Problem {
     pub fn at(self, at: Position) -> Error {
         Error::Data { at: Some(at), problem: self }
     }
-}
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The problem as a CSV file's row reports it: `column NAME: what is wrong (the value)`
+    /// (its [`Display`](fmt::Display), without a file, reads `NAME: what is wrong (the value)`).
+    pub(crate) fn in_csv(&self) -> impl fmt::Display + '_ {
+        InCsv(self)
+    }
+
+    fn write(&self, f: &mut fmt::Formatter<'_>, in_csv: bool) -> fmt::Result {
         match &self.place {
-            Some(Place::Column(c)) => write!(f, "column {c}: ")?,
+            Some(Place::Column(c)) if in_csv => write!(f, "column {c}: ")?,
+            Some(Place::Column(c)) => write!(f, "{c}: ")?,
             Some(Place::Key(k)) => write!(f, "key {k}: ")?,
             None => {}
         }
@@ -94,6 +99,23 @@ impl fmt::Display for Problem {
             write!(f, " ({})", Shown(value))?;
         }
         Ok(())
+    }
+}
+
+/// Without a file (e.g. an event pushed through the engine) a problem names the event's field
+/// alone: `user: must not be empty`.
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, false)
+    }
+}
+
+/// A problem as a CSV file's row reports it (see [`Problem::in_csv`]).
+struct InCsv<'a>(&'a Problem);
+
+impl fmt::Display for InCsv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write(f, true)
     }
 }
 
@@ -124,8 +146,9 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A row of a file is wrong (or, without a position, one event given to the engine).
-    #[error("{}{problem}", at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default())]
+    /// A row of a file is wrong (`FILE:LINE: column NAME: what is wrong (the value)`), or,
+    /// without a position, one event given to the engine (`NAME: what is wrong (the value)`).
+    #[error("{}", DataMessage(at.as_ref(), problem))]
     Data { at: Option<Position>, problem: Problem },
     /// The configuration as a whole is wrong.
     #[error("{0}")]
@@ -162,6 +185,18 @@ impl Error {
     }
 }
 
+/// The message of [`Error::Data`].
+struct DataMessage<'a>(Option<&'a Position>, &'a Problem);
+
+impl fmt::Display for DataMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(at) => write!(f, "{at}: {}", self.1.in_csv()),
+            None => write!(f, "{}", self.1),
+        }
+    }
+}
+
 impl From<Problem> for Error {
     fn from(problem: Problem) -> Error {
         Error::Data { at: None, problem }
@@ -183,6 +218,20 @@ mod tests {
     #[test]
     fn long_values_are_cut() {
         let p = Problem::column("user", "too long", "x".repeat(100));
-        assert_eq!(p.to_string(), format!("column user: too long ({}… (100 bytes))", "x".repeat(60)));
+        assert_eq!(p.to_string(), format!("user: too long ({}… (100 bytes))", "x".repeat(60)));
+    }
+
+    /// Without a CSV file (an event pushed through the engine) a problem names the event's
+    /// field, not a column; with a file and line it names the column, as docs/rules.md §2 has it.
+    #[test]
+    fn a_problem_without_a_file_names_the_field_not_a_column() {
+        let p = Problem::column("user", "must not be empty", " + - ");
+        assert_eq!(p.to_string(), "user: must not be empty ( + - )");
+        assert_eq!(Error::from(p.clone()).to_string(), "user: must not be empty ( + - )");
+        assert_eq!(p.in_csv().to_string(), "column user: must not be empty ( + - )");
+        let at = Position { file: "log.csv".into(), line: 3 };
+        assert_eq!(p.at(at).to_string(), "log.csv:3: column user: must not be empty ( + - )");
+        let key = Problem::key("per_user.tiers", "bands out of order", "");
+        assert_eq!(key.to_string(), "key per_user.tiers: bands out of order");
     }
 }

@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(Direction::parse_log(" OUT ").unwrap(), Direction::Mt);
         assert_eq!(
             Direction::parse_log("sideways").unwrap_err().to_string(),
-            "column direction: unknown direction, expected mo or mt (sideways)"
+            "direction: unknown direction, expected mo or mt (sideways)"
         );
         assert_eq!(Kind::parse_log("").unwrap(), Kind::NonTemplate);
         assert_eq!(Kind::parse_log("Service").unwrap(), Kind::NonTemplate);

@@ -210,11 +210,11 @@ mod tests {
         assert_eq!(parse_amount("rate", " 3 ").unwrap(), dec("3"));
         assert_eq!(
             parse_amount("rate", "-0.01").unwrap_err().to_string(),
-            "column rate: must not be negative (-0.01)"
+            "rate: must not be negative (-0.01)"
         );
         assert_eq!(
             parse_amount("rate", "1e-3").unwrap_err().to_string(),
-            "column rate: not a decimal number (1e-3)"
+            "rate: not a decimal number (1e-3)"
         );
         assert!(parse_amount("rate", ".").is_err());
         assert!(parse_amount("rate", "").is_err());
@@ -226,7 +226,7 @@ mod tests {
         assert!(ISO_3166.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(
             "ZZ".parse::<Country>().unwrap_err().to_string(),
-            "column country: not an ISO 3166-1 alpha-2 country code (ZZ)"
+            "country: not an ISO 3166-1 alpha-2 country code (ZZ)"
         );
     }
 

@@ -241,7 +241,7 @@ impl<W: Write> RejectsWriter<W> {
     }
 
     pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
-        let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.to_string());
+        let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.in_csv().to_string());
         push_field(&mut self.line, row.file());
         push_field(&mut self.line, &row.line().to_string());
         push_field(&mut self.line, &problem);

@@ -42,11 +42,13 @@ pub(super) struct Columns {
 
 impl Columns {
     pub(super) fn of<R: Read>(t: &Table<R>) -> Result<Columns, Error> {
+        let [timestamp, business, user, direction] =
+            t.require_all(["timestamp", "business", "user", "direction"])?;
         Ok(Columns {
-            timestamp: t.require("timestamp")?,
-            business: t.require("business")?,
-            user: t.require("user")?,
-            direction: t.require("direction")?,
+            timestamp,
+            business,
+            user,
+            direction,
             category: t.find("category"),
             status: t.find("status"),
             entry_point: t.find("entry_point"),

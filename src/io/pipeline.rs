@@ -29,9 +29,13 @@ pub struct LogInput<R> {
 /// How logs are read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// Accept unsorted logs by buffering them whole and sorting by timestamp.
+    /// Accept unsorted logs by buffering them whole and sorting by timestamp. Without
+    /// `skip_invalid`, a row that cannot be read or parsed stops the run before any is
+    /// priced (the first such row as read); one the engine refuses is met in timestamp order.
     pub sort: bool,
-    /// Skip bad rows (reporting each to the sink) instead of stopping at the first.
+    /// Skip bad rows (reporting each to the sink) instead of stopping at the first (the first
+    /// in the log: a row that cannot be read, e.g. with the wrong number of fields or invalid
+    /// UTF-8, is a bad row like one that cannot be priced).
     pub skip_invalid: bool,
     /// The zone of timestamps written without an offset.
     pub naive_zone: Option<Tz>,
@@ -87,6 +91,11 @@ pub trait Sink {
     fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error>;
     /// A bad row, when skipping them.
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error>;
+    /// A business of the logs (trimmed), once, with the first row that has an event (shortly
+    /// before that row is priced). E.g. to check it against the accounts.
+    fn business(&mut self, name: &str, first: Position) {
+        let _ = (name, first);
+    }
 }
 
 /// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
@@ -189,6 +198,15 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
+        if !options.skip_invalid {
+            // Sorting puts a row without a timestamp first: the first bad row as read is the
+            // one to report.
+            batch.parse(&mut run.parser);
+            if let Some((n, Err(bad))) = batch.parses.iter().enumerate().find(|(_, p)| p.is_err()) {
+                let row = Row { batch: &batch, n, files: &run.files };
+                return Err(bad.problem.clone().at(row.position()));
+            }
+        }
         batch.sort();
         run.items(&mut batch)?;
         return Ok(run.counts);
@@ -278,9 +296,20 @@ impl<R: Read> Reader<R> {
     pub(super) fn advance(&mut self, i: usize, batch: &mut Batch) -> Result<(), Error> {
         let c = &mut self.cursors[i];
         while c.current.is_none() && !c.done {
-            if !c.table.read_into(&mut c.record)? {
-                c.done = true;
-                return Ok(());
+            match c.table.read_into(&mut c.record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    c.done = true;
+                    return Ok(());
+                }
+                // A row that could not be read as one (the wrong number of fields, invalid
+                // UTF-8) is a bad row like any other: the row buffer holds it as lossy text.
+                Err(Error::Data { problem, .. }) => {
+                    let bad = Box::new(Bad { time: None, problem });
+                    batch.push(i, c.record.line(), &c.record, Err(bad));
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
             let record = &c.record;
             let line = record.line();
@@ -420,6 +449,11 @@ impl Run<'_> {
                 if name.is_empty() {
                     return None;
                 }
+                let place = &batch.places[n];
+                self.sink.business(
+                    name,
+                    Position { file: self.files[place.log as usize].clone(), line: place.line },
+                );
                 *self.businesses[number].insert(self.engine.business_index(name))
             }
         };
@@ -477,8 +511,8 @@ mod tests {
 
     /// Some 40 batches of a generated log, with bad rows of every kind among them: each is
     /// reported as docs/rules.md §2 has it (`FILE:LINE: column NAME: ...`; a row earlier than the one
-    /// before is one of them), skipped as §9 has it (the counts add up), and alike whichever
-    /// thread parses its batch.
+    /// before is one of them; a row with the wrong number of fields is one too), skipped as §9
+    /// has it (the counts add up), and alike whichever thread parses its batch.
     #[test]
     fn a_batch_parsed_on_either_thread_prices_alike() {
         let g = super::generate::Generate {
@@ -497,13 +531,16 @@ mod tests {
         // Each a row of the log made bad, put before it.
         let long: &str = "x".repeat(MAX_FIELD + 1).leak();
         type Spoil<'a> = &'a dyn Fn(&mut Vec<&str>);
-        let bad: [(usize, &str, Spoil); 6] = [
-            (100, "category: must be empty for an MO", &|f| (f[4], f[5], f[6]) = ("mo", "marketing", "")),
-            (700, "timestamp: not an RFC 3339 timestamp", &|f| f[0] = "yesterday"),
-            (1500, "timestamp: earlier than line 1502", &|f| f[0] = "2025-09-28T00:00:00Z"),
-            (2500, "status: ", &|f| (f[4], f[6], f[7]) = ("mt", "lost", "")),
-            (3300, "id: longer than 65536 bytes", &|f| f[1] = long),
-            (4000, "category: unknown category", &|f| (f[4], f[5], f[7]) = ("mt", "promotion", "")),
+        let bad: [(usize, &str, Spoil); 7] = [
+            (100, "column category: must be empty for an MO", &|f| {
+                (f[4], f[5], f[6]) = ("mo", "marketing", "")
+            }),
+            (700, "column timestamp: not an RFC 3339 timestamp", &|f| f[0] = "yesterday"),
+            (1500, "column timestamp: earlier than line 1502", &|f| f[0] = "2025-09-28T00:00:00Z"),
+            (2500, "column status: ", &|f| (f[4], f[6], f[7]) = ("mt", "lost", "")),
+            (3300, "column id: longer than 65536 bytes", &|f| f[1] = long),
+            (4000, "column category: unknown category", &|f| (f[4], f[5], f[7]) = ("mt", "promotion", "")),
+            (4500, "expected 8 fields, found 5", &|f| f.truncate(5)),
         ];
         for (n, _, spoil) in bad.iter().rev() {
             let line = lines[*n].clone();
@@ -526,11 +563,11 @@ mod tests {
         };
         // The pricing thread parses every batch; the reading thread does; either, by turns.
         let (counts, alone) = run(usize::MAX);
-        assert_eq!((counts.rows, counts.priced, counts.rejected), (5_006, 5_000, 6));
+        assert_eq!((counts.rows, counts.priced, counts.rejected), (5_007, 5_000, 7));
         // The header is line 1, and each bad row moves those after it a line down: the `k`th
         // is on line `n + 1 + k` (the order check names the line before it).
         for (k, ((n, what, _), error)) in bad.iter().zip(&alone.1).enumerate() {
-            let place = format!("log.csv:{}: column {what}", n + 1 + k);
+            let place = format!("log.csv:{}: {what}", n + 1 + k);
             assert!(error.starts_with(&place), "{error} is not {place}...");
         }
         for ahead in [0, AHEAD] {

@@ -69,7 +69,8 @@ pub(super) fn parse_slow(t: &str, s: &str, naive_zone: Option<Tz>) -> Result<Dat
         (None, _) => Err(Problem::column("timestamp", "not an RFC 3339 timestamp", s)),
         (Some(_), None) => Err(Problem::column(
             "timestamp",
-            "has no UTC offset (add one, e.g. Z or +02:00, or name a zone for such values)",
+            "has no UTC offset (add one, e.g. Z or +02:00, or give the zone of such values with \
+             --naive-zone, e.g. --naive-zone Europe/Paris)",
             s,
         )),
         (Some(n), Some(zone)) => match zone.from_local_datetime(&n) {
@@ -262,17 +263,18 @@ mod tests {
         assert!(parse_timestamp("2025-07-01T09:30:00.250Z", None).is_ok());
         assert_eq!(
             parse_timestamp("2025-07-01T09:30:00", None).unwrap_err().to_string(),
-            "column timestamp: has no UTC offset (add one, e.g. Z or +02:00, or name a zone for such values) (2025-07-01T09:30:00)"
+            "timestamp: has no UTC offset (add one, e.g. Z or +02:00, or give the zone of such values with \
+             --naive-zone, e.g. --naive-zone Europe/Paris) (2025-07-01T09:30:00)"
         );
         let paris = Some(chrono_tz::Europe::Paris);
         assert_eq!(parse_timestamp("2025-07-01T11:30:00", paris).unwrap(), t);
         assert_eq!(
             parse_timestamp("2025-03-30T02:30:00", paris).unwrap_err().to_string(),
-            "column timestamp: does not exist in Europe/Paris (a clock change) (2025-03-30T02:30:00)"
+            "timestamp: does not exist in Europe/Paris (a clock change) (2025-03-30T02:30:00)"
         );
         assert_eq!(
             parse_timestamp("yesterday", None).unwrap_err().to_string(),
-            "column timestamp: not an RFC 3339 timestamp (yesterday)"
+            "timestamp: not an RFC 3339 timestamp (yesterday)"
         );
     }
 
@@ -282,7 +284,7 @@ mod tests {
         for t in ["2262-01-01T00:00:00Z", "1899-12-31T23:59:59Z"] {
             assert_eq!(
                 parse_timestamp(t, None).unwrap_err().to_string(),
-                format!("column timestamp: out of range (years 1900 to 2261) ({t})")
+                format!("timestamp: out of range (years 1900 to 2261) ({t})")
             );
         }
     }

@@ -76,6 +76,8 @@ impl Account {
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
     by_business: HashMap<String, Account>,
+    /// The businesses in the order listed.
+    listed: Vec<String>,
 }
 
 /// The columns of an accounts file.
@@ -90,7 +92,7 @@ impl Accounts {
         for (business, account) in accounts {
             b.add(business, account, 0).map_err(|p| Error::Config(p.to_string()))?;
         }
-        Ok(Accounts { by_business: b.by_business })
+        Ok(Accounts { by_business: b.by_business, listed: b.listed })
     }
 
     /// Reads an accounts CSV (`business,waba,portfolio,timezone,currency,country,auth_intl_from`,
@@ -122,7 +124,17 @@ impl Accounts {
             };
             b.add(name.to_string(), account, t.line()).at(pos)?;
         }
-        Ok(Accounts { by_business: b.by_business })
+        Ok(Accounts { by_business: b.by_business, listed: b.listed })
+    }
+
+    /// Whether `business` is listed (else it gets the defaults: see [`Accounts::get`]).
+    pub fn contains(&self, business: &str) -> bool {
+        self.by_business.contains_key(business)
+    }
+
+    /// The businesses listed, in the order listed.
+    pub fn businesses(&self) -> &[String] {
+        &self.listed
     }
 
     /// The account of `business`, or the defaults when it is not listed.
@@ -151,6 +163,7 @@ fn non_empty(s: &str) -> Option<&str> {
 #[derive(Default)]
 struct Builder {
     by_business: HashMap<String, Account>,
+    listed: Vec<String>,
     business_lines: HashMap<String, u64>,
     /// The first account seen for each WABA, and where (0 when not from a file).
     wabas: HashMap<String, (Account, u64)>,
@@ -188,6 +201,7 @@ impl Builder {
             self.wabas.insert(account.waba.clone(), (account.clone(), line));
         }
         self.business_lines.insert(business.clone(), line);
+        self.listed.push(business.clone());
         self.by_business.insert(business, account);
         Ok(())
     }
@@ -210,6 +224,8 @@ mod tests {
         assert_eq!(b1.currency, Currency::USD);
         assert_eq!(a.get("B2").waba, "B2");
         assert_eq!(a.get("absent"), Account::default_for("absent"));
+        assert!(a.contains("B1") && !a.contains("absent"));
+        assert_eq!(a.businesses(), ["B1", "B2"]);
     }
 
     #[test]

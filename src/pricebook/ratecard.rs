@@ -349,7 +349,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "rates.csv:3: tiers of USD India utility on 2025-07-01: column tier_from: overlaps the band before (5)"
+            "rates.csv:3: tiers of USD India utility on 2025-07-01: tier_from: overlaps the band before (5)"
         );
         let e = card(&format!(
             "{HEADER}2025-07-01,USD,India,utility,0.1,,\n2025-07-01,USD,India,utility,0.2,,\n"

@@ -108,6 +108,26 @@ impl RowBuf {
         (0..self.fields).filter_map(|i| self.get(i))
     }
 
+    /// Makes the row's fields valid UTF-8, each invalid sequence replaced by U+FFFD (as
+    /// `String::from_utf8_lossy` does), one after the other. Only for a row that failed its
+    /// check: it allocates.
+    #[cold]
+    fn make_lossy(&mut self) {
+        let mut text = String::with_capacity(self.used);
+        let mut ends = Vec::with_capacity(self.fields);
+        for i in 0..self.fields {
+            let span = self.span(i).expect("a field of the row");
+            text.push_str(&String::from_utf8_lossy(&self.bytes[span]));
+            ends.push(text.len());
+        }
+        self.bytes.clear();
+        self.bytes.extend_from_slice(text.as_bytes());
+        self.used = self.bytes.len();
+        self.ends.clear();
+        self.ends.extend_from_slice(&ends);
+        (self.sep, self.ascii, self.clean) = (0, false, false);
+    }
+
     /// A row of these fields.
     #[cfg(test)]
     pub(crate) fn of(fields: &[impl AsRef<str>]) -> RowBuf {
@@ -339,8 +359,9 @@ impl<R: Read> Rows<R> {
     }
 
     /// Checks a row just read, as the csv crate does: as many fields as the first row, then
-    /// UTF-8 in every field (known when the row is known ASCII). A row that fails is emptied,
-    /// so that nothing reads its bytes as text.
+    /// UTF-8 in every field (known when the row is known ASCII). A row that fails keeps its
+    /// fields as lossy text ([`RowBuf::make_lossy`]), so that nothing reads its bytes as text
+    /// unchecked and a log can report the row as it was (e.g. in a rejects file).
     fn check(&mut self, row: &mut RowBuf) -> Result<(), RowError> {
         debug_assert!(row.ends().windows(2).all(|w| w[0] <= w[1]), "csv_core writes ends in order");
         debug_assert!(row.ends().last().is_none_or(|&end| end <= row.used), "within the text");
@@ -364,8 +385,7 @@ impl<R: Read> Rows<R> {
         } else {
             return Ok(());
         };
-        row.used = 0;
-        row.fields = 0;
+        row.make_lossy();
         Err(error)
     }
 }
@@ -448,10 +468,20 @@ impl<R: Read> Table<R> {
 
     /// The index of a required column, or an error naming it.
     pub(crate) fn require(&self, name: &str) -> Result<usize, Error> {
-        self.find(name).ok_or_else(|| {
-            Problem::new(format!("missing required column {name}"))
-                .at(Position { file: self.file.clone(), line: 1 })
-        })
+        self.require_all([name]).map(|[i]| i)
+    }
+
+    /// The indexes of required columns, or an error naming every one the header lacks.
+    pub(crate) fn require_all<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], Error> {
+        let found = names.map(|name| self.find(name));
+        let missing: Vec<&str> =
+            names.iter().zip(&found).filter(|(_, i)| i.is_none()).map(|(name, _)| *name).collect();
+        let what = match missing.as_slice() {
+            [] => return Ok(found.map(|i| i.expect("every column found"))),
+            [one] => format!("missing required column {one}"),
+            many => format!("missing required columns {}", many.join(", ")),
+        };
+        Err(Problem::new(what).at(Position { file: self.file.clone(), line: 1 }))
     }
 
     /// Refuses columns outside `known` (for configuration files, where a typo must not pass).
@@ -623,6 +653,27 @@ mod tests {
             let expected = theirs(&bytes);
             prop_assert_eq!(&ours_with(&bytes, step, true, buffer), &expected);
             prop_assert_eq!(&ours_with(&bytes, step, false, buffer), &expected);
+        }
+    }
+
+    /// A row that cannot be read (invalid UTF-8, the wrong number of fields) keeps its fields
+    /// as lossy text, so that a log can report it as it was; the next row reads as usual.
+    #[test]
+    fn a_bad_row_keeps_its_fields_as_lossy_text() {
+        let text = b"a,b,c\n1,x\xffy,3\n\"q\xff\",2\n4,5,6\n";
+        for avx2 in [true, false] {
+            let mut table = Table::new(&text[..], "t.csv").unwrap();
+            table.rows.avx2 &= avx2;
+            let mut row = RowBuf::default();
+            let e = table.read_into(&mut row).unwrap_err();
+            assert_eq!(e.to_string(), "t.csv:2: column b: invalid UTF-8");
+            assert_eq!((row.line(), row.iter().collect::<Vec<_>>()), (2, vec!["1", "x\u{FFFD}y", "3"]));
+            let e = table.read_into(&mut row).unwrap_err();
+            assert_eq!(e.to_string(), "t.csv:3: expected 3 fields, found 2");
+            assert_eq!((row.line(), row.iter().collect::<Vec<_>>()), (3, vec!["q\u{FFFD}", "2"]));
+            assert_eq!(row.field(Some(0)), "q\u{FFFD}");
+            assert!(table.read_into(&mut row).unwrap());
+            assert_eq!((row.line(), row.iter().collect::<Vec<_>>()), (4, vec!["4", "5", "6"]));
         }
     }
 

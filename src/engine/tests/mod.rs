@@ -83,9 +83,9 @@ fn a_user_is_a_number_or_an_id_with_a_country() {
     assert_eq!(market(&mut e, "hash:0a1b", Some("FR")), Ok("France".into()));
     assert_eq!(
         market(&mut e, "hash:0a1b", None),
-        Err("column user: not a phone number and no country given (hash:0a1b)".into())
+        Err("user: not a phone number and no country given (hash:0a1b)".into())
     );
-    assert_eq!(market(&mut e, " + - ", None), Err("column user: must not be empty ( + - )".into()));
+    assert_eq!(market(&mut e, " + - ", None), Err("user: must not be empty ( + - )".into()));
 }
 
 #[test]
