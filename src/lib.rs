@@ -12,9 +12,10 @@
 //! let line = engine.push(&Event::mt(t, "my-number", "+91 98765 43210", Kind::Template(Category::Utility)))?;
 //! assert_eq!(line.pricing_type, PricingType::Regular); // utility outside the window is charged
 //! assert_eq!(line.market(), "India");
-//! # Ok::<(), wabill::Problem>(())
+//! # Ok::<(), wabill::Error>(())
 //! ```
 
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -27,7 +28,7 @@ pub mod report;
 mod rules;
 mod util;
 
-pub use domain::error::{Error, ErrorKind, Position, Problem};
+pub use domain::error::{Error, ErrorKind, Position};
 pub use domain::event::{
     Category, Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType, Status,
 };

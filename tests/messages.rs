@@ -3,19 +3,20 @@
 
 mod common;
 
-use wabill::{Category, Error, Event, Kind, Options};
+use wabill::{Category, ErrorKind, Event, Kind, Options};
 
-/// Each problem the engine finds in an event on its own, as the engine reports it (a
-/// `Problem`) and as the library's error (`Error::from`), names the field: `user: ...`,
-/// never `column user: ...`. A CSV file's row keeps `FILE:LINE: column NAME: ...` (tests/cli.rs).
+/// Each problem the engine finds in an event on its own names the field: `user: ...`, never
+/// `column user: ...`; the error is of the data, without a position, and says which field.
+/// A CSV file's row keeps `FILE:LINE: column NAME: ...` (tests/cli.rs).
 #[test]
 fn an_event_the_engine_refuses_names_its_field_not_a_column() {
     let t = common::instant("2025-09-10T09:00:00Z");
     let mut engine = common::engine(Options::default());
     let refused = |engine: &mut wabill::Engine, ev: Event| {
-        let problem = engine.push(&ev).unwrap_err();
-        assert_eq!(Error::from(problem.clone()).to_string(), problem.to_string());
-        problem.to_string()
+        let error = engine.push(&ev).unwrap_err();
+        assert_eq!((error.kind(), error.position()), (ErrorKind::Data, None));
+        assert!(error.to_string().starts_with(&format!("{}: ", error.field().unwrap())), "{error}");
+        error.to_string()
     };
     assert_eq!(refused(&mut engine, Event::mo(t, "B1", "+ -")), "user: must not be empty (+ -)");
     assert_eq!(

@@ -10,7 +10,9 @@ use wabill::billing::Tariff;
 use wabill::billing::{Billing, Part};
 use wabill::log::{price_logs, LogInput, ReadOptions, Row, Sink};
 use wabill::report::{GroupBy, Summary};
-use wabill::{Engine, Error, Event, Kind, Options, PricedLine, PricingType, RuleChoice, RuleSet, Status};
+use wabill::{
+    Category, Engine, Error, Event, Kind, Options, PricedLine, PricingType, RuleChoice, RuleSet, Status,
+};
 
 const ACCOUNTS: &str = "business,waba,portfolio,timezone\n\
     B0,W0,P0,Europe/Paris\n\
@@ -252,10 +254,15 @@ proptest! {
                 let ev = Event::mo(t, &business, user);
                 if s.entry { ev.with_entry_point() } else { ev }
             } else {
-                let category = ["", "service", "marketing", "utility", "authentication"][s.category];
-                let status = ["", "delivered", "read", "sent", "failed"][s.status];
-                Event::mt(t, &business, user, Kind::parse_log(category).unwrap())
-                    .with_status(Status::parse_log(status).unwrap())
+                let kind = [
+                    Kind::NonTemplate,
+                    Kind::NonTemplate,
+                    Kind::Template(Category::Marketing),
+                    Kind::Template(Category::Utility),
+                    Kind::Template(Category::Authentication),
+                ][s.category];
+                let status = [Status::Delivered, Status::Delivered, Status::Read, Status::Sent, Status::Failed][s.status];
+                Event::mt(t, &business, user, kind).with_status(status)
             };
             pushed.push(library.push(&ev.with_id(&id)).unwrap());
         }

@@ -19,13 +19,17 @@ use crate::domain::money::Currency;
 /// One invoice (unit and month) under every tariff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceRow {
+    /// The invoice unit (a portfolio, WABA or business).
     pub unit: String,
+    /// The local month, `YYYY-MM`.
     pub month: String,
     /// Per tariff, in the order given.
     pub amounts: Vec<Decimal>,
     /// The index of the cheapest tariff (the first, on a tie).
     pub cheapest: usize,
+    /// Users with a user message or a delivered business message in the month.
     pub active_users: u64,
+    /// Delivered business messages.
     pub delivered: u64,
 }
 
@@ -46,9 +50,19 @@ impl InvoiceRow {
 pub enum Crossing {
     /// At `level` messages per active user: just above it tariff `above` is cheaper, just below
     /// it the other (`below`), or neither (`None`: there they cost the same).
-    At { level: Decimal, below: Option<usize>, above: usize },
+    At {
+        /// Messages per active user, to two decimals.
+        level: Decimal,
+        /// The tariff cheaper just below the level, if one is.
+        below: Option<usize>,
+        /// The tariff cheaper just above it.
+        above: usize,
+    },
     /// Nowhere from 0.01× to 100× the logged traffic: one tariff is cheaper throughout.
-    Never { cheaper: usize },
+    Never {
+        /// The tariff cheaper throughout.
+        cheaper: usize,
+    },
     /// Everywhere: the two tariffs cost the same at every traffic level tried.
     Always,
 }
@@ -56,17 +70,22 @@ pub enum Crossing {
 /// The break-even point of two tariffs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakEven {
+    /// The first tariff, by its index in [`Comparison::tariffs`].
     pub a: usize,
+    /// The second tariff.
     pub b: usize,
+    /// Where, if anywhere, they cost the same.
     pub crossing: Crossing,
 }
 
 /// Several tariffs on one log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comparison {
+    /// The tariffs' names, in the order given.
     pub tariffs: Vec<String>,
     /// What each tariff invoices by.
     pub invoice_by: Vec<Unit>,
+    /// The tariffs' currency (they must share one).
     pub currency: Currency,
     /// Per invoice, when every tariff invoices by the same unit (else empty: see
     /// [`Comparison::units_differ`]).
@@ -75,8 +94,11 @@ pub struct Comparison {
     pub totals: Vec<Decimal>,
     /// Active users summed over invoices (a user active in two months counts twice).
     pub active_users: u64,
+    /// Delivered business messages of the whole log.
     pub delivered: u64,
+    /// Messages counted (duplicates never count).
     pub messages: u64,
+    /// The traffic level at which each pair of tariffs costs the same.
     pub break_even: Vec<BreakEven>,
 }
 
@@ -125,18 +147,18 @@ pub(crate) fn cheapest(amounts: &[Decimal]) -> usize {
 
 /// Compares the tariffs billed over the same log.
 pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
-    let first = billings.first().ok_or_else(|| Error::Config("compare needs at least one tariff".into()))?;
+    let first = billings.first().ok_or_else(|| Error::config("compare needs at least one tariff"))?;
     for (i, b) in billings.iter().enumerate() {
         let name = &b.tariff().name;
         if billings[..i].iter().any(|other| other.tariff().name == *name) {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "two tariffs are named {name:?}: give each its own name to compare them"
             )));
         }
     }
     let currency = first.tariff().currency;
     if let Some(other) = billings.iter().find(|b| b.tariff().currency != currency) {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "tariffs in different currencies cannot be compared: {} is in {currency}, {} in {}",
             first.tariff().name,
             other.tariff().name,
@@ -153,7 +175,7 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
                 .iter()
                 .zip(&tariffs)
                 .map(|(ps, t)| ps[n].invoice(t, Decimal::ONE).map(|i| i.total))
-                .collect::<Result<Vec<_>, Problem>>()?;
+                .collect::<Result<Vec<_>, Error>>()?;
             invoices.push(InvoiceRow {
                 unit: p.unit.to_string(),
                 month: p.month.to_string(),
@@ -164,7 +186,7 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
             });
         }
     }
-    let total = |i: usize, k: Decimal| -> Result<Decimal, Problem> {
+    let total = |i: usize, k: Decimal| -> Result<Decimal, Error> {
         let mut sum = Decimal::ZERO;
         for p in &profiles[i] {
             sum = sum
@@ -173,7 +195,7 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
         }
         Ok(sum)
     };
-    let totals = (0..tariffs.len()).map(|i| total(i, Decimal::ONE)).collect::<Result<Vec<_>, Problem>>()?;
+    let totals = (0..tariffs.len()).map(|i| total(i, Decimal::ONE)).collect::<Result<Vec<_>, Error>>()?;
     let (active_users, delivered, messages) = profiles[0]
         .iter()
         .fold((0, 0, 0), |(a, d, m), p| (a + p.active_users, d + p.delivered, m + p.messages));
@@ -191,7 +213,7 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
     let x0 = comparison.messages_per_user();
     for a in 0..tariffs.len() {
         for b in a + 1..tariffs.len() {
-            let diff = |k: Decimal| -> Result<Decimal, Problem> { Ok(total(a, k)? - total(b, k)?) };
+            let diff = |k: Decimal| -> Result<Decimal, Error> { Ok(total(a, k)? - total(b, k)?) };
             let crossing = match x0 {
                 Some(x0) => crossing(diff, x0, a, b)?,
                 None => Crossing::Never {
@@ -207,18 +229,18 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
 /// Where `diff(k)` changes sign for k in [0.01, 100], nearest to k = 1, as messages per
 /// active user (`k × x0`).
 fn crossing(
-    diff: impl Fn(Decimal) -> Result<Decimal, Problem>,
+    diff: impl Fn(Decimal) -> Result<Decimal, Error>,
     x0: Decimal,
     a: usize,
     b: usize,
-) -> Result<Crossing, Problem> {
+) -> Result<Crossing, Error> {
     let step = Decimal::new(105, 2);
     let mut grid = vec![Decimal::new(1, 2)];
     while *grid.last().expect("not empty") < Decimal::ONE_HUNDRED {
         let next = (*grid.last().expect("not empty") * step).round_dp(6);
         grid.push(next);
     }
-    let values = grid.iter().map(|&k| diff(k)).collect::<Result<Vec<_>, Problem>>()?;
+    let values = grid.iter().map(|&k| diff(k)).collect::<Result<Vec<_>, Error>>()?;
     if values.iter().all(Decimal::is_zero) {
         return Ok(Crossing::Always);
     }

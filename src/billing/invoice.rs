@@ -121,7 +121,7 @@ impl Billing {
     /// Starts billing `tariff`, checking it first (a tariff built in code gets the checks a
     /// TOML one does).
     pub fn new(tariff: Tariff) -> Result<Billing, Error> {
-        tariff.validate().map_err(|p| Error::Config(format!("tariff {}: {p}", tariff.name)))?;
+        tariff.validate().map_err(|p| Error::config(format!("tariff {}: {p}", tariff.name)))?;
         Ok(Billing { tariff, usage: hashbrown::HashMap::default(), user: String::new() })
     }
 
@@ -150,7 +150,7 @@ impl Billing {
             );
             return Err(match &t.currency_at {
                 Some(at) => problem.at(at.clone()),
-                None => Error::Config(format!("tariff {}: {problem}", t.name)),
+                None => Error::config(format!("tariff {}: {problem}", t.name)),
             });
         }
         let unit = match t.invoice_by {
@@ -200,7 +200,7 @@ impl Billing {
     }
 
     /// The invoices, by unit then month.
-    pub fn invoices(&self) -> Result<Vec<Invoice>, Problem> {
+    pub fn invoices(&self) -> Result<Vec<Invoice>, Error> {
         self.profiles().iter().map(|p| p.invoice(&self.tariff, Decimal::ONE)).collect()
     }
 
@@ -271,7 +271,7 @@ impl Profile {
     /// The invoice under `tariff`, with every user's traffic multiplied by `k` (1: as logged).
     /// Meta fees, per-message counts and fair-use blocks scale; active users and fixed fees
     /// do not.
-    pub fn invoice(&self, t: &Tariff, k: Decimal) -> Result<Invoice, Problem> {
+    pub fn invoice(&self, t: &Tariff, k: Decimal) -> Result<Invoice, Error> {
         let (unit, month) = (&self.unit, self.month);
         let c = t.currency;
         let overflow = || Problem::new(format!("an amount overflows in the invoice of {unit} for {month}"));

@@ -191,7 +191,7 @@ impl Tariff {
     }
 
     /// Checks what TOML and code alike must respect: per-user bands in order, only the last open.
-    pub fn validate(&self) -> Result<(), Problem> {
+    pub fn validate(&self) -> Result<(), Error> {
         if let Some(u) = &self.per_user {
             check_bands(&u.tiers)?;
         }
@@ -363,7 +363,7 @@ macro_rules! deserialize_by_name {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
                 let s = String::deserialize(d)?;
-                s.parse().map_err(|p: Problem| serde::de::Error::custom(format!("{p}: {s}")))
+                s.parse().map_err(|e: Error| serde::de::Error::custom(format!("{e}: {s}")))
             }
         }
     )+};

@@ -13,7 +13,7 @@ use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
 use wabill::log::{price_logs, Counts, LinesWriter, LogInput, ReadOptions, RejectsWriter, Row, Sink};
 use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
 use wabill::{
-    Accounts, Engine, Error, Markets, Options, Position, Pricebook, PricedLine, Problem, RateCard, RuleChoice,
+    Accounts, Engine, Error, Markets, Options, Position, Pricebook, PricedLine, RateCard, RuleChoice,
 };
 
 use background::Background;
@@ -240,7 +240,7 @@ fn csv_io(e: csv::Error) -> io::Error {
 }
 
 fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
-    Error::Io { path: path.as_ref().display().to_string(), source }
+    Error::io(path.as_ref().display().to_string(), source)
 }
 
 impl PricingArgs {
@@ -452,7 +452,7 @@ fn check_accounts(
     let mut missing = businesses.iter().filter(|(name, _)| !accounts.contains(name)).peekable();
     if let (true, Some((name, first))) = (strict, missing.peek()) {
         let what = format!("not in the accounts file {file} (--strict-accounts)");
-        return Err(Problem::column("business", what, name.as_str()).at(first.clone()));
+        return Err(Error::data(first.clone(), "business", &what, name.as_str()));
     }
     let mut count = 0;
     for (name, first) in missing {
@@ -516,7 +516,7 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink)?;
     let (summary, billings) = sink.finish()?;
     let invoices = match billings.first() {
-        Some(b) => Some((b.tariff(), b.invoices().map_err(Error::from)?)),
+        Some(b) => Some((b.tariff(), b.invoices()?)),
         None => None,
     };
     if let (Some(mut out), Some((_, invoices))) = (invoices_to, &invoices) {

@@ -1,4 +1,4 @@
-//! The one error type of wabill, and the positioned problems it carries.
+//! The one error type of wabill, and the problems of single values it carries.
 //!
 //! Three families, told apart by [`Error::kind`]:
 //! - [`ErrorKind::Data`]: a row of some file (a log, a rate card, an accounts file) is wrong.
@@ -14,7 +14,9 @@ use std::sync::Arc;
 /// Where a problem is: a file name (as the user gave it) and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
+    /// The file, as the user named it.
     pub file: Arc<str>,
+    /// The line the row starts on, from 1.
     pub line: u64,
 }
 
@@ -29,7 +31,7 @@ impl fmt::Display for Position {
 /// The library's pure parts (the engine, the parsers of single values) report a `Problem`;
 /// the CSV boundary adds the [`Position`] and makes it an [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     place: Option<Place>,
     what: Cow<'static, str>,
     value: Option<String>,
@@ -46,12 +48,12 @@ enum Place {
 
 impl Problem {
     /// A problem with no column and no value (e.g. a missing rate).
-    pub fn new(what: impl Into<Cow<'static, str>>) -> Problem {
+    pub(crate) fn new(what: impl Into<Cow<'static, str>>) -> Problem {
         Problem { place: None, what: what.into(), value: None }
     }
 
     /// A problem with the value of `column`.
-    pub fn column(
+    pub(crate) fn column(
         column: impl Into<Cow<'static, str>>,
         what: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
@@ -60,7 +62,7 @@ impl Problem {
     }
 
     /// A problem with the value of a TOML `key`.
-    pub fn key(
+    pub(crate) fn key(
         key: impl Into<Cow<'static, str>>,
         what: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
@@ -69,7 +71,7 @@ impl Problem {
     }
 
     /// Names the TOML key this problem is at, if it names no place yet.
-    pub fn at_key(mut self, key: impl Into<Cow<'static, str>>) -> Problem {
+    pub(crate) fn at_key(mut self, key: impl Into<Cow<'static, str>>) -> Problem {
         if self.place.is_none() {
             self.place = Some(Place::Key(key.into()));
         }
@@ -77,8 +79,8 @@ impl Problem {
     }
 
     /// Gives the problem a position, making it an [`Error`].
-    pub fn at(self, at: Position) -> Error {
-        Error::Data { at: Some(at), problem: self }
+    pub(crate) fn at(self, at: Position) -> Error {
+        Error(Box::new(Inner::Data { at: Some(at), problem: self }))
     }
 
     /// The problem as a CSV file's row reports it: `column NAME: what is wrong (the value)`
@@ -136,70 +138,131 @@ impl fmt::Display for Shown<'_> {
 
 /// The family of an [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
+    /// A value of the data is wrong: a row of a file (a log, a rate card, an accounts file, a
+    /// tariff), or one event given to the engine. [`Error::position`] says where, when there
+    /// is a file.
     Data,
+    /// The configuration as a whole is wrong: a business listed twice, a WABA whose rows
+    /// disagree, a currency that does not match.
     Config,
+    /// A file could not be read or written; the cause is the error's `source`.
     Io,
 }
 
-/// Every error wabill reports.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A row of a file is wrong (`FILE:LINE: column NAME: what is wrong (the value)`), or,
-    /// without a position, one event given to the engine (`NAME: what is wrong (the value)`).
-    #[error("{}", DataMessage(at.as_ref(), problem))]
+/// Every error wabill reports: what kind it is ([`Error::kind`]), where it is
+/// ([`Error::position`]), and a message that says both, e.g.
+/// `log.csv:7: column direction: unknown direction, expected mo or mt (sideways)`.
+///
+/// Opaque and one pointer wide, so that a `Result` of it costs little where nothing fails.
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+enum Inner {
     Data { at: Option<Position>, problem: Problem },
-    /// The configuration as a whole is wrong.
-    #[error("{0}")]
     Config(String),
-    /// A file could not be read or written (the cause is the `source`).
-    #[error("{path}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 impl Error {
     /// Which family this error belongs to.
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            Error::Data { .. } => ErrorKind::Data,
-            Error::Config(_) => ErrorKind::Config,
-            Error::Io { .. } => ErrorKind::Io,
+        match &*self.0 {
+            Inner::Data { .. } => ErrorKind::Data,
+            Inner::Config(_) => ErrorKind::Config,
+            Inner::Io { .. } => ErrorKind::Io,
         }
     }
 
-    pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+    /// The file and line of the value that is wrong, for an error of the data read from a file.
+    pub fn position(&self) -> Option<&Position> {
+        match &*self.0 {
+            Inner::Data { at, .. } => at.as_ref(),
+            _ => None,
+        }
     }
 
-    /// The problem and position of a data error.
-    pub fn problem(&self) -> Option<(&Problem, Option<&Position>)> {
-        match self {
-            Error::Data { at, problem } => Some((problem, at.as_ref())),
+    /// The column (or TOML key) of the value that is wrong, when the error names one.
+    pub fn field(&self) -> Option<&str> {
+        match &*self.0 {
+            Inner::Data {
+                problem: Problem { place: Some(Place::Column(c) | Place::Key(c)), .. }, ..
+            } => Some(c),
             _ => None,
+        }
+    }
+
+    /// An error of the data, at a row of a file: `FILE:LINE: column NAME: what (value)`.
+    pub fn data(at: Position, column: &str, what: &str, value: &str) -> Error {
+        Problem::column(column.to_string(), what.to_string(), value).at(at)
+    }
+
+    /// A file that could not be read or written, named as the user gave it.
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> Error {
+        Error(Box::new(Inner::Io { path: path.into(), source }))
+    }
+
+    /// A configuration that is wrong as a whole.
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error(Box::new(Inner::Config(message.into())))
+    }
+
+    /// The problem of an error of the data.
+    pub(crate) fn problem(&self) -> Option<&Problem> {
+        match &*self.0 {
+            Inner::Data { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
+    /// The problem of an error of the data, or the error itself.
+    pub(crate) fn into_problem(self) -> Result<Problem, Error> {
+        match *self.0 {
+            Inner::Data { problem, .. } => Ok(problem),
+            inner => Err(Error(Box::new(inner))),
+        }
+    }
+
+    /// The error placed at `at`, if it is an error of the data without a place yet (e.g. what
+    /// a summary says of a line, placed at the line's row).
+    pub fn at(mut self, at: Position) -> Error {
+        if let Inner::Data { at: place @ None, .. } = &mut *self.0 {
+            *place = Some(at);
+        }
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            Inner::Data { at: Some(at), problem } => write!(f, "{at}: {}", problem.in_csv()),
+            Inner::Data { at: None, problem } => write!(f, "{problem}"),
+            Inner::Config(message) => f.write_str(message),
+            Inner::Io { path, .. } => f.write_str(path),
         }
     }
 }
 
-/// The message of [`Error::Data`].
-struct DataMessage<'a>(Option<&'a Position>, &'a Problem);
-
-impl fmt::Display for DataMessage<'_> {
+impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(at) => write!(f, "{at}: {}", self.1.in_csv()),
-            None => write!(f, "{}", self.1),
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.0 {
+            Inner::Io { source, .. } => Some(source),
+            _ => None,
         }
     }
 }
 
 impl From<Problem> for Error {
     fn from(problem: Problem) -> Error {
-        Error::Data { at: None, problem }
+        Error(Box::new(Inner::Data { at: None, problem }))
     }
 }
 

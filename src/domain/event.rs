@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::error::Problem;
+use crate::domain::error::{Error, Problem};
 use crate::domain::money::Country;
 
 /// Writes `args` through `f`, honouring the width, fill and alignment asked for (`{:>12}`): a
@@ -45,11 +45,11 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::domain::error::Problem;
-            fn from_str(s: &str) -> Result<$name, $crate::domain::error::Problem> {
+            type Err = $crate::domain::error::Error;
+            fn from_str(s: &str) -> Result<$name, $crate::domain::error::Error> {
                 $(if s == $text { return Ok($name::$variant); })+
                 Err($crate::domain::error::Problem::new(format!(concat!("unknown ", $what, " (expected {})"),
-                    [$($text),+].join(", "))))
+                    [$($text),+].join(", "))).into())
             }
         }
 
@@ -69,7 +69,7 @@ named_enum! {
 
 impl Direction {
     /// Parses the log's spellings: `mo`/`in`/`inbound` and `mt`/`out`/`outbound`, any case.
-    pub fn parse_log(s: &str) -> Result<Direction, Problem> {
+    pub(crate) fn parse_log(s: &str) -> Result<Direction, Problem> {
         match s {
             "mo" => return Ok(Direction::Mo),
             "mt" => return Ok(Direction::Mt),
@@ -108,7 +108,7 @@ pub enum Kind {
 
 impl Kind {
     /// Parses the log's `category` column: empty or `service` is a non-template.
-    pub fn parse_log(s: &str) -> Result<Kind, Problem> {
+    pub(crate) fn parse_log(s: &str) -> Result<Kind, Problem> {
         if let Some(&c) = Category::ALL.iter().find(|c| c.as_str() == s) {
             return Ok(Kind::Template(c));
         }
@@ -146,7 +146,7 @@ named_enum! {
 
 impl Status {
     /// Parses the log's `status` column: empty means delivered; any case.
-    pub fn parse_log(s: &str) -> Result<Status, Problem> {
+    pub(crate) fn parse_log(s: &str) -> Result<Status, Problem> {
         if let Some(&v) = Status::ALL.iter().find(|v| v.as_str() == s) {
             return Ok(v);
         }
@@ -345,8 +345,15 @@ impl fmt::Display for Month {
 }
 
 impl FromStr for Month {
-    type Err = Problem;
-    fn from_str(s: &str) -> Result<Month, Problem> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Month, Error> {
+        Month::parse_text(s).map_err(Error::from)
+    }
+}
+
+impl Month {
+    /// Reads the value from its text, or says what is wrong with it.
+    pub(crate) fn parse_text(s: &str) -> Result<Month, Problem> {
         chrono::NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
             .map(Month::of)
             .map_err(|_| Problem::column("month", "not a month (YYYY-MM)", s))

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::domain::error::Problem;
+use crate::domain::error::{Error, Problem};
 
 /// An ISO 4217 currency code, e.g. `USD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,8 +49,15 @@ impl Currency {
 }
 
 impl FromStr for Currency {
-    type Err = Problem;
-    fn from_str(s: &str) -> Result<Currency, Problem> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Currency, Error> {
+        Currency::parse_text(s).map_err(Error::from)
+    }
+}
+
+impl Currency {
+    /// Reads the value from its text, or says what is wrong with it.
+    pub(crate) fn parse_text(s: &str) -> Result<Currency, Problem> {
         let b = s.trim().as_bytes();
         if b.len() == 3 && b.iter().all(u8::is_ascii_alphabetic) {
             Ok(Currency([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase(), b[2].to_ascii_uppercase()]))
@@ -88,8 +95,15 @@ impl Country {
 }
 
 impl FromStr for Country {
-    type Err = Problem;
-    fn from_str(s: &str) -> Result<Country, Problem> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Country, Error> {
+        Country::parse_text(s).map_err(Error::from)
+    }
+}
+
+impl Country {
+    /// Reads the value from its text, or says what is wrong with it.
+    pub(crate) fn parse_text(s: &str) -> Result<Country, Problem> {
         let b = s.trim().as_bytes();
         let code = match b {
             [a, b] => [a.to_ascii_uppercase(), b.to_ascii_uppercase()],

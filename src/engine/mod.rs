@@ -16,7 +16,7 @@
 //! assert_eq!(line.pricing_type, PricingType::Regular);
 //! assert_eq!(line.market(), "France");
 //! assert!(line.charge > rust_decimal::Decimal::ZERO);
-//! # Ok::<(), wabill::Problem>(())
+//! # Ok::<(), wabill::Error>(())
 //! ```
 //!
 //! Order: events must come in order of timestamp (ties in input order); an event earlier than
@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::error::Problem;
+use crate::domain::error::{Error, Problem};
 use crate::domain::event::{Direction, Event, Kind, PricingCategory, PricingType};
 use crate::domain::money::Country;
 use crate::domain::time::{rfc3339, Stamp, Stamps, DAY};
@@ -146,11 +146,12 @@ impl Engine {
     }
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
-    pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Problem> {
+    pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Error> {
         let mut line = None;
         // The market is found while pricing: finding it ahead pays only on another thread.
         let keys = Keys::of(ev, &self.book.markets, None);
-        self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user], &mut line)?;
+        self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user], &mut line)
+            .map_err(Error::from)?;
         Ok(line.expect("a priced event has its line"))
     }
 
@@ -439,7 +440,7 @@ pub struct Priced<'e, I> {
 }
 
 impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Priced<'_, I> {
-    type Item = Result<PricedLine, Problem>;
+    type Item = Result<PricedLine, Error>;
     fn next(&mut self) -> Option<Self::Item> {
         self.events.next().map(|ev| self.engine.push(&ev))
     }

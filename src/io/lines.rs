@@ -53,8 +53,9 @@ impl Layout {
     }
 }
 
-/// Writes priced lines as CSV: every input column as read, then [`APPENDED`] and any extra
-/// columns (e.g. `aggregator_fee`). An input column of an appended name is replaced.
+/// Writes priced lines as CSV: every input column as read, then wabill's columns
+/// (docs/rules.md §7) and any extra columns (e.g. `aggregator_fee`). An input column of an
+/// appended name is replaced.
 ///
 /// Fields are quoted as the csv crate quotes them (when they hold a comma, a quote or a line
 /// break), but each line is put together in one buffer, and in the common case quickly:
@@ -150,6 +151,7 @@ pub(super) fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
 }
 
 impl<W: Write> LinesWriter<W> {
+    /// A writer of the priced lines of logs with these headers, with `extra` columns after wabill's (e.g. `aggregator_fee`); writes the header line.
     pub fn new(out: W, headers: &[StringRecord], extra: &[&str]) -> csv::Result<LinesWriter<W>> {
         let replaced: Vec<&str> = APPENDED.iter().chain(extra).copied().collect();
         let layout = Layout::new(headers, &replaced);
@@ -229,6 +231,7 @@ pub struct RejectsWriter<W: Write> {
 }
 
 impl<W: Write> RejectsWriter<W> {
+    /// A writer of the rejected rows of logs with these headers: `file,line,error`, then the row's columns; writes the header line.
     pub fn new(out: W, headers: &[StringRecord]) -> csv::Result<RejectsWriter<W>> {
         let layout = Layout::new(headers, &[]);
         let mut w = RejectsWriter { out, layout, line: Vec::new() };
@@ -240,8 +243,9 @@ impl<W: Write> RejectsWriter<W> {
         Ok(w)
     }
 
+    /// Writes one rejected row and why.
     pub fn write(&mut self, row: &Row, error: &Error) -> csv::Result<()> {
-        let problem = error.problem().map_or_else(|| error.to_string(), |(p, _)| p.in_csv().to_string());
+        let problem = error.problem().map_or_else(|| error.to_string(), |p| p.in_csv().to_string());
         push_field(&mut self.line, row.file());
         push_field(&mut self.line, &row.line().to_string());
         push_field(&mut self.line, &problem);
@@ -256,6 +260,7 @@ impl<W: Write> RejectsWriter<W> {
         Ok(())
     }
 
+    /// Writes what is waiting and gives the writer back, flushed.
     pub fn into_inner(mut self) -> Result<W, std::io::Error> {
         self.out.flush()?;
         Ok(self.out)

@@ -10,6 +10,7 @@ use csv::StringRecord;
 
 use crate::domain::error::{Error, Problem};
 use crate::domain::event::{Direction, Event, Kind, Status};
+use crate::domain::money::Country;
 use crate::util::table::{RowBuf, Table, MAX_FIELD};
 
 /// The columns wabill appends to every priced line, in order.
@@ -74,15 +75,18 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// The number of fields.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
+    /// Whether the row has no field.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     #[inline]
+    /// Field `i` as read (not trimmed), if the row has it.
     pub fn get(&self, i: usize) -> Option<&'a str> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
@@ -92,6 +96,7 @@ impl<'a> Record<'a> {
         Some(unsafe { self.text.get_unchecked(start..end) })
     }
 
+    /// The fields in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
         let r = *self;
         (0..r.len()).filter_map(move |i| r.get(i))
@@ -159,7 +164,7 @@ pub(super) fn parse_event<'r>(
     };
     let country = match field(c.country) {
         "" => None,
-        s => Some(s.parse()?),
+        s => Some(Country::parse_text(s)?),
     };
     let id = Some(field(c.id)).filter(|s| !s.is_empty());
     Ok(Event {

@@ -22,7 +22,9 @@ use crate::util::table::{RowBuf, Table};
 
 /// One log to read: its name (for messages) and its bytes.
 pub struct LogInput<R> {
+    /// The log's name, as messages and positions give it.
     pub name: String,
+    /// Its bytes.
     pub reader: R,
 }
 
@@ -68,6 +70,7 @@ impl<'a> Row<'a> {
         self.batch.places[self.n].line
     }
 
+    /// Its fields as read.
     pub fn record(&self) -> Record<'a> {
         self.batch.record(self.n)
     }
@@ -78,6 +81,7 @@ impl<'a> Row<'a> {
         Some(parsed.event(self.batch.strings(self.n)))
     }
 
+    /// Its file and line.
     pub fn position(&self) -> Position {
         Position { file: self.file().clone(), line: self.line() }
     }
@@ -101,9 +105,13 @@ pub trait Sink {
 /// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
+    /// Rows read (header lines and blank lines not counted).
     pub rows: u64,
+    /// Rows priced into a line (duplicates included).
     pub priced: u64,
+    /// Bad rows skipped.
     pub rejected: u64,
+    /// Priced lines of type `duplicate`.
     pub duplicates: u64,
 }
 
@@ -134,7 +142,7 @@ pub(super) const AHEAD: usize = 8;
 ///
 /// Reading (CSV, UTF-8, the timestamps and their order, the merge) runs on a second thread, a
 /// batch of rows ahead of pricing; each batch is parsed into events and keys on the thread
-/// with time to spare ([`AHEAD`]). `--sort` reads everything first. Either way the lines
+/// with time to spare. `--sort` reads everything first. Either way the lines
 /// come out in the same order, the same as reading on one thread.
 pub fn price_logs<R: Read + Send>(
     inputs: Vec<LogInput<R>>,
@@ -304,12 +312,12 @@ impl<R: Read> Reader<R> {
                 }
                 // A row that could not be read as one (the wrong number of fields, invalid
                 // UTF-8) is a bad row like any other: the row buffer holds it as lossy text.
-                Err(Error::Data { problem, .. }) => {
+                Err(e) => {
+                    let problem = e.into_problem()?;
                     let bad = Box::new(Bad { time: None, problem });
                     batch.push(i, c.record.line(), &c.record, Err(bad));
                     continue;
                 }
-                Err(e) => return Err(e),
             }
             let record = &c.record;
             let line = record.line();

@@ -19,7 +19,9 @@ use crate::util::table::{At, Table};
 /// instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthIntlFrom {
+    /// From this local date on.
     Date(NaiveDate),
+    /// From this instant on.
     Instant(DateTime<Utc>),
 }
 
@@ -34,8 +36,15 @@ impl AuthIntlFrom {
 }
 
 impl FromStr for AuthIntlFrom {
-    type Err = Problem;
-    fn from_str(s: &str) -> Result<AuthIntlFrom, Problem> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<AuthIntlFrom, Error> {
+        AuthIntlFrom::parse_text(s).map_err(Error::from)
+    }
+}
+
+impl AuthIntlFrom {
+    /// Reads the value from its text, or says what is wrong with it.
+    pub(crate) fn parse_text(s: &str) -> Result<AuthIntlFrom, Problem> {
         let t = s.trim();
         if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
             return Ok(AuthIntlFrom::Date(d));
@@ -49,12 +58,17 @@ impl FromStr for AuthIntlFrom {
 /// What wabill knows of one business number's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
+    /// The WABA the number belongs to (default: the number itself).
     pub waba: String,
+    /// The WABA's portfolio (default: the WABA).
     pub portfolio: String,
+    /// The WABA's time zone, which decides every local date (default: UTC).
     pub timezone: Tz,
+    /// The WABA's billing currency (default: USD).
     pub currency: Currency,
     /// The WABA's primary business location.
     pub country: Option<Country>,
+    /// When the WABA starts paying authentication-international rates (docs/rules.md §6).
     pub auth_intl_from: Option<AuthIntlFrom>,
 }
 
@@ -90,7 +104,7 @@ impl Accounts {
     pub fn new(accounts: impl IntoIterator<Item = (String, Account)>) -> Result<Accounts, Error> {
         let mut b = Builder::default();
         for (business, account) in accounts {
-            b.add(business, account, 0).map_err(|p| Error::Config(p.to_string()))?;
+            b.add(business, account, 0).map_err(|p| Error::config(p.to_string()))?;
         }
         Ok(Accounts { by_business: b.by_business, listed: b.listed })
     }
@@ -118,9 +132,11 @@ impl Accounts {
                     None => Tz::UTC,
                     Some(z) => parse_zone(z).at(pos)?,
                 },
-                currency: non_empty(t.get(currency)).map_or(Ok(Currency::USD), str::parse).at(pos)?,
-                country: non_empty(t.get(country)).map(str::parse).transpose().at(pos)?,
-                auth_intl_from: non_empty(t.get(auth)).map(str::parse).transpose().at(pos)?,
+                currency: non_empty(t.get(currency))
+                    .map_or(Ok(Currency::USD), Currency::parse_text)
+                    .at(pos)?,
+                country: non_empty(t.get(country)).map(Country::parse_text).transpose().at(pos)?,
+                auth_intl_from: non_empty(t.get(auth)).map(AuthIntlFrom::parse_text).transpose().at(pos)?,
             };
             b.add(name.to_string(), account, t.line()).at(pos)?;
         }
@@ -142,10 +158,12 @@ impl Accounts {
         self.by_business.get(business).cloned().unwrap_or_else(|| Account::default_for(business))
     }
 
+    /// The number of businesses listed.
     pub fn len(&self) -> usize {
         self.by_business.len()
     }
 
+    /// Whether no business is listed.
     pub fn is_empty(&self) -> bool {
         self.by_business.is_empty()
     }

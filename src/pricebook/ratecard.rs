@@ -100,7 +100,7 @@ impl Price {
 
     /// A tiered price. Bands must start at 0 or 1, follow each other without gap or overlap,
     /// and only the last may be open.
-    pub fn tiers(mut bands: Vec<Band>) -> Result<Price, Problem> {
+    pub(crate) fn tiers(mut bands: Vec<Band>) -> Result<Price, Problem> {
         bands.sort_by_key(|b| b.from);
         let Some(first) = bands.first() else {
             return Err(Problem::new("a tiered price needs bands"));
@@ -184,7 +184,7 @@ impl RateCard {
         while t.next_row()? {
             let pos = || t.position();
             let date = parse_date("effective_from", t.get(from)).at(pos)?;
-            let cur: Currency = t.get(currency).parse().at(pos)?;
+            let cur = Currency::parse_text(t.get(currency)).at(pos)?;
             let name = t.get(market);
             if name.is_empty() {
                 return Err(Problem::column("market", "must not be empty", name).at(pos()));

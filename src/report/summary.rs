@@ -16,7 +16,7 @@ use foldhash::{HashMap, HashMapExt};
 use rust_decimal::Decimal;
 
 use super::render::{write_aligned, Render};
-use crate::domain::error::Problem;
+use crate::domain::error::{Error, Problem};
 use crate::domain::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{checked_add, format_amount, format_fixed, Country, Currency};
 use crate::engine::{AccountNames, PricedLine};
@@ -294,7 +294,7 @@ impl Summary {
     }
 
     /// Adds one priced line.
-    pub fn add(&mut self, line: &PricedLine) -> Result<(), Problem> {
+    pub fn add(&mut self, line: &PricedLine) -> Result<(), Error> {
         Self::words(self.chosen, &mut self.words, line);
         let i = match self.by_address.get(&self.words) {
             Some(&i) => i,
@@ -317,7 +317,7 @@ impl Summary {
     }
 
     /// Adds another summary of the same grouping (e.g. of another part of the log).
-    pub fn merge(&mut self, other: &Summary) -> Result<(), Problem> {
+    pub fn merge(&mut self, other: &Summary) -> Result<(), Error> {
         assert_eq!(self.by, other.by, "summaries of different groupings");
         for (k, t) in &other.groups {
             let i = self.group(k.clone());
@@ -342,7 +342,7 @@ impl Summary {
     }
 
     /// The totals per currency.
-    pub fn totals(&self) -> Result<BTreeMap<Currency, Totals>, Problem> {
+    pub fn totals(&self) -> Result<BTreeMap<Currency, Totals>, Error> {
         let mut out: BTreeMap<Currency, Totals> = BTreeMap::new();
         for (k, t) in &self.groups {
             let c = k.currency.expect("every key has a currency");

@@ -18,7 +18,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 
-use crate::domain::error::Problem;
+use crate::domain::error::{Error, Problem};
 use crate::domain::event::{named_enum, Kind, PricingCategory, PricingModel, PricingType};
 use crate::domain::time::Stamp;
 use crate::pricebook::ratecard::RateCategory;
@@ -100,8 +100,15 @@ impl RuleChoice {
 }
 
 impl FromStr for RuleChoice {
-    type Err = Problem;
-    fn from_str(s: &str) -> Result<RuleChoice, Problem> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<RuleChoice, Error> {
+        RuleChoice::parse_text(s).map_err(Error::from)
+    }
+}
+
+impl RuleChoice {
+    /// Reads the value from its text, or says what is wrong with it.
+    pub(crate) fn parse_text(s: &str) -> Result<RuleChoice, Problem> {
         if s == "auto" {
             return Ok(RuleChoice::Auto);
         }

@@ -551,6 +551,13 @@ impl<T> At<T> for Result<T, Problem> {
     }
 }
 
+/// An error of the data without a place yet (a value's `FromStr`) gets one.
+impl<T> At<T> for Result<T, Error> {
+    fn at(self, at: impl FnOnce() -> Position) -> Result<T, Error> {
+        self.map_err(|e| e.at(at()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
