@@ -76,29 +76,48 @@ impl PricedLine {
         market: MarketId,
         country: Option<Country>,
     ) -> &'s mut PricedLine {
-        let (account, book) = match slot.take() {
-            Some(line) if Arc::ptr_eq(&line.account, &business.names) && Arc::ptr_eq(&line.book, book) => {
-                (line.account, line.book)
+        let line = match slot {
+            Some(line) => {
+                if !Arc::ptr_eq(&line.account, &business.names) {
+                    line.account = business.names.clone();
+                }
+                if !Arc::ptr_eq(&line.book, book) {
+                    line.book = book.clone();
+                }
+                line
             }
-            _ => (business.names.clone(), book.clone()),
+            None => slot.insert(PricedLine {
+                timestamp: ev.timestamp,
+                local_date: day.date,
+                account: business.names.clone(),
+                direction: ev.direction,
+                rules: day.rules,
+                pricing_model: day.rules.model(),
+                pricing_type: PricingType::Duplicate,
+                pricing_category: None,
+                book: book.clone(),
+                market,
+                country,
+                tier: None,
+                rate: None,
+                charge: Decimal::ZERO,
+                currency: business.account.currency,
+            }),
         };
-        slot.insert(PricedLine {
-            timestamp: ev.timestamp,
-            local_date: day.date,
-            account,
-            direction: ev.direction,
-            rules: day.rules,
-            pricing_model: day.rules.model(),
-            pricing_type: PricingType::Duplicate,
-            pricing_category: None,
-            book,
-            market,
-            country,
-            tier: None,
-            rate: None,
-            charge: Decimal::ZERO,
-            currency: business.account.currency,
-        })
+        line.timestamp = ev.timestamp;
+        line.local_date = day.date;
+        line.direction = ev.direction;
+        line.rules = day.rules;
+        line.pricing_model = day.rules.model();
+        line.pricing_type = PricingType::Duplicate;
+        line.pricing_category = None;
+        line.market = market;
+        line.country = country;
+        line.tier = None;
+        line.rate = None;
+        line.charge = Decimal::ZERO;
+        line.currency = business.account.currency;
+        line
     }
 
     /// The recipient's rate-card market, e.g. `India`, `Rest of Africa`.
