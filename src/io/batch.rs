@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::log::{needs_quotes, parse_event, Record};
+use super::log::{needs_quotes, parse_event, Record, Span, Strings};
 use super::pipeline::Parser;
 use crate::domain::error::Problem;
 use crate::domain::event::{Direction, Event, Kind, Status};
@@ -18,10 +18,6 @@ pub(super) struct Parsed {
     /// The business, numbered by the reader in order of appearance (see [`Reader::businesses`]).
     pub(super) business: u32,
 }
-
-/// Where the business, the user and the id (trimmed) of a row's event lie in the row as the
-/// batch holds it.
-pub(super) type Strings = [(u32, u32); 3];
 
 impl Parsed {
     /// A row read but not yet parsed (see [`Batch::parse`]): its timestamp and business alone.
@@ -95,7 +91,7 @@ pub(super) struct Batch {
 }
 
 /// The strings of a row without an event.
-pub(super) const NO_STRINGS: Strings = [(0, 0); 3];
+pub(super) const NO_STRINGS: Strings = [Span::EMPTY; 3];
 
 impl Batch {
     pub(super) fn clear(&mut self) {
@@ -166,16 +162,9 @@ impl Batch {
             let c = &parser.columns[place.log as usize];
             *parse = match parse_event(c, record, t) {
                 Ok(ev) => {
+                    let id = ev.id.unwrap_or("");
+                    place.strings = [ev.business, ev.user, id].map(|s| record.span_of(s));
                     let keys = parser.keys(&ev);
-                    // A field's span in the row: the distance from the row's text.
-                    let span = |s: &str| {
-                        let start = (s.as_ptr() as usize).wrapping_sub(record.text.as_ptr() as usize);
-                        match s.is_empty() {
-                            true => (0, 0),
-                            false => (start as u32, (start + s.len()) as u32),
-                        }
-                    };
-                    place.strings = [span(ev.business), span(ev.user), span(ev.id.unwrap_or(""))];
                     Ok(Parsed { facts: Facts::of(&ev), keys, business })
                 }
                 Err(problem) => Err(Box::new(Bad { time: Some(t), problem })),
@@ -203,17 +192,13 @@ impl Batch {
     /// The strings of row `n`'s event (`[business, user, id]`), without reading them.
     pub(super) fn strings(&self, n: usize) -> [&str; 3] {
         let place = &self.places[n];
-        place.strings.map(|(start, end)| self.slice(place.start + start as usize, place.start + end as usize))
+        place.strings.map(|span| self.slice(place.start, span))
     }
 
-    /// The text from `start` to `end`, which are the ends of one of a row's strings' spans
-    /// (see [`Batch::parse`]), without reading it: a checked slice reads the bytes at its
-    /// ends, and the pricing thread reads no more of a row than it must.
-    pub(super) fn slice(&self, start: usize, end: usize) -> &str {
-        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end) && start <= end);
-        // SAFETY: a span is where a slice of the row's text lies in it, so its ends are
-        // characters' boundaries.
-        unsafe { self.text.get_unchecked(start..end) }
+    /// The text of `span` of the row starting at `start`: a checked slice, read only when a
+    /// sink or the engine asks for one of an event's strings (see [`Batch::strings`]).
+    pub(super) fn slice(&self, start: usize, span: Span) -> &str {
+        &self.text[span.within(start)]
     }
 }
 

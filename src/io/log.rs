@@ -108,9 +108,42 @@ impl<'a> Record<'a> {
         crate::util::table::trimmed(i.and_then(|i| self.get(i)), self.clean)
     }
 
+    /// Where `s`, a slice of this row's text (a field, trimmed, as [`Record::field`] gives
+    /// it), lies in the text; empty for an empty `s`. The distance between two addresses of
+    /// one text: no byte of the row is read.
+    pub(super) fn span_of(&self, s: &'a str) -> Span {
+        let start = (s.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        if s.is_empty() {
+            return Span::EMPTY;
+        }
+        debug_assert!(start + s.len() <= self.text.len(), "a slice of the row");
+        Span { start: start as u32, end: (start + s.len()) as u32 }
+    }
+
     /// The row as a CSV line (without its line break) when no field needs quoting.
     pub fn as_csv(&self) -> Option<&'a str> {
         self.plain.then_some(self.text)
+    }
+}
+
+/// Where a field lies in its row's text, from the row's start: made only from the row's field
+/// ends ([`Record::span`]), so its ends are character boundaries of the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// Where the business, the user and the id (trimmed) of a row's event lie in the row.
+pub(super) type Strings = [Span; 3];
+
+impl Span {
+    /// Nothing: an absent or empty field.
+    pub(super) const EMPTY: Span = Span { start: 0, end: 0 };
+
+    /// Where the span lies in a text in which its row starts at `start`.
+    pub(super) fn within(self, start: usize) -> std::ops::Range<usize> {
+        start + self.start as usize..start + self.end as usize
     }
 }
 
@@ -167,15 +200,36 @@ pub(super) fn parse_event<'r>(
         s => Some(Country::parse_text(s)?),
     };
     let id = Some(field(c.id)).filter(|s| !s.is_empty());
-    Ok(Event {
-        timestamp,
-        business: field(Some(c.business)),
-        user: field(Some(c.user)),
-        direction,
-        kind,
-        status,
-        entry_point,
-        id,
-        country,
-    })
+    let (business, user) = (field(Some(c.business)), field(Some(c.user)));
+    Ok(Event { timestamp, business, user, direction, kind, status, entry_point, id, country })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// A field's span holds the field as `Record::field` gives it (trimmed), whatever its
+        /// spaces and characters; an absent field's is empty.
+        #[test]
+        fn a_span_is_where_its_trimmed_field_is(fields in proptest::collection::vec("[ \t\u{a0}aé!~]{0,6}", 1..6)) {
+            let text = fields.join(",");
+            let ends: Vec<usize> = fields
+                .iter()
+                .scan(0, |at, f| {
+                    let end = *at + f.len();
+                    *at = end + 1;
+                    Some(end)
+                })
+                .collect();
+            let record = Record { text: &text, ends: &ends, plain: true, clean: false };
+            for i in 0..fields.len() {
+                let field = record.field(Some(i));
+                let span = record.span_of(field);
+                proptest::prop_assert_eq!(&text[span.within(0)], field);
+                proptest::prop_assert_eq!(&format!("..{text}")[span.within(2)], field);
+            }
+            proptest::prop_assert_eq!(record.span_of(record.field(None)), Span::EMPTY);
+        }
+    }
 }
