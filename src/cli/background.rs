@@ -1,6 +1,6 @@
 //! A writer whose `write` calls happen on a thread of its own: the caller fills a buffer and
-//! hands it over when full, so that pricing does not wait on the system's write calls (a
-//! quarter of a second per 100 MB of lines).
+//! hands it over when full, so that pricing does not wait on the system's write calls
+//! (copying gigabytes of lines into the page cache takes seconds).
 
 use std::io::{self, Write};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};

@@ -116,16 +116,15 @@ pub struct Counts {
 }
 
 /// How many rows travel together from the reading thread to the pricing one. Small batches
-/// (some 25 KB) are still in cache when the other thread reads or refills them: against 1,024
-/// rows, 10% less CPU time on the 10M benchmark; 64 paid more in handing over than it saved.
+/// (tens of kilobytes) are still in cache when the other thread reads or refills them; much
+/// smaller ones would be handed over more often than they save (BENCHMARKS.md).
 pub(super) const BATCH: usize = 128;
 
-/// How many full batches may wait for the pricing thread (64K rows, some 15 MB): enough for
-/// the reading thread to keep reading through the pricing thread's pauses (once a day of log
-/// time it files the day's ids and drops expired pairs, a few milliseconds; once in three
-/// weeks of ids it builds the id filter again, 20 to 50) and through a loaded host taking a
-/// core away, instead of waiting and then being waited for. With 16 batches each thread spent
-/// a tenth of the run waiting for the other, and on a loaded host the two took turns.
+/// How many full batches may wait for the pricing thread (64K rows): enough for the reading
+/// thread to keep reading through the pricing thread's pauses (once a day of log time it files
+/// the day's ids and drops expired pairs; now and then it builds the id filter again) and
+/// through a loaded host taking a core away, instead of waiting and then being waited for.
+/// With a short queue each thread waits for the other at every pause (BENCHMARKS.md).
 pub(super) const WAITING: usize = 512;
 
 /// How many rows ahead the pricing loop prefetches the engine's state.
@@ -225,8 +224,7 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
         // thread: an error here stops it.
         let (full, batches) = queue.ends();
         scope.spawn(move || {
-            // The latest batch given back is the likeliest to be in cache still (a few
-            // percent faster than the oldest).
+            // The latest batch given back is the likeliest to be in cache still.
             let (mut spare, mut waiting) = (None, 0);
             loop {
                 let mut batch: Batch = spare.take().and_then(Result::ok).unwrap_or_default();
