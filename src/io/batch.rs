@@ -7,7 +7,7 @@ use super::pipeline::Parser;
 use crate::domain::error::Problem;
 use crate::domain::event::{Direction, Event, Kind, Status};
 use crate::engine::{Facts, Keys};
-use crate::util::table::RowBuf;
+use crate::util::rows::RowBuf;
 
 /// An event as parsed, less its strings (which stay in the batch's buffer, found again by
 /// their spans), with the engine's keys computed there too.

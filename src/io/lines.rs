@@ -289,7 +289,7 @@ mod tests {
     }
     use crate::domain::error::Problem;
     use crate::engine::samples;
-    use crate::util::table::RowBuf;
+    use crate::util::rows::RowBuf;
 
     /// A line of each kind the cache must tell apart: equal values of another scale, another
     /// market, a market of another pricebook, no rate, a tier.

@@ -11,7 +11,8 @@ use csv::StringRecord;
 use crate::domain::error::{Error, Problem};
 use crate::domain::event::{Direction, Event, Kind, Status};
 use crate::domain::money::Country;
-use crate::util::table::{RowBuf, Table, MAX_FIELD};
+use crate::util::rows::{RowBuf, MAX_FIELD};
+use crate::util::table::Table;
 
 /// The columns wabill appends to every priced line, in order.
 pub const APPENDED: [&str; 10] = [
@@ -105,7 +106,7 @@ impl<'a> Record<'a> {
     /// Field `i` trimmed, "" when absent (or `None`).
     #[inline]
     pub(super) fn field(&self, i: Option<usize>) -> &'a str {
-        crate::util::table::trimmed(i.and_then(|i| self.get(i)), self.clean)
+        crate::util::rows::trimmed(i.and_then(|i| self.get(i)), self.clean)
     }
 
     /// Where `s`, a slice of this row's text (a field, trimmed, as [`Record::field`] gives

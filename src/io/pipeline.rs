@@ -18,7 +18,8 @@ use crate::engine::{Engine, Keys, PricedLine};
 use crate::pricebook::Pricebook;
 use crate::util::handoff::Handoff;
 use crate::util::numbering::Numbering;
-use crate::util::table::{RowBuf, Table};
+use crate::util::rows::RowBuf;
+use crate::util::table::Table;
 
 /// One log to read: its name (for messages) and its bytes.
 pub struct LogInput<R> {
@@ -492,7 +493,7 @@ mod generate;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::table::MAX_FIELD;
+    use crate::util::rows::MAX_FIELD;
 
     /// What a sink is given, as text, and the rejections' messages apart.
     #[derive(Default)]

@@ -4,5 +4,6 @@
 pub(crate) mod cpu;
 pub(crate) mod handoff;
 pub(crate) mod numbering;
+pub(crate) mod rows;
 pub(crate) mod slots;
 pub(crate) mod table;
