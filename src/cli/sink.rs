@@ -1,0 +1,123 @@
+//! Where `wabill price` and `compare` send what the library produces: the priced lines' and
+//! rejected rows' files, the summary, the tariffs' billings.
+
+use csv::StringRecord;
+use wabill::billing::Billing;
+use wabill::log::{LinesWriter, RejectsWriter, Row, Sink};
+use wabill::report::Summary;
+use wabill::{Error, Position, PricedLine};
+
+use super::background::Background;
+use super::output::Output;
+use super::{csv_io, io_error};
+
+/// Where `wabill price` sends what the library produces.
+pub(super) struct PriceSink {
+    /// Where the priced lines go, until the logs' headers are known.
+    pub(super) lines_to: Option<Output>,
+    lines: Option<(LinesWriter<Background<Output>>, String)>,
+    pub(super) rejects_to: Option<Output>,
+    rejects: Option<(RejectsWriter<Output>, String)>,
+    /// Rejections reported on stderr when there is no rejects file.
+    shown: u64,
+    pub(super) summary: Summary,
+    /// The tariffs billed as the lines go (one for `price`, one each for `compare`).
+    pub(super) billings: Vec<Billing>,
+    buf: String,
+    /// The businesses of the logs, each with its first row, in order of appearance.
+    pub(super) businesses: Vec<(String, Position)>,
+}
+
+const SHOWN_REJECTIONS: u64 = 20;
+
+/// How many businesses missing from the accounts file, or from the log, are named on stderr.
+pub(super) const SHOWN_BUSINESSES: usize = 20;
+
+impl Sink for PriceSink {
+    fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        if let Some(out) = self.lines_to.take() {
+            let name = out.name();
+            let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
+            let w = LinesWriter::new(Background::new(out), headers, extra)
+                .map_err(|e| io_error(&name, csv_io(e)))?;
+            self.lines = Some((w, name));
+        }
+        if let Some(out) = self.rejects_to.take() {
+            let name = out.name();
+            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
+            self.rejects = Some((w, name));
+        }
+        Ok(())
+    }
+
+    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
+        let mut fee = None;
+        if !self.billings.is_empty() {
+            let event = row.event().expect("a priced row has its event");
+            for b in &mut self.billings {
+                let f = b.add(&event, line)?;
+                fee.get_or_insert(f);
+            }
+        }
+        if let Some((w, name)) = &mut self.lines {
+            self.buf.clear();
+            if let Some(fee) = fee {
+                std::fmt::Write::write_fmt(&mut self.buf, format_args!("{}", fee.normalize()))
+                    .expect("writing to a String");
+            }
+            let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
+            w.write(row.log(), row.record(), line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
+        }
+        self.summary.add(line).map_err(|p| p.at(row.position()))
+    }
+
+    fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
+        match &mut self.rejects {
+            Some((w, name)) => w.write(row, error).map_err(|e| io_error(&*name, csv_io(e))),
+            None => {
+                self.shown += 1;
+                if self.shown <= SHOWN_REJECTIONS {
+                    eprintln!("wabill: skipped {error}");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn business(&mut self, name: &str, first: Position) {
+        self.businesses.push((name.to_string(), first));
+    }
+}
+
+impl PriceSink {
+    pub(super) fn new(summary: Summary, billings: Vec<Billing>) -> PriceSink {
+        PriceSink {
+            lines_to: None,
+            lines: None,
+            rejects_to: None,
+            rejects: None,
+            shown: 0,
+            summary,
+            billings,
+            buf: String::new(),
+            businesses: Vec::new(),
+        }
+    }
+
+    /// Completes the output files.
+    pub(super) fn finish(self) -> Result<(Summary, Vec<Billing>), Error> {
+        if let Some((w, name)) = self.lines {
+            w.into_inner().and_then(Background::into_inner).map_err(|e| io_error(&name, e))?.finish()?;
+        }
+        if let Some((w, name)) = self.rejects {
+            w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;
+        }
+        if self.shown > SHOWN_REJECTIONS {
+            eprintln!(
+                "wabill: … and {} more skipped rows (name a --rejects file to see them all)",
+                self.shown - SHOWN_REJECTIONS
+            );
+        }
+        Ok((self.summary, self.billings))
+    }
+}
