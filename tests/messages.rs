@@ -7,7 +7,7 @@ use wabill::{Category, ErrorKind, Event, Kind, Options};
 
 /// Each problem the engine finds in an event on its own names the field: `user: ...`, never
 /// `column user: ...`; the error is of the data, without a position, and says which field.
-/// A CSV file's row keeps `FILE:LINE: column NAME: ...` (tests/cli.rs).
+/// A CSV file's row keeps `FILE:LINE: column NAME: ...` (tests/cli/bad_input.rs).
 #[test]
 fn an_event_the_engine_refuses_names_its_field_not_a_column() {
     let t = common::instant("2025-09-10T09:00:00Z");
