@@ -264,7 +264,7 @@ proptest! {
                 let status = [Status::Delivered, Status::Delivered, Status::Read, Status::Sent, Status::Failed][s.status];
                 Event::mt(t, &business, user, kind).with_status(status)
             };
-            pushed.push(library.push(&ev.with_id(&id)).unwrap());
+            pushed.push(library.push(&ev.with_id(&id)).unwrap().clone());
         }
         prop_assert_eq!(read, pushed);
     }

@@ -12,8 +12,9 @@ const U: &str = "33612345678";
 fn pmp_worked_example() {
     let mut e = engine(Options::default());
     let t0 = instant("2025-09-01T08:00:00Z");
-    let mut push =
-        |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| e.push(&ev(h(t0, hours))).unwrap();
+    let mut push = |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| {
+        e.push(&ev(h(t0, hours))).unwrap().clone()
+    };
     // h0 marketing template: charged.
     let l = push(0, |t| Event::mt(t, B, U, Kind::Template(Category::Marketing)));
     assert_eq!(l.pricing_type, PT::Regular);
@@ -34,8 +35,9 @@ fn pmp_worked_example() {
 fn cbp_2023_worked_example() {
     let mut e = engine(Options::builder().rules(RuleChoice::Fixed(RuleSet::Cbp2023)).build().unwrap());
     let t0 = instant("2024-02-05T08:00:00Z");
-    let mut push =
-        |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| e.push(&ev(h(t0, hours))).unwrap();
+    let mut push = |hours, ev: fn(chrono::DateTime<chrono::Utc>) -> Event<'static>| {
+        e.push(&ev(h(t0, hours))).unwrap().clone()
+    };
     // h0 marketing template: opens a marketing conversation, charged.
     let l = push(0, |t| Event::mt(t, B, U, Kind::Template(Category::Marketing)));
     assert_eq!((l.pricing_type, l.charge.to_string()), (PT::Regular, "0.1432".into()));

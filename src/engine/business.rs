@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone};
 
-use super::line::AccountNames;
+use super::line::{AccountNames, PricedLine};
 use super::options::Options;
 use super::pairs::Pairs;
 use crate::domain::event::Month;
@@ -21,6 +21,8 @@ pub(super) struct Business {
     /// The local day of the latest event, kept: events come in order, and most fall on the
     /// day of the one before.
     pub(super) today: Option<Day>,
+    /// The line of its latest event, reused for the next.
+    pub(super) line: Option<PricedLine>,
 }
 
 /// A local day of a WABA, and what follows from it.

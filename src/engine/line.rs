@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use super::business::{Business, Day};
+use super::business::Day;
 use super::keys::Facts;
 use crate::domain::event::{Direction, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{Country, Currency};
@@ -15,26 +15,43 @@ use crate::pricebook::ratecard::Tier;
 use crate::pricebook::Pricebook;
 use crate::rules::RuleSet;
 
-/// A business number's name and those of its WABA and portfolio: one value per business of
-/// an engine, shared by its lines and freed with the last of them.
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// What a line's names are read from: its business number's name and those of its WABA and
+/// portfolio, and the pricebook whose markets table names its market. One value per business
+/// of an engine, shared by its lines and freed with the last of them.
 pub(crate) struct AccountNames {
     pub(crate) business: Box<str>,
     pub(crate) waba: Box<str>,
     pub(crate) portfolio: Box<str>,
+    pub(crate) book: Arc<Pricebook>,
+}
+
+impl AccountNames {
+    fn same(&self, other: &AccountNames) -> bool {
+        (&self.business, &self.waba, &self.portfolio) == (&other.business, &other.waba, &other.portfolio)
+    }
+}
+
+impl fmt::Debug for AccountNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountNames")
+            .field("business", &self.business)
+            .field("waba", &self.waba)
+            .field("portfolio", &self.portfolio)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One priced message: why it costs what it costs (docs/rules.md §7).
 ///
-/// Names are shared, not copied: a line holds its business's names and the pricebook its
-/// market's name is in, each by a reference count.
+/// Names are shared, not copied: a line holds its business's names, and through them the
+/// pricebook its market's name is in, by one reference count.
 #[derive(Clone)]
 pub struct PricedLine {
     /// The event's instant.
     pub timestamp: DateTime<Utc>,
     /// The local date in the WABA's time zone.
     pub local_date: NaiveDate,
-    /// The business, its WABA and its portfolio.
+    /// The business, its WABA and its portfolio, and the pricebook naming `market`.
     pub(crate) account: Arc<AccountNames>,
     /// Who sent the message.
     pub direction: Direction,
@@ -46,8 +63,6 @@ pub struct PricedLine {
     pub pricing_type: PricingType,
     /// Empty for `inbound` and `duplicate`.
     pub pricing_category: Option<PricingCategory>,
-    /// The pricebook whose markets table names `market`.
-    pub(crate) book: Arc<Pricebook>,
     /// The recipient's rate-card market.
     pub(crate) market: MarketId,
     /// The recipient's country, when known.
@@ -65,43 +80,39 @@ pub struct PricedLine {
 impl PricedLine {
     /// The line of an event, started: what is known before any rule decides (an inbound or
     /// duplicate line is this and its type). Into `slot`, reusing the line there: its names
-    /// are replaced only when they differ, so that a loop pricing one business's events into
-    /// one line touches no reference count.
+    /// are replaced only when they differ, so that pricing a business's events into its line
+    /// touches no reference count.
     pub(super) fn begin<'s>(
         slot: &'s mut Option<PricedLine>,
         ev: &Facts,
         day: &Day,
-        business: &Business,
-        book: &Arc<Pricebook>,
+        names: &Arc<AccountNames>,
+        currency: Currency,
         market: MarketId,
         country: Option<Country>,
     ) -> &'s mut PricedLine {
         let line = match slot {
             Some(line) => {
-                if !Arc::ptr_eq(&line.account, &business.names) {
-                    line.account = business.names.clone();
-                }
-                if !Arc::ptr_eq(&line.book, book) {
-                    line.book = book.clone();
+                if !Arc::ptr_eq(&line.account, names) {
+                    line.account = names.clone();
                 }
                 line
             }
             None => slot.insert(PricedLine {
                 timestamp: ev.timestamp,
                 local_date: day.date,
-                account: business.names.clone(),
+                account: names.clone(),
                 direction: ev.direction,
                 rules: day.rules,
                 pricing_model: day.rules.model(),
                 pricing_type: PricingType::Duplicate,
                 pricing_category: None,
-                book: book.clone(),
                 market,
                 country,
                 tier: None,
                 rate: None,
                 charge: Decimal::ZERO,
-                currency: business.account.currency,
+                currency,
             }),
         };
         line.timestamp = ev.timestamp;
@@ -116,13 +127,13 @@ impl PricedLine {
         line.tier = None;
         line.rate = None;
         line.charge = Decimal::ZERO;
-        line.currency = business.account.currency;
+        line.currency = currency;
         line
     }
 
     /// The recipient's rate-card market, e.g. `India`, `Rest of Africa`.
     pub fn market(&self) -> &str {
-        self.book.markets.name(self.market)
+        self.account.book.markets.name(self.market)
     }
 
     /// The local month of the line (its WABA's time zone).
@@ -159,7 +170,6 @@ impl PartialEq for PricedLine {
             pricing_model,
             pricing_type,
             pricing_category,
-            book: _,
             market: _,
             country,
             tier,
@@ -179,7 +189,7 @@ impl PartialEq for PricedLine {
             )
             && (country, tier, rate, charge, currency)
                 == (&other.country, &other.tier, &other.rate, &other.charge, &other.currency)
-            && **account == *other.account
+            && account.same(&other.account)
             && self.market() == other.market()
     }
 }
@@ -243,13 +253,13 @@ pub(crate) mod samples {
                 business: business.into(),
                 waba: "W".into(),
                 portfolio: "P".into(),
+                book: book.clone(),
             }),
             direction: Direction::Mt,
             rules: RuleSet::Pmp2025,
             pricing_model: PricingModel::Pmp,
             pricing_type: PricingType::Regular,
             pricing_category: Some(PricingCategory::Marketing),
-            book: book.clone(),
             market: id,
             country: None,
             tier: None,

@@ -132,12 +132,14 @@ impl Engine {
                 business: name.into(),
                 waba: account.waba.as_str().into(),
                 portfolio: account.portfolio.as_str().into(),
+                book: self.book.clone(),
             }),
             waba_id: self.wabas.number(&account.waba),
             portfolio_id: self.portfolios.number(&account.portfolio),
             account,
             pairs: Pairs::default(),
             today: None,
+            line: None,
         };
         self.businesses.push(business);
         let i = self.by_name.number(name);
@@ -146,13 +148,15 @@ impl Engine {
     }
 
     /// Prices one event. On error nothing changes: the event may be skipped and the next pushed.
-    pub fn push(&mut self, ev: &Event) -> Result<PricedLine, Error> {
-        let mut line = None;
+    ///
+    /// The line is the engine's, reused for the next event of the same business number, as the
+    /// csv crate reuses a record: a loop that reads each line and moves on touches no
+    /// allocation and no reference count. To keep a line, clone it (its names are shared, not
+    /// copied).
+    pub fn push(&mut self, ev: &Event) -> Result<&PricedLine, Error> {
         // The market is found while pricing: finding it ahead pays only on another thread.
         let keys = Keys::of(ev, &self.book.markets, None);
-        self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user], &mut line)
-            .map_err(Error::from)?;
-        Ok(line.expect("a priced event has its line"))
+        self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user]).map_err(Error::from)
     }
 
     /// Starts loading the memory that pricing an event of business `bi` (see
@@ -172,17 +176,15 @@ impl Engine {
     /// and `dates` `None` or `Keys::dates` with the engine's `rates_date`, and `business` the
     /// index of its business if known. `names` gives its business and user, asked for only
     /// when these do not stand for them (no business index; a user that is not a number);
-    /// its id is known by its key. The priced line is written into `line`, reusing the line
-    /// there (a loop keeps one a business: see [`PricedLine::begin`]); after an error it may
-    /// hold anything.
+    /// its id is known by its key. The priced line is the business's, reused (see
+    /// [`PricedLine::begin`]).
     pub(crate) fn push_keyed<'s>(
         &mut self,
         ev: &Facts,
         keys: Keys,
         business: Option<u32>,
         names: impl Fn() -> [&'s str; 2],
-        line: &mut Option<PricedLine>,
-    ) -> Result<(), Problem> {
+    ) -> Result<&PricedLine, Problem> {
         let now = self.in_order(ev.timestamp)?;
         check_event(ev)?;
         let bi = match business {
@@ -194,11 +196,12 @@ impl Engine {
         let day = biz.day(now, options);
         let who = user_key(&keys, &names, buf)?;
         let (country, market) = locate(book, ev, who, &keys, day.rate_date, &names)?;
-        let line = PricedLine::begin(line, ev, &day, biz, book, market, country);
+        let currency = biz.account.currency;
+        let line = PricedLine::begin(&mut biz.line, ev, &day, &biz.names, currency, market, country);
 
         let Some(new_id) = dedup(seen, &keys, now, options) else {
             self.last = Some(now);
-            return Ok(()); // a duplicate: priced as such, and nothing else changes
+            return Ok(self.line_of(bi)); // a duplicate: priced as such, and nothing else changes
         };
         let (mut pair, spot) = biz.pairs.get(&who);
         let scope = Scope { waba: biz.waba_id, business: bi, portfolio: biz.portfolio_id, month: day.month };
@@ -224,7 +227,12 @@ impl Engine {
         }
         self.last = Some(now);
         self.sweep(now);
-        Ok(())
+        Ok(self.line_of(bi))
+    }
+
+    /// The line of business `bi`'s latest event.
+    fn line_of(&self, bi: u32) -> &PricedLine {
+        self.businesses[bi as usize].line.as_ref().expect("a priced business has its line")
     }
 
     /// The event's instant as a stamp, if it is not earlier than the event before.
@@ -442,6 +450,6 @@ pub struct Priced<'e, I> {
 impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Priced<'_, I> {
     type Item = Result<PricedLine, Error>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.events.next().map(|ev| self.engine.push(&ev))
+        self.events.next().map(|ev| self.engine.push(&ev).cloned())
     }
 }

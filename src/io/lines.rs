@@ -198,10 +198,10 @@ impl<W: Write> LinesWriter<W> {
             self.layout.push_fields(out, log, record);
         }
         if self.appended.len() >= APPENDED_CACHE
-            || !self.book.as_ref().is_some_and(|b| Arc::ptr_eq(b, &line.book))
+            || !self.book.as_ref().is_some_and(|b| Arc::ptr_eq(b, &line.account.book))
         {
             self.appended.clear();
-            self.book = Some(line.book.clone());
+            self.book = Some(line.account.book.clone());
         }
         let text = self.appended.entry(Appended::of(line)).or_insert_with(|| {
             let mut text = Vec::new();

@@ -192,17 +192,8 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
         naive_zone: options.naive_zone,
     };
     let mut reading_parser = parser.clone();
-    let mut run = Run {
-        engine,
-        businesses: Vec::new(),
-        options,
-        sink,
-        counts: Counts::default(),
-        parser,
-        files,
-        lines: Vec::new(),
-        spare: None,
-    };
+    let mut run =
+        Run { engine, businesses: Vec::new(), options, sink, counts: Counts::default(), parser, files };
     if options.sort {
         let mut batch = Batch::default();
         while reader.fill(&mut batch, usize::MAX)? {}
@@ -380,11 +371,6 @@ pub(super) struct Run<'a> {
     pub(super) counts: Counts,
     pub(super) parser: Parser,
     pub(super) files: Vec<Arc<str>>,
-    /// The lines being priced: one a business, by its index in the engine, reused (so that a
-    /// line's names are set once: see `PricedLine::begin`).
-    pub(super) lines: Vec<Option<PricedLine>>,
-    /// The line of a row without a business's index.
-    pub(super) spare: Option<PricedLine>,
 }
 
 impl Run<'_> {
@@ -417,19 +403,8 @@ impl Run<'_> {
                 let [business, user, _] = batch.strings(n);
                 [business, user]
             };
-            let line = match business {
-                Some(bi) => {
-                    let bi = bi as usize;
-                    if bi >= self.lines.len() {
-                        self.lines.resize(bi + 1, None);
-                    }
-                    &mut self.lines[bi]
-                }
-                None => &mut self.spare,
-            };
-            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names, line) {
-                Ok(()) => {
-                    let line = line.as_ref().expect("a priced row has its line");
+            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names) {
+                Ok(line) => {
                     self.counts.priced += 1;
                     self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);
                     self.sink.priced(&row, line)?;

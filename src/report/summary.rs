@@ -20,7 +20,6 @@ use crate::domain::error::{Error, Problem};
 use crate::domain::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{checked_add, format_amount, format_fixed, Country, Currency};
 use crate::engine::{AccountNames, PricedLine};
-use crate::pricebook::Pricebook;
 use crate::rules::RuleSet;
 
 named_enum! {
@@ -168,18 +167,18 @@ pub struct Summary {
     chosen: u16,
 }
 
-/// What a summary's keys by address point into: each business's names and each pricebook
-/// met, kept alive so that their addresses are not reused for other names.
+/// What a summary's keys by address point into: each business's names met, and with them the
+/// pricebooks naming their markets, kept alive so that their addresses are not reused for
+/// other names.
 #[derive(Debug, Clone, Default)]
 struct Held {
+    /// Each business's names (with its pricebook), by address.
     accounts: HashMap<usize, Arc<AccountNames>>,
-    books: HashMap<usize, Arc<Pricebook>>,
 }
 
 impl Held {
     fn hold(&mut self, line: &PricedLine) {
         self.accounts.entry(Arc::as_ptr(&line.account) as usize).or_insert_with(|| line.account.clone());
-        self.books.entry(Arc::as_ptr(&line.book) as usize).or_insert_with(|| line.book.clone());
     }
 }
 
@@ -272,7 +271,7 @@ impl Summary {
             name(words, line.portfolio());
         }
         if has(GroupBy::Market) {
-            words.push(Arc::as_ptr(&line.book) as u64);
+            words.push(Arc::as_ptr(&line.account.book) as u64);
             words.push(u64::from(line.market.0));
         }
         if has(GroupBy::Country) {

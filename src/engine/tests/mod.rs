@@ -162,7 +162,7 @@ impl Log {
     }
 
     pub(crate) fn push(&mut self, ev: Event) -> PricedLine {
-        self.engine.push(&ev).expect("priced")
+        self.engine.push(&ev).expect("priced").clone()
     }
 
     pub(crate) fn mo(&mut self, t: DateTime<Utc>, user: &str) -> PricedLine {
