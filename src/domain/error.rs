@@ -136,6 +136,20 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// `FromStr` for values the library reads through their `parse_text` (which answers a
+/// [`Problem`], without a box): the public parse answers the one public error type.
+macro_rules! from_str_by_parse_text {
+    ($($t:ty),+) => {$(
+        impl std::str::FromStr for $t {
+            type Err = $crate::domain::error::Error;
+            fn from_str(s: &str) -> Result<$t, Self::Err> {
+                <$t>::parse_text(s).map_err(Into::into)
+            }
+        }
+    )+};
+}
+pub(crate) use from_str_by_parse_text;
+
 /// The family of an [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -4,11 +4,10 @@
 //! the one of docs/rules.md §2 and §7); parsing is lenient where the log format is (`MO`, `inbound`).
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::error::{Error, Problem};
+use crate::domain::error::Problem;
 use crate::domain::money::Country;
 
 /// Writes `args` through `f`, honouring the width, fill and alignment asked for (`{:>12}`): a
@@ -344,12 +343,7 @@ impl fmt::Display for Month {
     }
 }
 
-impl FromStr for Month {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Month, Error> {
-        Month::parse_text(s).map_err(Error::from)
-    }
-}
+crate::domain::error::from_str_by_parse_text!(Month);
 
 impl Month {
     /// Reads the value from its text, or says what is wrong with it.

@@ -5,11 +5,10 @@
 //! grow without bound use [`checked_add`], which reports overflow instead of panicking.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::domain::error::{Error, Problem};
+use crate::domain::error::Problem;
 
 /// An ISO 4217 currency code, e.g. `USD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,12 +47,7 @@ impl Currency {
     }
 }
 
-impl FromStr for Currency {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Currency, Error> {
-        Currency::parse_text(s).map_err(Error::from)
-    }
-}
+crate::domain::error::from_str_by_parse_text!(Currency);
 
 impl Currency {
     /// Reads the value from its text, or says what is wrong with it.
@@ -94,12 +88,7 @@ impl Country {
     }
 }
 
-impl FromStr for Country {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Country, Error> {
-        Country::parse_text(s).map_err(Error::from)
-    }
-}
+crate::domain::error::from_str_by_parse_text!(Country);
 
 impl Country {
     /// Reads the value from its text, or says what is wrong with it.

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -35,12 +34,7 @@ impl AuthIntlFrom {
     }
 }
 
-impl FromStr for AuthIntlFrom {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<AuthIntlFrom, Error> {
-        AuthIntlFrom::parse_text(s).map_err(Error::from)
-    }
-}
+crate::domain::error::from_str_by_parse_text!(AuthIntlFrom);
 
 impl AuthIntlFrom {
     /// Reads the value from its text, or says what is wrong with it.

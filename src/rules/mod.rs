@@ -14,11 +14,9 @@ mod nbp;
 mod pmp;
 pub(crate) mod state;
 
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 
-use crate::domain::error::{Error, Problem};
+use crate::domain::error::Problem;
 use crate::domain::event::{named_enum, Kind, PricingCategory, PricingModel, PricingType};
 use crate::domain::time::Stamp;
 use crate::pricebook::ratecard::RateCategory;
@@ -99,12 +97,7 @@ impl RuleChoice {
     }
 }
 
-impl FromStr for RuleChoice {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<RuleChoice, Error> {
-        RuleChoice::parse_text(s).map_err(Error::from)
-    }
-}
+crate::domain::error::from_str_by_parse_text!(RuleChoice);
 
 impl RuleChoice {
     /// Reads the value from its text, or says what is wrong with it.
