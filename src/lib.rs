@@ -52,6 +52,7 @@ pub mod log {
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
     pub use crate::io::log::Record;
     pub use crate::io::pipeline::{price_logs, Counts, LogInput, ReadOptions, Row, Sink};
+    pub use crate::io::webhook::{MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader};
 }
 
 /// The README's Rust examples, compiled and run as doctests.

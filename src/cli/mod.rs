@@ -18,6 +18,7 @@ use paths::Named;
 use sink::{PriceSink, SHOWN_BUSINESSES};
 
 mod background;
+mod convert;
 mod generate;
 mod output;
 mod paths;
@@ -42,6 +43,8 @@ enum Command {
     Compare(CompareArgs),
     /// Write a deterministic synthetic log (and its accounts), for demos and benchmarks.
     Generate(GenerateArgs),
+    /// Convert Meta's webhook logs to wabill's CSV log, one row per message.
+    Convert(convert::ConvertArgs),
 }
 
 #[derive(Args)]
@@ -171,6 +174,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Price(args) => price(args),
         Command::Compare(args) => compare(args),
         Command::Generate(args) => generate(args),
+        Command::Convert(args) => convert::convert(args),
     }
 }
 
@@ -191,6 +195,11 @@ impl Command {
                 inputs.extend(a.pricing.files());
                 inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
                 ("compare", inputs, Vec::new())
+            }
+            Command::Convert(a) => {
+                let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
+                inputs.extend(a.templates.iter().map(|t| Named::new("--templates", t)));
+                ("convert", inputs, vec![Named::new("--output", &a.output)])
             }
             Command::Generate(a) => {
                 let mut outputs = vec![Named::new("--output", a.output.as_deref().unwrap_or("-"))];

@@ -44,6 +44,8 @@ enum Place {
     Column(Cow<'static, str>),
     /// A TOML key, e.g. `per_user.tiers`.
     Key(Cow<'static, str>),
+    /// A JSON path, e.g. `$.entry[0].changes[0].value.statuses[2].timestamp`.
+    Path(String),
 }
 
 impl Problem {
@@ -70,6 +72,15 @@ impl Problem {
         Problem { place: Some(Place::Key(key.into())), what: what.into(), value: Some(value.into()) }
     }
 
+    /// A problem with the value at a JSON `path`.
+    pub(crate) fn path(
+        path: String,
+        what: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Problem {
+        Problem { place: Some(Place::Path(path)), what: what.into(), value: Some(value.into()) }
+    }
+
     /// Names the TOML key this problem is at, if it names no place yet.
     pub(crate) fn at_key(mut self, key: impl Into<Cow<'static, str>>) -> Problem {
         if self.place.is_none() {
@@ -94,6 +105,7 @@ impl Problem {
             Some(Place::Column(c)) if in_csv => write!(f, "column {c}: ")?,
             Some(Place::Column(c)) => write!(f, "{c}: ")?,
             Some(Place::Key(k)) => write!(f, "key {k}: ")?,
+            Some(Place::Path(p)) => write!(f, "{p}: ")?,
             None => {}
         }
         f.write_str(&self.what)?;

@@ -6,3 +6,4 @@ pub(crate) mod lines;
 pub(crate) mod log;
 pub(crate) mod pipeline;
 pub(crate) mod timestamp;
+pub(crate) mod webhook;

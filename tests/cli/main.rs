@@ -7,6 +7,7 @@ mod common;
 mod bad_input;
 mod price;
 mod tariffs;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,0 +1,184 @@
+//! `wabill convert`: webhook logs reduced to wabill's CSV log, one row per message, with Meta's
+//! verdict in `meta_*` columns, so that a user can see and keep what was derived.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::iter::Peekable;
+use std::path::PathBuf;
+
+use chrono::TimeDelta;
+use clap::{Args, ValueEnum};
+use wabill::log::{WebhookMessage, WebhookOptions, WebhookReader};
+use wabill::{Category, Direction, Error, Kind};
+
+use super::output::Output;
+use super::{csv_io, io_error};
+
+/// What `convert` writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum Target {
+    /// wabill's CSV log (v1), with Meta's verdict in `meta_*` columns.
+    Csv,
+}
+
+#[derive(Args)]
+pub(super) struct ConvertArgs {
+    /// Webhook logs: NDJSON (one notification, or one bare `value`, a line) or a JSON array.
+    #[arg(required = true, value_name = "LOG")]
+    pub(super) logs: Vec<PathBuf>,
+    /// The format to write.
+    #[arg(long, value_enum)]
+    to: Target,
+    /// Write there (default: stdout).
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub(super) output: String,
+    /// `id,category` of the template messages the sender knows (wins over Meta's category).
+    #[arg(long, value_name = "FILE")]
+    pub(super) templates: Option<PathBuf>,
+    /// How long, in event time, a message may still receive statuses (`24h`, `90m`, `2d`).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration)]
+    reorder_window: TimeDelta,
+    /// Report bad documents and late statuses on stderr and go on, instead of stopping.
+    #[arg(long)]
+    skip_invalid: bool,
+}
+
+/// A duration of whole seconds, minutes, hours or days.
+fn duration(s: &str) -> Result<TimeDelta, String> {
+    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| format!("not a duration (24h, 90m, 2d): {s}"))?;
+    match unit {
+        "s" => Ok(TimeDelta::seconds(n)),
+        "m" => Ok(TimeDelta::minutes(n)),
+        "h" => Ok(TimeDelta::hours(n)),
+        "d" => Ok(TimeDelta::days(n)),
+        _ => Err(format!("not a duration (24h, 90m, 2d): {s}")),
+    }
+    .and_then(|d| if d > TimeDelta::zero() { Ok(d) } else { Err(format!("must be positive: {s}")) })
+}
+
+/// The columns written: a v1 log's, the WABA, and Meta's verdict.
+const COLUMNS: [&str; 14] = [
+    "timestamp",
+    "business",
+    "user",
+    "direction",
+    "category",
+    "status",
+    "entry_point",
+    "id",
+    "country",
+    "waba",
+    "meta_billable",
+    "meta_pricing_model",
+    "meta_pricing_type",
+    "meta_pricing_category",
+];
+
+type Reader = WebhookReader<Box<dyn BufRead>>;
+
+pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
+    let Target::Csv = args.to;
+    let mut options = WebhookOptions { reorder_window: args.reorder_window, ..WebhookOptions::default() };
+    if let Some(path) = &args.templates {
+        options.templates = templates(path)?;
+    }
+    let mut readers: Vec<Peekable<Reader>> = Vec::new();
+    for log in &args.logs {
+        let name = log.display().to_string();
+        let input: Box<dyn BufRead> = if name == "-" {
+            Box::new(BufReader::new(io::stdin()))
+        } else {
+            Box::new(BufReader::new(File::open(log).map_err(|e| io_error(&name, e))?))
+        };
+        readers.push(WebhookReader::new(input, &name, options.clone()).peekable());
+    }
+    let mut out = Output::create(&args.output)?;
+    let name = out.name();
+    let mut w = csv::Writer::from_writer(&mut out);
+    w.write_record(COLUMNS).map_err(|e| io_error(&name, csv_io(e)))?;
+    let mut skipped = 0u64;
+    // The logs merged by time (each reader gives its messages in time order), ties by order.
+    loop {
+        let next = readers
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, r)| match r.peek()? {
+                Ok(m) => Some((Some(m.timestamp), i)),
+                Err(_) => Some((None, i)),
+            })
+            .min();
+        let Some((_, i)) = next else { break };
+        match readers[i].next().expect("peeked") {
+            Ok(m) => w.write_record(row(&m)).map_err(|e| io_error(&name, csv_io(e)))?,
+            Err(e) if args.skip_invalid => {
+                skipped += 1;
+                eprintln!("wabill: skipped {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    w.flush().map_err(|e| io_error(&name, e))?;
+    drop(w);
+    if skipped > 0 {
+        eprintln!("wabill: {skipped} problems skipped");
+    }
+    out.finish()
+}
+
+/// A message as a row of [`COLUMNS`].
+fn row(m: &WebhookMessage) -> [String; 14] {
+    let category = match (m.direction, m.kind) {
+        (Direction::Mo, _) => "",
+        (Direction::Mt, Kind::NonTemplate) => "service",
+        (Direction::Mt, Kind::Template(c)) => c.as_str(),
+    };
+    let status = if m.direction == Direction::Mo { "" } else { m.status.as_str() };
+    let v = m.verdict.as_ref();
+    [
+        m.timestamp.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        m.business.clone(),
+        m.user.clone(),
+        m.direction.to_string(),
+        category.to_string(),
+        status.to_string(),
+        if m.entry_point { "referral" } else { "" }.to_string(),
+        m.id.clone().unwrap_or_default(),
+        bsuid_country(&m.user).unwrap_or_default().to_string(),
+        m.waba.clone(),
+        v.and_then(|v| v.billable).map(|b| b.to_string()).unwrap_or_default(),
+        v.map(|v| v.pricing_model.clone()).unwrap_or_default(),
+        v.map(|v| v.pricing_type.clone()).unwrap_or_default(),
+        v.map(|v| v.category.clone()).unwrap_or_default(),
+    ]
+}
+
+/// The country of a business-scoped user id (`US.13491208655302741918`: `US`), which has no
+/// calling code to find it by.
+fn bsuid_country(user: &str) -> Option<&str> {
+    let (country, rest) = user.split_once('.')?;
+    (country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) && !rest.is_empty())
+        .then_some(country)
+}
+
+/// The `id,category` file of template messages.
+fn templates(path: &PathBuf) -> Result<std::collections::HashMap<String, Category>, Error> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| io_error(&name, e))?;
+    let mut reader = csv::Reader::from_reader(file);
+    let mut out = std::collections::HashMap::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| io_error(&name, csv_io(e)))?;
+        let line = n as u64 + 2;
+        let (id, category) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
+        let at = wabill::Position { file: name.as_str().into(), line };
+        let category: Category = category
+            .parse()
+            .map_err(|_| Error::data(at.clone(), "category", "not a template category", category))?;
+        if id.is_empty() {
+            return Err(Error::data(at, "id", "must not be empty", id));
+        }
+        out.insert(id.to_string(), category);
+    }
+    Ok(out)
+}

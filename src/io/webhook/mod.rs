@@ -1,0 +1,237 @@
+//! Meta's webhooks as a log (docs/rules.md §2): the notifications a business's webhook
+//! received, one JSON document a line (NDJSON) or a JSON array of them, reduced to one message
+//! a row with Meta's verdict, in time order.
+//!
+//! ```
+//! use wabill::log::{WebhookOptions, WebhookReader};
+//!
+//! let dump = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"statuses":[{"id":"wamid.1","status":"delivered","timestamp":"1750030073","recipient_id":"16505551234","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}}]}}]}]}"#;
+//! let messages: Vec<_> = WebhookReader::new(dump.as_bytes(), "dump.ndjson", WebhookOptions::default())
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(messages.len(), 1);
+//! assert_eq!(messages[0].verdict.as_ref().unwrap().category, "marketing");
+//! assert_eq!(messages[0].event().user, "16505551234");
+//! # Ok::<(), wabill::Error>(())
+//! ```
+
+mod json;
+mod reduce;
+
+use std::collections::VecDeque;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
+use crate::domain::error::{Error, ErrorKind, Position, Problem};
+use crate::domain::event::{Category, Event};
+pub use json::MetaVerdict;
+use json::{document, Document, Item};
+use reduce::Reducer;
+pub use reduce::WebhookMessage;
+
+/// How webhook logs are read.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    /// How long, in event time, a message may still receive statuses: it is priced once the
+    /// log has reached this far past it. 24 hours by default.
+    pub reorder_window: TimeDelta,
+    /// Message ids known to be templates of a category (the sender's own records), which win
+    /// over Meta's word.
+    pub templates: std::collections::HashMap<String, Category>,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> WebhookOptions {
+        WebhookOptions { reorder_window: TimeDelta::hours(24), templates: Default::default() }
+    }
+}
+
+impl WebhookMessage {
+    /// The event the engine prices.
+    pub fn event(&self) -> Event<'_> {
+        Event {
+            timestamp: self.timestamp,
+            business: &self.business,
+            user: &self.user,
+            direction: self.direction,
+            kind: self.kind,
+            status: self.status,
+            entry_point: self.entry_point,
+            id: self.id.as_deref(),
+            country: None,
+        }
+    }
+}
+
+/// The messages of a webhook log, in time order: an iterator of [`WebhookMessage`]s, or of
+/// the problems met (each with the file, the document's number and the JSON path), after which
+/// it goes on.
+pub struct WebhookReader<R> {
+    file: Arc<str>,
+    input: R,
+    /// The documents of a JSON array, read whole; `None` for NDJSON, read a line at a time.
+    array: Option<std::vec::IntoIter<serde_json::Value>>,
+    started: bool,
+    /// The line being read.
+    bytes: Vec<u8>,
+    /// The number of the document read last: its line (NDJSON) or its place in the array.
+    line: u64,
+    items: Vec<Item>,
+    reducer: Reducer,
+    problems: VecDeque<Error>,
+    done: bool,
+}
+
+impl<R: BufRead> WebhookReader<R> {
+    /// A reader of the log `input`, named `file` in messages.
+    pub fn new(input: R, file: &str, options: WebhookOptions) -> WebhookReader<R> {
+        WebhookReader {
+            file: file.into(),
+            input,
+            array: None,
+            started: false,
+            bytes: Vec::new(),
+            line: 0,
+            items: Vec::new(),
+            reducer: Reducer::new(options.reorder_window, options.templates),
+            problems: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// How many messages are held, waiting for their reorder window to pass.
+    pub fn held(&self) -> usize {
+        self.reducer.held()
+    }
+
+    fn at(&self, line: u64) -> Position {
+        Position { file: self.file.clone(), line }
+    }
+
+    /// Reads the next document into the reducer; `false` at the end of the input.
+    fn read(&mut self) -> Result<bool, Error> {
+        if !self.started {
+            self.started = true;
+            let buf = self.input.fill_buf().map_err(|e| Error::io(&*self.file, e))?;
+            if buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+                let mut text = String::new();
+                self.input.read_to_string(&mut text).map_err(|e| Error::io(&*self.file, e))?;
+                let values: Vec<serde_json::Value> =
+                    serde_json::from_str(&text).map_err(|e| json::problem(&e).at(self.at(1)))?;
+                self.array = Some(values.into_iter());
+            }
+        }
+        let at = match &mut self.array {
+            Some(values) => {
+                let Some(value) = values.next() else { return Ok(false) };
+                self.line += 1;
+                let root = format!("$[{}]", self.line - 1);
+                let at = Position { file: self.file.clone(), line: self.line };
+                let doc = Document::of_value(&value).map_err(|p| p.at(at.clone()))?;
+                self.items.clear();
+                doc.items(&root, &mut self.items).map_err(|p| p.at(at))?;
+                self.line
+            }
+            None => loop {
+                self.bytes.clear();
+                let n =
+                    self.input.read_until(b'\n', &mut self.bytes).map_err(|e| Error::io(&*self.file, e))?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                self.line += 1;
+                let Ok(text) = std::str::from_utf8(&self.bytes) else {
+                    return Err(Problem::path("$".into(), "not UTF-8", "").at(self.at(self.line)));
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let doc = document(text.trim_end()).map_err(|p| p.at(self.at(self.line)))?;
+                self.items.clear();
+                doc.items("$", &mut self.items).map_err(|p| p.at(self.at(self.line)))?;
+                break self.line;
+            },
+        };
+        for item in self.items.drain(..) {
+            if let Err(p) = self.reducer.push(item, at) {
+                self.problems.push_back(p.at(Position { file: self.file.clone(), line: at }));
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl<R: BufRead> Iterator for WebhookReader<R> {
+    type Item = Result<WebhookMessage, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(problem) = self.problems.pop_front() {
+                return Some(Err(problem));
+            }
+            if let Some(message) = self.reducer.next(self.done) {
+                return Some(Ok(message));
+            }
+            if self.done {
+                return None;
+            }
+            match self.read() {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(e) => {
+                    // A file that cannot be read ends the log; a bad document is one problem.
+                    self.done |= e.kind() == ErrorKind::Io;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> Vec<Result<WebhookMessage, String>> {
+        WebhookReader::new(bytes, "w.ndjson", WebhookOptions::default())
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes, and documents cut anywhere, never make the reader panic: every
+        /// problem is an error naming the file.
+        #[test]
+        fn arbitrary_input_is_an_error_never_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            for r in read(&bytes) {
+                if let Err(e) = r {
+                    proptest::prop_assert!(e.starts_with("w.ndjson"), "{}", e);
+                }
+            }
+        }
+
+        #[test]
+        fn a_document_cut_anywhere_is_an_error_never_a_panic(cut in 0usize..600) {
+            let dump = include_str!("../../../fixtures/webhooks/month.ndjson");
+            let line = dump.lines().nth(6).unwrap().as_bytes();
+            for r in read(&line[..cut.min(line.len())]) {
+                if let Err(e) = r {
+                    proptest::prop_assert!(e.starts_with("w.ndjson:1: $"), "{}", e);
+                }
+            }
+        }
+    }
+
+    /// A bare value, a document a line, and a JSON array of documents read alike.
+    #[test]
+    fn an_array_and_ndjson_read_alike() {
+        let dump = include_str!("../../../fixtures/webhooks/month.ndjson");
+        let array = format!("[{}]", dump.lines().collect::<Vec<_>>().join(",\n"));
+        let (lines, elements) = (read(dump.as_bytes()), read(array.as_bytes()));
+        let strip = |v: Vec<Result<WebhookMessage, String>>| -> Vec<WebhookMessage> {
+            v.into_iter().map(|m| WebhookMessage { line: 0, ..m.unwrap() }).collect()
+        };
+        assert_eq!(strip(lines), strip(elements));
+    }
+}

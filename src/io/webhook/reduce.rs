@@ -1,0 +1,435 @@
+//! Statuses reduced to one row per message, and every row released in time order once no
+//! status can still change it (docs/rules.md §2: a log holds one row per message).
+//!
+//! A message in flight keeps its best status (`read` > `delivered` > `sent`; `failed` when
+//! nothing passed `sent`), its time (the delivery, else the read, else the failure or send),
+//! and Meta's verdict (the `pricing` of a `delivered` or `read` status; one on `sent` only
+//! tells the category). Each row waits in a heap ordered by its time until the latest time met
+//! is a reorder window past it. A status for a message already released, or an item older than
+//! what was released, is late: reported, never dropped in silence.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use foldhash::{HashMap, HashMapExt};
+
+use super::json::{Item, MetaVerdict, Stage};
+use crate::domain::error::Problem;
+use crate::domain::event::{Category, Direction, Kind, Status};
+
+/// One message of a webhook log, reduced: the row a CSV log would hold, with Meta's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookMessage {
+    /// For an MT, its delivery (else its read, failure or send); for an MO, when it was sent.
+    pub timestamp: DateTime<Utc>,
+    /// The WABA (`entry[].id`; the business number when the document does not say).
+    pub waba: String,
+    /// The business number (`metadata.phone_number_id`).
+    pub business: String,
+    /// The user: `from` or `recipient_id`, else the business-scoped user id.
+    pub user: String,
+    /// An MO (`messages[]`) or an MT (`statuses[]`).
+    pub direction: Direction,
+    /// A template of a category, or a non-template (see [`Reducer`]).
+    pub kind: Kind,
+    /// The best status reached.
+    pub status: Status,
+    /// An MO through a free entry point (a `referral`).
+    pub entry_point: bool,
+    /// The message id (`wamid…`).
+    pub id: Option<String>,
+    /// Meta's verdict, from a `delivered` or `read` status's `pricing`.
+    pub verdict: Option<MetaVerdict>,
+    /// The category Meta gave the message anywhere (its verdict, a `sent` status's pricing, a
+    /// CBP conversation's origin), lower case.
+    pub meta_category: Option<String>,
+    /// The document line of the item that last changed it.
+    pub line: u64,
+}
+
+/// An MT in flight.
+#[derive(Debug)]
+struct Pending {
+    message: WebhookMessage,
+    /// The times of its statuses, by stage.
+    delivered: Option<DateTime<Utc>>,
+    read: Option<DateTime<Utc>>,
+    failed: Option<DateTime<Utc>>,
+    sent: Option<DateTime<Utc>>,
+}
+
+impl Pending {
+    /// Its row's time: the delivery, else the read, else the failure, else the send.
+    fn time(&self) -> DateTime<Utc> {
+        let t = self.delivered.or(self.read).or(self.failed).or(self.sent);
+        t.expect("a message has a status")
+    }
+}
+
+/// The earlier of a time held and a new one.
+fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(held.map_or(at, |h| h.min(at)))
+}
+
+/// The reduction of a webhook log's items into messages, in time order.
+#[derive(Debug)]
+pub(crate) struct Reducer {
+    window: TimeDelta,
+    templates: std::collections::HashMap<String, Category>,
+    /// MTs in flight, by id.
+    pending: HashMap<String, Pending>,
+    /// MOs waiting to be released.
+    incoming: HashMap<u64, WebhookMessage>,
+    /// Rows by time, then arrival: an MT by its id (its entry is stale when the message's time
+    /// has moved since), an MO by its number.
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, Key)>>,
+    arrivals: u64,
+    /// The latest time met.
+    latest: Option<DateTime<Utc>>,
+    /// The time of the last row released: nothing earlier can follow it.
+    released: Option<DateTime<Utc>>,
+    /// Ids released within the last window, to tell a late status from a new message.
+    gone: HashMap<String, DateTime<Utc>>,
+    gone_order: VecDeque<(DateTime<Utc>, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Mt(String),
+    Mo(u64),
+}
+
+/// A template category as Meta's words give it; `Ok(None)` for a non-template, `Err(())` for a
+/// word that says nothing of the kind.
+fn kind_of(category: &str) -> Result<Option<Category>, ()> {
+    match category {
+        "marketing" | "marketing_lite" => Ok(Some(Category::Marketing)),
+        "utility" => Ok(Some(Category::Utility)),
+        "authentication" | "authentication_international" => Ok(Some(Category::Authentication)),
+        // Delivered inside a free entry point: Meta accepted it, so it was not a non-template
+        // outside the window; which category is hidden, and an entry point makes any free.
+        "referral_conversion" => Ok(Some(Category::Utility)),
+        "service" | "user_initiated" => Ok(None),
+        "business_initiated" => Ok(Some(Category::Marketing)),
+        _ => Err(()),
+    }
+}
+
+impl Reducer {
+    /// A reducer holding rows for `window` of event time; `templates` gives the category of
+    /// template message ids that the sender's own records know.
+    pub(crate) fn new(window: TimeDelta, templates: std::collections::HashMap<String, Category>) -> Reducer {
+        Reducer {
+            window,
+            templates,
+            pending: HashMap::new(),
+            incoming: HashMap::new(),
+            heap: BinaryHeap::new(),
+            arrivals: 0,
+            latest: None,
+            released: None,
+            gone: HashMap::new(),
+            gone_order: VecDeque::new(),
+        }
+    }
+
+    /// Takes one item of document line `line`.
+    pub(crate) fn push(&mut self, item: Item, line: u64) -> Result<(), Problem> {
+        let at = match &item {
+            Item::Incoming { at, .. } | Item::Status { at, .. } => *at,
+        };
+        if self.released.is_some_and(|r| at < r) {
+            return Err(self.late(&item, at));
+        }
+        self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
+        self.arrivals += 1;
+        match item {
+            Item::Incoming { at, waba, business, user, id, entry_point } => {
+                let message = WebhookMessage {
+                    timestamp: at,
+                    waba,
+                    business,
+                    user,
+                    direction: Direction::Mo,
+                    kind: Kind::NonTemplate,
+                    status: Status::Delivered,
+                    entry_point,
+                    id,
+                    verdict: None,
+                    meta_category: None,
+                    line,
+                };
+                self.incoming.insert(self.arrivals, message);
+                self.heap.push(Reverse((at, self.arrivals, Key::Mo(self.arrivals))));
+            }
+            Item::Status { at, waba, business, user, id, stage, verdict, origin, path } => {
+                if self.gone.contains_key(&id) {
+                    return Err(Problem::path(
+                        path,
+                        "a status of a message already priced (later than the reorder window)",
+                        id,
+                    ));
+                }
+                let arrival = self.arrivals;
+                let new = !self.pending.contains_key(&id);
+                let p = self.pending.entry(id.clone()).or_insert_with(|| Pending {
+                    message: WebhookMessage {
+                        timestamp: at,
+                        waba,
+                        business,
+                        user,
+                        direction: Direction::Mt,
+                        kind: Kind::NonTemplate,
+                        status: Status::Sent,
+                        entry_point: false,
+                        id: Some(id.clone()),
+                        verdict: None,
+                        meta_category: None,
+                        line,
+                    },
+                    delivered: None,
+                    read: None,
+                    failed: None,
+                    sent: None,
+                });
+                let before = (!new).then(|| p.time());
+                match stage {
+                    Stage::Delivered => p.delivered = earliest(p.delivered, at),
+                    Stage::Read => p.read = earliest(p.read, at),
+                    Stage::Failed => p.failed = earliest(p.failed, at),
+                    Stage::Sent => p.sent = earliest(p.sent, at),
+                }
+                let m = &mut p.message;
+                m.line = line;
+                m.status = match (m.status, stage) {
+                    (Status::Read, _) | (_, Stage::Read) => Status::Read,
+                    (Status::Delivered, _) | (_, Stage::Delivered) => Status::Delivered,
+                    (_, Stage::Failed) | (Status::Failed, _) => Status::Failed,
+                    _ => Status::Sent,
+                };
+                if let Some(v) = &verdict {
+                    if !v.category.is_empty() {
+                        m.meta_category = Some(v.category.clone());
+                    }
+                    if matches!(stage, Stage::Delivered | Stage::Read) {
+                        m.verdict = verdict;
+                    }
+                }
+                if m.meta_category.is_none() {
+                    m.meta_category = origin;
+                }
+                let now = p.time();
+                if before != Some(now) {
+                    p.message.timestamp = now;
+                    self.heap.push(Reverse((now, arrival, Key::Mt(id))));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The problem of an item older than what was already released.
+    fn late(&self, item: &Item, at: DateTime<Utc>) -> Problem {
+        let released = self.released.map(crate::domain::time::rfc3339).unwrap_or_default();
+        let what =
+            format!("later than the reorder window: earlier than a message already priced ({released})");
+        match item {
+            Item::Status { path, id, .. } => Problem::path(path.clone(), what, id.clone()),
+            Item::Incoming { .. } => {
+                Problem::new(format!("a user message at {}: {what}", crate::domain::time::rfc3339(at)))
+            }
+        }
+    }
+
+    /// The next message no status can change any more (or every one left, at the end).
+    pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
+        loop {
+            let Reverse((at, _, key)) = self.heap.peek()?.clone();
+            let ready = end || self.latest.is_some_and(|l| l - at >= self.window);
+            if !ready {
+                return None;
+            }
+            self.heap.pop();
+            let message = match key {
+                Key::Mo(n) => self.incoming.remove(&n)?,
+                Key::Mt(id) => {
+                    // A stale entry: the message's time moved since it was pushed.
+                    if self.pending.get(&id).is_none_or(|p| p.time() != at) {
+                        continue;
+                    }
+                    let p = self.pending.remove(&id).expect("just found");
+                    self.forget_gone(at);
+                    self.gone.insert(id.clone(), at);
+                    self.gone_order.push_back((at, id));
+                    self.finish(p.message)
+                }
+            };
+            self.released = Some(at);
+            return Some(message);
+        }
+    }
+
+    /// Forgets the ids released a window before `now`: a status for one of them would be
+    /// outside the window anyway, and is refused by its time.
+    fn forget_gone(&mut self, now: DateTime<Utc>) {
+        while let Some((t, _)) = self.gone_order.front() {
+            if now - *t < self.window {
+                break;
+            }
+            let (_, id) = self.gone_order.pop_front().expect("just seen");
+            self.gone.remove(&id);
+        }
+    }
+
+    /// The message's kind: the sender's own record of its template, else Meta's category.
+    fn finish(&self, mut m: WebhookMessage) -> WebhookMessage {
+        let known = m.id.as_ref().and_then(|id| self.templates.get(id));
+        m.kind = match (known, m.meta_category.as_deref().map(kind_of)) {
+            (Some(&c), _) => Kind::Template(c),
+            (None, Some(Ok(Some(c)))) => Kind::Template(c),
+            // A non-template, or nothing said: a message without a verdict is not charged.
+            _ => Kind::NonTemplate,
+        };
+        m
+    }
+
+    /// How many messages are held.
+    pub(crate) fn held(&self) -> usize {
+        self.pending.len() + self.incoming.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap()
+    }
+
+    fn status(s: i64, id: &str, stage: Stage, category: Option<&str>) -> Item {
+        let verdict = category.map(|c| MetaVerdict {
+            billable: Some(true),
+            pricing_model: "PMP".into(),
+            pricing_type: "regular".into(),
+            category: c.into(),
+        });
+        Item::Status {
+            at: t(s),
+            waba: "W".into(),
+            business: "B".into(),
+            user: "33612345678".into(),
+            id: id.into(),
+            stage,
+            verdict,
+            origin: None,
+            path: format!("$.statuses[{id}]"),
+        }
+    }
+
+    fn incoming(s: i64) -> Item {
+        Item::Incoming {
+            at: t(s),
+            waba: "W".into(),
+            business: "B".into(),
+            user: "33612345678".into(),
+            id: None,
+            entry_point: false,
+        }
+    }
+
+    /// Every message left, in order, after `items` (each of document line 1).
+    fn reduce(window: i64, items: Vec<Item>) -> Vec<WebhookMessage> {
+        let mut r = Reducer::new(TimeDelta::seconds(window), Default::default());
+        items.into_iter().for_each(|i| r.push(i, 1).unwrap());
+        std::iter::from_fn(|| r.next(true)).collect()
+    }
+
+    #[test]
+    fn statuses_repeated_and_out_of_order_make_one_message_at_its_delivery() {
+        let m = reduce(
+            3600,
+            vec![
+                status(30, "m", Stage::Read, Some("utility")),
+                status(10, "m", Stage::Sent, Some("utility")),
+                status(20, "m", Stage::Delivered, Some("utility")),
+                status(20, "m", Stage::Delivered, Some("utility")),
+            ],
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].timestamp, m[0].status, m[0].kind),
+            (t(20), Status::Read, Kind::Template(Category::Utility))
+        );
+    }
+
+    #[test]
+    fn a_failure_counts_only_when_nothing_passed_sent() {
+        let failed = reduce(60, vec![status(0, "a", Stage::Sent, None), status(5, "a", Stage::Failed, None)]);
+        assert_eq!((failed[0].status, failed[0].timestamp), (Status::Failed, t(5)));
+        let delivered =
+            reduce(60, vec![status(0, "b", Stage::Delivered, None), status(5, "b", Stage::Failed, None)]);
+        assert_eq!(delivered[0].status, Status::Delivered);
+    }
+
+    /// Meta's verdict is the pricing of a delivered or read status; one on sent tells only the
+    /// category.
+    #[test]
+    fn pricing_only_on_sent_gives_the_category_not_the_verdict() {
+        let m = reduce(
+            60,
+            vec![status(0, "a", Stage::Sent, Some("marketing")), status(1, "a", Stage::Delivered, None)],
+        );
+        assert_eq!((m[0].verdict.as_ref(), m[0].kind), (None, Kind::Template(Category::Marketing)));
+        let m = reduce(60, vec![status(0, "a", Stage::Delivered, Some("service"))]);
+        assert_eq!(
+            (m[0].verdict.as_ref().map(|v| v.category.as_str()), m[0].kind),
+            (Some("service"), Kind::NonTemplate)
+        );
+    }
+
+    #[test]
+    fn the_senders_record_of_a_template_wins_over_metas_word() {
+        let mut r = Reducer::new(
+            TimeDelta::seconds(60),
+            [("a".to_string(), Category::Authentication)].into_iter().collect(),
+        );
+        r.push(status(0, "a", Stage::Delivered, Some("referral_conversion")), 1).unwrap();
+        assert_eq!(r.next(true).unwrap().kind, Kind::Template(Category::Authentication));
+    }
+
+    /// Rows come out in time order, each once the log has gone a window past it.
+    #[test]
+    fn rows_come_out_in_time_order_once_the_window_has_passed() {
+        let mut r = Reducer::new(TimeDelta::seconds(100), Default::default());
+        r.push(status(50, "a", Stage::Sent, None), 1).unwrap();
+        r.push(incoming(10), 2).unwrap();
+        assert_eq!(r.next(false), None);
+        r.push(incoming(110), 3).unwrap();
+        assert_eq!(r.next(false).map(|m| m.timestamp), Some(t(10)));
+        assert_eq!(r.next(false), None, "the status at 50 may still be delivered");
+        r.push(status(60, "a", Stage::Delivered, None), 4).unwrap();
+        r.push(incoming(161), 5).unwrap();
+        let a = r.next(false).unwrap();
+        assert_eq!((a.timestamp, a.status, a.line), (t(60), Status::Delivered, 4));
+        assert_eq!(r.held(), 2);
+    }
+
+    /// A status for a message already priced, or an item older than what was priced, is
+    /// reported (later than the reorder window), never folded in silently.
+    #[test]
+    fn a_status_later_than_the_window_is_reported() {
+        let mut r = Reducer::new(TimeDelta::seconds(100), Default::default());
+        r.push(status(0, "a", Stage::Delivered, None), 1).unwrap();
+        r.push(incoming(200), 2).unwrap();
+        assert!(r.next(false).is_some());
+        let again = r.push(status(250, "a", Stage::Read, None), 3).unwrap_err();
+        assert_eq!(
+            again.to_string(),
+            "$.statuses[a]: a status of a message already priced (later than the reorder window) (a)"
+        );
+        let old = r.push(incoming(-5), 4).unwrap_err();
+        assert!(old.to_string().contains("later than the reorder window"), "{old}");
+    }
+}

@@ -1,0 +1,77 @@
+//! Meta's webhooks: `wabill convert` reduces a dump to one row per message, with Meta's verdict,
+//! and says where each bad document is.
+
+use super::*;
+
+/// A month's dump with the ugly cases (statuses repeated and out of order, pricing only on
+/// `sent`, a failure after `sent`, a BSP envelope, batched changes, a reaction, an ad's entry
+/// point, a business-scoped user id, a bare `value`, a status word Meta may add, another
+/// field): one row per message, in time order, that prices as Meta did.
+#[test]
+fn a_webhook_dump_converts_to_one_row_per_message() {
+    let run = wabill(&["convert", "fixtures/webhooks/month.ndjson", "--to", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("webhooks.month.csv", &run.stdout);
+    let priced = wabill_stdin(&["price", "-", "--lines", "-"], Some(run.stdout.as_bytes()));
+    assert_eq!(priced.code, 0, "{}", priced.stderr);
+    // Meta's verdict (its type and category) and wabill's agree on every delivered message.
+    let mut lines = csv::Reader::from_reader(priced.stdout.as_bytes());
+    let header = lines.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut compared = 0;
+    for record in lines.records() {
+        let record = record.unwrap();
+        if record[column("meta_pricing_type")].is_empty() {
+            continue;
+        }
+        compared += 1;
+        assert_eq!(&record[column("pricing_type")], &record[column("meta_pricing_type")], "{record:?}");
+        let category = &record[column("meta_pricing_category")];
+        assert_eq!(&record[column("pricing_category")], category, "{record:?}");
+    }
+    assert_eq!(compared, 5);
+}
+
+/// A JSON array of CBP-era notifications: conversation objects, pricing without a type.
+#[test]
+fn a_json_array_of_conversation_era_notifications_converts() {
+    let run = wabill(&["convert", "fixtures/webhooks/cbp.json", "--to", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("webhooks.cbp.csv", &run.stdout);
+}
+
+/// Truncated JSON, a document that is not a webhook, a status without an id, a timestamp that
+/// is not Unix seconds: each named by file, document line and JSON path; skipped when asked,
+/// else the first stops the run.
+#[test]
+fn bad_webhook_documents_are_named_by_line_and_json_path() {
+    let skipped = wabill(&["convert", "fixtures/webhooks/bad.ndjson", "--to", "csv", "--skip-invalid"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    golden("webhooks.bad.stderr.txt", &skipped.stderr);
+    assert_eq!(skipped.stdout.lines().count(), 2, "the header and the one good message");
+    let stopped = wabill(&["convert", "fixtures/webhooks/bad.ndjson", "--to", "csv"]);
+    assert_eq!(stopped.code, 1);
+    assert_eq!(
+        stopped.stderr,
+        "wabill: fixtures/webhooks/bad.ndjson:1: $: truncated JSON at column 108: EOF while parsing a value\n"
+    );
+}
+
+/// The sender's own record of a template (`--templates id,category`) wins over Meta's word.
+#[test]
+fn the_senders_templates_win_over_metas_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates.csv");
+    std::fs::write(&templates, "id,category\nwamid.E,marketing\n").unwrap();
+    let run = wabill(&[
+        "convert",
+        "fixtures/webhooks/month.ndjson",
+        "--to",
+        "csv",
+        "--templates",
+        templates.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = run.stdout.lines().find(|l| l.contains("wamid.E")).unwrap();
+    assert!(line.contains(",mt,marketing,delivered,"), "{line}");
+}
