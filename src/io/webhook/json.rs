@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::domain::error::Problem;
 
 /// One document: a notification, or a bare value (every field optional, so that the shape is
-/// told by what is there).
+/// told by what is there). A notification's changes hold values of the same shape.
 #[derive(Debug, Deserialize)]
 pub(super) struct Document<'a> {
     #[serde(borrow, default)]
@@ -39,18 +39,9 @@ struct Entry<'a> {
 struct Change<'a> {
     #[serde(borrow)]
     field: Option<Cow<'a, str>>,
+    /// A value: a document without `entry`.
     #[serde(borrow)]
-    value: Option<Value<'a>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Value<'a> {
-    #[serde(borrow)]
-    metadata: Option<Metadata<'a>>,
-    #[serde(borrow, default)]
-    messages: Vec<Incoming<'a>>,
-    #[serde(borrow, default)]
-    statuses: Vec<StatusItem<'a>>,
+    value: Option<Document<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,7 +195,7 @@ impl Document<'_> {
                         }
                         let path = format!("{root}.entry[{e}].changes[{c}].value");
                         match &change.value {
-                            Some(value) => value.items(&path, waba, out)?,
+                            Some(value) => value.value_items(&path, waba, out)?,
                             None => return Err(Problem::path(path, "missing", "")),
                         }
                     }
@@ -212,9 +203,7 @@ impl Document<'_> {
                 Ok(())
             }
             None if self.metadata.is_some() || !self.messages.is_empty() || !self.statuses.is_empty() => {
-                // A bare value: its fields are the document's (moved out of it would copy them).
-                let Document { metadata, messages, statuses, .. } = self;
-                items(root, "", metadata.as_ref(), messages, statuses, out)
+                self.value_items(root, "", out)
             }
             None => Err(Problem::path(
                 root.to_string(),
@@ -225,24 +214,14 @@ impl Document<'_> {
     }
 }
 
-impl Value<'_> {
-    fn items(&self, path: &str, waba: &str, out: &mut Vec<Item>) -> Result<(), Problem> {
-        items(path, waba, self.metadata.as_ref(), &self.messages, &self.statuses, out)
-    }
-}
-
-/// The items of a value at `path`, of WABA `waba` ("" when the document does not say).
-fn items(
-    path: &str,
-    waba: &str,
-    metadata: Option<&Metadata>,
-    messages: &[Incoming],
-    statuses: &[StatusItem],
-    out: &mut Vec<Item>,
-) -> Result<(), Problem> {
-    {
-        let business =
-            metadata.and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
+impl Document<'_> {
+    /// The items of the value this document is, at `path`, of WABA `waba` ("" when the
+    /// document does not say).
+    fn value_items(&self, path: &str, waba: &str, out: &mut Vec<Item>) -> Result<(), Problem> {
+        let Document { metadata, messages, statuses, .. } = self;
+        let business = metadata
+            .as_ref()
+            .and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
         let business = business.map(str::trim).filter(|b| !b.is_empty());
         let business = || -> Result<String, Problem> {
             business
