@@ -352,7 +352,7 @@ fn wabill_log(n: usize, seed: u64) -> String {
         days: 3,
     };
     let mut out = Vec::new();
-    generate::write_log(&g, &mut out).unwrap();
+    generate::write_log_as(&g, generate::Format::Csv, &mut out).unwrap();
     // Keep only users of the test card's markets (France, India, Brazil).
     let text = String::from_utf8(out).unwrap();
     text.lines()

@@ -124,8 +124,73 @@ pub fn write_accounts(g: &Generate, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes a log of about `g.events` events (exactly, unless the episodes run out).
-pub fn write_log(g: &Generate, out: &mut dyn Write) -> io::Result<()> {
+/// How a generated log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// wabill's CSV log.
+    Csv,
+    /// Meta's webhooks, one notification a line: a user message as a `messages` entry, a
+    /// business message as its statuses (`sent`, then `delivered` or `failed`, then `read`),
+    /// Meta's category on each; a repeated webhook repeats its last status.
+    Webhooks,
+}
+
+/// One row of a generated log.
+struct Row<'a> {
+    at: i64,
+    id: u64,
+    business: &'a str,
+    user: &'a str,
+    direction: &'a str,
+    category: &'a str,
+    status: &'a str,
+    entry: &'a str,
+}
+
+impl Row<'_> {
+    /// Writes the row: as a CSV line, or as its webhooks (all its statuses, or with `repeat`
+    /// only the last, as Meta retries it).
+    fn write(&self, format: Format, repeat: bool, out: &mut dyn Write) -> io::Result<()> {
+        let Row { at, id, business, user, direction, category, status, entry } = *self;
+        if format == Format::Csv {
+            let ts = DateTime::<Utc>::from_timestamp(at, 0).expect("in range").format("%Y-%m-%dT%H:%M:%SZ");
+            return writeln!(
+                out,
+                "{ts},wamid.{id:012x},{business},{user},{direction},{category},{status},{entry}"
+            );
+        }
+        let head = format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"{business}","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"{business}","phone_number_id":"{business}"}},"#
+        );
+        let tail = "}}]}]}";
+        if direction == "mo" {
+            let referral =
+                if entry.is_empty() { "" } else { r#","referral":{"source_type":"ad","source_id":"1"}"# };
+            return writeln!(
+                out,
+                r#"{head}"messages":[{{"from":"{user}","id":"wamid.{id:012x}","timestamp":"{at}","type":"text","text":{{"body":"hi"}}{referral}}}]{tail}"#
+            );
+        }
+        let category = if category.is_empty() { "service" } else { category };
+        let stages: &[&str] = match status {
+            "sent" => &["sent"],
+            "failed" => &["sent", "failed"],
+            "read" => &["sent", "delivered", "read"],
+            _ => &["sent", "delivered"],
+        };
+        let stages = if repeat { &stages[stages.len() - 1..] } else { stages };
+        for stage in stages {
+            writeln!(
+                out,
+                r#"{head}"statuses":[{{"id":"wamid.{id:012x}","status":"{stage}","timestamp":"{at}","recipient_id":"{user}","pricing":{{"billable":true,"pricing_model":"PMP","category":"{category}"}}}}]{tail}"#
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a log of about `g.events` events (exactly, unless the episodes run out) in `format`.
+pub fn write_log_as(g: &Generate, format: Format, out: &mut dyn Write) -> io::Result<()> {
     let mut rng = Rng(g.seed);
     let start = g.start.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp();
     let span = i64::from(g.days.max(1)) * 86_400;
@@ -137,7 +202,9 @@ pub fn write_log(g: &Generate, out: &mut dyn Write) -> io::Result<()> {
         seq += 1;
         pending.push(Planned { at: std::cmp::Reverse((at, seq)), user, business, kind });
     };
-    writeln!(out, "timestamp,id,business,user,direction,category,status,entry_point")?;
+    if format == Format::Csv {
+        writeln!(out, "timestamp,id,business,user,direction,category,status,entry_point")?;
+    }
     let (mut written, mut episode) = (0u64, 0u64);
     let mut user = String::new();
     while written < g.events {
@@ -175,7 +242,6 @@ pub fn write_log(g: &Generate, out: &mut dyn Write) -> io::Result<()> {
         let Some(p) = pending.pop() else { break };
         let (at, id) = p.at.0;
         user_number(p.user, &mut user);
-        let ts = DateTime::<Utc>::from_timestamp(at, 0).expect("in range").format("%Y-%m-%dT%H:%M:%SZ");
         let business = business_number(p.business);
         let (direction, category, entry) = match p.kind {
             Kind::Mo => ("mo", "", ""),
@@ -192,11 +258,12 @@ pub fn write_log(g: &Generate, out: &mut dyn Write) -> io::Result<()> {
             (_, 60..=459) => "read",
             _ => "delivered",
         };
-        writeln!(out, "{ts},wamid.{id:012x},{business},{user},{direction},{category},{status},{entry}")?;
+        let row = Row { at, id, business: &business, user: &user, direction, category, status, entry };
+        row.write(format, false, out)?;
         written += 1;
         // A webhook delivered twice now and then.
         if direction == "mt" && rng.chance(2) && written < g.events {
-            writeln!(out, "{ts},wamid.{id:012x},{business},{user},{direction},{category},{status},{entry}")?;
+            row.write(format, true, out)?;
             written += 1;
         }
     }

@@ -72,6 +72,16 @@ struct GenerateArgs {
     /// Write the businesses' accounts file there.
     #[arg(long, value_name = "FILE")]
     accounts: Option<String>,
+    /// `csv` (wabill's log) or `webhooks` (Meta's notifications, one a line).
+    #[arg(long, value_enum, default_value = "csv")]
+    format: LogFormat,
+}
+
+/// The formats `generate` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Csv,
+    Webhooks,
 }
 
 /// The options every pricing command shares.
@@ -466,7 +476,11 @@ fn generate(args: GenerateArgs) -> Result<(), Error> {
     }
     let mut out = Output::create(args.output.as_deref().unwrap_or("-"))?;
     let name = out.name();
-    generate::write_log(&g, &mut out).map_err(|e| io_error(&name, e))?;
+    let format = match args.format {
+        LogFormat::Csv => generate::Format::Csv,
+        LogFormat::Webhooks => generate::Format::Webhooks,
+    };
+    generate::write_log_as(&g, format, &mut out).map_err(|e| io_error(&name, e))?;
     out.finish()
 }
 

@@ -506,7 +506,7 @@ mod tests {
             days: 3,
         };
         let (mut log, mut accounts) = (Vec::new(), Vec::new());
-        super::generate::write_log(&g, &mut log).unwrap();
+        super::generate::write_log_as(&g, super::generate::Format::Csv, &mut log).unwrap();
         super::generate::write_accounts(&g, &mut accounts).unwrap();
         let mut lines: Vec<String> = String::from_utf8(log).unwrap().lines().map(String::from).collect();
         assert_eq!(lines[0], "timestamp,id,business,user,direction,category,status,entry_point");
