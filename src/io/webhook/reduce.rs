@@ -31,7 +31,7 @@ pub struct WebhookMessage {
     pub user: String,
     /// An MO (`messages[]`) or an MT (`statuses[]`).
     pub direction: Direction,
-    /// A template of a category, or a non-template (see [`Reducer`]).
+    /// A template of a category, or a non-template (docs/rules.md §10).
     pub kind: Kind,
     /// The best status reached.
     pub status: Status,
