@@ -52,7 +52,9 @@ pub mod log {
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
     pub use crate::io::log::Record;
     pub use crate::io::pipeline::{price_logs, Counts, LogInput, ReadOptions, Row, Sink};
-    pub use crate::io::webhook::{MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader};
+    pub use crate::io::webhook::{
+        MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader, COLUMNS as WEBHOOK_COLUMNS,
+    };
 }
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use chrono::TimeDelta;
 use clap::{Args, ValueEnum};
-use wabill::log::{WebhookMessage, WebhookOptions, WebhookReader};
-use wabill::{Category, Direction, Error, Kind};
+use wabill::log::{WebhookOptions, WebhookReader, WEBHOOK_COLUMNS as COLUMNS};
+use wabill::{Category, Error};
 
 use super::output::Output;
 use super::{csv_io, io_error};
@@ -57,24 +57,6 @@ fn duration(s: &str) -> Result<TimeDelta, String> {
     .and_then(|d| if d > TimeDelta::zero() { Ok(d) } else { Err(format!("must be positive: {s}")) })
 }
 
-/// The columns written: a v1 log's, the WABA, and Meta's verdict.
-const COLUMNS: [&str; 14] = [
-    "timestamp",
-    "business",
-    "user",
-    "direction",
-    "category",
-    "status",
-    "entry_point",
-    "id",
-    "country",
-    "waba",
-    "meta_billable",
-    "meta_pricing_model",
-    "meta_pricing_type",
-    "meta_pricing_category",
-];
-
 type Reader = WebhookReader<Box<dyn BufRead>>;
 
 pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
@@ -110,7 +92,7 @@ pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
             .min();
         let Some((_, i)) = next else { break };
         match readers[i].next().expect("peeked") {
-            Ok(m) => w.write_record(row(&m)).map_err(|e| io_error(&name, csv_io(e)))?,
+            Ok(m) => w.write_record(m.fields()).map_err(|e| io_error(&name, csv_io(e)))?,
             Err(e) if args.skip_invalid => {
                 skipped += 1;
                 eprintln!("wabill: skipped {e}");
@@ -124,41 +106,6 @@ pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
         eprintln!("wabill: {skipped} problems skipped");
     }
     out.finish()
-}
-
-/// A message as a row of [`COLUMNS`].
-fn row(m: &WebhookMessage) -> [String; 14] {
-    let category = match (m.direction, m.kind) {
-        (Direction::Mo, _) => "",
-        (Direction::Mt, Kind::NonTemplate) => "service",
-        (Direction::Mt, Kind::Template(c)) => c.as_str(),
-    };
-    let status = if m.direction == Direction::Mo { "" } else { m.status.as_str() };
-    let v = m.verdict.as_ref();
-    [
-        m.timestamp.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        m.business.clone(),
-        m.user.clone(),
-        m.direction.to_string(),
-        category.to_string(),
-        status.to_string(),
-        if m.entry_point { "referral" } else { "" }.to_string(),
-        m.id.clone().unwrap_or_default(),
-        bsuid_country(&m.user).unwrap_or_default().to_string(),
-        m.waba.clone(),
-        v.and_then(|v| v.billable).map(|b| b.to_string()).unwrap_or_default(),
-        v.map(|v| v.pricing_model.clone()).unwrap_or_default(),
-        v.map(|v| v.pricing_type.clone()).unwrap_or_default(),
-        v.map(|v| v.category.clone()).unwrap_or_default(),
-    ]
-}
-
-/// The country of a business-scoped user id (`US.13491208655302741918`: `US`), which has no
-/// calling code to find it by.
-fn bsuid_country(user: &str) -> Option<&str> {
-    let (country, rest) = user.split_once('.')?;
-    (country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) && !rest.is_empty())
-        .then_some(country)
 }
 
 /// The `id,category` file of template messages.

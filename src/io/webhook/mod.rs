@@ -24,7 +24,8 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use crate::domain::error::{Error, ErrorKind, Position, Problem};
-use crate::domain::event::{Category, Event};
+use crate::domain::event::{Category, Direction, Event, Kind};
+use crate::domain::time::rfc3339;
 pub use json::MetaVerdict;
 use json::{document, Document, Item};
 use reduce::Reducer;
@@ -47,7 +48,53 @@ impl Default for WebhookOptions {
     }
 }
 
+/// The columns of a webhook log's rows: a CSV log's (docs/rules.md §2), the WABA, and Meta's
+/// verdict.
+pub const COLUMNS: [&str; 14] = [
+    "timestamp",
+    "business",
+    "user",
+    "direction",
+    "category",
+    "status",
+    "entry_point",
+    "id",
+    "country",
+    "waba",
+    "meta_billable",
+    "meta_pricing_model",
+    "meta_pricing_type",
+    "meta_pricing_category",
+];
+
 impl WebhookMessage {
+    /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
+    pub fn fields(&self) -> [String; 14] {
+        let category = match (self.direction, self.kind) {
+            (Direction::Mo, _) => "",
+            (Direction::Mt, Kind::NonTemplate) => "service",
+            (Direction::Mt, Kind::Template(c)) => c.as_str(),
+        };
+        let status = if self.direction == Direction::Mo { "" } else { self.status.as_str() };
+        let v = self.verdict.as_ref();
+        [
+            rfc3339(self.timestamp),
+            self.business.clone(),
+            self.user.clone(),
+            self.direction.to_string(),
+            category.to_string(),
+            status.to_string(),
+            if self.entry_point { "referral" } else { "" }.to_string(),
+            self.id.clone().unwrap_or_default(),
+            bsuid_country(&self.user).unwrap_or_default().to_string(),
+            self.waba.clone(),
+            v.and_then(|v| v.billable).map(|b| b.to_string()).unwrap_or_default(),
+            v.map(|v| v.pricing_model.clone()).unwrap_or_default(),
+            v.map(|v| v.pricing_type.clone()).unwrap_or_default(),
+            v.map(|v| v.category.clone()).unwrap_or_default(),
+        ]
+    }
+
     /// The event the engine prices.
     pub fn event(&self) -> Event<'_> {
         Event {
@@ -62,6 +109,14 @@ impl WebhookMessage {
             country: None,
         }
     }
+}
+
+/// The country of a business-scoped user id (`US.13491208655302741918`: `US`), which has no
+/// calling code to find it by.
+fn bsuid_country(user: &str) -> Option<&str> {
+    let (country, rest) = user.split_once('.')?;
+    (country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) && !rest.is_empty())
+        .then_some(country)
 }
 
 /// The messages of a webhook log, in time order: an iterator of [`WebhookMessage`]s, or of
