@@ -51,7 +51,7 @@ pub mod log {
     //! [`Sink`]; and the writers of priced lines and rejected rows back to CSV.
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
     pub use crate::io::log::Record;
-    pub use crate::io::pipeline::{price_logs, Counts, LogInput, ReadOptions, Row, Sink};
+    pub use crate::io::pipeline::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Row, Sink};
     pub use crate::io::webhook::{
         MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader, COLUMNS as WEBHOOK_COLUMNS,
     };

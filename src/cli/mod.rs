@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
-use wabill::log::{price_logs, Counts, LogInput, ReadOptions};
+use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions};
 use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
 use wabill::{Accounts, Engine, Error, Markets, Options, Position, Pricebook, RateCard, RuleChoice};
 
@@ -116,6 +116,10 @@ struct PricingArgs {
     /// Read timestamps written without an offset in this IANA zone (e.g. Europe/Paris).
     #[arg(long, value_name = "ZONE")]
     naive_zone: Option<Tz>,
+    /// The logs' format: `csv`, or `webhooks` (Meta's notifications); by default each log's
+    /// name (`.json`, `.jsonl`, `.ndjson`) or first byte (`{`, `[`) tells.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    input_format: Option<LogFormat>,
     /// A row repeating a message id seen less than this many days before is a duplicate.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     dedup_days: u32,
@@ -297,6 +301,10 @@ impl PricingArgs {
             sort: self.sort,
             skip_invalid: self.skip_invalid || rejects,
             naive_zone: self.naive_zone,
+            input_format: self.input_format.map(|f| match f {
+                LogFormat::Csv => InputFormat::Csv,
+                LogFormat::Webhooks => InputFormat::Webhooks,
+            }),
         }
     }
 }

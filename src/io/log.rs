@@ -43,6 +43,23 @@ pub(super) struct Columns {
 }
 
 impl Columns {
+    /// The columns of a header known to have the four required ones.
+    pub(super) fn of_header(header: &StringRecord) -> Columns {
+        let find = |name: &str| header.iter().position(|h| h == name);
+        let required = |name: &str| find(name).expect("a required column");
+        Columns {
+            timestamp: required("timestamp"),
+            business: required("business"),
+            user: required("user"),
+            direction: required("direction"),
+            category: find("category"),
+            status: find("status"),
+            entry_point: find("entry_point"),
+            id: find("id"),
+            country: find("country"),
+        }
+    }
+
     pub(super) fn of<R: Read>(t: &Table<R>) -> Result<Columns, Error> {
         let [timestamp, business, user, direction] =
             t.require_all(["timestamp", "business", "user", "direction"])?;

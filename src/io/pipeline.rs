@@ -1,7 +1,7 @@
 //! Pricing logs: several logs merged by timestamp, read on a second thread, priced in order on
 //! the calling thread, each line and each rejected row handed to a [`Sink`].
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,6 +11,7 @@ use csv::StringRecord;
 use super::batch::{time, Bad, Batch, Parse, Parsed};
 use super::log::{check_lengths, Columns, Record};
 use super::timestamp::{parse_timestamp_after, LastDay};
+use super::webhook::{WebhookOptions, WebhookRows};
 use crate::domain::error::{Error, Position, Problem};
 use crate::domain::event::{Event, PricingType};
 use crate::domain::time::rfc3339;
@@ -29,6 +30,15 @@ pub struct LogInput<R> {
     pub reader: R,
 }
 
+/// A log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// wabill's CSV log (docs/rules.md §2).
+    Csv,
+    /// Meta's webhooks: notifications, one a line or in a JSON array (docs/rules.md §10).
+    Webhooks,
+}
+
 /// How logs are read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -42,6 +52,8 @@ pub struct ReadOptions {
     pub skip_invalid: bool,
     /// The zone of timestamps written without an offset.
     pub naive_zone: Option<Tz>,
+    /// Every log's format; by default each log's name or first byte tells.
+    pub input_format: Option<InputFormat>,
 }
 
 /// A row of a log as read: where it came from, its fields, and its event. Each is read when
@@ -163,8 +175,8 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
 ) -> Result<Counts, Error> {
     let mut cursors = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let table = Table::new(input.reader, &input.name)?;
-        let columns = Columns::of(&table)?;
+        let table = Source::open(input, options.input_format)?;
+        let columns = table.columns()?;
         cursors.push(Cursor {
             table,
             columns,
@@ -242,8 +254,72 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
     })
 }
 
+/// A log as rows: a CSV file, or Meta's webhooks reduced to one row per message.
+pub(super) enum Source<R> {
+    Csv(Table<BufReader<R>>),
+    Webhooks(WebhookRows<BufReader<R>>),
+}
+
+impl<R: Read> Source<R> {
+    /// Opens a log in `format`, or in the format its name or first byte says: webhooks when
+    /// the name ends in `.json`, `.jsonl` or `.ndjson`, or the first byte that is not blank is
+    /// `{` or `[`; CSV otherwise.
+    fn open(input: LogInput<R>, format: Option<InputFormat>) -> Result<Source<R>, Error> {
+        // A small buffer to look at the first bytes: reads larger than it go past it, so a
+        // CSV log is read without a copy more.
+        let mut reader = BufReader::with_capacity(4096, input.reader);
+        let named =
+            [".json", ".jsonl", ".ndjson"].iter().any(|e| input.name.to_ascii_lowercase().ends_with(e));
+        let format = match format {
+            Some(f) => f,
+            None if named => InputFormat::Webhooks,
+            None => {
+                let first = reader.fill_buf().map_err(|e| Error::io(input.name.as_str(), e))?;
+                match first.iter().find(|b| !b.is_ascii_whitespace()) {
+                    Some(b'{' | b'[') => InputFormat::Webhooks,
+                    _ => InputFormat::Csv,
+                }
+            }
+        };
+        Ok(match format {
+            InputFormat::Csv => Source::Csv(Table::new(reader, &input.name)?),
+            InputFormat::Webhooks => {
+                Source::Webhooks(WebhookRows::new(reader, &input.name, WebhookOptions::default()))
+            }
+        })
+    }
+
+    fn columns(&self) -> Result<Columns, Error> {
+        match self {
+            Source::Csv(t) => Columns::of(t),
+            Source::Webhooks(w) => Ok(Columns::of_header(w.header())),
+        }
+    }
+
+    pub(super) fn header(&self) -> &StringRecord {
+        match self {
+            Source::Csv(t) => t.header(),
+            Source::Webhooks(w) => w.header(),
+        }
+    }
+
+    fn file(&self) -> &Arc<str> {
+        match self {
+            Source::Csv(t) => t.file(),
+            Source::Webhooks(w) => w.file(),
+        }
+    }
+
+    fn read_into(&mut self, row: &mut RowBuf) -> Result<bool, Error> {
+        match self {
+            Source::Csv(t) => t.read_into(row),
+            Source::Webhooks(w) => w.read_into(row),
+        }
+    }
+}
+
 pub(super) struct Cursor<R> {
-    pub(super) table: Table<R>,
+    pub(super) table: Source<R>,
     pub(super) columns: Columns,
     /// The row last read.
     pub(super) record: RowBuf,

@@ -123,6 +123,22 @@ impl RowBuf {
         (self.sep, self.ascii, self.clean) = (0, false, false);
     }
 
+    /// Makes the row these fields, of line `line`, in the memory it has.
+    pub(crate) fn set(&mut self, fields: &[impl AsRef<str>], line: u64) {
+        self.bytes.clear();
+        self.ends.clear();
+        let (mut clean, mut ascii) = (true, true);
+        for f in fields {
+            let f = f.as_ref();
+            clean &= f.bytes().all(|b| (b'!'..=b'~').contains(&b));
+            ascii &= f.is_ascii();
+            self.bytes.extend_from_slice(f.as_bytes());
+            self.ends.push(self.bytes.len());
+        }
+        (self.used, self.fields, self.sep, self.line) = (self.bytes.len(), fields.len(), 0, line);
+        (self.clean, self.ascii) = (clean, ascii);
+    }
+
     /// A row of these fields.
     #[cfg(test)]
     pub(crate) fn of(fields: &[impl AsRef<str>]) -> RowBuf {

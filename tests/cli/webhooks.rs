@@ -75,3 +75,27 @@ fn the_senders_templates_win_over_metas_category() {
     let line = run.stdout.lines().find(|l| l.contains("wamid.E")).unwrap();
     assert!(line.contains(",mt,marketing,delivered,"), "{line}");
 }
+
+/// `price` reads a webhook dump as it reads a CSV log (found by its name or its first byte):
+/// the lines carry the derived columns, Meta's `meta_*` and wabill's own, and a bad document
+/// is a rejected row at its document line.
+#[test]
+fn price_reads_a_webhook_dump_directly() {
+    let run = wabill(&["price", "fixtures/webhooks/month.ndjson", "--lines", "-"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("webhooks.month.lines.csv", &run.stdout);
+    // The same from stdin: the first byte tells.
+    let dump = std::fs::read(root().join("fixtures/webhooks/month.ndjson")).unwrap();
+    let piped = wabill_stdin(&["price", "-", "--lines", "-"], Some(&dump));
+    assert_eq!(piped.stdout, run.stdout);
+    // And as named by --input-format.
+    let named = wabill_stdin(&["price", "-", "--input-format", "webhooks", "--lines", "-"], Some(&dump));
+    assert_eq!(named.stdout, run.stdout);
+    let skipped = wabill(&["price", "fixtures/webhooks/bad.ndjson", "--skip-invalid", "--group-by", "type"]);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert!(
+        skipped.stderr.ends_with("wabill: 5 rows read: 1 priced (0 duplicates), 4 rejected\n"),
+        "{}",
+        skipped.stderr
+    );
+}

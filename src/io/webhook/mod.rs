@@ -26,6 +26,7 @@ use chrono::TimeDelta;
 use crate::domain::error::{Error, ErrorKind, Position, Problem};
 use crate::domain::event::{Category, Direction, Event, Kind};
 use crate::domain::time::rfc3339;
+use crate::util::rows::RowBuf;
 pub use json::MetaVerdict;
 use json::{document, Document, Item};
 use reduce::Reducer;
@@ -107,6 +108,43 @@ impl WebhookMessage {
             entry_point: self.entry_point,
             id: self.id.as_deref(),
             country: None,
+        }
+    }
+}
+
+/// A webhook log read as rows of [`COLUMNS`], as the CSV pipeline reads a CSV log's: a
+/// message's row has the line of the document that last changed it; a problem's row is empty,
+/// with the problem's line.
+pub(crate) struct WebhookRows<R> {
+    reader: WebhookReader<R>,
+    header: csv::StringRecord,
+}
+
+impl<R: BufRead> WebhookRows<R> {
+    pub(crate) fn new(input: R, file: &str, options: WebhookOptions) -> WebhookRows<R> {
+        WebhookRows { reader: WebhookReader::new(input, file, options), header: COLUMNS.iter().collect() }
+    }
+
+    pub(crate) fn header(&self) -> &csv::StringRecord {
+        &self.header
+    }
+
+    pub(crate) fn file(&self) -> &Arc<str> {
+        &self.reader.file
+    }
+
+    /// The next message's row; `false` at the end.
+    pub(crate) fn read_into(&mut self, row: &mut RowBuf) -> Result<bool, Error> {
+        match self.reader.next() {
+            None => Ok(false),
+            Some(Ok(message)) => {
+                row.set(&message.fields(), message.line);
+                Ok(true)
+            }
+            Some(Err(e)) => {
+                row.set(&[""; COLUMNS.len()], e.position().map_or(0, |p| p.line));
+                Err(e)
+            }
         }
     }
 }
