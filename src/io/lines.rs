@@ -22,10 +22,14 @@ pub struct Layout {
     pub(super) columns: Vec<String>,
     /// Per log: for each output column, the log's field index.
     pub(super) maps: Vec<Vec<Option<usize>>>,
+    /// How many of the columns, at the end, are Meta's verdict (`meta_…`): a priced line puts
+    /// them after wabill's own (docs/rules.md §10).
+    pub(super) trailing: usize,
 }
 
 impl Layout {
-    /// The input columns of all logs, in order of first appearance, less those in `replaced`.
+    /// The input columns of all logs, in order of first appearance (Meta's verdict last), less
+    /// those in `replaced`.
     pub fn new(headers: &[StringRecord], replaced: &[&str]) -> Layout {
         let mut columns: Vec<String> = Vec::new();
         for h in headers {
@@ -35,9 +39,14 @@ impl Layout {
                 }
             }
         }
+        let meta = |c: &String| c.starts_with("meta_");
+        let (mut leading, trailing): (Vec<String>, Vec<String>) = columns.into_iter().partition(|c| !meta(c));
+        let trailing_count = trailing.len();
+        leading.extend(trailing);
+        let columns = leading;
         let maps =
             headers.iter().map(|h| columns.iter().map(|c| h.iter().position(|n| n == c)).collect()).collect();
-        Layout { columns, maps }
+        Layout { columns, maps, trailing: trailing_count }
     }
 
     pub fn columns(&self) -> &[String] {
@@ -47,7 +56,12 @@ impl Layout {
     /// Appends the output's input columns of a row of log `log` to `line`, each followed by a
     /// comma.
     pub(super) fn push_fields(&self, line: &mut Vec<u8>, log: usize, record: Record) {
-        for i in &self.maps[log] {
+        self.push_part(line, log, record, 0..self.columns.len());
+    }
+
+    /// [`Layout::push_fields`] for the columns `part` of the output's.
+    fn push_part(&self, line: &mut Vec<u8>, log: usize, record: Record, part: std::ops::Range<usize>) {
+        for i in &self.maps[log][part] {
             push_field(line, i.and_then(|i| record.get(i)).unwrap_or(""));
         }
     }
@@ -159,11 +173,17 @@ impl<W: Write> LinesWriter<W> {
             .maps
             .iter()
             .zip(headers)
-            .map(|(map, h)| map.len() == h.len() && map.iter().enumerate().all(|(i, &f)| f == Some(i)))
+            .map(|(map, h)| {
+                layout.trailing == 0
+                    && map.len() == h.len()
+                    && map.iter().enumerate().all(|(i, &f)| f == Some(i))
+            })
             .collect();
         let mut w =
             LinesWriter { out, layout, whole, appended: Default::default(), book: None, line: Vec::new() };
-        for name in w.layout.columns.iter().map(String::as_str).chain(replaced.iter().copied()) {
+        let (leading, trailing) = w.layout.columns.split_at(w.layout.columns.len() - w.layout.trailing);
+        let names = leading.iter().map(String::as_str).chain(replaced.iter().copied());
+        for name in names.chain(trailing.iter().map(String::as_str)) {
             push_field(&mut w.line, name);
         }
         w.end_line()?;
@@ -195,7 +215,8 @@ impl<W: Write> LinesWriter<W> {
             out.extend_from_slice(text.as_bytes());
             out.push(b',');
         } else {
-            self.layout.push_fields(out, log, record);
+            let leading = self.layout.columns.len() - self.layout.trailing;
+            self.layout.push_part(out, log, record, 0..leading);
         }
         if self.appended.len() >= APPENDED_CACHE
             || !self.book.as_ref().is_some_and(|b| Arc::ptr_eq(b, &line.account.book))
@@ -212,6 +233,8 @@ impl<W: Write> LinesWriter<W> {
         for e in extra {
             push_field(out, e);
         }
+        let columns = self.layout.columns.len();
+        self.layout.push_part(out, log, record, columns - self.layout.trailing..columns);
         self.end_line()
     }
 
@@ -386,5 +409,30 @@ mod tests {
         // The union of the logs' columns in order of first appearance, less the appended names.
         assert_eq!(layout.columns(), ["timestamp", "note", "extra"]);
         assert_eq!(layout.maps, [vec![Some(0), Some(2), None], vec![None, Some(0), Some(2)]]);
+    }
+
+    /// Meta's verdict (`meta_…` columns, of a webhook log) comes after wabill's columns and any
+    /// extra one, so that the line reads as derived facts, wabill's verdict, then Meta's.
+    #[test]
+    fn metas_verdict_comes_after_wabills() {
+        let header =
+            StringRecord::from(vec!["timestamp", "meta_pricing_type", "user", "meta_pricing_category"]);
+        let mut w = LinesWriter::new(Vec::new(), &[header], &["aggregator_fee"]).unwrap();
+        let text = "2025-09-01T00:00:00Z,regular,33612345678,marketing";
+        let ends = [20, 28, 40, 50];
+        let record = Record { text, ends: &ends, plain: true, clean: true };
+        let book = samples::book(&["France"]);
+        w.write(0, record, &samples::line(&book, "B", "France"), &["0.01"]).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "timestamp,user,rules,pricing_model,pricing_type,pricing_category,market,country,tier,rate,charge,\
+             currency,aggregator_fee,meta_pricing_type,meta_pricing_category"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "2025-09-01T00:00:00Z,33612345678,pmp-2025,PMP,regular,marketing,France,,,1,1,USD,0.01,regular,marketing"
+        );
     }
 }
