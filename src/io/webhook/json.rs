@@ -154,8 +154,44 @@ pub(crate) enum Item {
         /// The category of a CBP conversation's origin, when given.
         origin: Option<String>,
         /// Where the status is, for a problem found later.
-        path: String,
+        place: Place,
+        /// Its index in the value's `statuses`.
+        index: u32,
     },
+}
+
+/// Where a value of a document is, made into a JSON path only when a problem names it: the
+/// document's place in a JSON array (`None`: a document a line), and the entry and change that
+/// hold the value (`None`: a bare value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub(crate) element: Option<u32>,
+    pub(crate) change: Option<(u32, u32)>,
+}
+
+impl Place {
+    /// The JSON path of the document itself.
+    pub(crate) const DOCUMENT: Place = Place { element: None, change: None };
+
+    /// The path of `field` under the value (`field` begins with `.`, or is empty for the
+    /// value itself), e.g. `$.entry[0].changes[1].value.statuses[2].timestamp`.
+    pub(crate) fn path(self, field: std::fmt::Arguments) -> String {
+        use std::fmt::Write;
+        let mut path = match self.element {
+            Some(i) => format!("$[{i}]"),
+            None => "$".to_string(),
+        };
+        if let Some((e, c)) = self.change {
+            write!(path, ".entry[{e}].changes[{c}].value").expect("writing to a String");
+        }
+        write!(path, "{field}").expect("writing to a String");
+        path
+    }
+
+    /// The path of status `i`'s field `field`.
+    pub(crate) fn status(self, i: usize, field: &str) -> String {
+        self.path(format_args!(".statuses[{i}].{field}"))
+    }
 }
 
 /// The message types that are a user's message to the business: anything but a reaction to a
@@ -164,14 +200,15 @@ fn is_user_message(kind: Option<&str>) -> bool {
     !matches!(kind, Some("reaction" | "system" | "unsupported" | "errors"))
 }
 
-/// A Unix timestamp in seconds, as Meta writes it (a string of digits).
-fn unix_seconds(path: &str, s: Option<&str>) -> Result<DateTime<Utc>, Problem> {
-    let s = s.ok_or_else(|| Problem::path(path.to_string(), "missing", ""))?;
+/// A Unix timestamp in seconds, as Meta writes it (a string of digits); `path` names it in a
+/// problem.
+fn unix_seconds(path: impl Fn() -> String, s: Option<&str>) -> Result<DateTime<Utc>, Problem> {
+    let s = s.ok_or_else(|| Problem::path(path(), "missing", ""))?;
     s.parse::<i64>()
         .ok()
         .filter(|_| !s.starts_with('+'))
         .and_then(|n| DateTime::from_timestamp(n, 0))
-        .ok_or_else(|| Problem::path(path.to_string(), "not Unix seconds", s))
+        .ok_or_else(|| Problem::path(path(), "not Unix seconds", s))
 }
 
 fn required<'s>(path: impl Fn() -> String, value: &'s Option<Cow<'_, str>>) -> Result<&'s str, Problem> {
@@ -182,9 +219,10 @@ fn required<'s>(path: impl Fn() -> String, value: &'s Option<Cow<'_, str>>) -> R
 }
 
 impl Document<'_> {
-    /// The items of the document, in the order written; `root` is its own path (`$` for a
-    /// document a line, `$[3]` for the fourth element of an array).
-    pub(super) fn items(&self, root: &str, out: &mut Vec<Item>) -> Result<(), Problem> {
+    /// The items of the document, in the order written; `element` is its place in a JSON
+    /// array (`None` for a document a line).
+    pub(super) fn items(&self, element: Option<u32>, out: &mut Vec<Item>) -> Result<(), Problem> {
+        let root = Place { element, change: None };
         match &self.entry {
             Some(entries) => {
                 for (e, entry) in entries.iter().enumerate() {
@@ -193,10 +231,10 @@ impl Document<'_> {
                         if change.field.as_deref().is_some_and(|f| f != "messages") {
                             continue;
                         }
-                        let path = format!("{root}.entry[{e}].changes[{c}].value");
+                        let place = Place { element, change: Some((e as u32, c as u32)) };
                         match &change.value {
-                            Some(value) => value.value_items(&path, waba, out)?,
-                            None => return Err(Problem::path(path, "missing", "")),
+                            Some(value) => value.value_items(place, waba, out)?,
+                            None => return Err(Problem::path(place.path(format_args!("")), "missing", "")),
                         }
                     }
                 }
@@ -206,7 +244,7 @@ impl Document<'_> {
                 self.value_items(root, "", out)
             }
             None => Err(Problem::path(
-                root.to_string(),
+                root.path(format_args!("")),
                 "not a webhook: neither a notification (entry) nor a value (metadata, messages, statuses)",
                 "",
             )),
@@ -215,27 +253,27 @@ impl Document<'_> {
 }
 
 impl Document<'_> {
-    /// The items of the value this document is, at `path`, of WABA `waba` ("" when the
+    /// The items of the value this document is, at `place`, of WABA `waba` ("" when the
     /// document does not say).
-    fn value_items(&self, path: &str, waba: &str, out: &mut Vec<Item>) -> Result<(), Problem> {
+    fn value_items(&self, place: Place, waba: &str, out: &mut Vec<Item>) -> Result<(), Problem> {
         let Document { metadata, messages, statuses, .. } = self;
         let business = metadata
             .as_ref()
             .and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
         let business = business.map(str::trim).filter(|b| !b.is_empty());
         let business = || -> Result<String, Problem> {
-            business
-                .map(String::from)
-                .ok_or_else(|| Problem::path(format!("{path}.metadata.phone_number_id"), "missing", ""))
+            business.map(String::from).ok_or_else(|| {
+                Problem::path(place.path(format_args!(".metadata.phone_number_id")), "missing", "")
+            })
         };
         let waba = if waba.is_empty() { None } else { Some(waba) };
         for (i, m) in messages.iter().enumerate() {
             if !is_user_message(m.kind.as_deref()) {
                 continue;
             }
-            let here = |field: &str| format!("{path}.messages[{i}].{field}");
+            let here = |field: &str| place.path(format_args!(".messages[{i}].{field}"));
             let business = business()?;
-            let at = unix_seconds(&here("timestamp"), m.timestamp.as_deref())?;
+            let at = unix_seconds(|| here("timestamp"), m.timestamp.as_deref())?;
             let user = match (&m.from, &m.from_user_id) {
                 (Some(from), _) if !from.trim().is_empty() => from.trim().to_string(),
                 (_, user_id) => required(|| here("from"), user_id)?.to_string(),
@@ -245,7 +283,7 @@ impl Document<'_> {
             out.push(Item::Incoming { at, waba, business, user, id, entry_point: m.referral.is_some() });
         }
         for (i, s) in statuses.iter().enumerate() {
-            let here = |field: &str| format!("{path}.statuses[{i}].{field}");
+            let here = |field: &str| place.status(i, field);
             let business = business()?;
             let id = required(|| here("id"), &s.id)?.to_string();
             let stage = match required(|| here("status"), &s.status)? {
@@ -256,7 +294,7 @@ impl Document<'_> {
                 // A status Meta may add (e.g. `deleted`, `warning`) says nothing of delivery.
                 _ => continue,
             };
-            let at = unix_seconds(&here("timestamp"), s.timestamp.as_deref())?;
+            let at = unix_seconds(|| here("timestamp"), s.timestamp.as_deref())?;
             let user = match (&s.recipient_id, &s.recipient_user_id) {
                 (Some(to), _) if !to.trim().is_empty() => to.trim().to_string(),
                 (_, user_id) => required(|| here("recipient_id"), user_id)?.to_string(),
@@ -280,7 +318,8 @@ impl Document<'_> {
                 stage,
                 verdict,
                 origin,
-                path: here("status"),
+                place,
+                index: i as u32,
             });
         }
         Ok(())
@@ -289,18 +328,19 @@ impl Document<'_> {
 
 /// Reads one document of NDJSON.
 pub(super) fn document(text: &str) -> Result<Document<'_>, Problem> {
-    serde_json::from_str(text).map_err(|e| problem(&e))
+    serde_json::from_str(text).map_err(|e| problem(&e, Place::DOCUMENT))
 }
 
 impl Document<'_> {
     /// A document of a JSON array, read from its value.
-    pub(super) fn of_value(value: &serde_json::Value) -> Result<Document<'_>, Problem> {
-        Deserialize::deserialize(value).map_err(|e: serde_json::Error| problem(&e))
+    pub(super) fn of_value(value: &serde_json::Value, element: u32) -> Result<Document<'_>, Problem> {
+        let place = Place { element: Some(element), change: None };
+        Deserialize::deserialize(value).map_err(|e: serde_json::Error| problem(&e, place))
     }
 }
 
 /// What serde could not read, and where it stopped (the column within the document).
-pub(super) fn problem(e: &serde_json::Error) -> Problem {
+pub(super) fn problem(e: &serde_json::Error, place: Place) -> Problem {
     let what = match e.classify() {
         serde_json::error::Category::Eof => "truncated JSON",
         serde_json::error::Category::Syntax => "not JSON",
@@ -309,5 +349,5 @@ pub(super) fn problem(e: &serde_json::Error) -> Problem {
     // serde's message ends with where it stopped, which the column says again.
     let message = e.to_string();
     let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
-    Problem::path("$".to_string(), format!("{what} at column {}: {message}", e.column()), "")
+    Problem::path(place.path(format_args!("")), format!("{what} at column {}: {message}", e.column()), "")
 }

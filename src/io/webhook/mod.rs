@@ -28,7 +28,7 @@ use crate::domain::event::{Category, Direction, Event, Kind};
 use crate::domain::time::rfc3339;
 use crate::util::rows::RowBuf;
 pub use json::MetaVerdict;
-use json::{document, Document, Item};
+use json::{document, Document, Item, Place};
 use reduce::Reducer;
 pub use reduce::WebhookMessage;
 
@@ -210,8 +210,8 @@ impl<R: BufRead> WebhookReader<R> {
             if buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
                 let mut text = String::new();
                 self.input.read_to_string(&mut text).map_err(|e| Error::io(&*self.file, e))?;
-                let values: Vec<serde_json::Value> =
-                    serde_json::from_str(&text).map_err(|e| json::problem(&e).at(self.at(1)))?;
+                let values: Vec<serde_json::Value> = serde_json::from_str(&text)
+                    .map_err(|e| json::problem(&e, Place::DOCUMENT).at(self.at(1)))?;
                 self.array = Some(values.into_iter());
             }
         }
@@ -219,11 +219,10 @@ impl<R: BufRead> WebhookReader<R> {
             Some(values) => {
                 let Some(value) = values.next() else { return Ok(false) };
                 self.line += 1;
-                let root = format!("$[{}]", self.line - 1);
                 let at = Position { file: self.file.clone(), line: self.line };
-                let doc = Document::of_value(&value).map_err(|p| p.at(at.clone()))?;
+                let doc = Document::of_value(&value, self.line as u32 - 1).map_err(|p| p.at(at.clone()))?;
                 self.items.clear();
-                doc.items(&root, &mut self.items).map_err(|p| p.at(at))?;
+                doc.items(Some(self.line as u32 - 1), &mut self.items).map_err(|p| p.at(at))?;
                 self.line
             }
             None => loop {
@@ -235,14 +234,15 @@ impl<R: BufRead> WebhookReader<R> {
                 }
                 self.line += 1;
                 let Ok(text) = std::str::from_utf8(&self.bytes) else {
-                    return Err(Problem::path("$".into(), "not UTF-8", "").at(self.at(self.line)));
+                    return Err(Problem::path(Place::DOCUMENT.path(format_args!("")), "not UTF-8", "")
+                        .at(self.at(self.line)));
                 };
                 if text.trim().is_empty() {
                     continue;
                 }
                 let doc = document(text.trim_end()).map_err(|p| p.at(self.at(self.line)))?;
                 self.items.clear();
-                doc.items("$", &mut self.items).map_err(|p| p.at(self.at(self.line)))?;
+                doc.items(None, &mut self.items).map_err(|p| p.at(self.at(self.line)))?;
                 break self.line;
             },
         };

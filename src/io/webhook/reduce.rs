@@ -14,6 +14,8 @@ use std::collections::{BinaryHeap, VecDeque};
 use chrono::{DateTime, TimeDelta, Utc};
 use foldhash::{HashMap, HashMapExt};
 
+#[cfg(test)]
+use super::json::Place;
 use super::json::{Item, MetaVerdict, Stage};
 use crate::domain::error::Problem;
 use crate::domain::event::{Category, Direction, Kind, Status};
@@ -163,10 +165,10 @@ impl Reducer {
                 self.incoming.insert(self.arrivals, message);
                 self.heap.push(Reverse((at, self.arrivals, Key::Mo(self.arrivals))));
             }
-            Item::Status { at, waba, business, user, id, stage, verdict, origin, path } => {
+            Item::Status { at, waba, business, user, id, stage, verdict, origin, place, index } => {
                 if self.gone.contains_key(&id) {
                     return Err(Problem::path(
-                        path,
+                        place.status(index as usize, "status"),
                         "a status of a message already priced (later than the reorder window)",
                         id,
                     ));
@@ -235,7 +237,9 @@ impl Reducer {
         let what =
             format!("later than the reorder window: earlier than a message already priced ({released})");
         match item {
-            Item::Status { path, id, .. } => Problem::path(path.clone(), what, id.clone()),
+            Item::Status { place, index, id, .. } => {
+                Problem::path(place.status(*index as usize, "status"), what, id.clone())
+            }
             Item::Incoming { .. } => {
                 Problem::new(format!("a user message at {}: {what}", crate::domain::time::rfc3339(at)))
             }
@@ -324,7 +328,8 @@ mod tests {
             stage,
             verdict,
             origin: None,
-            path: format!("$.statuses[{id}]"),
+            place: Place::DOCUMENT,
+            index: 0,
         }
     }
 
@@ -427,7 +432,7 @@ mod tests {
         let again = r.push(status(250, "a", Stage::Read, None), 3).unwrap_err();
         assert_eq!(
             again.to_string(),
-            "$.statuses[a]: a status of a message already priced (later than the reorder window) (a)"
+            "$.statuses[0].status: a status of a message already priced (later than the reorder window) (a)"
         );
         let old = r.push(incoming(-5), 4).unwrap_err();
         assert!(old.to_string().contains("later than the reorder window"), "{old}");
