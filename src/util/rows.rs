@@ -123,20 +123,22 @@ impl RowBuf {
         (self.sep, self.ascii, self.clean) = (0, false, false);
     }
 
-    /// Makes the row these fields, of line `line`, in the memory it has.
-    pub(crate) fn set(&mut self, fields: &[impl AsRef<str>], line: u64) {
+    /// Empties the row, in the memory it has, for fields of line `line` to be pushed
+    /// ([`RowBuf::push`]).
+    pub(crate) fn clear(&mut self, line: u64) {
         self.bytes.clear();
         self.ends.clear();
-        let (mut clean, mut ascii) = (true, true);
-        for f in fields {
-            let f = f.as_ref();
-            clean &= f.bytes().all(|b| (b'!'..=b'~').contains(&b));
-            ascii &= f.is_ascii();
-            self.bytes.extend_from_slice(f.as_bytes());
-            self.ends.push(self.bytes.len());
-        }
-        (self.used, self.fields, self.sep, self.line) = (self.bytes.len(), fields.len(), 0, line);
-        (self.clean, self.ascii) = (clean, ascii);
+        (self.used, self.fields, self.sep, self.line) = (0, 0, 0, line);
+        (self.clean, self.ascii) = (true, true);
+    }
+
+    /// Appends a field to a row being made ([`RowBuf::clear`]).
+    pub(crate) fn push(&mut self, field: &str) {
+        self.clean &= field.bytes().all(|b| (b'!'..=b'~').contains(&b));
+        self.ascii &= field.is_ascii();
+        self.bytes.extend_from_slice(field.as_bytes());
+        self.ends.push(self.bytes.len());
+        (self.used, self.fields) = (self.bytes.len(), self.fields + 1);
     }
 
     /// A row of these fields.

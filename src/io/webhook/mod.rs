@@ -71,6 +71,13 @@ pub const COLUMNS: [&str; 14] = [
 impl WebhookMessage {
     /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
     pub fn fields(&self) -> [String; 14] {
+        let mut fields = Vec::with_capacity(COLUMNS.len());
+        self.each_field(&mut |f| fields.push(f.to_string()));
+        fields.try_into().expect("a field a column")
+    }
+
+    /// Gives each field of [`WebhookMessage::fields`] in turn, without a copy.
+    fn each_field(&self, field: &mut dyn FnMut(&str)) {
         let category = match (self.direction, self.kind) {
             (Direction::Mo, _) => "",
             (Direction::Mt, Kind::NonTemplate) => "service",
@@ -78,22 +85,23 @@ impl WebhookMessage {
         };
         let status = if self.direction == Direction::Mo { "" } else { self.status.as_str() };
         let v = self.verdict.as_ref();
-        [
-            rfc3339(self.timestamp),
-            self.business.clone(),
-            self.user.clone(),
-            self.direction.to_string(),
-            category.to_string(),
-            status.to_string(),
-            if self.entry_point { "referral" } else { "" }.to_string(),
-            self.id.clone().unwrap_or_default(),
-            bsuid_country(&self.user).unwrap_or_default().to_string(),
-            self.waba.clone(),
-            v.and_then(|v| v.billable).map(|b| b.to_string()).unwrap_or_default(),
-            v.map(|v| v.pricing_model.clone()).unwrap_or_default(),
-            v.map(|v| v.pricing_type.clone()).unwrap_or_default(),
-            v.map(|v| v.category.clone()).unwrap_or_default(),
-        ]
+        let billable = match v.and_then(|v| v.billable) {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        };
+        field(&rfc3339(self.timestamp));
+        for f in [&*self.business, &self.user, self.direction.as_str(), category, status] {
+            field(f);
+        }
+        field(if self.entry_point { "referral" } else { "" });
+        field(self.id.as_deref().unwrap_or(""));
+        field(bsuid_country(&self.user).unwrap_or(""));
+        field(&self.waba);
+        field(billable);
+        field(v.map_or("", |v| &v.pricing_model));
+        field(v.map_or("", |v| &v.pricing_type));
+        field(v.map_or("", |v| &v.category));
     }
 
     /// The event the engine prices.
@@ -138,11 +146,13 @@ impl<R: BufRead> WebhookRows<R> {
         match self.reader.next() {
             None => Ok(false),
             Some(Ok(message)) => {
-                row.set(&message.fields(), message.line);
+                row.clear(message.line);
+                message.each_field(&mut |f| row.push(f));
                 Ok(true)
             }
             Some(Err(e)) => {
-                row.set(&[""; COLUMNS.len()], e.position().map_or(0, |p| p.line));
+                row.clear(e.position().map_or(0, |p| p.line));
+                COLUMNS.iter().for_each(|_| row.push(""));
                 Err(e)
             }
         }
