@@ -24,6 +24,7 @@ mod domain;
 mod engine;
 mod io;
 mod pricebook;
+pub mod reconcile;
 pub mod report;
 mod rules;
 mod util;

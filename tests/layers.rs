@@ -5,7 +5,8 @@
 use std::path::Path;
 
 /// The layers, lowest first.
-const LAYERS: [&str; 8] = ["domain", "util", "pricebook", "rules", "engine", "billing", "report", "io"];
+const LAYERS: [&str; 9] =
+    ["domain", "util", "pricebook", "rules", "engine", "billing", "report", "reconcile", "io"];
 
 fn layer(name: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == name)

@@ -2,7 +2,7 @@
 //! verdict in `meta_*` columns, so that a user can see and keep what was derived.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{BufRead, BufReader};
 use std::iter::Peekable;
 use std::path::PathBuf;
 
@@ -32,15 +32,34 @@ pub(super) struct ConvertArgs {
     /// Write there (default: stdout).
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub(super) output: String,
-    /// `id,category` of the template messages the sender knows (wins over Meta's category).
-    #[arg(long, value_name = "FILE")]
-    pub(super) templates: Option<PathBuf>,
-    /// How long, in event time, a message may still receive statuses (`24h`, `90m`, `2d`).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration)]
-    reorder_window: TimeDelta,
+    #[command(flatten)]
+    pub(super) webhooks: WebhookArgs,
     /// Report bad documents and late statuses on stderr and go on, instead of stopping.
     #[arg(long)]
     skip_invalid: bool,
+}
+
+/// How webhook logs are read, for every command that reads them.
+#[derive(Args)]
+pub(super) struct WebhookArgs {
+    /// Webhook logs: `id,category` of the template messages the sender knows (wins over
+    /// Meta's category).
+    #[arg(long, value_name = "FILE")]
+    pub(super) templates: Option<PathBuf>,
+    /// Webhook logs: how long, in event time, a message may still receive statuses (`24h`,
+    /// `90m`, `2d`).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration)]
+    reorder_window: TimeDelta,
+}
+
+impl WebhookArgs {
+    pub(super) fn options(&self) -> Result<WebhookOptions, Error> {
+        let mut options = WebhookOptions { reorder_window: self.reorder_window, ..WebhookOptions::default() };
+        if let Some(path) = &self.templates {
+            options.templates = templates(path)?;
+        }
+        Ok(options)
+    }
 }
 
 /// A duration of whole seconds, minutes, hours or days.
@@ -61,18 +80,11 @@ type Reader = WebhookReader<Box<dyn BufRead>>;
 
 pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
     let Target::Csv = args.to;
-    let mut options = WebhookOptions { reorder_window: args.reorder_window, ..WebhookOptions::default() };
-    if let Some(path) = &args.templates {
-        options.templates = templates(path)?;
-    }
+    let options = args.webhooks.options()?;
     let mut readers: Vec<Peekable<Reader>> = Vec::new();
     for log in &args.logs {
         let name = log.display().to_string();
-        let input: Box<dyn BufRead> = if name == "-" {
-            Box::new(BufReader::new(io::stdin()))
-        } else {
-            Box::new(BufReader::new(File::open(log).map_err(|e| io_error(&name, e))?))
-        };
+        let input: Box<dyn BufRead> = Box::new(BufReader::new(super::open(&name)?));
         readers.push(WebhookReader::new(input, &name, options.clone()).peekable());
     }
     let mut out = Output::create(&args.output)?;

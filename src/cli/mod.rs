@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
-use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions};
+use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Sink};
 use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
 use wabill::{Accounts, Engine, Error, Markets, Options, Position, Pricebook, RateCard, RuleChoice};
 
@@ -22,6 +22,7 @@ mod convert;
 mod generate;
 mod output;
 mod paths;
+mod reconcile;
 mod sink;
 
 #[derive(Parser)]
@@ -41,6 +42,9 @@ enum Command {
     Price(PriceArgs),
     /// Price logs under several aggregator tariffs and compare them.
     Compare(CompareArgs),
+    /// Check wabill against Meta: each message against Meta's verdict, and Meta's analytics
+    /// bucket by bucket.
+    Reconcile(reconcile::ReconcileArgs),
     /// Write a deterministic synthetic log (and its accounts), for demos and benchmarks.
     Generate(GenerateArgs),
     /// Convert Meta's webhook logs to wabill's CSV log, one row per message.
@@ -126,6 +130,8 @@ struct PricingArgs {
     /// pmp-2026: free non-template messages per business number per local month.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     service_allowance: u64,
+    #[command(flatten)]
+    webhooks: convert::WebhookArgs,
     /// Report the run's time, rows per second and peak memory on stderr.
     #[arg(long)]
     stats: bool,
@@ -179,16 +185,23 @@ struct CompareArgs {
     format: Format,
 }
 
-pub fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the command; its exit status when it ran (0, or `reconcile --check`'s 3 when anything
+/// disagrees).
+pub fn run(cli: Cli) -> Result<u8, Error> {
     let (subcommand, inputs, outputs) = cli.command.files();
     if let Err(message) = paths::check(&inputs, &outputs) {
         usage_error(subcommand, message);
     }
     match cli.command {
-        Command::Price(args) => price(args),
-        Command::Compare(args) => compare(args),
-        Command::Generate(args) => generate(args),
-        Command::Convert(args) => convert::convert(args),
+        Command::Price(args) => price(args).map(|()| 0),
+        Command::Compare(args) => compare(args).map(|()| 0),
+        Command::Reconcile(args) => {
+            let check = args.check;
+            let agrees = reconcile::reconcile(args)?;
+            Ok(if check && !agrees { reconcile::DISAGREES } else { 0 })
+        }
+        Command::Generate(args) => generate(args).map(|()| 0),
+        Command::Convert(args) => convert::convert(args).map(|()| 0),
     }
 }
 
@@ -210,9 +223,16 @@ impl Command {
                 inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
                 ("compare", inputs, Vec::new())
             }
+            Command::Reconcile(a) => {
+                let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
+                inputs.extend(a.pricing.files());
+                inputs.extend(a.analytics.iter().map(|t| Named::new("--analytics", t)));
+                let outputs = a.disagreements.iter().map(|p| Named::new("--disagreements", p));
+                ("reconcile", inputs, outputs.collect())
+            }
             Command::Convert(a) => {
                 let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
-                inputs.extend(a.templates.iter().map(|t| Named::new("--templates", t)));
+                inputs.extend(a.webhooks.templates.iter().map(|t| Named::new("--templates", t)));
                 ("convert", inputs, vec![Named::new("--output", &a.output)])
             }
             Command::Generate(a) => {
@@ -245,11 +265,20 @@ pub fn is_broken_pipe(e: &Error) -> bool {
     false
 }
 
+/// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
+/// name): several members one after the other are read as one stream, as `gzip -d` does.
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
-    if path == "-" {
-        return Ok(Box::new(io::stdin()));
+    let reader: Box<dyn Read + Send> = if path == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(|e| io_error(path, e))?)
+    };
+    let mut reader = io::BufReader::with_capacity(64 * 1024, reader);
+    let magic = io::BufRead::fill_buf(&mut reader).map_err(|e| io_error(path, e))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)));
     }
-    File::open(path).map(|f| Box::new(f) as Box<dyn Read + Send>).map_err(|e| io_error(path, e))
+    Ok(Box::new(reader))
 }
 
 /// A csv error as the I/O error it wraps (keeping its kind, e.g. a broken pipe), or as one.
@@ -267,7 +296,12 @@ fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
 impl PricingArgs {
     /// The files it reads.
     fn files(&self) -> impl Iterator<Item = Named<'_>> {
-        let files = [("--rates", &self.rates), ("--markets", &self.markets), ("--accounts", &self.accounts)];
+        let files = [
+            ("--rates", &self.rates),
+            ("--markets", &self.markets),
+            ("--accounts", &self.accounts),
+            ("--templates", &self.webhooks.templates),
+        ];
         files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)))
     }
 
@@ -296,8 +330,8 @@ impl PricingArgs {
         Ok((Engine::new(Pricebook::new(markets, &card, accounts).into(), options), listed))
     }
 
-    fn read_options(&self, rejects: bool) -> ReadOptions {
-        ReadOptions {
+    fn read_options(&self, rejects: bool) -> Result<ReadOptions, Error> {
+        Ok(ReadOptions {
             sort: self.sort,
             skip_invalid: self.skip_invalid || rejects,
             naive_zone: self.naive_zone,
@@ -305,7 +339,8 @@ impl PricingArgs {
                 LogFormat::Csv => InputFormat::Csv,
                 LogFormat::Webhooks => InputFormat::Webhooks,
             }),
-        }
+            webhooks: self.webhooks.options()?,
+        })
     }
 }
 
@@ -317,15 +352,16 @@ fn load_tariff(path: &Path) -> Result<Tariff, Error> {
 }
 
 /// Prices the logs through the engine into the sink, reporting the counts.
-fn run_logs(
+fn run_logs<S: Sink>(
     logs: &[String],
     pricing: &PricingArgs,
     rejects: bool,
-    sink: &mut PriceSink,
+    sink: &mut S,
+    price_sink: fn(&S) -> &PriceSink,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (mut engine, accounts) = pricing.engine()?;
-    let options = pricing.read_options(rejects);
+    let options = pricing.read_options(rejects)?;
     if options.sort {
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
     }
@@ -336,7 +372,7 @@ fn run_logs(
     let counts = price_logs(inputs, &mut engine, &options, sink)?;
     report_counts(&counts);
     if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
-        check_accounts(accounts, &file.display().to_string(), &sink.businesses, pricing.strict_accounts)?;
+        check_accounts(accounts, &file.display().to_string(), &price_sink(sink).businesses, pricing.strict_accounts)?;
     }
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();
@@ -427,7 +463,7 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
     sink.lines_to = lines;
     sink.rejects_to = rejects;
-    run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink)?;
+    run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink, |s| s)?;
     let (summary, billings) = sink.finish()?;
     let invoices = match billings.first() {
         Some(b) => Some((b.tariff(), b.invoices()?)),
@@ -499,7 +535,7 @@ fn compare(args: CompareArgs) -> Result<(), Error> {
         .map(|p| load_tariff(p).and_then(Billing::new))
         .collect::<Result<Vec<_>, Error>>()?;
     let mut sink = PriceSink::new(Summary::new(&[]), billings);
-    run_logs(&args.logs, &args.pricing, false, &mut sink)?;
+    run_logs(&args.logs, &args.pricing, false, &mut sink, |s| s)?;
     let (_, billings) = sink.finish()?;
     let comparison = compare_tariffs(&billings)?;
     let mut text = Vec::new();

@@ -11,7 +11,7 @@ use super::keys::Facts;
 use crate::domain::event::{Direction, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{Country, Currency};
 use crate::pricebook::market::MarketId;
-use crate::pricebook::ratecard::Tier;
+use crate::pricebook::ratecard::{RateCategory, Tier};
 use crate::pricebook::Pricebook;
 use crate::rules::RuleSet;
 
@@ -51,6 +51,9 @@ pub struct PricedLine {
     pub timestamp: DateTime<Utc>,
     /// The local date in the WABA's time zone.
     pub local_date: NaiveDate,
+    /// The date of the rate card it was priced with (its local date, or the engine's
+    /// `rates_date`).
+    pub(crate) rate_date: NaiveDate,
     /// The business, its WABA and its portfolio, and the pricebook naming `market`.
     pub(crate) account: Arc<AccountNames>,
     /// Who sent the message.
@@ -101,6 +104,7 @@ impl PricedLine {
             None => slot.insert(PricedLine {
                 timestamp: ev.timestamp,
                 local_date: day.date,
+                rate_date: day.rate_date,
                 account: names.clone(),
                 direction: ev.direction,
                 rules: day.rules,
@@ -117,6 +121,7 @@ impl PricedLine {
         };
         line.timestamp = ev.timestamp;
         line.local_date = day.date;
+        line.rate_date = day.rate_date;
         line.direction = ev.direction;
         line.rules = day.rules;
         line.pricing_model = day.rules.model();
@@ -155,6 +160,24 @@ impl PricedLine {
     pub fn portfolio(&self) -> &str {
         &self.account.portfolio
     }
+
+    /// The list rate (a tiered price's first band) of a pricing category in the line's
+    /// market, currency and card date: what the message would have cost at that category,
+    /// e.g. to price Meta's verdict where it differs from wabill's.
+    pub fn list_rate(&self, category: PricingCategory) -> Option<Decimal> {
+        let rate = match category {
+            PricingCategory::Marketing => RateCategory::Marketing,
+            PricingCategory::Utility => RateCategory::Utility,
+            PricingCategory::Authentication => RateCategory::Authentication,
+            PricingCategory::AuthenticationInternational => RateCategory::AuthenticationInternational,
+            PricingCategory::Service => RateCategory::Service,
+            PricingCategory::UserInitiated => RateCategory::UserInitiated,
+            PricingCategory::BusinessInitiated => RateCategory::BusinessInitiated,
+            PricingCategory::ReferralConversion => return Some(Decimal::ZERO),
+        };
+        let book = &self.account.book;
+        book.price(self.currency, self.market, rate, self.rate_date).map(|p| p.first())
+    }
 }
 
 /// Equal lines say the same: every public field, the names and the market's name (not which
@@ -164,6 +187,7 @@ impl PartialEq for PricedLine {
         let PricedLine {
             timestamp,
             local_date,
+            rate_date: _,
             account,
             direction,
             rules,
@@ -249,6 +273,7 @@ pub(crate) mod samples {
         PricedLine {
             timestamp: "2025-09-01T10:00:00Z".parse().unwrap(),
             local_date: "2025-09-01".parse().unwrap(),
+            rate_date: "2025-09-01".parse().unwrap(),
             account: Arc::new(AccountNames {
                 business: business.into(),
                 waba: "W".into(),

@@ -54,6 +54,8 @@ pub struct ReadOptions {
     pub naive_zone: Option<Tz>,
     /// Every log's format; by default each log's name or first byte tells.
     pub input_format: Option<InputFormat>,
+    /// How webhook logs are read (the reorder window, the sender's template records).
+    pub webhooks: WebhookOptions,
 }
 
 /// A row of a log as read: where it came from, its fields, and its event. Each is read when
@@ -175,7 +177,7 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
 ) -> Result<Counts, Error> {
     let mut cursors = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let table = Source::open(input, options.input_format)?;
+        let table = Source::open(input, options)?;
         let columns = table.columns()?;
         cursors.push(Cursor {
             table,
@@ -264,13 +266,15 @@ impl<R: Read> Source<R> {
     /// Opens a log in `format`, or in the format its name or first byte says: webhooks when
     /// the name ends in `.json`, `.jsonl` or `.ndjson`, or the first byte that is not blank is
     /// `{` or `[`; CSV otherwise.
-    fn open(input: LogInput<R>, format: Option<InputFormat>) -> Result<Source<R>, Error> {
+    fn open(input: LogInput<R>, options: &ReadOptions) -> Result<Source<R>, Error> {
         // A small buffer to look at the first bytes: reads larger than it go past it, so a
         // CSV log is read without a copy more.
         let mut reader = BufReader::with_capacity(4096, input.reader);
-        let named =
-            [".json", ".jsonl", ".ndjson"].iter().any(|e| input.name.to_ascii_lowercase().ends_with(e));
-        let format = match format {
+        // A compressed log's name tells its format without its `.gz`.
+        let name = input.name.to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let named = [".json", ".jsonl", ".ndjson"].iter().any(|e| name.ends_with(e));
+        let format = match options.input_format {
             Some(f) => f,
             None if named => InputFormat::Webhooks,
             None => {
@@ -284,7 +288,7 @@ impl<R: Read> Source<R> {
         Ok(match format {
             InputFormat::Csv => Source::Csv(Table::new(reader, &input.name)?),
             InputFormat::Webhooks => {
-                Source::Webhooks(WebhookRows::new(reader, &input.name, WebhookOptions::default()))
+                Source::Webhooks(WebhookRows::new(reader, &input.name, options.webhooks.clone()))
             }
         })
     }

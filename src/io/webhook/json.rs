@@ -94,6 +94,28 @@ struct Pricing<'a> {
     pricing_type: Option<Cow<'a, str>>,
     #[serde(borrow)]
     category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cost: Option<Cost<'a>>,
+}
+
+/// Meta's `cost` of a charged message: an amount, or `{"amount":…,"currency":…}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Cost<'a> {
+    Number(serde_json::Number),
+    Text(Cow<'a, str>),
+    Object { amount: Option<Box<Cost<'a>>> },
+}
+
+impl Cost<'_> {
+    /// The amount as written.
+    fn amount(&self) -> String {
+        match self {
+            Cost::Number(n) => n.to_string(),
+            Cost::Text(t) => t.trim().to_string(),
+            Cost::Object { amount, .. } => amount.as_ref().map_or_else(String::new, |a| a.amount()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +151,8 @@ pub struct MetaVerdict {
     /// `category`: `marketing`, `utility`, `authentication`, `service`, … (a conversation's
     /// category in CBP).
     pub category: String,
+    /// `cost` (its `amount` when an object), as written: what Meta charged, when it says.
+    pub cost: String,
 }
 
 /// One item of a document: a user message or a status of a business message.
@@ -138,6 +162,8 @@ pub(crate) enum Item {
         at: DateTime<Utc>,
         waba: String,
         business: String,
+        /// `metadata.display_phone_number`, empty when absent.
+        phone: String,
         user: String,
         id: Option<String>,
         entry_point: bool,
@@ -146,6 +172,8 @@ pub(crate) enum Item {
         at: DateTime<Utc>,
         waba: String,
         business: String,
+        /// `metadata.display_phone_number`, empty when absent.
+        phone: String,
         user: String,
         id: String,
         stage: Stage,
@@ -261,6 +289,7 @@ impl Document<'_> {
             .as_ref()
             .and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
         let business = business.map(str::trim).filter(|b| !b.is_empty());
+        let phone = metadata.as_ref().and_then(|m| m.display_phone_number.as_deref()).unwrap_or("").trim();
         let business = || -> Result<String, Problem> {
             business.map(String::from).ok_or_else(|| {
                 Problem::path(place.path(format_args!(".metadata.phone_number_id")), "missing", "")
@@ -280,7 +309,8 @@ impl Document<'_> {
             };
             let id = m.id.as_deref().map(str::trim).filter(|id| !id.is_empty()).map(String::from);
             let waba = waba.map_or_else(|| business.clone(), String::from);
-            out.push(Item::Incoming { at, waba, business, user, id, entry_point: m.referral.is_some() });
+            let phone = phone.to_string();
+            out.push(Item::Incoming { at, waba, business, phone, user, id, entry_point: m.referral.is_some() });
         }
         for (i, s) in statuses.iter().enumerate() {
             let here = |field: &str| place.status(i, field);
@@ -304,6 +334,7 @@ impl Document<'_> {
                 pricing_model: p.pricing_model.as_deref().unwrap_or("").trim().to_string(),
                 pricing_type: p.pricing_type.as_deref().unwrap_or("").trim().to_lowercase(),
                 category: p.category.as_deref().unwrap_or("").trim().to_lowercase(),
+                cost: p.cost.as_ref().map_or_else(String::new, Cost::amount),
             });
             let origin =
                 s.conversation.as_ref().and_then(|c| c.origin.as_ref()).and_then(|o| o.kind.as_deref());
@@ -313,6 +344,7 @@ impl Document<'_> {
                 at,
                 waba,
                 business,
+                phone: phone.to_string(),
                 user,
                 id,
                 stage,

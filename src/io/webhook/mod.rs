@@ -51,7 +51,7 @@ impl Default for WebhookOptions {
 
 /// The columns of a webhook log's rows: a CSV log's (docs/rules.md §2), the WABA, and Meta's
 /// verdict.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 16] = [
     "timestamp",
     "business",
     "user",
@@ -62,15 +62,17 @@ pub const COLUMNS: [&str; 14] = [
     "id",
     "country",
     "waba",
+    "display_phone_number",
     "meta_billable",
     "meta_pricing_model",
     "meta_pricing_type",
     "meta_pricing_category",
+    "meta_cost",
 ];
 
 impl WebhookMessage {
     /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
-    pub fn fields(&self) -> [String; 14] {
+    pub fn fields(&self) -> [String; 16] {
         let mut fields = Vec::with_capacity(COLUMNS.len());
         self.each_field(&mut |f| fields.push(f.to_string()));
         fields.try_into().expect("a field a column")
@@ -98,10 +100,12 @@ impl WebhookMessage {
         field(self.id.as_deref().unwrap_or(""));
         field(bsuid_country(&self.user).unwrap_or(""));
         field(&self.waba);
+        field(&self.phone);
         field(billable);
         field(v.map_or("", |v| &v.pricing_model));
         field(v.map_or("", |v| &v.pricing_type));
         field(v.map_or("", |v| &v.category));
+        field(v.map_or("", |v| &v.cost));
     }
 
     /// The event the engine prices.

@@ -29,6 +29,8 @@ pub struct WebhookMessage {
     pub waba: String,
     /// The business number (`metadata.phone_number_id`).
     pub business: String,
+    /// The business number as displayed (`metadata.display_phone_number`), empty when absent.
+    pub phone: String,
     /// The user: `from` or `recipient_id`, else the business-scoped user id.
     pub user: String,
     /// An MO (`messages[]`) or an MT (`statuses[]`).
@@ -147,11 +149,12 @@ impl Reducer {
         self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
         self.arrivals += 1;
         match item {
-            Item::Incoming { at, waba, business, user, id, entry_point } => {
+            Item::Incoming { at, waba, business, phone, user, id, entry_point } => {
                 let message = WebhookMessage {
                     timestamp: at,
                     waba,
                     business,
+                    phone,
                     user,
                     direction: Direction::Mo,
                     kind: Kind::NonTemplate,
@@ -165,7 +168,7 @@ impl Reducer {
                 self.incoming.insert(self.arrivals, message);
                 self.heap.push(Reverse((at, self.arrivals, Key::Mo(self.arrivals))));
             }
-            Item::Status { at, waba, business, user, id, stage, verdict, origin, place, index } => {
+            Item::Status { at, waba, business, phone, user, id, stage, verdict, origin, place, index } => {
                 if self.gone.contains_key(&id) {
                     return Err(Problem::path(
                         place.status(index as usize, "status"),
@@ -180,6 +183,7 @@ impl Reducer {
                         timestamp: at,
                         waba,
                         business,
+                        phone,
                         user,
                         direction: Direction::Mt,
                         kind: Kind::NonTemplate,
@@ -318,11 +322,13 @@ mod tests {
             pricing_model: "PMP".into(),
             pricing_type: "regular".into(),
             category: c.into(),
+            cost: String::new(),
         });
         Item::Status {
             at: t(s),
             waba: "W".into(),
             business: "B".into(),
+            phone: String::new(),
             user: "33612345678".into(),
             id: id.into(),
             stage,
@@ -338,6 +344,7 @@ mod tests {
             at: t(s),
             waba: "W".into(),
             business: "B".into(),
+            phone: String::new(),
             user: "33612345678".into(),
             id: None,
             entry_point: false,
