@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use chrono::TimeDelta;
 use clap::{Args, ValueEnum};
 use wabill::log::{WebhookOptions, WebhookReader, WEBHOOK_COLUMNS as COLUMNS};
-use wabill::{Category, Error};
+use wabill::{Category, Error, Kind};
 
 use super::output::Output;
 use super::{csv_io, io_error};
@@ -42,8 +42,8 @@ pub(super) struct ConvertArgs {
 /// How webhook logs are read, for every command that reads them.
 #[derive(Args)]
 pub(super) struct WebhookArgs {
-    /// Webhook logs: `id,category` of the template messages the sender knows (wins over
-    /// Meta's category).
+    /// Webhook logs: `id,category` of the messages the sender knows: a template category, or
+    /// `service` for a non-template (wins over Meta's category).
     #[arg(long, value_name = "FILE")]
     pub(super) templates: Option<PathBuf>,
     /// Webhook logs: how long, in event time, a message may still receive statuses (`24h`,
@@ -120,8 +120,9 @@ pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
     out.finish()
 }
 
-/// The `id,category` file of template messages.
-fn templates(path: &PathBuf) -> Result<std::collections::HashMap<String, Category>, Error> {
+/// The `id,category` file of the sender's messages: a template category, or `service` for a
+/// non-template.
+fn templates(path: &PathBuf) -> Result<std::collections::HashMap<String, Kind>, Error> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| io_error(&name, e))?;
     let mut reader = csv::Reader::from_reader(file);
@@ -131,13 +132,17 @@ fn templates(path: &PathBuf) -> Result<std::collections::HashMap<String, Categor
         let line = n as u64 + 2;
         let (id, category) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
         let at = wabill::Position { file: name.as_str().into(), line };
-        let category: Category = category
-            .parse()
-            .map_err(|_| Error::data(at.clone(), "category", "not a template category", category))?;
+        let kind = match category {
+            "service" => Kind::NonTemplate,
+            c => Kind::Template(c.parse::<Category>().map_err(|_| {
+                let what = "not a template category (marketing, utility, authentication) nor service";
+                Error::data(at.clone(), "category", what, category)
+            })?),
+        };
         if id.is_empty() {
             return Err(Error::data(at, "id", "must not be empty", id));
         }
-        out.insert(id.to_string(), category);
+        out.insert(id.to_string(), kind);
     }
     Ok(out)
 }

@@ -24,8 +24,9 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use crate::domain::error::{Error, ErrorKind, Position, Problem};
-use crate::domain::event::{Category, Direction, Event, Kind};
+use crate::domain::event::{Direction, Event, Kind};
 use crate::domain::time::rfc3339;
+use crate::reconcile::{MetaSays, UnknownWord};
 use crate::util::rows::RowBuf;
 pub use json::MetaVerdict;
 use json::{document, Document, Item, Place};
@@ -38,9 +39,9 @@ pub struct WebhookOptions {
     /// How long, in event time, a message may still receive statuses: it is priced once the
     /// log has reached this far past it. 24 hours by default.
     pub reorder_window: TimeDelta,
-    /// Message ids known to be templates of a category (the sender's own records), which win
-    /// over Meta's word.
-    pub templates: std::collections::HashMap<String, Category>,
+    /// The kind of messages by id, from the sender's own records (a template of a category,
+    /// or a non-template), which wins over Meta's word.
+    pub templates: std::collections::HashMap<String, Kind>,
 }
 
 impl Default for WebhookOptions {
@@ -106,6 +107,14 @@ impl WebhookMessage {
         field(v.map_or("", |v| &v.pricing_type));
         field(v.map_or("", |v| &v.category));
         field(v.map_or("", |v| &v.cost));
+    }
+
+    /// Meta's verdict in wabill's words (docs/rules.md §11), if the message has one: what
+    /// [`Reconciler::message`](crate::reconcile::Reconciler::message) checks its line against.
+    pub fn meta_says(&self) -> Option<Result<MetaSays, UnknownWord>> {
+        let v = self.verdict.as_ref()?;
+        let billable = v.billable.map_or("", |b| if b { "true" } else { "false" });
+        MetaSays::read(billable, &v.pricing_model, &v.pricing_type, &v.category, &v.cost).transpose()
     }
 
     /// The event the engine prices.

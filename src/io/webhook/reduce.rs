@@ -80,7 +80,7 @@ fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<U
 #[derive(Debug)]
 pub(crate) struct Reducer {
     window: TimeDelta,
-    templates: std::collections::HashMap<String, Category>,
+    templates: std::collections::HashMap<String, Kind>,
     /// MTs in flight, by id.
     pending: HashMap<String, Pending>,
     /// MOs waiting to be released.
@@ -121,9 +121,9 @@ fn kind_of(category: &str) -> Result<Option<Category>, ()> {
 }
 
 impl Reducer {
-    /// A reducer holding rows for `window` of event time; `templates` gives the category of
-    /// template message ids that the sender's own records know.
-    pub(crate) fn new(window: TimeDelta, templates: std::collections::HashMap<String, Category>) -> Reducer {
+    /// A reducer holding rows for `window` of event time; `templates` gives the kind of the
+    /// message ids that the sender's own records know.
+    pub(crate) fn new(window: TimeDelta, templates: std::collections::HashMap<String, Kind>) -> Reducer {
         Reducer {
             window,
             templates,
@@ -294,7 +294,7 @@ impl Reducer {
     fn finish(&self, mut m: WebhookMessage) -> WebhookMessage {
         let known = m.id.as_ref().and_then(|id| self.templates.get(id));
         m.kind = match (known, m.meta_category.as_deref().map(kind_of)) {
-            (Some(&c), _) => Kind::Template(c),
+            (Some(&k), _) => k,
             (None, Some(Ok(Some(c)))) => Kind::Template(c),
             // A non-template, or nothing said: a message without a verdict is not charged.
             _ => Kind::NonTemplate,
