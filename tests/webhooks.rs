@@ -156,7 +156,7 @@ proptest! {
         let mut altered = HashSet::new();
         let mut theirs = ours.clone();
         for (i, (id, v)) in theirs.iter_mut().enumerate() {
-            if (i as u64 + seed) % one_in == 0 {
+            if (i as u64).wrapping_add(seed).is_multiple_of(one_in) {
                 let other = if v["category"] == "marketing" { "utility" } else { "marketing" };
                 v["category"] = json!(other);
                 altered.insert(id.clone());

@@ -372,7 +372,12 @@ fn run_logs<S: Sink>(
     let counts = price_logs(inputs, &mut engine, &options, sink)?;
     report_counts(&counts);
     if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
-        check_accounts(accounts, &file.display().to_string(), &price_sink(sink).businesses, pricing.strict_accounts)?;
+        check_accounts(
+            accounts,
+            &file.display().to_string(),
+            &price_sink(sink).businesses,
+            pricing.strict_accounts,
+        )?;
     }
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();

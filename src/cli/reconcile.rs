@@ -59,7 +59,8 @@ struct Columns {
     phone: Option<usize>,
 }
 
-const META: [&str; 5] = ["meta_billable", "meta_pricing_model", "meta_pricing_type", "meta_pricing_category", "meta_cost"];
+const META: [&str; 5] =
+    ["meta_billable", "meta_pricing_model", "meta_pricing_type", "meta_pricing_category", "meta_cost"];
 
 struct ReconcileSink {
     check: Reconciler,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::words::pmp_word;
+use super::words::{pmp_word, MetaSays};
 use crate::domain::error::Error;
 use crate::domain::event::{named_enum, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::Currency;
@@ -95,6 +95,13 @@ pub(super) struct Dims {
     pub(super) tier: Option<String>,
 }
 
+impl Dims {
+    /// These words (type, category, direction) with `base`'s country, phone and tier.
+    fn with(self, base: &Dims) -> Dims {
+        Dims { country: base.country.clone(), phone: base.phone.clone(), tier: base.tier.clone(), ..self }
+    }
+}
+
 /// One data point of Meta's.
 #[derive(Debug, Clone)]
 struct Point {
@@ -125,7 +132,8 @@ impl Analytics {
         let value: Value = serde_json::from_str(text).map_err(|e| {
             Error::config(format!("{file}:{}: not JSON at column {}: {e}", e.line(), e.column()))
         })?;
-        let mut out = Analytics { source: Source::Pricing, waba: None, file: file.to_string(), points: Vec::new() };
+        let mut out =
+            Analytics { source: Source::Pricing, waba: None, file: file.to_string(), points: Vec::new() };
         let mut sources = Vec::new();
         match &value {
             Value::Array(pages) => {
@@ -139,7 +147,9 @@ impl Analytics {
         match sources.as_slice() {
             [s] => out.source = *s,
             [] => return Err(out.bad("$", "neither pricing_analytics nor conversation_analytics", "")),
-            _ => return Err(out.bad("$", "both pricing_analytics and conversation_analytics: one a file", "")),
+            _ => {
+                return Err(out.bad("$", "both pricing_analytics and conversation_analytics: one a file", ""))
+            }
         }
         Ok(out)
     }
@@ -184,7 +194,11 @@ impl Analytics {
             }
         }
         if object.contains_key("data") {
-            let source = if self.conversation_points(&object["data"]) { Source::Conversation } else { Source::Pricing };
+            let source = if self.conversation_points(&object["data"]) {
+                Source::Conversation
+            } else {
+                Source::Pricing
+            };
             sources.push(source);
             self.data(page, path, source)?;
         }
@@ -217,9 +231,10 @@ impl Analytics {
         let whole = |name: &str| -> Result<Option<u64>, Error> {
             match p.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => {
-                    n.as_u64().map(Some).ok_or_else(|| self.bad(&field(name), "not a whole number", &n.to_string()))
-                }
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .map(Some)
+                    .ok_or_else(|| self.bad(&field(name), "not a whole number", &n.to_string())),
                 Some(Value::String(s)) => {
                     s.parse().map(Some).map_err(|_| self.bad(&field(name), "not a whole number", s))
                 }
@@ -247,9 +262,10 @@ impl Analytics {
                     .or_else(|_| Decimal::from_scientific(&n.to_string()))
                     .map_err(|_| self.bad(&field("cost"), "not an amount", &n.to_string()))?,
             ),
-            Some(Value::String(s)) => {
-                Some(Decimal::from_str_exact(s.trim()).map_err(|_| self.bad(&field("cost"), "not an amount", s))?)
-            }
+            Some(Value::String(s)) => Some(
+                Decimal::from_str_exact(s.trim())
+                    .map_err(|_| self.bad(&field("cost"), "not an amount", s))?,
+            ),
             Some(v) => return Err(self.bad(&field("cost"), "not an amount", &v.to_string())),
         };
         let (volume, dims) = match source {
@@ -287,6 +303,11 @@ impl Analytics {
     }
 }
 
+/// A category as Meta's analytics write it.
+fn upper(c: Option<PricingCategory>) -> String {
+    c.map_or_else(String::new, |c| c.as_str().to_ascii_uppercase())
+}
+
 /// A phone number's digits (Meta's `phone` is the display number, which logs may write with
 /// `+` and spaces).
 fn digits(s: String) -> String {
@@ -319,6 +340,8 @@ pub struct Bucket {
     pub source: Source,
     /// The WABA, when the response says.
     pub waba: Option<String>,
+    /// The response's file (none for the messages' rows).
+    pub file: Option<String>,
     /// Its start and end (Unix seconds, UTC): the data point's own, or for figures of
     /// wabill's alone, the slot of the response's granularity they fall in.
     pub start: i64,
@@ -359,6 +382,10 @@ pub(super) struct Join {
     span: (i64, i64),
     tiers: HashMap<String, String>,
     wabill: HashMap<(i64, i64, Dims), Figures>,
+    /// The log's messages counted where Meta's verdicts on them put them.
+    by_verdict: HashMap<(i64, i64, Dims), u64>,
+    /// Whether any message had a verdict that places it.
+    verdicts: bool,
     currency: Option<Currency>,
     /// wabill's lines of its WABA outside its period.
     pub(super) outside: u64,
@@ -383,10 +410,7 @@ impl Join {
         intervals.sort_unstable();
         intervals.dedup();
         let step = lengths.iter().max_by_key(|(len, n)| (**n, **len)).map_or(86_400, |(len, _)| *len);
-        let span = (
-            intervals.first().map_or(0, |i| i.0),
-            intervals.iter().map(|i| i.1).max().unwrap_or(0),
-        );
+        let span = (intervals.first().map_or(0, |i| i.0), intervals.iter().map(|i| i.1).max().unwrap_or(0));
         let longest = intervals.iter().map(|(s, e)| e - s).max().unwrap_or(0);
         Join {
             analytics,
@@ -397,6 +421,8 @@ impl Join {
             span,
             tiers,
             wabill: HashMap::new(),
+            by_verdict: HashMap::new(),
+            verdicts: false,
             currency: None,
             outside: 0,
         }
@@ -406,19 +432,52 @@ impl Join {
         &self.analytics.file
     }
 
-    /// Counts a delivered business message: `waba` is its row's WABA (when the log names
-    /// one), `phone` its business number as displayed, `opens` whether it opened a
-    /// conversation (for conversation_analytics).
-    pub(super) fn add(&mut self, line: &PricedLine, waba: Option<&str>, phone: Option<&str>, opens: bool) {
+    /// Counts a business message: `names` says its row's WABA and displayed number, when the
+    /// log gives them; `delivered`, whether wabill has it delivered (else only Meta's verdict
+    /// places it); `opens`, whether it opened a conversation (for conversation_analytics);
+    /// `meta`, Meta's verdict on it, which puts it in the bucket Meta's words name.
+    pub(super) fn add(
+        &mut self,
+        line: &PricedLine,
+        names: super::Names,
+        delivered: bool,
+        opens: bool,
+        meta: Option<&MetaSays>,
+    ) {
         if let Some(w) = &self.analytics.waba {
-            if waba.unwrap_or(line.waba()) != w && line.waba() != w {
+            if names.waba.unwrap_or(line.waba()) != w && line.waba() != w {
                 return;
             }
         }
-        let Some(dims) = self.dims(line, phone, opens) else { return };
+        let base = Dims {
+            country: line.country.map(|c| c.code().to_string()),
+            phone: Some(digits(names.phone.unwrap_or(line.business()).to_string())),
+            tier: Some(line.tier.and_then(|t| t.to).map_or_else(|| "MAX".to_string(), |to| to.to_string())),
+            ..Dims::default()
+        };
+        let ours = if delivered { self.words(line, opens) } else { None };
+        let ours = ours.map(|d| self.mask(d.with(&base)));
+        // Where Meta's verdict puts it (per-message pricing only: a conversation's verdict
+        // does not say which message opened it).
+        let theirs = match meta {
+            Some(m) if self.analytics.source == Source::Pricing && m.model == PricingModel::Pmp => {
+                m.pricing_type.and_then(pmp_word).map(|t| {
+                    let words = Dims {
+                        pricing_type: Some(t.into()),
+                        category: Some(upper(m.category)),
+                        ..Dims::default()
+                    };
+                    self.mask(words.with(&base))
+                })
+            }
+            _ => None,
+        };
+        if ours.is_none() && theirs.is_none() {
+            return;
+        }
         let t = line.timestamp.timestamp();
         if self.intervals.is_empty() || t < self.span.0 || t >= self.span.1 {
-            self.outside += 1;
+            self.outside += u64::from(ours.is_some());
             return;
         }
         self.currency.get_or_insert(line.currency);
@@ -431,37 +490,49 @@ impl Join {
             }
             if t < end {
                 found = true;
-                self.count((start, end), &dims, line);
+                self.count((start, end), ours.as_ref(), theirs.as_ref(), line);
             }
         }
         if !found {
             let start = self.span.0 + (t - self.span.0).div_euclid(self.step) * self.step;
-            self.count((start, start + self.step), &dims, line);
+            self.count((start, start + self.step), ours.as_ref(), theirs.as_ref(), line);
         }
     }
 
-    fn count(&mut self, (start, end): (i64, i64), dims: &Dims, line: &PricedLine) {
-        let f = self.wabill.entry((start, end, dims.clone())).or_default();
-        f.volume += 1;
-        *f.cost.get_or_insert(Decimal::ZERO) += line.charge;
+    fn count(
+        &mut self,
+        (start, end): (i64, i64),
+        ours: Option<&Dims>,
+        theirs: Option<&Dims>,
+        line: &PricedLine,
+    ) {
+        if let Some(ours) = ours {
+            let f = self.wabill.entry((start, end, ours.clone())).or_default();
+            f.volume += 1;
+            *f.cost.get_or_insert(Decimal::ZERO) += line.charge;
+        }
+        if let Some(theirs) = theirs {
+            *self.by_verdict.entry((start, end, theirs.clone())).or_default() += 1;
+            self.verdicts = true;
+        }
     }
 
-    /// The line's bucket dimensions, those the response uses; `None` for a line Meta does not
-    /// count in this aggregate.
-    fn dims(&self, line: &PricedLine, phone: Option<&str>, opens: bool) -> Option<Dims> {
-        let upper = |c: PricingCategory| c.as_str().to_ascii_uppercase();
-        let dims = match self.analytics.source {
+    /// The words wabill's line gives a bucket: its type, category and (conversations) the
+    /// direction; `None` for a line Meta does not count in this aggregate.
+    fn words(&self, line: &PricedLine, opens: bool) -> Option<Dims> {
+        let upper = |c: PricingCategory| upper(Some(c));
+        match self.analytics.source {
             Source::Pricing => {
                 if line.pricing_model != PricingModel::Pmp {
                     return None;
                 }
-                Dims {
+                Some(Dims {
                     pricing_type: Some(pmp_word(line.pricing_type)?.to_string()),
                     category: line.pricing_category.map(upper),
                     ..Dims::default()
-                }
+                })
             }
-            Source::Messages => return None,
+            Source::Messages => None,
             Source::Conversation => {
                 if line.pricing_model != PricingModel::Cbp || !opens {
                     return None;
@@ -470,7 +541,9 @@ impl Join {
                     Some(c @ (PricingCategory::UserInitiated | PricingCategory::BusinessInitiated)) => {
                         (None, Some(upper(c)))
                     }
-                    Some(PricingCategory::Service) => (Some("SERVICE".into()), Some("USER_INITIATED".into())),
+                    Some(c @ (PricingCategory::Service | PricingCategory::ReferralConversion)) => {
+                        (Some(upper(c)), Some("USER_INITIATED".into()))
+                    }
                     Some(c) => (Some(upper(c)), Some("BUSINESS_INITIATED".into())),
                     None => (None, None),
                 };
@@ -478,26 +551,23 @@ impl Join {
                     PricingType::FreeCustomerService => "FREE_CUSTOMER_SERVICE",
                     t => pmp_word(t)?,
                 };
-                Dims { pricing_type: Some(kind.into()), category, direction, ..Dims::default() }
+                Some(Dims { pricing_type: Some(kind.into()), category, direction, ..Dims::default() })
             }
-        };
-        let tier = Some(line.tier.and_then(|t| t.to).map_or_else(|| "MAX".to_string(), |to| to.to_string()));
-        let dims = Dims {
-            country: line.country.map(|c| c.code().to_string()),
-            phone: Some(digits(phone.unwrap_or(line.business()).to_string())),
-            tier,
-            ..dims
-        };
+        }
+    }
+
+    /// The dimensions the response uses, and no others.
+    fn mask(&self, dims: Dims) -> Dims {
         let keep = |used: bool, v: Option<String>| if used { Some(v.unwrap_or_default()) } else { None };
         let [country, phone, pricing_type, category, direction, tier] = self.used;
-        Some(Dims {
+        Dims {
             country: keep(country, dims.country),
             phone: keep(phone, dims.phone),
             pricing_type: keep(pricing_type, dims.pricing_type),
             category: keep(category, dims.category),
             direction: keep(direction, dims.direction),
             tier: keep(tier, dims.tier),
-        })
+        }
     }
 
     /// The buckets, Meta's and wabill's side by side, by start and dimensions.
@@ -542,18 +612,42 @@ impl Join {
                 "tier band differs: are messages of this portfolio missing from the log (tiers count the \
                  portfolio's month)?"
                     .to_string()
+            } else if d == 0 && !cost_agrees {
+                format!("costs differ beyond the tolerance ({tolerance}): rate card, currency or tier?")
+            } else if d == 0 {
+                String::new()
+            } else if self.verdicts {
+                // Meta's count = the log's messages Meta's verdicts put here + those Meta
+                // counted that the log lacks (or has undelivered).
+                let placed = self.by_verdict.get(key).copied().unwrap_or(0) as i64;
+                let (moved, lacking) = (placed - w.volume as i64, m.volume as i64 - placed);
+                let mut parts = Vec::new();
+                if moved > 0 {
+                    parts.push(format!(
+                        "{moved} of the log's messages are here by Meta's verdicts, elsewhere by wabill's"
+                    ));
+                } else if moved < 0 {
+                    parts.push(format!(
+                        "{} of the log's messages are here by wabill's verdicts, elsewhere by Meta's",
+                        -moved
+                    ));
+                }
+                if lacking > 0 {
+                    parts.push(format!(
+                        "Meta counted {lacking} the log lacks or has undelivered: lost webhooks?"
+                    ));
+                } else if lacking < 0 {
+                    parts.push(format!("Meta has not counted {} of the log's (analytics lag?)", -lacking));
+                }
+                parts.join("; ")
             } else if d < 0 {
                 format!(
                     "Meta counted {} more: messages missing from the log, or counted in another bucket \
                      (time zone, country, category)?",
                     -d
                 )
-            } else if d > 0 {
-                format!("wabill counted {d} more: messages Meta has not counted (analytics lag), or in another bucket?")
-            } else if !cost_agrees {
-                format!("costs differ beyond the tolerance ({tolerance}): rate card, currency or tier?")
             } else {
-                String::new()
+                format!("wabill counted {d} more: messages Meta has not counted (analytics lag), or in another bucket?")
             };
             let (k, tier) = (&key.2, key.2.tier.as_ref());
             let tier = tier.map(|t| self.tiers.get(t).cloned().unwrap_or_else(|| format!("…:{t}")));
@@ -561,6 +655,7 @@ impl Join {
             buckets.push(Bucket {
                 source: self.analytics.source,
                 waba: self.analytics.waba.clone(),
+                file: Some(self.analytics.file.clone()),
                 start: key.0,
                 end: key.1,
                 dims: [
@@ -609,7 +704,8 @@ mod tests {
 
     #[test]
     fn pages_and_bare_fields_are_read() {
-        let page = r#"{"data":[{"data_points":[{"start":0,"end":86400,"pricing_type":"REGULAR","volume":1}]}]}"#;
+        let page =
+            r#"{"data":[{"data_points":[{"start":0,"end":86400,"pricing_type":"REGULAR","volume":1}]}]}"#;
         let a = Analytics::from_json(&format!("[{page},{page}]"), "a.json").unwrap();
         assert_eq!(a.points.len(), 2);
         let c = r#"{"conversation_analytics":{"data":[{"data_points":[{"start":0,"end":86400,"conversation":3,"conversation_type":"FREE_TIER","cost":0}]}]}}"#;
@@ -619,13 +715,19 @@ mod tests {
 
     #[test]
     fn bad_responses_name_the_json_path() {
-        let e = Analytics::from_json(r#"{"pricing_analytics":{"data":[{"data_points":[{"start":0,"end":1,"volume":"x"}]}]}}"#, "a.json")
-            .unwrap_err()
-            .to_string();
+        let e = Analytics::from_json(
+            r#"{"pricing_analytics":{"data":[{"data_points":[{"start":0,"end":1,"volume":"x"}]}]}}"#,
+            "a.json",
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(e, r#"a.json: $.pricing_analytics.data[0].data_points[0].volume: not a whole number (x)"#);
-        let e = Analytics::from_json(r#"{"pricing_analytics":{"data":[{"data_points":[{"start":0,"end":1,"tier":"big"}]}]}}"#, "a.json")
-            .unwrap_err()
-            .to_string();
+        let e = Analytics::from_json(
+            r#"{"pricing_analytics":{"data":[{"data_points":[{"start":0,"end":1,"tier":"big"}]}]}}"#,
+            "a.json",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.ends_with("data_points[0].tier: not a tier (FROM:TO) (BIG)"), "{e}");
         let e = Analytics::from_json("{\"pricing_analytics\":", "a.json").unwrap_err().to_string();
         assert!(e.starts_with("a.json:1: not JSON"), "{e}");

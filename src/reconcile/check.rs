@@ -254,7 +254,14 @@ impl Messages {
             Some(says) => self.history.reason(mismatch, event, line, &says, allowance_before),
             None => detail,
         };
-        Some(Disagreement { mismatch, at: at.clone(), meta: says, wabill_charge: line.charge, meta_charge, reason })
+        Some(Disagreement {
+            mismatch,
+            at: at.clone(),
+            meta: says,
+            wabill_charge: line.charge,
+            meta_charge,
+            reason,
+        })
     }
 
     pub(super) fn counts(&self) -> MessageCounts {
@@ -369,6 +376,15 @@ impl History {
         };
         let meta_type = says.pricing_type;
         match mismatch {
+            Mismatch::Delivery
+                if line.pricing_type == PricingType::Violation
+                    && meta_type == Some(PricingType::FreeEntryPoint) =>
+            {
+                "a free-form message with no user message in the log within 24h before (wabill: a \
+                 violation); Meta says a free entry point: is the log missing the user's ad click (a \
+                 message with a referral)?"
+                    .into()
+            }
             Mismatch::Delivery if line.pricing_type == PricingType::Violation => {
                 "a free-form message with no user message in the log within 24h before (wabill: a \
                  violation); Meta delivered and priced it: is the log missing the user's messages?"

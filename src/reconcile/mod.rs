@@ -35,8 +35,8 @@ pub use check::{Disagreement, MessageCounts, Mismatch, Money, DISAGREEMENT_COLUM
 pub use words::{meta_category, meta_type, MetaSays, UnknownWord};
 
 use crate::domain::error::Position;
-use crate::domain::money::Currency;
 use crate::domain::event::{Direction, Event, PricingType};
+use crate::domain::money::Currency;
 use crate::engine::PricedLine;
 use crate::rules::RuleSet;
 use analytics::Join;
@@ -127,10 +127,11 @@ impl Reconciler {
                 line.pricing_type,
                 PricingType::Duplicate | PricingType::Undelivered | PricingType::Violation
             );
-        if delivered && !self.joins.is_empty() {
-            let opens = self.opens_entry_point(event, line);
+        let says = meta.as_ref().and_then(|m| m.as_ref().ok());
+        if (delivered || says.is_some()) && line.direction == Direction::Mt && !self.joins.is_empty() {
+            let opens = delivered && self.opens_entry_point(event, line);
             for join in &mut self.joins {
-                join.add(line, names.waba, names.phone, opens);
+                join.add(line, names, delivered, opens, says);
             }
         }
         self.messages.message(event, line, meta, at)

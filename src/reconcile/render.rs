@@ -11,7 +11,7 @@ use chrono::DateTime;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::{Bucket, Figures, Reconciliation, DIMENSIONS};
+use super::{Bucket, Figures, Reconciliation, Source, DIMENSIONS};
 use crate::domain::money::{format_amount, Currency};
 use crate::domain::time::rfc3339;
 use crate::report::render::{write_aligned, Render};
@@ -55,6 +55,7 @@ impl Reconciliation {
             .map(|(t, c, currency, w, m): (&str, &str, Currency, &Figures, &Figures)| Bucket {
                 source: super::Source::Messages,
                 waba: None,
+                file: None,
                 start,
                 end,
                 dims: [String::new(), String::new(), t.into(), c.into(), String::new(), String::new()],
@@ -107,7 +108,8 @@ impl Render for Reconciliation {
         }
         if !self.money.is_empty() {
             writeln!(out)?;
-            let header = ["currency", "wabill", "Meta", "difference", "wabill, without verdict"].map(String::from);
+            let header =
+                ["currency", "wabill", "Meta", "difference", "wabill, without verdict"].map(String::from);
             let rows: Vec<Vec<String>> = self
                 .money
                 .iter()
@@ -122,42 +124,59 @@ impl Render for Reconciliation {
                     ]
                 })
                 .collect();
-            write_aligned(out, &header, &rows, 1, |_| false)?;
+            write_aligned(out, &header, &rows, 1..usize::MAX, |_| false)?;
         }
         let rows = self.rows();
         if rows.is_empty() {
             return Ok(());
         }
-        // The dimensions some row uses, and no others.
-        let used: Vec<usize> = (0..DIMENSIONS.len()).filter(|&d| rows.iter().any(|b| !b.dims[d].is_empty())).collect();
+        writeln!(out)?;
+        fn differ(b: &&Bucket) -> bool {
+            !(b.volume_agrees && b.cost_agrees)
+        }
+        let messages: Vec<&Bucket> = rows.iter().filter(|b| b.source == Source::Messages).collect();
+        if !messages.is_empty() {
+            let n = messages.iter().filter(|b| differ(b)).count();
+            writeln!(out, "messages by each side's words: {} rows, {n} differ", messages.len())?;
+        }
+        for (file, outside) in &self.analytics {
+            let of = |b: &&Bucket| b.file.as_deref() == Some(file.as_str());
+            let (all, n) = (rows.iter().filter(of).count(), rows.iter().filter(of).filter(differ).count());
+            let outside = match outside {
+                0 => String::new(),
+                n => format!("; {n} of wabill's lines outside its period, not compared"),
+            };
+            writeln!(out, "{file}: {all} buckets, {n} differ{outside}")?;
+        }
+        writeln!(out, "a bucket's costs agree within {}", self.tolerance)?;
+        let shown: Vec<&Bucket> = rows.iter().filter(differ).collect();
+        if shown.is_empty() {
+            return Ok(());
+        }
+        // The rows that differ (CSV and JSON list every row), with the dimensions they use.
+        let used: Vec<usize> =
+            (0..DIMENSIONS.len()).filter(|&d| shown.iter().any(|b| !b.dims[d].is_empty())).collect();
         let mut header: Vec<String> = ["source", "start", "end"].map(String::from).to_vec();
         header.extend(used.iter().map(|&d| DIMENSIONS[d].to_string()));
-        header.extend(["wabill", "Meta", "wabill cost", "Meta cost", "", "note"].map(String::from));
-        let cells: Vec<Vec<String>> = rows
+        header
+            .extend(["wabill", "Meta", "wabill cost", "Meta cost", "why they may differ"].map(String::from));
+        let cells: Vec<Vec<String>> = shown
             .iter()
             .map(|b| {
                 let mut row = vec![b.source.to_string(), time(b.start), time(b.end)];
                 row.extend(used.iter().map(|&d| b.dims[d].clone()));
-                let agrees = b.volume_agrees && b.cost_agrees;
                 row.extend([
                     b.wabill.volume.to_string(),
                     b.meta.volume.to_string(),
                     cost(b.wabill.cost),
                     cost(b.meta.cost),
-                    if agrees { "ok".into() } else { "DIFFERS".into() },
                     b.note.clone(),
                 ]);
                 row
             })
             .collect();
         writeln!(out)?;
-        for (file, outside) in &self.analytics {
-            writeln!(out, "analytics {file}: {outside} of wabill's lines outside its period (not compared)")?;
-        }
-        writeln!(out, "costs of a bucket agree within {}", self.tolerance)?;
-        writeln!(out)?;
-        let numeric = 3 + used.len();
-        // The note is text: its column is aligned left by being last and trimmed.
+        let numeric = 3 + used.len()..3 + used.len() + 4;
         write_aligned(out, &header, &cells, numeric, |_| false)
     }
 
@@ -203,8 +222,11 @@ impl Render for Reconciliation {
                 serde_json::Value::Object(o)
             })
             .collect();
-        let analytics: Vec<_> =
-            self.analytics.iter().map(|(file, outside)| json!({"file": file, "outside_period": outside})).collect();
+        let analytics: Vec<_> = self
+            .analytics
+            .iter()
+            .map(|(file, outside)| json!({"file": file, "outside_period": outside}))
+            .collect();
         Ok(json!({
             "agrees": self.agrees(),
             "messages": {

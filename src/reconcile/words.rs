@@ -178,13 +178,19 @@ mod tests {
         assert_eq!(s.model, PricingModel::Cbp);
         assert_eq!(s.billable, Some(true));
         assert_eq!(s.charged(), None);
-        assert_eq!(says("true", "CBP", "", "business_initiated").category, Some(PricingCategory::BusinessInitiated));
+        assert_eq!(
+            says("true", "CBP", "", "business_initiated").category,
+            Some(PricingCategory::BusinessInitiated)
+        );
     }
 
     #[test]
     fn analytics_words_are_upper_case() {
         assert_eq!(meta_type("FREE_CUSTOMER_SERVICE"), Some(PricingType::FreeCustomerService));
-        assert_eq!(meta_category("AUTHENTICATION_INTERNATIONAL"), Some(PricingCategory::AuthenticationInternational));
+        assert_eq!(
+            meta_category("AUTHENTICATION_INTERNATIONAL"),
+            Some(PricingCategory::AuthenticationInternational)
+        );
         for t in PricingType::ALL {
             if let Some(w) = pmp_word(*t) {
                 assert_eq!(meta_type(w), Some(*t));

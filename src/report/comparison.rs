@@ -69,7 +69,7 @@ impl Render for Comparison {
                         row
                     })
                     .collect();
-                write_aligned(out, &header, &rows, 2, |_| false)?;
+                write_aligned(out, &header, &rows, 2..usize::MAX, |_| false)?;
             }
         }
         writeln!(out)?;
@@ -92,7 +92,7 @@ impl Render for Comparison {
                 ]
             })
             .collect();
-        write_aligned(out, &header, &rows, 1, |_| false)?;
+        write_aligned(out, &header, &rows, 1..usize::MAX, |_| false)?;
         writeln!(out)?;
         let today = self.messages_per_user().map_or_else(|| "-".into(), |x| format_fixed(x, 2));
         writeln!(

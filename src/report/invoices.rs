@@ -111,6 +111,6 @@ impl Render for Invoices<'_> {
                 format_fixed(inv.total, minor),
             ]);
         }
-        write_aligned(out, &header, &rows, 4, |row| row[2] == "total")
+        write_aligned(out, &header, &rows, 4..usize::MAX, |row| row[2] == "total")
     }
 }

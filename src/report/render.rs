@@ -33,14 +33,14 @@ pub trait Render {
     }
 }
 
-/// Writes rows as an aligned table: the header and a rule, then the rows, columns from
-/// `numeric_from` on aligned right. A total row gets a rule above it and a blank line below
+/// Writes rows as an aligned table: the header and a rule, then the rows, the columns in
+/// `numeric` aligned right. A total row gets a rule above it and a blank line below
 /// (unless it is the last).
 pub(crate) fn write_aligned(
     out: &mut dyn Write,
     header: &[String],
     rows: &[Vec<String>],
-    numeric_from: usize,
+    numeric: std::ops::Range<usize>,
     is_total: impl Fn(&[String]) -> bool,
 ) -> io::Result<()> {
     let widths: Vec<usize> = (0..header.len())
@@ -58,7 +58,7 @@ pub(crate) fn write_aligned(
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(i, (v, w))| if i >= numeric_from { format!("{v:>w$}") } else { format!("{v:<w$}") })
+            .map(|(i, (v, w))| if numeric.contains(&i) { format!("{v:>w$}") } else { format!("{v:<w$}") })
             .collect();
         writeln!(out, "{}", cells.join("  ").trim_end())
     };

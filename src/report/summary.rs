@@ -440,7 +440,7 @@ impl Render for Summary {
         let header = self.header();
         let rows: Vec<Vec<String>> =
             blocks.into_iter().flat_map(|(rows, total)| rows.into_iter().chain([total])).collect();
-        write_aligned(out, &header, &rows, keys + 1, |r| r.first().is_some_and(|c| c == "total"))
+        write_aligned(out, &header, &rows, keys + 1..usize::MAX, |r| r.first().is_some_and(|c| c == "total"))
     }
 }
 

@@ -6,6 +6,7 @@ mod common;
 
 mod bad_input;
 mod price;
+mod reconcile;
 mod tariffs;
 mod webhooks;
 

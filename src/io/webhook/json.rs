@@ -310,7 +310,15 @@ impl Document<'_> {
             let id = m.id.as_deref().map(str::trim).filter(|id| !id.is_empty()).map(String::from);
             let waba = waba.map_or_else(|| business.clone(), String::from);
             let phone = phone.to_string();
-            out.push(Item::Incoming { at, waba, business, phone, user, id, entry_point: m.referral.is_some() });
+            out.push(Item::Incoming {
+                at,
+                waba,
+                business,
+                phone,
+                user,
+                id,
+                entry_point: m.referral.is_some(),
+            });
         }
         for (i, s) in statuses.iter().enumerate() {
             let here = |field: &str| place.status(i, field);

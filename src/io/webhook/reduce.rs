@@ -405,7 +405,7 @@ mod tests {
     fn the_senders_record_of_a_template_wins_over_metas_word() {
         let mut r = Reducer::new(
             TimeDelta::seconds(60),
-            [("a".to_string(), Category::Authentication)].into_iter().collect(),
+            [("a".to_string(), Kind::Template(Category::Authentication))].into_iter().collect(),
         );
         r.push(status(0, "a", Stage::Delivered, Some("referral_conversion")), 1).unwrap();
         assert_eq!(r.next(true).unwrap().kind, Kind::Template(Category::Authentication));
