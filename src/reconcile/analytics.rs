@@ -623,18 +623,13 @@ impl Join {
                 let (moved, lacking) = (placed - w.volume as i64, m.volume as i64 - placed);
                 let mut parts = Vec::new();
                 if moved > 0 {
-                    parts.push(format!(
-                        "{moved} of the log's messages are here by Meta's verdicts, elsewhere by wabill's"
-                    ));
+                    parts.push(format!("Meta's verdicts put {moved} more of the log's messages here"));
                 } else if moved < 0 {
-                    parts.push(format!(
-                        "{} of the log's messages are here by wabill's verdicts, elsewhere by Meta's",
-                        -moved
-                    ));
+                    parts.push(format!("wabill's verdicts put {} more of the log's messages here", -moved));
                 }
                 if lacking > 0 {
                     parts.push(format!(
-                        "Meta counted {lacking} the log lacks or has undelivered: lost webhooks?"
+                        "Meta counted {lacking} the log lacks or has undelivered (lost webhooks?)"
                     ));
                 } else if lacking < 0 {
                     parts.push(format!("Meta has not counted {} of the log's (analytics lag?)", -lacking));

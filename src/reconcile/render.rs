@@ -137,7 +137,9 @@ impl Render for Reconciliation {
         let messages: Vec<&Bucket> = rows.iter().filter(|b| b.source == Source::Messages).collect();
         if !messages.is_empty() {
             let n = messages.iter().filter(|b| differ(b)).count();
-            writeln!(out, "messages by each side's words: {} rows, {n} differ", messages.len())?;
+            let span =
+                self.span.map_or_else(String::new, |(a, b)| format!(" ({} to {})", rfc3339(a), rfc3339(b)));
+            writeln!(out, "messages by each side's words{span}: {} rows, {n} differ", messages.len())?;
         }
         for (file, outside) in &self.analytics {
             let of = |b: &&Bucket| b.file.as_deref() == Some(file.as_str());
@@ -163,7 +165,12 @@ impl Render for Reconciliation {
         let cells: Vec<Vec<String>> = shown
             .iter()
             .map(|b| {
-                let mut row = vec![b.source.to_string(), time(b.start), time(b.end)];
+                // The messages' rows span the log: the line above says when.
+                let (start, end) = match b.source {
+                    Source::Messages => (String::new(), String::new()),
+                    _ => (time(b.start), time(b.end)),
+                };
+                let mut row = vec![b.source.to_string(), start, end];
                 row.extend(used.iter().map(|&d| b.dims[d].clone()));
                 row.extend([
                     b.wabill.volume.to_string(),

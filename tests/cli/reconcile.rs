@@ -31,6 +31,9 @@ fn reconcile_finds_the_faults_of_a_realistic_dump() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     golden("reconcile.txt", &run.stdout);
     assert_eq!(run.stderr, "wabill: 313 rows read: 313 priced (0 duplicates), 0 rejected\n");
+    // The README's worked example shows this output.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&format!("```text\n{}```", run.stdout)), "README.md shows another output");
 }
 
 /// The disagreements file: one row per message, each planted fault with its likely reason.
