@@ -154,3 +154,27 @@ fn a_gzip_dump_reconciles_as_the_dump() {
     assert_eq!(zipped.code, 0, "{}", zipped.stderr);
     assert_eq!(zipped.stdout, plain.stdout);
 }
+
+/// A CSV log with Meta's verdict in `meta_*` columns (as `convert` writes a dump) reconciles
+/// as the dump does.
+#[test]
+fn a_converted_dump_reconciles_as_the_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("dump.csv");
+    let converted = wabill(&[
+        "convert",
+        "fixtures/reconcile/dump.ndjson",
+        "--to",
+        "csv",
+        "--templates",
+        "fixtures/reconcile/templates.csv",
+        "--output",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(converted.code, 0, "{}", converted.stderr);
+    let mut args = RECONCILE.to_vec();
+    args[1] = csv.to_str().unwrap();
+    let (from_csv, from_dump) = (wabill(&args), wabill(&RECONCILE));
+    assert_eq!(from_csv.code, 0, "{}", from_csv.stderr);
+    assert_eq!(from_csv.stdout, from_dump.stdout);
+}
