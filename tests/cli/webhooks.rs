@@ -41,14 +41,26 @@ fn a_json_array_of_conversation_era_notifications_converts() {
 }
 
 /// Truncated JSON, a document that is not a webhook, a status without an id, a timestamp that
-/// is not Unix seconds: each named by file, document line and JSON path; skipped when asked,
-/// else the first stops the run.
+/// is not Unix seconds, a status three days after its message was priced: each named by file,
+/// document line and JSON path; skipped when asked, else the first stops the run. A pricing
+/// object with words wabill does not know, and a recipient named by both its phone number and
+/// its business-scoped user id, are data Meta may send: read (the phone number is the user),
+/// and the words are reported by `reconcile`.
 #[test]
 fn bad_webhook_documents_are_named_by_line_and_json_path() {
     let skipped = wabill(&["convert", "fixtures/webhooks/bad.ndjson", "--to", "csv", "--skip-invalid"]);
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     golden("webhooks.bad.stderr.txt", &skipped.stderr);
-    assert_eq!(skipped.stdout.lines().count(), 2, "the header and the one good message");
+    assert_eq!(skipped.stdout.lines().count(), 4, "the header and the three good messages");
+    assert!(skipped.stdout.contains(",16505551234,mt,service,delivered,,wamid.X,"), "{}", skipped.stdout);
+    let checked =
+        wabill(&["reconcile", "fixtures/webhooks/bad.ndjson", "--skip-invalid", "--disagreements", "-"]);
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert!(
+        checked.stdout.ends_with(",unknown_word,pmp-2025,PMP,violation,service,,,,,USD,0,0,0,\"Meta's type \"\"premium\"\" is not a word wabill knows (docs/rules.md §11)\"\n"),
+        "{}",
+        checked.stdout
+    );
     let stopped = wabill(&["convert", "fixtures/webhooks/bad.ndjson", "--to", "csv"]);
     assert_eq!(stopped.code, 1);
     assert_eq!(
@@ -94,7 +106,7 @@ fn price_reads_a_webhook_dump_directly() {
     let skipped = wabill(&["price", "fixtures/webhooks/bad.ndjson", "--skip-invalid", "--group-by", "type"]);
     assert_eq!(skipped.code, 0, "{}", skipped.stderr);
     assert!(
-        skipped.stderr.ends_with("wabill: 5 rows read: 1 priced (0 duplicates), 4 rejected\n"),
+        skipped.stderr.ends_with("wabill: 8 rows read: 3 priced (0 duplicates), 5 rejected\n"),
         "{}",
         skipped.stderr
     );
