@@ -266,19 +266,29 @@ pub fn is_broken_pipe(e: &Error) -> bool {
 }
 
 /// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
-/// name): several members one after the other are read as one stream, as `gzip -d` does.
+/// name): several members one after the other are read as one stream, as `gzip -d` does. Any
+/// other file is read as it is, without a buffer of its own (the readers have theirs).
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
-    let reader: Box<dyn Read + Send> = if path == "-" {
+    let mut reader: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path).map_err(|e| io_error(path, e))?)
     };
-    let mut reader = io::BufReader::with_capacity(64 * 1024, reader);
-    let magic = io::BufRead::fill_buf(&mut reader).map_err(|e| io_error(path, e))?;
-    if magic.starts_with(&[0x1f, 0x8b]) {
-        return Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)));
+    let mut magic = [0u8; 2];
+    let mut n = 0;
+    while n < magic.len() {
+        match reader.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(path, e)),
+        }
     }
-    Ok(Box::new(reader))
+    let whole = io::Cursor::new(magic).take(n as u64).chain(reader);
+    if magic == [0x1f, 0x8b] {
+        return Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)));
+    }
+    Ok(Box::new(whole))
 }
 
 /// A csv error as the I/O error it wraps (keeping its kind, e.g. a broken pipe), or as one.
