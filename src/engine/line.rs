@@ -74,6 +74,9 @@ pub struct PricedLine {
     pub tier: Option<Tier>,
     /// The rate, on `regular` lines.
     pub rate: Option<Decimal>,
+    /// Whether the rate's figure is verified (its card's source is not marked `?`); `None`
+    /// without a rate.
+    pub rate_verified: Option<bool>,
     /// The Meta fee of this line, exact; zero when free.
     pub charge: Decimal,
     /// The WABA's currency.
@@ -115,6 +118,7 @@ impl PricedLine {
                 country,
                 tier: None,
                 rate: None,
+                rate_verified: None,
                 charge: Decimal::ZERO,
                 currency,
             }),
@@ -131,6 +135,7 @@ impl PricedLine {
         line.country = country;
         line.tier = None;
         line.rate = None;
+        line.rate_verified = None;
         line.charge = Decimal::ZERO;
         line.currency = currency;
         line
@@ -198,6 +203,7 @@ impl PartialEq for PricedLine {
             country,
             tier,
             rate,
+            rate_verified,
             charge,
             currency,
         } = self;
@@ -211,8 +217,15 @@ impl PartialEq for PricedLine {
                 &other.pricing_type,
                 &other.pricing_category,
             )
-            && (country, tier, rate, charge, currency)
-                == (&other.country, &other.tier, &other.rate, &other.charge, &other.currency)
+            && (country, tier, rate, rate_verified, charge, currency)
+                == (
+                    &other.country,
+                    &other.tier,
+                    &other.rate,
+                    &other.rate_verified,
+                    &other.charge,
+                    &other.currency,
+                )
             && account.same(&other.account)
             && self.market() == other.market()
     }
@@ -237,6 +250,7 @@ impl fmt::Debug for PricedLine {
             .field("country", &self.country)
             .field("tier", &self.tier)
             .field("rate", &self.rate)
+            .field("rate_verified", &self.rate_verified)
             .field("charge", &self.charge)
             .field("currency", &self.currency)
             .finish()
@@ -289,6 +303,7 @@ pub(crate) mod samples {
             country: None,
             tier: None,
             rate: Some(Decimal::ONE),
+            rate_verified: Some(true),
             charge: Decimal::ONE,
             currency: "USD".parse().unwrap(),
         }

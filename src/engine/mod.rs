@@ -397,6 +397,7 @@ fn price(
         (price.first(), None)
     };
     line.rate = Some(r);
+    line.rate_verified = Some(price.verified());
     line.tier = tier;
     line.charge = r;
     Ok(tier_use)

@@ -101,6 +101,7 @@ pub(super) struct Appended {
     pub(super) tier: Option<Tier>,
     /// Decimals by their bits: quicker to hash than by value, and equal bits format alike.
     pub(super) rate: Option<[u8; 16]>,
+    pub(super) rate_verified: Option<bool>,
     pub(super) charge: [u8; 16],
     pub(super) currency: Currency,
 }
@@ -116,6 +117,7 @@ impl Appended {
             country: line.country,
             tier: line.tier,
             rate: line.rate.map(|r| r.serialize()),
+            rate_verified: line.rate_verified,
             charge: line.charge.serialize(),
             currency: line.currency,
         }
@@ -160,6 +162,7 @@ pub(super) fn push_appended(out: &mut Vec<u8>, line: &PricedLine) {
     push_field(out, line.country.as_ref().map_or("", |c| c.code()));
     push_field(out, &line.tier.map(|t| t.to_string()).unwrap_or_default());
     push_field(out, &line.rate.map(|r| format_amount(r, 0)).unwrap_or_default());
+    push_field(out, line.rate_verified.map_or("", |v| if v { "true" } else { "false" }));
     push_field(out, &format_amount(line.charge, 0));
     push_field(out, line.currency.code());
 }
@@ -391,6 +394,7 @@ mod tests {
                     line.country.map_or(String::new(), |c| c.code().to_string()),
                     line.tier.map_or(String::new(), |t| t.to_string()),
                     line.rate.map_or(String::new(), |r| r.normalize().to_string()),
+                    line.rate_verified.map_or(String::new(), |v| v.to_string()),
                     line.charge.normalize().to_string(),
                     line.currency.code().to_string(),
                 ];
@@ -427,12 +431,12 @@ mod tests {
         let mut lines = out.lines();
         assert_eq!(
             lines.next().unwrap(),
-            "timestamp,user,rules,pricing_model,pricing_type,pricing_category,market,country,tier,rate,charge,\
-             currency,aggregator_fee,meta_pricing_type,meta_pricing_category"
+            "timestamp,user,rules,pricing_model,pricing_type,pricing_category,market,country,tier,rate,rate_verified,\
+             charge,currency,aggregator_fee,meta_pricing_type,meta_pricing_category"
         );
         assert_eq!(
             lines.next().unwrap(),
-            "2025-09-01T00:00:00Z,33612345678,pmp-2025,PMP,regular,marketing,France,,,1,1,USD,0.01,regular,marketing"
+            "2025-09-01T00:00:00Z,33612345678,pmp-2025,PMP,regular,marketing,France,,,1,true,1,USD,0.01,regular,marketing"
         );
     }
 }

@@ -15,7 +15,7 @@ use crate::util::rows::{RowBuf, MAX_FIELD};
 use crate::util::table::Table;
 
 /// The columns wabill appends to every priced line, in order.
-pub const APPENDED: [&str; 10] = [
+pub const APPENDED: [&str; 11] = [
     "rules",
     "pricing_model",
     "pricing_type",
@@ -24,6 +24,7 @@ pub const APPENDED: [&str; 10] = [
     "country",
     "tier",
     "rate",
+    "rate_verified",
     "charge",
     "currency",
 ];

@@ -86,16 +86,38 @@ impl fmt::Display for Tier {
     }
 }
 
-/// The price of one (currency, market, category) from one date: a flat rate or tiers.
+/// The price of one (currency, market, category) from one date: a flat rate or tiers, and
+/// where its figures come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
     bands: Vec<Band>,
     tiered: bool,
+    /// The card's `source` of its figures (empty when the card has none); its bands' sources
+    /// joined by `; ` when they differ.
+    source: Box<str>,
 }
 
 impl Price {
     pub fn flat(rate: Decimal) -> Price {
-        Price { bands: vec![Band { from: 1, to: None, rate }], tiered: false }
+        Price { bands: vec![Band { from: 1, to: None, rate }], tiered: false, source: "".into() }
+    }
+
+    /// The price with its figures' source.
+    pub(crate) fn with_source(mut self, source: &str) -> Price {
+        self.source = source.into();
+        self
+    }
+
+    /// Where its figures come from: a key of the card's sources (e.g. `C26`; data/rates.md for
+    /// the embedded cards), empty when the card does not say.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether its figures are verified: a source marked `?` is an estimate or rests on an
+    /// assumption. A card without sources is taken as its owner gives it: verified.
+    pub fn verified(&self) -> bool {
+        !self.source.split("; ").any(|s| s.trim_end().ends_with('?'))
     }
 
     /// A tiered price. Bands must start at 0 or 1, follow each other without gap or overlap,
@@ -129,7 +151,7 @@ impl Price {
         if let Some(b) = bands.iter().find(|b| b.to.is_some_and(|to| to < b.from)) {
             return Err(Problem::column("tier_to", "ends before it starts", b.to.unwrap_or(0).to_string()));
         }
-        Ok(Price { bands, tiered: true })
+        Ok(Price { bands, tiered: true, source: "".into() })
     }
 
     /// The rate of the k-th message of the month (1-based) and its tier, if the price is tiered.
@@ -170,16 +192,16 @@ impl RateCard {
     }
 
     /// Reads a rate card CSV:
-    /// `effective_from,currency,market,category,rate[,tier_from,tier_to]` (and an optional
-    /// `source`, ignored).
+    /// `effective_from,currency,market,category,rate[,tier_from,tier_to,source]`: a `source`
+    /// ending in `?` marks a figure as not verified ([`Price::verified`]).
     pub fn from_csv<R: Read>(reader: R, file: &str) -> Result<RateCard, Error> {
         let mut t = Table::new(reader, file)?;
         t.only(&COLUMNS)?;
         let [from, currency, market, category, rate] =
             ["effective_from", "currency", "market", "category", "rate"].map(|c| t.require(c).map(Some));
         let (from, currency, market, category, rate) = (from?, currency?, market?, category?, rate?);
-        let (tier_from, tier_to) = (t.find("tier_from"), t.find("tier_to"));
-        type Group = Vec<(Option<Band>, Decimal, Position)>;
+        let (tier_from, tier_to, source) = (t.find("tier_from"), t.find("tier_to"), t.find("source"));
+        type Group = Vec<(Option<Band>, Decimal, Position, String)>;
         let mut groups: BTreeMap<(Currency, String, RateCategory, NaiveDate), Group> = BTreeMap::new();
         while t.next_row()? {
             let pos = || t.position();
@@ -210,7 +232,8 @@ impl RateCard {
                     rate: r,
                 }),
             };
-            groups.entry((cur, name.to_string(), cat, date)).or_default().push((band, r, pos()));
+            let row = (band, r, pos(), t.get(source).to_string());
+            groups.entry((cur, name.to_string(), cat, date)).or_default().push(row);
         }
         let mut card = RateCard::default();
         for ((cur, name, cat, date), rows) in groups {
@@ -255,17 +278,25 @@ fn group_price(
     market: &str,
     cat: RateCategory,
     date: NaiveDate,
-    rows: &[(Option<Band>, Decimal, Position)],
+    rows: &[(Option<Band>, Decimal, Position, String)],
 ) -> Result<Price, Error> {
     let last = rows.last().expect("groups have rows").2.clone();
+    let mut sources: Vec<&str> = Vec::new();
+    for (.., source) in rows {
+        if !source.is_empty() && !sources.contains(&source.as_str()) {
+            sources.push(source);
+        }
+    }
+    let source = sources.join("; ");
     match rows {
-        [(None, rate, _)] => Ok(Price::flat(*rate)),
+        [(None, rate, ..)] => Ok(Price::flat(*rate).with_source(&source)),
         _ if rows.iter().any(|r| r.0.is_none()) => Err(Problem::new(format!(
             "more than one rate for {cur} {market} {cat} on {date} (first on line {})",
             rows[0].2.line
         ))
         .at(last)),
         _ => Price::tiers(rows.iter().filter_map(|r| r.0).collect())
+            .map(|p| p.with_source(&source))
             .map_err(|p| Problem::new(format!("tiers of {cur} {market} {cat} on {date}: {p}")).at(last)),
     }
 }

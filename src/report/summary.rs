@@ -134,6 +134,8 @@ pub struct Totals {
     pub lines: u64,
     /// Lines with a non-zero charge.
     pub charged: u64,
+    /// Lines priced at a rate whose figure is not verified (its card's source is marked `?`).
+    pub unverified: u64,
     /// The exact sum of the charges.
     #[serde(with = "rust_decimal::serde::str")]
     pub charge: Decimal,
@@ -143,6 +145,7 @@ impl Totals {
     fn add(&mut self, other: &Totals, what: &dyn std::fmt::Display) -> Result<(), Problem> {
         self.lines += other.lines;
         self.charged += other.charged;
+        self.unverified += other.unverified;
         self.charge = checked_add(self.charge, other.charge, what)?;
         Ok(())
     }
@@ -306,6 +309,7 @@ impl Summary {
         };
         let totals = &mut self.groups[i].1;
         totals.lines += 1;
+        totals.unverified += u64::from(line.rate_verified == Some(false));
         // Most lines are free: nothing to add.
         if !line.charge.is_zero() {
             totals.charged += 1;
@@ -354,7 +358,7 @@ impl Summary {
 impl Summary {
     fn header(&self) -> Vec<String> {
         let mut h: Vec<String> = self.by.iter().map(|g| g.to_string()).collect();
-        h.extend(["currency", "lines", "charged", "charge"].map(String::from));
+        h.extend(["currency", "lines", "charged", "unverified", "charge"].map(String::from));
         h
     }
 }
@@ -373,6 +377,7 @@ impl Render for Summary {
                 m.insert("currency".into(), g.currency.code().into());
                 m.insert("lines".into(), g.totals.lines.into());
                 m.insert("charged".into(), g.totals.charged.into());
+                m.insert("unverified".into(), g.totals.unverified.into());
                 m.insert("charge".into(), format_amount(g.totals.charge, g.currency.minor_units()).into());
                 serde_json::Value::Object(m)
             })
@@ -386,6 +391,7 @@ impl Render for Summary {
                     "currency": c.code(),
                     "lines": t.lines,
                     "charged": t.charged,
+                    "unverified": t.unverified,
                     "charge": format_amount(t.charge, c.minor_units()),
                     "charge_rounded": format_fixed(c.round(t.charge), c.minor_units()),
                 })
@@ -399,8 +405,14 @@ impl Render for Summary {
         w.write_record(self.header())?;
         for g in self.groups() {
             let amount = format_amount(g.totals.charge, g.currency.minor_units());
-            let tail =
-                [g.currency.to_string(), g.totals.lines.to_string(), g.totals.charged.to_string(), amount];
+            let t = &g.totals;
+            let tail = [
+                g.currency.to_string(),
+                t.lines.to_string(),
+                t.charged.to_string(),
+                t.unverified.to_string(),
+                amount,
+            ];
             w.write_record(g.keys.iter().chain(tail.iter()))?;
         }
         w.flush()
@@ -426,6 +438,7 @@ impl Render for Summary {
                         c.to_string(),
                         t.lines.to_string(),
                         t.charged.to_string(),
+                        t.unverified.to_string(),
                         format_fixed(t.charge, scale),
                     ]);
                     r

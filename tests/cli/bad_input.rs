@@ -41,7 +41,7 @@ fn rows_with_the_wrong_number_of_fields_or_invalid_utf8_are_skipped_like_any_bad
     golden("unreadable.skipped.stderr.txt", &run.stderr);
     assert_eq!(
         run.stdout,
-        "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n"
+        "type,currency,lines,charged,unverified,charge\nfree_customer_service,USD,1,0,0,0.00\ninbound,USD,1,0,0,0.00\n"
     );
 }
 

@@ -85,7 +85,7 @@ fn reads_stdin() {
     let log = std::fs::read(root().join("fixtures/small/marketing.csv")).unwrap();
     let run = wabill_stdin(&["price", "-", "--format", "csv", "--group-by", "market"], Some(&log));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "market,currency,lines,charged,charge\nFrance,USD,1,1,0.1432\n");
+    assert_eq!(run.stdout, "market,currency,lines,charged,unverified,charge\nFrance,USD,1,1,0,0.1432\n");
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn an_unsorted_log_is_refused_unless_sorting_is_asked_for() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "type,currency,lines,charged,charge\nfree_customer_service,USD,1,0,0.00\ninbound,USD,1,0,0.00\n"
+        "type,currency,lines,charged,unverified,charge\nfree_customer_service,USD,1,0,0,0.00\ninbound,USD,1,0,0,0.00\n"
     );
     assert!(run.stderr.starts_with("wabill: --sort: reading the whole log into memory to sort it\n"));
 }
