@@ -95,16 +95,24 @@ pub struct Price {
     /// The card's `source` of its figures (empty when the card has none); its bands' sources
     /// joined by `; ` when they differ.
     source: Box<str>,
+    /// No source of its figures is marked `?` (kept, not computed, for the pricing path).
+    verified: bool,
 }
 
 impl Price {
     pub fn flat(rate: Decimal) -> Price {
-        Price { bands: vec![Band { from: 1, to: None, rate }], tiered: false, source: "".into() }
+        Price {
+            bands: vec![Band { from: 1, to: None, rate }],
+            tiered: false,
+            source: "".into(),
+            verified: true,
+        }
     }
 
     /// The price with its figures' source.
     pub(crate) fn with_source(mut self, source: &str) -> Price {
         self.source = source.into();
+        self.verified = !source.split("; ").any(|s| s.trim_end().ends_with('?'));
         self
     }
 
@@ -117,7 +125,7 @@ impl Price {
     /// Whether its figures are verified: a source marked `?` is an estimate or rests on an
     /// assumption. A card without sources is taken as its owner gives it: verified.
     pub fn verified(&self) -> bool {
-        !self.source.split("; ").any(|s| s.trim_end().ends_with('?'))
+        self.verified
     }
 
     /// A tiered price. Bands must start at 0 or 1, follow each other without gap or overlap,
@@ -151,7 +159,7 @@ impl Price {
         if let Some(b) = bands.iter().find(|b| b.to.is_some_and(|to| to < b.from)) {
             return Err(Problem::column("tier_to", "ends before it starts", b.to.unwrap_or(0).to_string()));
         }
-        Ok(Price { bands, tiered: true, source: "".into() })
+        Ok(Price { bands, tiered: true, source: "".into(), verified: true })
     }
 
     /// The rate of the k-th message of the month (1-based) and its tier, if the price is tiered.
