@@ -18,6 +18,7 @@ use paths::Named;
 use sink::{PriceSink, SHOWN_BUSINESSES};
 
 mod background;
+mod cards;
 mod convert;
 mod generate;
 mod output;
@@ -91,9 +92,14 @@ enum LogFormat {
 /// The options every pricing command shares.
 #[derive(Args)]
 struct PricingArgs {
-    /// Rate card CSV (default: the embedded card).
-    #[arg(long, value_name = "FILE")]
-    rates: Option<PathBuf>,
+    /// Rate cards instead of the embedded one: wabill's dated CSV, or Meta's list-rate card
+    /// as published (`FILE@DATE`: in force from DATE; `FILE@DATE@CURRENCY` when its tokens
+    /// are a bare `$`). Give it once per file; the files make one card.
+    #[arg(long, value_name = "FILE[@DATE]")]
+    rates: Vec<cards::CardFile>,
+    /// The date from which Meta's cards named without `@DATE` apply.
+    #[arg(long, value_name = "DATE")]
+    rates_effective: Option<NaiveDate>,
     /// Markets CSV (default: the embedded calling-code table).
     #[arg(long, value_name = "FILE")]
     markets: Option<PathBuf>,
@@ -307,12 +313,13 @@ impl PricingArgs {
     /// The files it reads.
     fn files(&self) -> impl Iterator<Item = Named<'_>> {
         let files = [
-            ("--rates", &self.rates),
             ("--markets", &self.markets),
             ("--accounts", &self.accounts),
             ("--templates", &self.webhooks.templates),
         ];
-        files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)))
+        let files =
+            files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)));
+        self.rates.iter().map(|f| Named::new("--rates", &f.path)).chain(files)
     }
 
     /// The engine, and the accounts when read from a file.
@@ -322,9 +329,9 @@ impl PricingArgs {
             Some(p) => Markets::from_csv(open(&name(p))?, &name(p))?,
             None => Markets::embedded(),
         };
-        let card = match &self.rates {
-            Some(p) => RateCard::from_csv(open(&name(p))?, &name(p))?,
-            None => RateCard::embedded(),
+        let card = match self.rates.as_slice() {
+            [] => RateCard::embedded(),
+            files => cards::load(files, self.rates_effective, &markets)?,
         };
         let listed = match &self.accounts {
             Some(p) => Some(Accounts::from_csv(open(&name(p))?, &name(p))?),

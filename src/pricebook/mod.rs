@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod market;
+pub(crate) mod meta;
 pub(crate) mod ratecard;
 
 use chrono::NaiveDate;

@@ -263,6 +263,37 @@ impl RateCard {
         in_force(dated, date)
     }
 
+    /// Adds a price from `date` (replacing one of the same date).
+    pub(crate) fn insert(&mut self, key: PriceKey, date: NaiveDate, price: Price) {
+        let dated = self.prices.entry(key).or_default();
+        match dated.binary_search_by_key(&date, |(d, _)| *d) {
+            Ok(i) => dated[i].1 = price,
+            Err(i) => dated.insert(i, (date, price)),
+        }
+    }
+
+    /// The card of several cards (each file of `--rates`): every dated price of each. Two
+    /// cards pricing one currency, market and category from the same date are an error
+    /// naming both sources.
+    pub fn merge(mut self, other: RateCard) -> Result<RateCard, Error> {
+        for (key, dated) in other.prices {
+            for (date, price) in dated {
+                if let Some((_, mine)) =
+                    self.prices.get(&key).and_then(|d| d.iter().find(|(d, _)| *d == date))
+                {
+                    let (currency, market, category) = &key;
+                    return Err(Error::config(format!(
+                        "two cards price {currency} {market} {category} from {date}: {} and {}",
+                        mine.source(),
+                        price.source()
+                    )));
+                }
+                self.insert(key.clone(), date, price);
+            }
+        }
+        Ok(self)
+    }
+
     /// Every (currency, market, category) with its dated prices, in order.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&PriceKey, &Vec<(NaiveDate, Price)>)> {
         self.prices.iter()

@@ -1,0 +1,297 @@
+//! Meta's rate-card files as Meta publishes them (docs/rules.md §5): the list-rate card of one
+//! currency, read into wabill's dated card at the date it takes effect.
+//!
+//! The file has a few preamble lines (a title, a note, blank lines), then a header row
+//! `Market,Currency,Marketing,Utility,Authentication,"Authentication-\nInternational",Service`
+//! (older cards lack `Service` or `Authentication-International`), then one row per market:
+//! its name as Meta's markets table writes it, a currency token (`$US`, `A$`, `£`, `₹`, `RP`,
+//! …; one published file has `GBD` for `£`), and one rate per category, `n/a` where the
+//! category is not offered. A Meta file carries no date: the caller says from when it applies.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::market::Markets;
+use super::ratecard::{Price, RateCard, RateCategory};
+use crate::domain::error::{Error, Position, Problem};
+use crate::domain::money::Currency;
+
+/// The tokens Meta's cards write in their `Currency` column, and the currencies each may name
+/// (the ISO code itself is accepted too). `$` alone names several.
+const TOKENS: [(&str, &[&str]); 20] = [
+    ("$US", &["USD"]),
+    ("US$", &["USD"]),
+    ("A$", &["AUD"]),
+    ("AU$", &["AUD"]),
+    ("€", &["EUR"]),
+    ("£", &["GBP"]),
+    ("GBD", &["GBP"]),
+    ("₹", &["INR"]),
+    ("RS", &["INR"]),
+    ("RP", &["IDR"]),
+    ("MX$", &["MXN"]),
+    ("R$", &["BRL"]),
+    ("S$", &["SGD"]),
+    ("SG$", &["SGD"]),
+    ("RM", &["MYR"]),
+    ("S/", &["PEN"]),
+    ("S/.", &["PEN"]),
+    ("د.إ", &["AED"]),
+    ("﷼", &["SAR"]),
+    ("$", &["USD", "ARS", "CLP", "COP", "MXN"]),
+];
+
+/// The currencies a `Currency` cell may name.
+fn currencies_of(token: &str) -> Vec<Currency> {
+    let t = token.trim().to_uppercase();
+    if let Some((_, codes)) = TOKENS.iter().find(|(k, _)| k.to_uppercase() == t) {
+        return codes.iter().map(|c| c.parse().expect("ISO codes")).collect();
+    }
+    match Currency::parse_text(&t) {
+        Ok(c) => vec![c],
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A header cell reduced to its letters, lower case: `"Authentication-\nInternational"` is
+/// `authenticationinternational`.
+fn letters(cell: &str) -> String {
+    cell.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// The category of a rate column's header.
+fn category_of(header: &str) -> Option<RateCategory> {
+    match letters(header).as_str() {
+        "marketing" => Some(RateCategory::Marketing),
+        "utility" => Some(RateCategory::Utility),
+        "authentication" => Some(RateCategory::Authentication),
+        "authenticationinternational" => Some(RateCategory::AuthenticationInternational),
+        "service" => Some(RateCategory::Service),
+        _ => None,
+    }
+}
+
+/// A rate cell: an exact non-negative decimal, with the currency's token or thousands
+/// separators around it as Meta's spreadsheets may write them.
+fn rate_of(cell: &str, token: &str) -> Result<Option<Decimal>, Problem> {
+    let t = cell.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("n/a") || t == "-" {
+        return Ok(None);
+    }
+    let bare = t.strip_prefix(token.trim()).unwrap_or(t).trim();
+    let bare: String = bare.chars().filter(|&c| c != ',' && !c.is_whitespace()).collect();
+    crate::domain::money::parse_amount("rate", &bare)
+        .map(Some)
+        .map_err(|_| Problem::column("rate", "not a rate (a decimal number, or n/a)", cell))
+}
+
+impl RateCard {
+    /// Reads Meta's list-rate card of one currency, as Meta publishes it, as in force from
+    /// `effective` (the layout: docs/rules.md §5). Every market must be in
+    /// `markets`; `currency`, when given, is the file's currency (needed when its token is `$`
+    /// alone). Each figure's source is the file's name.
+    pub fn from_meta_csv<R: Read>(
+        reader: R,
+        file: &str,
+        effective: NaiveDate,
+        currency: Option<Currency>,
+        markets: &Markets,
+    ) -> Result<RateCard, Error> {
+        list_card(reader, file, effective, currency, markets)
+    }
+
+    /// Whether a card file is in wabill's dated CSV: its first line names `effective_from`.
+    pub fn is_wabill_csv(bytes: &[u8]) -> bool {
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        String::from_utf8_lossy(first).to_lowercase().contains("effective_from")
+    }
+
+    /// Reads a card file of either layout, told by its first line: wabill's dated CSV (it
+    /// names `effective_from`; `effective` must then be `None`, its rows carry their dates),
+    /// or Meta's list-rate card, in force from `effective` (which it then needs).
+    pub fn from_either(
+        bytes: &[u8],
+        file: &str,
+        effective: Option<NaiveDate>,
+        currency: Option<Currency>,
+        markets: &Markets,
+    ) -> Result<RateCard, Error> {
+        match (RateCard::is_wabill_csv(bytes), effective) {
+            (true, None) => RateCard::from_csv(bytes, file),
+            (true, Some(_)) => {
+                Err(Error::config(format!("{file}: a card in wabill's CSV carries its dates: no @DATE")))
+            }
+            (false, Some(date)) => RateCard::from_meta_csv(bytes, file, date, currency, markets),
+            (false, None) => Err(Error::config(format!(
+                "{file}: Meta's card carries no date: name it FILE@DATE, or give --rates-effective DATE"
+            ))),
+        }
+    }
+}
+
+fn list_card<R: Read>(
+    reader: R,
+    file: &str,
+    effective: NaiveDate,
+    currency: Option<Currency>,
+    markets: &Markets,
+) -> Result<RateCard, Error> {
+    let mut rows = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let at = |line: u64| Position { file: file.into(), line };
+    let mut columns: Option<(usize, usize, Vec<(usize, RateCategory)>)> = None;
+    let mut file_currency = currency;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut card_rows = Vec::new();
+    let known: std::collections::HashSet<&str> = markets.names().collect();
+    for record in rows.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            Problem::new(format!("not CSV: {e}")).at(at(line))
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let Some((market, token, rates)) = &columns else {
+            // The preamble, until the header row.
+            let cells: Vec<String> = record.iter().map(letters).collect();
+            if cells.first().map(String::as_str) == Some("market") && cells.iter().any(|c| c == "currency") {
+                let currency = cells.iter().position(|c| c == "currency").expect("just found");
+                let rates: Vec<(usize, RateCategory)> =
+                    record.iter().enumerate().filter_map(|(i, h)| category_of(h).map(|c| (i, c))).collect();
+                if !rates.iter().any(|(_, c)| *c == RateCategory::Marketing) {
+                    return Err(Problem::column("Marketing", "missing from the header row", "").at(at(line)));
+                }
+                columns = Some((0, currency, rates));
+            }
+            continue;
+        };
+        let name = record.get(*market).unwrap_or("").trim();
+        let cell_token = record.get(*token).unwrap_or("").trim();
+        let has_rate = rates.iter().any(|(i, _)| !record.get(*i).unwrap_or("").trim().is_empty());
+        if name.is_empty() || (cell_token.is_empty() && !has_rate) {
+            continue; // a blank line or a note under the table
+        }
+        let named = currencies_of(cell_token);
+        let row_currency = match (file_currency, named.as_slice()) {
+            (_, []) => {
+                return Err(Problem::column("Currency", "not a currency token", cell_token).at(at(line)))
+            }
+            (Some(c), named) if named.contains(&c) => c,
+            (Some(c), _) => {
+                let what = format!("names another currency than the file's {c}");
+                return Err(Problem::column("Currency", what, cell_token).at(at(line)));
+            }
+            (None, [one]) => *one,
+            (None, several) => {
+                let names: Vec<String> = several.iter().map(|c| c.to_string()).collect();
+                let what = format!("may name {}: say which (FILE@DATE@CURRENCY)", names.join(", "));
+                return Err(Problem::column("Currency", what, cell_token).at(at(line)));
+            }
+        };
+        file_currency = Some(row_currency);
+        if !known.contains(name) {
+            return Err(Problem::column("Market", "not a market of the markets table", name).at(at(line)));
+        }
+        if let Some(first) = seen.insert(name.to_string(), line) {
+            let what = format!("repeats the market of line {first}");
+            return Err(Problem::column("Market", what, name).at(at(line)));
+        }
+        for &(i, category) in rates {
+            if let Some(rate) =
+                rate_of(record.get(i).unwrap_or(""), cell_token).map_err(|p| p.at(at(line)))?
+            {
+                card_rows.push((row_currency, name.to_string(), category, rate));
+            }
+        }
+    }
+    if columns.is_none() {
+        let what = "not Meta's list-rate card: no header row Market,Currency,Marketing,…";
+        return Err(Problem::new(what).at(at(1)));
+    }
+    let mut card = RateCard::default();
+    for (currency, market, category, rate) in card_rows {
+        card.insert((currency, market, category), effective, Price::flat(rate).with_source(file));
+    }
+    Ok(card)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CARD: &str = "WhatsApp Business Platform rates\n\
+        Rates effective October 1 2026\n\
+        \n\
+        Market,Currency,Marketing,Utility,Authentication,\"Authentication-\nInternational\",Service\n\
+        India,₹,0.8631,0.1150,0.1150,2.5000,0.1150\n\
+        Brazil,₹,5.1340,0.5585,0.5585,n/a,0.5585\n\
+        \n\
+        * Rates are per delivered message.\n";
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn read(text: &str) -> Result<RateCard, Error> {
+        list_card(text.as_bytes(), "meta.csv", d("2026-10-01"), None, &Markets::embedded())
+    }
+
+    #[test]
+    fn metas_list_card_is_read_at_its_date() {
+        let card = read(CARD).unwrap();
+        let inr: Currency = "INR".parse().unwrap();
+        let at = |m: &str, c, date: &str| card.price(inr, m, c, d(date)).map(Price::first);
+        assert_eq!(at("India", RateCategory::Marketing, "2026-10-01"), Some("0.8631".parse().unwrap()));
+        assert_eq!(
+            at("India", RateCategory::AuthenticationInternational, "2026-12-01"),
+            Some("2.5".parse().unwrap())
+        );
+        assert_eq!(at("Brazil", RateCategory::AuthenticationInternational, "2026-12-01"), None, "n/a");
+        assert_eq!(at("India", RateCategory::Marketing, "2026-09-30"), None, "before its date");
+        let p = card.price(inr, "India", RateCategory::Service, d("2026-10-01")).unwrap();
+        assert_eq!((p.source(), p.verified()), ("meta.csv", true));
+    }
+
+    #[test]
+    fn bad_cells_name_their_line() {
+        let e = read(&CARD.replace("0.1150,0.1150,2.5000", "0.1150,cheap,2.5000")).unwrap_err();
+        assert_eq!(e.to_string(), "meta.csv:6: column rate: not a rate (a decimal number, or n/a) (cheap)");
+        let e = read(&CARD.replace("Brazil,₹", "Brazil,£")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "meta.csv:7: column Currency: names another currency than the file's INR (£)"
+        );
+        let e = read(&CARD.replace("Brazil,", "Brasil,")).unwrap_err();
+        assert_eq!(e.to_string(), "meta.csv:7: column Market: not a market of the markets table (Brasil)");
+        let e = read(&CARD.replace("Brazil,", "India,")).unwrap_err();
+        assert_eq!(e.to_string(), "meta.csv:7: column Market: repeats the market of line 6 (India)");
+        let e = read("effective_from,currency\n").unwrap_err();
+        assert!(e.to_string().contains("no header row"), "{e}");
+        let e = read(&CARD.replace("₹", "$")).unwrap_err();
+        assert!(e.to_string().contains("may name USD, ARS, CLP, COP, MXN"), "{e}");
+    }
+
+    #[test]
+    fn tokens_name_currencies() {
+        let names = |t: &str| currencies_of(t).iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",");
+        assert_eq!(names("$US"), "USD");
+        assert_eq!(names("GBD"), "GBP");
+        assert_eq!(names("Rp"), "IDR");
+        assert_eq!(names("eur"), "EUR");
+        assert_eq!(names("?"), "");
+    }
+
+    #[test]
+    fn the_layout_is_told_by_the_first_line() {
+        let m = Markets::embedded();
+        let date = Some(d("2026-10-01"));
+        assert!(RateCard::from_either(CARD.as_bytes(), "m.csv", date, None, &m).is_ok());
+        let e = RateCard::from_either(CARD.as_bytes(), "m.csv", None, None, &m).unwrap_err();
+        assert!(e.to_string().contains("carries no date"), "{e}");
+        let ours = b"effective_from,currency,market,category,rate\n2026-10-01,INR,India,marketing,0.8631\n";
+        assert!(RateCard::from_either(ours, "r.csv", None, None, &m).is_ok());
+        let e = RateCard::from_either(ours, "r.csv", date, None, &m).unwrap_err();
+        assert!(e.to_string().contains("carries its dates"), "{e}");
+    }
+}
