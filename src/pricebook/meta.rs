@@ -132,6 +132,8 @@ impl RateCard {
     }
 }
 
+type Columns = (usize, usize, Vec<(usize, RateCategory)>);
+
 fn list_card<R: Read>(
     reader: R,
     file: &str,
@@ -141,7 +143,8 @@ fn list_card<R: Read>(
 ) -> Result<RateCard, Error> {
     let mut rows = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
     let at = |line: u64| Position { file: file.into(), line };
-    let mut columns: Option<(usize, usize, Vec<(usize, RateCategory)>)> = None;
+    // Once the header row is met: the market's and the currency's columns, and each rate's.
+    let mut columns: Option<Columns> = None;
     let mut file_currency = currency;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut card_rows = Vec::new();
