@@ -23,6 +23,7 @@ mod convert;
 mod generate;
 mod output;
 mod paths;
+mod rates;
 mod reconcile;
 mod sink;
 
@@ -46,6 +47,8 @@ enum Command {
     /// Check wabill against Meta: each message against Meta's verdict, and Meta's analytics
     /// bucket by bucket.
     Reconcile(reconcile::ReconcileArgs),
+    /// Show the rate card in force (or every dated price), or import Meta's card files.
+    Rates(rates::RatesArgs),
     /// Write a deterministic synthetic log (and its accounts), for demos and benchmarks.
     Generate(GenerateArgs),
     /// Convert Meta's webhook logs to wabill's CSV log, one row per message.
@@ -206,6 +209,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             let agrees = reconcile::reconcile(args)?;
             Ok(if check && !agrees { reconcile::DISAGREES } else { 0 })
         }
+        Command::Rates(args) => rates::rates(args).map(|()| 0),
         Command::Generate(args) => generate(args).map(|()| 0),
         Command::Convert(args) => convert::convert(args).map(|()| 0),
     }
@@ -241,6 +245,19 @@ impl Command {
                 inputs.extend(a.webhooks.templates.iter().map(|t| Named::new("--templates", t)));
                 ("convert", inputs, vec![Named::new("--output", &a.output)])
             }
+            Command::Rates(a) => match &a.import {
+                Some(rates::Import::Import { files, read, out }) => {
+                    let mut inputs: Vec<Named> = files.iter().map(|f| Named::new("FILE", &f.path)).collect();
+                    inputs.extend(read.markets.iter().map(|m| Named::new("--markets", m)));
+                    ("rates", inputs, vec![Named::new("--out", out)])
+                }
+                None => {
+                    let mut inputs: Vec<Named> =
+                        a.rates.iter().map(|f| Named::new("--rates", &f.path)).collect();
+                    inputs.extend(a.read.markets.iter().map(|m| Named::new("--markets", m)));
+                    ("rates", inputs, Vec::new())
+                }
+            },
             Command::Generate(a) => {
                 let mut outputs = vec![Named::new("--output", a.output.as_deref().unwrap_or("-"))];
                 outputs.extend(a.accounts.iter().map(|p| Named::new("--accounts", p)));

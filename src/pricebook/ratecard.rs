@@ -174,8 +174,14 @@ impl Price {
         self.bands[0].rate
     }
 
+    /// Its bands, in order (one open band for a flat rate).
     pub fn bands(&self) -> &[Band] {
         &self.bands
+    }
+
+    /// Whether it is a tiered price (volume tiers), not a flat rate.
+    pub fn is_tiered(&self) -> bool {
+        self.tiered
     }
 }
 
@@ -261,6 +267,26 @@ impl RateCard {
     ) -> Option<&Price> {
         let dated = self.prices.get(&(currency, market.to_string(), category))?;
         in_force(dated, date)
+    }
+
+    /// Every price of the card: currency, market, category, the date it takes effect, and the
+    /// price; by currency, market, category and date.
+    pub fn prices(&self) -> impl Iterator<Item = (Currency, &str, RateCategory, NaiveDate, &Price)> {
+        self.prices.iter().flat_map(|((currency, market, category), dated)| {
+            dated.iter().map(move |(date, price)| (*currency, market.as_str(), *category, *date, price))
+        })
+    }
+
+    /// The prices in force on `date`: of each currency, market and category, the latest from
+    /// `date` or before.
+    pub fn in_force_on(
+        &self,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = (Currency, &str, RateCategory, NaiveDate, &Price)> {
+        self.prices.iter().filter_map(move |((currency, market, category), dated)| {
+            latest_by(dated, date, |(from, _)| *from)
+                .map(|(from, price)| (*currency, market.as_str(), *category, *from, price))
+        })
     }
 
     /// Adds a price from `date` (replacing one of the same date).

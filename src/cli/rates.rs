@@ -1,0 +1,118 @@
+//! `wabill rates`: the card in force on a date (for a currency, a market), or every price of
+//! Meta's files written as wabill's dated card (`wabill rates import`).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use wabill::report::{CardFigures, Format, Render};
+use wabill::{Currency, Error, Markets, RateCard, RateCategory, RuleSet};
+
+use super::cards::{self, CardFile};
+use super::output::Output;
+use super::{emit, io_error, open};
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(super) struct RatesArgs {
+    #[command(subcommand)]
+    pub(super) import: Option<Import>,
+    /// The date whose card to show (default: every dated price).
+    #[arg(long, value_name = "DATE")]
+    date: Option<NaiveDate>,
+    /// Only this currency's prices (ISO code, e.g. INR).
+    #[arg(long, value_name = "CODE")]
+    currency: Option<Currency>,
+    /// Only this market's prices (as the markets table names it, e.g. India).
+    #[arg(long, value_name = "NAME")]
+    market: Option<String>,
+    /// Rate cards instead of the embedded one (as for `price`).
+    #[arg(long, value_name = "FILE[@DATE]")]
+    pub(super) rates: Vec<CardFile>,
+    #[command(flatten)]
+    pub(super) read: ReadArgs,
+    /// `table`, `csv` or `json`.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    format: Format,
+}
+
+/// How Meta's card files are read: from when, and the markets table their names are checked
+/// against.
+#[derive(Args)]
+pub(super) struct ReadArgs {
+    /// The date from which Meta's cards named without `@DATE` apply.
+    #[arg(long, value_name = "DATE")]
+    rates_effective: Option<NaiveDate>,
+    /// Markets CSV (default: the embedded calling-code table).
+    #[arg(long, value_name = "FILE")]
+    pub(super) markets: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(super) enum Import {
+    /// Write Meta's card files (`FILE@DATE`) as wabill's dated card CSV.
+    Import {
+        /// Meta's files (or wabill's cards), each `FILE@DATE`.
+        #[arg(required = true, value_name = "FILE@DATE")]
+        files: Vec<CardFile>,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// Write the card there (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        out: String,
+    },
+}
+
+impl ReadArgs {
+    /// The card of the files (none: the embedded card).
+    fn card(&self, files: &[CardFile]) -> Result<RateCard, Error> {
+        if files.is_empty() {
+            return Ok(RateCard::embedded());
+        }
+        let markets = match &self.markets {
+            Some(p) => Markets::from_csv(open(&p.display().to_string())?, &p.display().to_string())?,
+            None => Markets::embedded(),
+        };
+        cards::load(files, self.rates_effective, &markets)
+    }
+}
+
+pub(super) fn rates(args: RatesArgs) -> Result<(), Error> {
+    if let Some(Import::Import { files, read, out }) = args.import {
+        let card = read.card(&files)?;
+        let mut output = Output::create(&out)?;
+        let name = output.name();
+        let figures = CardFigures { prices: card.prices().collect(), verified_column: false };
+        figures.csv(&mut output).map_err(|e| io_error(&name, e))?;
+        return output.finish();
+    }
+    let card = args.read.card(&args.rates)?;
+    let prices: Vec<_> = match args.date {
+        // The categories the rules of that date price with, not those of earlier eras.
+        Some(date) => {
+            let used = categories(RuleSet::for_date(date));
+            card.in_force_on(date).filter(|(_, _, category, ..)| used.contains(category)).collect()
+        }
+        None => card.prices().collect(),
+    };
+    let prices = prices
+        .into_iter()
+        .filter(|(cur, market, ..)| {
+            args.currency.is_none_or(|c| c == *cur) && args.market.as_deref().is_none_or(|m| m == *market)
+        })
+        .collect();
+    let mut text = Vec::new();
+    let figures = CardFigures { prices, verified_column: true };
+    figures.render(args.format, &mut text).map_err(|e| io_error("<rates>", e))?;
+    emit(&text, false)
+}
+
+/// The rate categories a rule set prices with (docs/rules.md §4, §5).
+fn categories(rules: RuleSet) -> &'static [RateCategory] {
+    use RateCategory::*;
+    match rules {
+        RuleSet::Nbp => &[Template],
+        RuleSet::Cbp2022 => &[UserInitiated, BusinessInitiated],
+        _ => &[Marketing, Utility, Authentication, AuthenticationInternational, Service],
+    }
+}
