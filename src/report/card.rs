@@ -11,7 +11,7 @@ use super::render::{write_aligned, Render};
 use crate::domain::money::{format_amount, Currency};
 use crate::pricebook::ratecard::{Price, RateCategory};
 
-/// Prices of a card, as [`crate::RateCard::prices`] or [`crate::RateCard::in_force_on`] give
+/// Prices of a card, as `RateCard::prices` or `RateCard::in_force_on` give
 /// them, to render.
 pub struct CardFigures<'a> {
     /// Currency, market, category, the date each takes effect, and the price.
