@@ -37,7 +37,7 @@ pub use domain::money::{Country, Currency};
 pub use engine::{Engine, Options, OptionsBuilder, Priced, PricedLine};
 pub use pricebook::account::{Account, Accounts, AuthIntlFrom};
 pub use pricebook::market::Markets;
-pub use pricebook::ratecard::{RateCard, RateCategory, Tier};
+pub use pricebook::ratecard::{Band, Price, RateCard, RateCategory, Tier};
 pub use pricebook::Pricebook;
 pub use rules::{RuleChoice, RuleSet};
 

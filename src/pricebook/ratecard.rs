@@ -56,9 +56,11 @@ impl From<Category> for RateCategory {
 /// One band of a price: the k-th message of a month with `from <= k <= to` pays `rate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Band {
+    /// The first message of the band (1-based; 0 reads as 1).
     pub from: u64,
-    /// `None`: open end (`MAX`).
+    /// The last; `None`: open end (`MAX`).
     pub to: Option<u64>,
+    /// The rate of each message in the band.
     pub rate: Decimal,
 }
 
@@ -100,6 +102,7 @@ pub struct Price {
 }
 
 impl Price {
+    /// A flat rate, without a source.
     pub fn flat(rate: Decimal) -> Price {
         Price {
             bands: vec![Band { from: 1, to: None, rate }],
