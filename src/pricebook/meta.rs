@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::market::Markets;
-use super::ratecard::{Price, RateCard, RateCategory};
+use super::ratecard::{Band, Price, RateCard, RateCategory};
 use crate::domain::error::{Error, Position, Problem};
 use crate::domain::money::Currency;
 
@@ -132,7 +132,71 @@ impl RateCard {
     }
 }
 
-type Columns = (usize, usize, Vec<(usize, RateCategory)>);
+/// A Meta file's rows, each with the line it starts on (a header cell may hold a line break).
+type Rows = Vec<(u64, Vec<String>)>;
+
+/// What every row of a Meta file is checked against: the markets table, the file's currency
+/// (given, or that of its first row), and the markets met.
+struct Check<'a> {
+    file: &'a str,
+    markets: std::collections::HashSet<&'a str>,
+    currency: Option<Currency>,
+}
+
+impl Check<'_> {
+    fn at(&self, line: u64) -> Position {
+        Position { file: self.file.into(), line }
+    }
+
+    /// The currency of a row's token: the file's.
+    fn currency(&mut self, token: &str, line: u64) -> Result<Currency, Error> {
+        let named = currencies_of(token);
+        let c = match (self.currency, named.as_slice()) {
+            (_, []) => {
+                return Err(Problem::column("Currency", "not a currency token", token).at(self.at(line)))
+            }
+            (Some(c), named) if named.contains(&c) => c,
+            (Some(c), _) => {
+                let what = format!("names another currency than the file's {c}");
+                return Err(Problem::column("Currency", what, token).at(self.at(line)));
+            }
+            (None, [one]) => *one,
+            (None, several) => {
+                let names: Vec<String> = several.iter().map(|c| c.to_string()).collect();
+                let what = format!("may name {}: say which (FILE@DATE@CURRENCY)", names.join(", "));
+                return Err(Problem::column("Currency", what, token).at(self.at(line)));
+            }
+        };
+        self.currency = Some(c);
+        Ok(c)
+    }
+
+    fn market(&self, name: &str, line: u64) -> Result<(), Error> {
+        if self.markets.contains(name) {
+            Ok(())
+        } else {
+            Err(Problem::column("Market", "not a market of the markets table", name).at(self.at(line)))
+        }
+    }
+}
+
+fn read_rows<R: Read>(reader: R, file: &str) -> Result<Rows, Error> {
+    let mut rows = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let mut out = Vec::new();
+    for record in rows.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            Problem::new(format!("not CSV: {e}")).at(Position { file: file.into(), line })
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        out.push((line, record.iter().map(|c| c.trim().to_string()).collect()));
+    }
+    Ok(out)
+}
+
+fn cell(row: &[String], i: usize) -> &str {
+    row.get(i).map_or("", String::as_str)
+}
 
 fn list_card<R: Read>(
     reader: R,
@@ -141,82 +205,139 @@ fn list_card<R: Read>(
     currency: Option<Currency>,
     markets: &Markets,
 ) -> Result<RateCard, Error> {
-    let mut rows = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
-    let at = |line: u64| Position { file: file.into(), line };
-    // Once the header row is met: the market's and the currency's columns, and each rate's.
-    let mut columns: Option<Columns> = None;
-    let mut file_currency = currency;
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut card_rows = Vec::new();
-    let known: std::collections::HashSet<&str> = markets.names().collect();
-    for record in rows.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            Problem::new(format!("not CSV: {e}")).at(at(line))
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        let Some((market, token, rates)) = &columns else {
-            // The preamble, until the header row.
-            let cells: Vec<String> = record.iter().map(letters).collect();
-            if cells.first().map(String::as_str) == Some("market") && cells.iter().any(|c| c == "currency") {
-                let currency = cells.iter().position(|c| c == "currency").expect("just found");
-                let rates: Vec<(usize, RateCategory)> =
-                    record.iter().enumerate().filter_map(|(i, h)| category_of(h).map(|c| (i, c))).collect();
-                if !rates.iter().any(|(_, c)| *c == RateCategory::Marketing) {
-                    return Err(Problem::column("Marketing", "missing from the header row", "").at(at(line)));
-                }
-                columns = Some((0, currency, rates));
-            }
-            continue;
-        };
-        let name = record.get(*market).unwrap_or("").trim();
-        let cell_token = record.get(*token).unwrap_or("").trim();
-        let has_rate = rates.iter().any(|(i, _)| !record.get(*i).unwrap_or("").trim().is_empty());
+    let rows = read_rows(reader, file)?;
+    let mut check = Check { file, markets: markets.names().collect(), currency };
+    // The header row: `Market` first, a `Currency` column.
+    let header = rows.iter().position(|(_, cells)| {
+        cells.first().is_some_and(|c| letters(c).starts_with("market"))
+            && cells.iter().any(|c| letters(c) == "currency")
+    });
+    let Some(h) = header else {
+        let what = "not Meta's rate card: no header row Market,Currency,…";
+        return Err(Problem::new(what).at(check.at(1)));
+    };
+    let (line, head) = &rows[h];
+    let token = head.iter().position(|c| letters(c) == "currency").expect("the header has one");
+    let mut card = RateCard::default();
+    if head.iter().any(|c| letters(c) == "from") {
+        tier_rows(&rows, h, token, &mut check, effective, &mut card)?;
+        return Ok(card);
+    }
+    let rates: Vec<(usize, RateCategory)> =
+        head.iter().enumerate().filter_map(|(i, h)| category_of(h).map(|c| (i, c))).collect();
+    if !rates.iter().any(|(_, c)| *c == RateCategory::Marketing) {
+        return Err(Problem::column("Marketing", "missing from the header row", "").at(check.at(*line)));
+    }
+    let mut seen: HashMap<&str, u64> = HashMap::new();
+    for (line, row) in &rows[h + 1..] {
+        let (name, cell_token) = (cell(row, 0), cell(row, token));
+        let has_rate = rates.iter().any(|(i, _)| !cell(row, *i).is_empty());
         if name.is_empty() || (cell_token.is_empty() && !has_rate) {
             continue; // a blank line or a note under the table
         }
-        let named = currencies_of(cell_token);
-        let row_currency = match (file_currency, named.as_slice()) {
-            (_, []) => {
-                return Err(Problem::column("Currency", "not a currency token", cell_token).at(at(line)))
-            }
-            (Some(c), named) if named.contains(&c) => c,
-            (Some(c), _) => {
-                let what = format!("names another currency than the file's {c}");
-                return Err(Problem::column("Currency", what, cell_token).at(at(line)));
-            }
-            (None, [one]) => *one,
-            (None, several) => {
-                let names: Vec<String> = several.iter().map(|c| c.to_string()).collect();
-                let what = format!("may name {}: say which (FILE@DATE@CURRENCY)", names.join(", "));
-                return Err(Problem::column("Currency", what, cell_token).at(at(line)));
-            }
-        };
-        file_currency = Some(row_currency);
-        if !known.contains(name) {
-            return Err(Problem::column("Market", "not a market of the markets table", name).at(at(line)));
-        }
-        if let Some(first) = seen.insert(name.to_string(), line) {
+        let currency = check.currency(cell_token, *line)?;
+        check.market(name, *line)?;
+        if let Some(first) = seen.insert(name, *line) {
             let what = format!("repeats the market of line {first}");
-            return Err(Problem::column("Market", what, name).at(at(line)));
+            return Err(Problem::column("Market", what, name).at(check.at(*line)));
         }
-        for &(i, category) in rates {
-            if let Some(rate) =
-                rate_of(record.get(i).unwrap_or(""), cell_token).map_err(|p| p.at(at(line)))?
-            {
-                card_rows.push((row_currency, name.to_string(), category, rate));
+        for &(i, category) in &rates {
+            if let Some(rate) = rate_of(cell(row, i), cell_token).map_err(|p| p.at(check.at(*line)))? {
+                let price = Price::flat(rate).with_source(file);
+                card.insert((currency, name.to_string(), category), effective, price);
             }
         }
-    }
-    if columns.is_none() {
-        let what = "not Meta's list-rate card: no header row Market,Currency,Marketing,…";
-        return Err(Problem::new(what).at(at(1)));
-    }
-    let mut card = RateCard::default();
-    for (currency, market, category, rate) in card_rows {
-        card.insert((currency, market, category), effective, Price::flat(rate).with_source(file));
     }
     Ok(card)
+}
+
+/// Meta's volume-tier card: under a row naming each group's category (`Utility`,
+/// `Authentication`, `Auth-Intl`), the header repeats `From,To,Rate type,Rate,vs. List rate`
+/// per group; a market's first row names it, the rows of its further bands leave it empty.
+/// `From`/`To` are counts with thousands separators, `--` an open end, `n/a` no tiers.
+fn tier_rows(
+    rows: &Rows,
+    h: usize,
+    token: usize,
+    check: &mut Check,
+    effective: NaiveDate,
+    card: &mut RateCard,
+) -> Result<(), Error> {
+    let (line, head) = &rows[h];
+    let froms: Vec<usize> =
+        head.iter().enumerate().filter(|(_, c)| letters(c) == "from").map(|(i, _)| i).collect();
+    // Each group's category: the nearest name at or left of its `From`, in the rows above.
+    let mut groups = Vec::new();
+    for (g, &from) in froms.iter().enumerate() {
+        let start = if g == 0 { token + 1 } else { froms[g - 1] + 1 };
+        let named = rows[..h]
+            .iter()
+            .rev()
+            .take(3)
+            .find_map(|(_, cells)| (start..=from).rev().find_map(|i| tier_category(cell(cells, i))));
+        let Some(category) = named else {
+            let what = "no category (Utility, Authentication, Auth-Intl) above this group";
+            return Err(Problem::column("From", what, "").at(check.at(*line)));
+        };
+        let end = froms.get(g + 1).copied().unwrap_or(head.len());
+        let rate = (from..end).find(|&i| letters(&head[i]) == "rate");
+        let to = (from..end).find(|&i| letters(&head[i]) == "to");
+        let (Some(rate), Some(to)) = (rate, to) else {
+            return Err(Problem::column("Rate", "missing from a group of the header", "").at(check.at(*line)));
+        };
+        groups.push((category, from, to, rate));
+    }
+    let mut bands: std::collections::BTreeMap<(String, RateCategory), (Currency, Vec<Band>, u64)> =
+        Default::default();
+    let mut market: Option<&str> = None;
+    for (line, row) in &rows[h + 1..] {
+        let at = check.at(*line);
+        if !cell(row, 0).is_empty() {
+            check.market(cell(row, 0), *line)?;
+            market = Some(cell(row, 0));
+        }
+        let cell_token = cell(row, token);
+        let (Some(name), false) = (market, cell_token.is_empty()) else { continue };
+        let currency = check.currency(cell_token, *line)?;
+        for &(category, from, to, rate) in &groups {
+            let (f, t) = (cell(row, from), cell(row, to));
+            if f.is_empty() || f.eq_ignore_ascii_case("n/a") {
+                continue;
+            }
+            let count = |column: &'static str, s: &str| {
+                s.replace(',', "")
+                    .parse::<u64>()
+                    .map_err(|_| Problem::column(column, "not a whole number", s).at(at.clone()))
+            };
+            let band = Band {
+                from: count("From", f)?,
+                to: match t {
+                    "--" | "" => None,
+                    t if t.eq_ignore_ascii_case("max") => None,
+                    t => Some(count("To", t)?),
+                },
+                rate: rate_of(cell(row, rate), cell_token).map_err(|p| p.at(at.clone()))?.ok_or_else(
+                    || Problem::column("Rate", "missing for a band", cell(row, rate)).at(at.clone()),
+                )?,
+            };
+            let entry = bands.entry((name.to_string(), category)).or_insert((currency, Vec::new(), *line));
+            entry.1.push(band);
+        }
+    }
+    for ((market, category), (currency, bands, line)) in bands {
+        let price = Price::tiers(bands)
+            .map_err(|p| Problem::new(format!("tiers of {market} {category}: {p}")).at(check.at(line)))?;
+        card.insert((currency, market, category), effective, price.with_source(check.file));
+    }
+    Ok(())
+}
+
+/// The category a tier group's name says.
+fn tier_category(name: &str) -> Option<RateCategory> {
+    match letters(name).as_str() {
+        "authintl" | "authenticationintl" => Some(RateCategory::AuthenticationInternational),
+        _ => category_of(name),
+    }
 }
 
 #[cfg(test)]

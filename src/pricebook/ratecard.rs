@@ -303,13 +303,20 @@ impl RateCard {
 
     /// The card of several cards (each file of `--rates`): every dated price of each. Two
     /// cards pricing one currency, market and category from the same date are an error
-    /// naming both sources.
+    /// naming both sources, unless one is the tiers of the other's flat rate (Meta's tier
+    /// card beside its list card: the first band is the list rate), which then wins.
     pub fn merge(mut self, other: RateCard) -> Result<RateCard, Error> {
         for (key, dated) in other.prices {
             for (date, price) in dated {
-                if let Some((_, mine)) =
-                    self.prices.get(&key).and_then(|d| d.iter().find(|(d, _)| *d == date))
-                {
+                let same_day = self.prices.get(&key).and_then(|d| d.iter().find(|(d, _)| *d == date));
+                if let Some((_, mine)) = same_day {
+                    // Meta's tier card details its list card's rate: its first band is it.
+                    if mine.is_tiered() != price.is_tiered() && mine.first() == price.first() {
+                        if price.is_tiered() {
+                            self.insert(key.clone(), date, price);
+                        }
+                        continue;
+                    }
                     let (currency, market, category) = &key;
                     return Err(Error::config(format!(
                         "two cards price {currency} {market} {category} from {date}: {} and {}",
