@@ -103,15 +103,58 @@ impl RateCard {
         list_card(reader, file, effective, currency, markets)
     }
 
+    /// Reads Meta's card as an XLSX workbook: each sheet with a header row (`Market,Currency,
+    /// …`) is a list or tier card, as for [`RateCard::from_meta_csv`]; a problem names the
+    /// sheet and its row.
+    #[cfg(feature = "xlsx")]
+    pub fn from_meta_xlsx(
+        bytes: &[u8],
+        file: &str,
+        effective: NaiveDate,
+        currency: Option<Currency>,
+        markets: &Markets,
+    ) -> Result<RateCard, Error> {
+        use calamine::Reader;
+        let not = |e: &dyn std::fmt::Display| Error::config(format!("{file}: not an XLSX workbook: {e}"));
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| not(&e))?;
+        let mut card = RateCard::default();
+        let mut read = 0;
+        for name in book.sheet_names() {
+            let range = book.worksheet_range(&name).map_err(|e| not(&e))?;
+            let first = range.start().map_or(0, |(row, _)| row);
+            let rows: Rows = range
+                .rows()
+                .enumerate()
+                .map(|(i, cells)| {
+                    let line = u64::from(first) + i as u64 + 1;
+                    (line, cells.iter().map(|c| c.to_string().trim().to_string()).collect())
+                })
+                .collect();
+            let has_header = rows.iter().any(|(_, cells)| cells.first().is_some_and(|c| letters(c).starts_with("market")));
+            if !has_header {
+                continue;
+            }
+            let sheet = format!("{file} (sheet {name})");
+            card = card.merge(card_of_rows(&rows, (&sheet, file), effective, currency, markets)?)?;
+            read += 1;
+        }
+        if read == 0 {
+            return Err(Error::config(format!("{file}: no sheet of Meta's rate card (Market,Currency,…)")));
+        }
+        Ok(card)
+    }
+
     /// Whether a card file is in wabill's dated CSV: its first line names `effective_from`.
     pub fn is_wabill_csv(bytes: &[u8]) -> bool {
         let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
         String::from_utf8_lossy(first).to_lowercase().contains("effective_from")
     }
 
-    /// Reads a card file of either layout, told by its first line: wabill's dated CSV (it
-    /// names `effective_from`; `effective` must then be `None`, its rows carry their dates),
-    /// or Meta's list-rate card, in force from `effective` (which it then needs).
+    /// Reads a card file of any layout, told by its first bytes: wabill's dated CSV (its first
+    /// line names `effective_from`; `effective` must then be `None`, its rows carry their
+    /// dates), or Meta's list or tier card, CSV or XLSX, in force from `effective` (which it
+    /// then needs).
     pub fn from_either(
         bytes: &[u8],
         file: &str,
@@ -119,6 +162,14 @@ impl RateCard {
         currency: Option<Currency>,
         markets: &Markets,
     ) -> Result<RateCard, Error> {
+        let zip = bytes.starts_with(b"PK\x03\x04");
+        #[cfg(feature = "xlsx")]
+        if let (true, Some(date)) = (zip, effective) {
+            return RateCard::from_meta_xlsx(bytes, file, date, currency, markets);
+        }
+        if zip && cfg!(not(feature = "xlsx")) {
+            return Err(Error::config(format!("{file}: an XLSX workbook: wabill reads them with its `xlsx` feature")));
+        }
         match (RateCard::is_wabill_csv(bytes), effective) {
             (true, None) => RateCard::from_csv(bytes, file),
             (true, Some(_)) => {
@@ -138,7 +189,10 @@ type Rows = Vec<(u64, Vec<String>)>;
 /// What every row of a Meta file is checked against: the markets table, the file's currency
 /// (given, or that of its first row), and the markets met.
 struct Check<'a> {
+    /// Where rows are (the file, or an XLSX file's sheet), for problems.
     file: &'a str,
+    /// The figures' source: the file's name.
+    source: &'a str,
     markets: std::collections::HashSet<&'a str>,
     currency: Option<Currency>,
 }
@@ -205,8 +259,18 @@ fn list_card<R: Read>(
     currency: Option<Currency>,
     markets: &Markets,
 ) -> Result<RateCard, Error> {
-    let rows = read_rows(reader, file)?;
-    let mut check = Check { file, markets: markets.names().collect(), currency };
+    card_of_rows(&read_rows(reader, file)?, (file, file), effective, currency, markets)
+}
+
+/// A card of Meta's rows, list or tiers as its header says.
+fn card_of_rows(
+    rows: &Rows,
+    (file, source): (&str, &str),
+    effective: NaiveDate,
+    currency: Option<Currency>,
+    markets: &Markets,
+) -> Result<RateCard, Error> {
+    let mut check = Check { file, source, markets: markets.names().collect(), currency };
     // The header row: `Market` first, a `Currency` column.
     let header = rows.iter().position(|(_, cells)| {
         cells.first().is_some_and(|c| letters(c).starts_with("market"))
@@ -220,7 +284,7 @@ fn list_card<R: Read>(
     let token = head.iter().position(|c| letters(c) == "currency").expect("the header has one");
     let mut card = RateCard::default();
     if head.iter().any(|c| letters(c) == "from") {
-        tier_rows(&rows, h, token, &mut check, effective, &mut card)?;
+        tier_rows(rows, h, token, &mut check, effective, &mut card)?;
         return Ok(card);
     }
     let rates: Vec<(usize, RateCategory)> =
@@ -243,7 +307,7 @@ fn list_card<R: Read>(
         }
         for &(i, category) in &rates {
             if let Some(rate) = rate_of(cell(row, i), cell_token).map_err(|p| p.at(check.at(*line)))? {
-                let price = Price::flat(rate).with_source(file);
+                let price = Price::flat(rate).with_source(source);
                 card.insert((currency, name.to_string(), category), effective, price);
             }
         }
@@ -327,7 +391,7 @@ fn tier_rows(
     for ((market, category), (currency, bands, line)) in bands {
         let price = Price::tiers(bands)
             .map_err(|p| Problem::new(format!("tiers of {market} {category}: {p}")).at(check.at(line)))?;
-        card.insert((currency, market, category), effective, price.with_source(check.file));
+        card.insert((currency, market, category), effective, price.with_source(check.source));
     }
     Ok(())
 }
