@@ -131,7 +131,8 @@ impl RateCard {
                     (line, cells.iter().map(|c| c.to_string().trim().to_string()).collect())
                 })
                 .collect();
-            let has_header = rows.iter().any(|(_, cells)| cells.first().is_some_and(|c| letters(c).starts_with("market")));
+            let has_header =
+                rows.iter().any(|(_, cells)| cells.first().is_some_and(|c| letters(c).starts_with("market")));
             if !has_header {
                 continue;
             }
@@ -168,7 +169,9 @@ impl RateCard {
             return RateCard::from_meta_xlsx(bytes, file, date, currency, markets);
         }
         if zip && cfg!(not(feature = "xlsx")) {
-            return Err(Error::config(format!("{file}: an XLSX workbook: wabill reads them with its `xlsx` feature")));
+            return Err(Error::config(format!(
+                "{file}: an XLSX workbook: wabill reads them with its `xlsx` feature"
+            )));
         }
         match (RateCard::is_wabill_csv(bytes), effective) {
             (true, None) => RateCard::from_csv(bytes, file),
