@@ -131,10 +131,14 @@ impl Price {
         self.verified
     }
 
-    /// A tiered price. Bands must start at 0 or 1, follow each other without gap or overlap,
-    /// and only the last may be open.
+    /// A tiered price. Bands must start at 0 or 1 (0 is kept as 1), follow each other without
+    /// gap or overlap, and only the last may be open.
     pub(crate) fn tiers(mut bands: Vec<Band>) -> Result<Price, Problem> {
         bands.sort_by_key(|b| b.from);
+        // Meta's cards start the first band at 0: it is the band of the first message.
+        if let Some(first) = bands.first_mut().filter(|b| b.from == 0) {
+            first.from = 1;
+        }
         let Some(first) = bands.first() else {
             return Err(Problem::new("a tiered price needs bands"));
         };

@@ -165,7 +165,7 @@ fn every_command_of_the_readme_runs_as_written() {
         assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
         ran += 1;
     }
-    assert_eq!(ran, 15, "{commands:#?}");
+    assert_eq!(ran, 19, "{commands:#?}");
 }
 
 /// docs/rules.md §5, markets CSV: a number's market is the row in force on the event's local date in
@@ -204,4 +204,19 @@ fn a_numbers_market_is_the_row_in_force_on_the_wabas_local_date() {
     assert_eq!(markets(&[]), [old, old, new, old, new, old, new, new]);
     assert_eq!(markets(&["--rates-date", "2025-09-30"]), [old; 8]);
     assert_eq!(markets(&["--rates-date", "2025-10-01"]), [new; 8]);
+}
+
+/// The README's rate card and INR example show what the commands print.
+#[test]
+fn the_readme_shows_the_inr_card_and_an_inr_account() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let rates = wabill(&["rates", "--date", "2026-10-01", "--currency", "INR", "--market", "India"]);
+    assert_eq!(rates.code, 0, "{}", rates.stderr);
+    golden("rates.inr.india.txt", &rates.stdout);
+    assert!(readme.contains(&format!("```text\n{}```", rates.stdout)), "README's card is stale");
+    let args = ["price", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts-inr.csv"];
+    let inr = wabill(&[&args[..], &["--group-by", "month,category"]].concat());
+    assert_eq!(inr.code, 0, "{}", inr.stderr);
+    golden("example.inr.txt", &inr.stdout);
+    assert!(readme.contains(&format!("```text\n{}```", inr.stdout)), "README's INR example is stale");
 }
