@@ -13,10 +13,11 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use foldhash::{HashMap, HashMapExt};
+use hashbrown::hash_map::EntryRef;
 
-#[cfg(test)]
-use super::json::Place;
 use super::json::{Item, MetaVerdict, Stage};
+#[cfg(test)]
+use super::json::{Place, Verdict};
 use crate::domain::error::Problem;
 use crate::domain::event::{Category, Direction, Kind, Status};
 
@@ -69,6 +70,13 @@ impl Pending {
     }
 }
 
+/// Sets `held` to `value`, allocating only when it changes.
+fn set(held: &mut Option<String>, value: &str) {
+    if held.as_deref() != Some(value) {
+        *held = Some(value.to_string());
+    }
+}
+
 /// The earlier of a time held and a new one.
 fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(held.map_or(at, |h| h.min(at)))
@@ -79,8 +87,8 @@ fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<U
 pub(crate) struct Reducer {
     window: TimeDelta,
     templates: std::collections::HashMap<String, Category>,
-    /// MTs in flight, by id.
-    pending: HashMap<String, Pending>,
+    /// MTs in flight, by id (hashbrown's, to look a status's id up without copying it).
+    pending: hashbrown::HashMap<String, Pending, foldhash::fast::RandomState>,
     /// MOs waiting to be released.
     incoming: HashMap<u64, WebhookMessage>,
     /// Rows by time, then arrival: an MT by its id (its entry is stale when the message's time
@@ -125,7 +133,7 @@ impl Reducer {
         Reducer {
             window,
             templates,
-            pending: HashMap::new(),
+            pending: Default::default(),
             incoming: HashMap::new(),
             heap: BinaryHeap::new(),
             arrivals: 0,
@@ -136,8 +144,9 @@ impl Reducer {
         }
     }
 
-    /// Takes one item of document line `line`.
-    pub(crate) fn push(&mut self, item: Item, line: u64) -> Result<(), Problem> {
+    /// Takes one item of document line `line`, copying what the message keeps: a status of a
+    /// message already held allocates nothing unless it changes Meta's verdict or category.
+    pub(crate) fn push(&mut self, item: Item<'_>, line: u64) -> Result<(), Problem> {
         let at = match &item {
             Item::Incoming { at, .. } | Item::Status { at, .. } => *at,
         };
@@ -150,14 +159,14 @@ impl Reducer {
             Item::Incoming { at, waba, business, user, id, entry_point } => {
                 let message = WebhookMessage {
                     timestamp: at,
-                    waba,
-                    business,
-                    user,
+                    waba: waba.to_string(),
+                    business: business.to_string(),
+                    user: user.to_string(),
                     direction: Direction::Mo,
                     kind: Kind::NonTemplate,
                     status: Status::Delivered,
                     entry_point,
-                    id,
+                    id: id.map(String::from),
                     verdict: None,
                     meta_category: None,
                     line,
@@ -166,7 +175,7 @@ impl Reducer {
                 self.heap.push(Reverse((at, self.arrivals, Key::Mo(self.arrivals))));
             }
             Item::Status { at, waba, business, user, id, stage, verdict, origin, place, index } => {
-                if self.gone.contains_key(&id) {
+                if self.gone.contains_key(id) {
                     return Err(Problem::path(
                         place.status(index as usize, "status"),
                         "a status of a message already priced (later than the reorder window)",
@@ -174,26 +183,29 @@ impl Reducer {
                     ));
                 }
                 let arrival = self.arrivals;
-                let new = !self.pending.contains_key(&id);
-                let p = self.pending.entry(id.clone()).or_insert_with(|| Pending {
-                    message: WebhookMessage {
-                        timestamp: at,
-                        waba,
-                        business,
-                        user,
-                        direction: Direction::Mt,
-                        kind: Kind::NonTemplate,
-                        status: Status::Sent,
-                        entry_point: false,
-                        id: Some(id.clone()),
-                        verdict: None,
-                        meta_category: None,
-                        line,
-                    },
-                    delivered: None,
-                    read: None,
-                    failed: None,
-                    sent: None,
+                let mut new = false;
+                let p = self.pending.entry_ref(id).or_insert_with(|| {
+                    new = true;
+                    Pending {
+                        message: WebhookMessage {
+                            timestamp: at,
+                            waba: waba.to_string(),
+                            business: business.to_string(),
+                            user: user.to_string(),
+                            direction: Direction::Mt,
+                            kind: Kind::NonTemplate,
+                            status: Status::Sent,
+                            entry_point: false,
+                            id: Some(id.to_string()),
+                            verdict: None,
+                            meta_category: None,
+                            line,
+                        },
+                        delivered: None,
+                        read: None,
+                        failed: None,
+                        sent: None,
+                    }
                 });
                 let before = (!new).then(|| p.time());
                 match stage {
@@ -212,19 +224,21 @@ impl Reducer {
                 };
                 if let Some(v) = &verdict {
                     if !v.category.is_empty() {
-                        m.meta_category = Some(v.category.clone());
+                        set(&mut m.meta_category, &v.category);
                     }
-                    if matches!(stage, Stage::Delivered | Stage::Read) {
-                        m.verdict = verdict;
+                    if matches!(stage, Stage::Delivered | Stage::Read)
+                        && !m.verdict.as_ref().is_some_and(|held| v.is(held))
+                    {
+                        m.verdict = Some(v.to_meta());
                     }
                 }
                 if m.meta_category.is_none() {
-                    m.meta_category = origin;
+                    m.meta_category = origin.map(String::from);
                 }
                 let now = p.time();
                 if before != Some(now) {
                     p.message.timestamp = now;
-                    self.heap.push(Reverse((now, arrival, Key::Mt(id))));
+                    self.heap.push(Reverse((now, arrival, Key::Mt(id.to_string()))));
                 }
             }
         }
@@ -238,7 +252,7 @@ impl Reducer {
             format!("later than the reorder window: earlier than a message already priced ({released})");
         match item {
             Item::Status { place, index, id, .. } => {
-                Problem::path(place.status(*index as usize, "status"), what, id.clone())
+                Problem::path(place.status(*index as usize, "status"), what, *id)
             }
             Item::Incoming { .. } => {
                 Problem::new(format!("a user message at {}: {what}", crate::domain::time::rfc3339(at)))
@@ -249,23 +263,24 @@ impl Reducer {
     /// The next message no status can change any more (or every one left, at the end).
     pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
         loop {
-            let Reverse((at, _, key)) = self.heap.peek()?.clone();
+            let &Reverse((at, _, _)) = self.heap.peek()?;
             let ready = end || self.latest.is_some_and(|l| l - at >= self.window);
             if !ready {
                 return None;
             }
-            self.heap.pop();
+            let Reverse((_, _, key)) = self.heap.pop().expect("just seen");
             let message = match key {
                 Key::Mo(n) => self.incoming.remove(&n)?,
                 Key::Mt(id) => {
                     // A stale entry: the message's time moved since it was pushed.
-                    if self.pending.get(&id).is_none_or(|p| p.time() != at) {
+                    let EntryRef::Occupied(held) = self.pending.entry_ref(id.as_str()) else { continue };
+                    if held.get().time() != at {
                         continue;
                     }
-                    let p = self.pending.remove(&id).expect("just found");
+                    let (key, p) = held.remove_entry();
                     self.forget_gone(at);
-                    self.gone.insert(id.clone(), at);
-                    self.gone_order.push_back((at, id));
+                    self.gone.insert(id, at);
+                    self.gone_order.push_back((at, key));
                     self.finish(p.message)
                 }
             };
@@ -312,19 +327,19 @@ mod tests {
         DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap()
     }
 
-    fn status(s: i64, id: &str, stage: Stage, category: Option<&str>) -> Item {
-        let verdict = category.map(|c| MetaVerdict {
+    fn status<'a>(s: i64, id: &'a str, stage: Stage, category: Option<&'a str>) -> Item<'a> {
+        let verdict = category.map(|c| Verdict {
             billable: Some(true),
-            pricing_model: "PMP".into(),
+            pricing_model: "PMP",
             pricing_type: "regular".into(),
             category: c.into(),
         });
         Item::Status {
             at: t(s),
-            waba: "W".into(),
-            business: "B".into(),
-            user: "33612345678".into(),
-            id: id.into(),
+            waba: "W",
+            business: "B",
+            user: "33612345678",
+            id,
             stage,
             verdict,
             origin: None,
@@ -333,12 +348,12 @@ mod tests {
         }
     }
 
-    fn incoming(s: i64) -> Item {
+    fn incoming(s: i64) -> Item<'static> {
         Item::Incoming {
             at: t(s),
-            waba: "W".into(),
-            business: "B".into(),
-            user: "33612345678".into(),
+            waba: "W",
+            business: "B",
+            user: "33612345678",
             id: None,
             entry_point: false,
         }
