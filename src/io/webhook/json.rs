@@ -30,7 +30,7 @@ pub(super) struct Document<'a> {
 #[derive(Debug, Deserialize)]
 struct Entry<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow, default)]
     changes: Vec<Change<'a>>,
 }
@@ -38,47 +38,92 @@ struct Entry<'a> {
 #[derive(Debug, Deserialize)]
 struct Change<'a> {
     #[serde(borrow)]
-    field: Option<Cow<'a, str>>,
+    field: Option<Text<'a>>,
     /// A value: a document without `entry`.
     #[serde(borrow)]
     value: Option<Document<'a>>,
 }
 
+/// A string of a document: borrowed from the document's text, or owned when it holds escapes.
+///
+/// serde reads an `Option<Cow<str>>` as an owned string whatever `#[serde(borrow)]` says (only
+/// a bare `Cow<str>` field borrows); a `Text` borrows inside an `Option` too, so a document's
+/// strings cost no allocation unless they hold escapes.
+#[derive(Debug)]
+struct Text<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
+        struct Visitor;
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                // As serde says it of a `String`, so that problems read as before.
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Metadata<'a> {
     #[serde(borrow)]
-    phone_number_id: Option<Cow<'a, str>>,
+    phone_number_id: Option<Text<'a>>,
     #[serde(borrow)]
-    display_phone_number: Option<Cow<'a, str>>,
+    display_phone_number: Option<Text<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Incoming<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    from: Option<Cow<'a, str>>,
+    from: Option<Text<'a>>,
     #[serde(borrow)]
-    from_user_id: Option<Cow<'a, str>>,
+    from_user_id: Option<Text<'a>>,
     #[serde(borrow)]
-    timestamp: Option<Cow<'a, str>>,
+    timestamp: Option<Text<'a>>,
     #[serde(borrow, rename = "type")]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     referral: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
 struct StatusItem<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow)]
-    timestamp: Option<Cow<'a, str>>,
+    timestamp: Option<Text<'a>>,
     #[serde(borrow)]
-    recipient_id: Option<Cow<'a, str>>,
+    recipient_id: Option<Text<'a>>,
     #[serde(borrow)]
-    recipient_user_id: Option<Cow<'a, str>>,
+    recipient_user_id: Option<Text<'a>>,
     #[serde(borrow)]
     pricing: Option<Pricing<'a>>,
     #[serde(borrow)]
@@ -89,11 +134,11 @@ struct StatusItem<'a> {
 struct Pricing<'a> {
     billable: Option<bool>,
     #[serde(borrow)]
-    pricing_model: Option<Cow<'a, str>>,
+    pricing_model: Option<Text<'a>>,
     #[serde(borrow, rename = "type")]
-    pricing_type: Option<Cow<'a, str>>,
+    pricing_type: Option<Text<'a>>,
     #[serde(borrow)]
-    category: Option<Cow<'a, str>>,
+    category: Option<Text<'a>>,
     #[serde(borrow)]
     cost: Option<Cost<'a>>,
 }
@@ -109,11 +154,11 @@ enum Cost<'a> {
 
 impl Cost<'_> {
     /// The amount as written.
-    fn amount(&self) -> String {
+    fn amount(&self) -> Cow<'_, str> {
         match self {
-            Cost::Number(n) => n.to_string(),
-            Cost::Text(t) => t.trim().to_string(),
-            Cost::Object { amount, .. } => amount.as_ref().map_or_else(String::new, |a| a.amount()),
+            Cost::Number(n) => Cow::Owned(n.to_string()),
+            Cost::Text(t) => Cow::Borrowed(trim(t)),
+            Cost::Object { amount } => amount.as_ref().map_or(Cow::Borrowed(""), |a| a.amount()),
         }
     }
 }
@@ -127,7 +172,7 @@ struct Conversation<'a> {
 #[derive(Debug, Deserialize)]
 struct Origin<'a> {
     #[serde(borrow, rename = "type")]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
 }
 
 /// What a status says of its message.
@@ -155,32 +200,66 @@ pub struct MetaVerdict {
     pub cost: String,
 }
 
-/// One item of a document: a user message or a status of a business message.
+/// Meta's verdict as a status gives it, borrowed from its document: the words [`MetaVerdict`]
+/// keeps (trimmed; the type and the category in lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict<'a> {
+    pub(crate) billable: Option<bool>,
+    pub(crate) pricing_model: &'a str,
+    pub(crate) pricing_type: Cow<'a, str>,
+    pub(crate) category: Cow<'a, str>,
+    pub(crate) cost: Cow<'a, str>,
+}
+
+impl Verdict<'_> {
+    /// The verdict a message keeps.
+    pub(crate) fn to_meta(&self) -> MetaVerdict {
+        MetaVerdict {
+            billable: self.billable,
+            pricing_model: self.pricing_model.to_string(),
+            pricing_type: self.pricing_type.to_string(),
+            category: self.category.to_string(),
+            cost: self.cost.to_string(),
+        }
+    }
+
+    /// Whether `held` says the same.
+    pub(crate) fn is(&self, held: &MetaVerdict) -> bool {
+        self.billable == held.billable
+            && self.pricing_model == held.pricing_model
+            && self.pricing_type == held.pricing_type
+            && self.category == held.category
+            && self.cost == held.cost
+    }
+}
+
+/// One item of a document, borrowed from it: a user message or a status of a business
+/// message. The reducer copies what it keeps, once per message.
 #[derive(Debug, Clone)]
-pub(crate) enum Item {
+pub(crate) enum Item<'a> {
     Incoming {
         at: DateTime<Utc>,
-        waba: String,
-        business: String,
+        waba: &'a str,
+        business: &'a str,
         /// `metadata.display_phone_number`, empty when absent.
-        phone: String,
-        user: String,
-        id: Option<String>,
+        phone: &'a str,
+        user: &'a str,
+        id: Option<&'a str>,
         entry_point: bool,
     },
     Status {
         at: DateTime<Utc>,
-        waba: String,
-        business: String,
+        waba: &'a str,
+        business: &'a str,
         /// `metadata.display_phone_number`, empty when absent.
-        phone: String,
-        user: String,
-        id: String,
+        phone: &'a str,
+        user: &'a str,
+        id: &'a str,
         stage: Stage,
         /// Meta's pricing object, when the status carries one.
-        verdict: Option<MetaVerdict>,
-        /// The category of a CBP conversation's origin, when given.
-        origin: Option<String>,
+        verdict: Option<Verdict<'a>>,
+        /// The category of a CBP conversation's origin, when given, in lower case.
+        origin: Option<Cow<'a, str>>,
         /// Where the status is, for a problem found later.
         place: Place,
         /// Its index in the value's `statuses`.
@@ -239,22 +318,40 @@ fn unix_seconds(path: impl Fn() -> String, s: Option<&str>) -> Result<DateTime<U
         .ok_or_else(|| Problem::path(path(), "not Unix seconds", s))
 }
 
-fn required<'s>(path: impl Fn() -> String, value: &'s Option<Cow<'_, str>>) -> Result<&'s str, Problem> {
-    match value.as_deref().map(str::trim) {
+fn required<'s>(path: impl Fn() -> String, value: &'s Option<Text<'_>>) -> Result<&'s str, Problem> {
+    match value.as_deref().map(trim) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(Problem::path(path(), "missing", "")),
+    }
+}
+
+/// `s` without the whitespace around it. Meta's words have none, which a look at each end
+/// tells without decoding characters.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// `s` in lower case: borrowed when it is already, as Meta writes its words.
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
 impl Document<'_> {
     /// The items of the document, in the order written; `element` is its place in a JSON
     /// array (`None` for a document a line).
-    pub(super) fn items(&self, element: Option<u32>, out: &mut Vec<Item>) -> Result<(), Problem> {
+    pub(super) fn items<'d>(&'d self, element: Option<u32>, out: &mut Vec<Item<'d>>) -> Result<(), Problem> {
         let root = Place { element, change: None };
         match &self.entry {
             Some(entries) => {
                 for (e, entry) in entries.iter().enumerate() {
-                    let waba = entry.id.as_deref().unwrap_or("").trim();
+                    let waba = trim(entry.id.as_deref().unwrap_or(""));
                     for (c, change) in entry.changes.iter().enumerate() {
                         if change.field.as_deref().is_some_and(|f| f != "messages") {
                             continue;
@@ -283,15 +380,20 @@ impl Document<'_> {
 impl Document<'_> {
     /// The items of the value this document is, at `place`, of WABA `waba` ("" when the
     /// document does not say).
-    fn value_items(&self, place: Place, waba: &str, out: &mut Vec<Item>) -> Result<(), Problem> {
+    fn value_items<'d>(
+        &'d self,
+        place: Place,
+        waba: &'d str,
+        out: &mut Vec<Item<'d>>,
+    ) -> Result<(), Problem> {
         let Document { metadata, messages, statuses, .. } = self;
         let business = metadata
             .as_ref()
             .and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
-        let business = business.map(str::trim).filter(|b| !b.is_empty());
-        let phone = metadata.as_ref().and_then(|m| m.display_phone_number.as_deref()).unwrap_or("").trim();
-        let business = || -> Result<String, Problem> {
-            business.map(String::from).ok_or_else(|| {
+        let business = business.map(trim).filter(|b| !b.is_empty());
+        let phone = metadata.as_ref().and_then(|m| m.display_phone_number.as_deref()).map_or("", trim);
+        let business = || -> Result<&'d str, Problem> {
+            business.ok_or_else(|| {
                 Problem::path(place.path(format_args!(".metadata.phone_number_id")), "missing", "")
             })
         };
@@ -304,12 +406,11 @@ impl Document<'_> {
             let business = business()?;
             let at = unix_seconds(|| here("timestamp"), m.timestamp.as_deref())?;
             let user = match (&m.from, &m.from_user_id) {
-                (Some(from), _) if !from.trim().is_empty() => from.trim().to_string(),
-                (_, user_id) => required(|| here("from"), user_id)?.to_string(),
+                (Some(from), _) if !trim(from).is_empty() => trim(from),
+                (_, user_id) => required(|| here("from"), user_id)?,
             };
-            let id = m.id.as_deref().map(str::trim).filter(|id| !id.is_empty()).map(String::from);
-            let waba = waba.map_or_else(|| business.clone(), String::from);
-            let phone = phone.to_string();
+            let id = m.id.as_deref().map(trim).filter(|id| !id.is_empty());
+            let waba = waba.unwrap_or(business);
             out.push(Item::Incoming {
                 at,
                 waba,
@@ -323,7 +424,7 @@ impl Document<'_> {
         for (i, s) in statuses.iter().enumerate() {
             let here = |field: &str| place.status(i, field);
             let business = business()?;
-            let id = required(|| here("id"), &s.id)?.to_string();
+            let id = required(|| here("id"), &s.id)?;
             let stage = match required(|| here("status"), &s.status)? {
                 "sent" => Stage::Sent,
                 "delivered" => Stage::Delivered,
@@ -334,25 +435,25 @@ impl Document<'_> {
             };
             let at = unix_seconds(|| here("timestamp"), s.timestamp.as_deref())?;
             let user = match (&s.recipient_id, &s.recipient_user_id) {
-                (Some(to), _) if !to.trim().is_empty() => to.trim().to_string(),
-                (_, user_id) => required(|| here("recipient_id"), user_id)?.to_string(),
+                (Some(to), _) if !trim(to).is_empty() => trim(to),
+                (_, user_id) => required(|| here("recipient_id"), user_id)?,
             };
-            let verdict = s.pricing.as_ref().map(|p| MetaVerdict {
+            let verdict = s.pricing.as_ref().map(|p| Verdict {
                 billable: p.billable,
-                pricing_model: p.pricing_model.as_deref().unwrap_or("").trim().to_string(),
-                pricing_type: p.pricing_type.as_deref().unwrap_or("").trim().to_lowercase(),
-                category: p.category.as_deref().unwrap_or("").trim().to_lowercase(),
-                cost: p.cost.as_ref().map_or_else(String::new, Cost::amount),
+                pricing_model: trim(p.pricing_model.as_deref().unwrap_or("")),
+                pricing_type: lower(trim(p.pricing_type.as_deref().unwrap_or(""))),
+                category: lower(trim(p.category.as_deref().unwrap_or(""))),
+                cost: p.cost.as_ref().map_or(Cow::Borrowed(""), Cost::amount),
             });
             let origin =
                 s.conversation.as_ref().and_then(|c| c.origin.as_ref()).and_then(|o| o.kind.as_deref());
-            let origin = origin.map(|o| o.trim().to_lowercase()).filter(|o| !o.is_empty());
-            let waba = waba.map_or_else(|| business.clone(), String::from);
+            let origin = origin.map(|o| lower(trim(o))).filter(|o| !o.is_empty());
+            let waba = waba.unwrap_or(business);
             out.push(Item::Status {
                 at,
                 waba,
                 business,
-                phone: phone.to_string(),
+                phone,
                 user,
                 id,
                 stage,

@@ -18,7 +18,7 @@ mod json;
 mod reduce;
 
 use std::collections::VecDeque;
-use std::io::BufRead;
+use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -27,7 +27,7 @@ use crate::domain::error::{Error, ErrorKind, Position, Problem};
 use crate::domain::event::{Direction, Event, Kind};
 use crate::domain::time::rfc3339;
 use crate::reconcile::{MetaSays, UnknownWord};
-use crate::util::rows::RowBuf;
+use crate::util::rows::{RowBuf, READ_BUFFER};
 pub use json::MetaVerdict;
 use json::{document, Document, Item, Place};
 use reduce::Reducer;
@@ -137,12 +137,15 @@ impl WebhookMessage {
 /// message's row has the line of the document that last changed it; a problem's row is empty,
 /// with the problem's line.
 pub(crate) struct WebhookRows<R> {
-    reader: WebhookReader<R>,
+    /// The log is read [`READ_BUFFER`] at a time, as a CSV log is, whatever the buffer of the
+    /// reader given (the pipeline's is small: it only looks at the first bytes).
+    reader: WebhookReader<BufReader<R>>,
     header: csv::StringRecord,
 }
 
 impl<R: BufRead> WebhookRows<R> {
     pub(crate) fn new(input: R, file: &str, options: WebhookOptions) -> WebhookRows<R> {
+        let input = BufReader::with_capacity(READ_BUFFER, input);
         WebhookRows { reader: WebhookReader::new(input, file, options), header: COLUMNS.iter().collect() }
     }
 
@@ -193,7 +196,8 @@ pub struct WebhookReader<R> {
     bytes: Vec<u8>,
     /// The number of the document read last: its line (NDJSON) or its place in the array.
     line: u64,
-    items: Vec<Item>,
+    /// The items of a document, empty between documents: kept for its allocation.
+    items: Vec<Item<'static>>,
     reducer: Reducer,
     problems: VecDeque<Error>,
     done: bool,
@@ -238,15 +242,16 @@ impl<R: BufRead> WebhookReader<R> {
                 self.array = Some(values.into_iter());
             }
         }
-        let at = match &mut self.array {
+        match &mut self.array {
             Some(values) => {
                 let Some(value) = values.next() else { return Ok(false) };
                 self.line += 1;
                 let at = Position { file: self.file.clone(), line: self.line };
                 let doc = Document::of_value(&value, self.line as u32 - 1).map_err(|p| p.at(at.clone()))?;
-                self.items.clear();
-                doc.items(Some(self.line as u32 - 1), &mut self.items).map_err(|p| p.at(at))?;
-                self.line
+                let mut items = recycle(std::mem::take(&mut self.items));
+                doc.items(Some(self.line as u32 - 1), &mut items).map_err(|p| p.at(at))?;
+                give(&mut self.reducer, &mut self.problems, &self.file, &mut items, self.line);
+                self.items = recycle(items);
             }
             None => loop {
                 self.bytes.clear();
@@ -264,18 +269,38 @@ impl<R: BufRead> WebhookReader<R> {
                     continue;
                 }
                 let doc = document(text.trim_end()).map_err(|p| p.at(self.at(self.line)))?;
-                self.items.clear();
-                doc.items(None, &mut self.items).map_err(|p| p.at(self.at(self.line)))?;
-                break self.line;
+                let mut items = recycle(std::mem::take(&mut self.items));
+                doc.items(None, &mut items).map_err(|p| p.at(self.at(self.line)))?;
+                give(&mut self.reducer, &mut self.problems, &self.file, &mut items, self.line);
+                self.items = recycle(items);
+                break;
             },
-        };
-        for item in self.items.drain(..) {
-            if let Err(p) = self.reducer.push(item, at) {
-                self.problems.push_back(p.at(Position { file: self.file.clone(), line: at }));
-            }
         }
         Ok(true)
     }
+}
+
+/// Gives the items of document `line` of `file` to the reducer, and keeps the problems it
+/// finds.
+fn give(
+    reducer: &mut Reducer,
+    problems: &mut VecDeque<Error>,
+    file: &Arc<str>,
+    items: &mut Vec<Item>,
+    line: u64,
+) {
+    for item in items.drain(..) {
+        if let Err(p) = reducer.push(item, line) {
+            problems.push_back(p.at(Position { file: file.clone(), line }));
+        }
+    }
+}
+
+/// An empty vector of items that may borrow from another document, in the same allocation.
+fn recycle<'b>(mut items: Vec<Item<'_>>) -> Vec<Item<'b>> {
+    items.clear();
+    // The standard library collects in place when the layouts match, as here: no allocation.
+    items.into_iter().map(|_| unreachable!("cleared")).collect()
 }
 
 impl<R: BufRead> Iterator for WebhookReader<R> {
@@ -337,6 +362,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A status written plainly, and the same with escapes, blanks around its words and Meta's
+    /// words in capitals: one message.
+    #[test]
+    fn escaped_and_padded_strings_read_as_their_text() {
+        let plain = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"15550001"},"statuses":[{"id":"wamid.\"E\"","status":"delivered","timestamp":"1750030073","recipient_id":"16505551234","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"},"conversation":{"origin":{"type":"marketing"}}}]}}]}]}"#;
+        let escaped = r#"{"entry":[{"id":" \u0031","changes":[{"field":"mess\u0061ges","value":{"metadata":{"phone_number_id":"1555\u0030001 "},"statuses":[{"id":"wamid.\"E\"","status":"deliv\u0065red","timestamp":"1750030073","recipient_id":" 16505551234","pricing":{"billable":true,"pricing_model":"P\u004dP","type":"Regular","category":" MARKETING"},"conversation":{"origin":{"type":"Marketing"}}}]}}]}]}"#;
+        let (plain, escaped) = (read(plain.as_bytes()), read(escaped.as_bytes()));
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain, escaped);
+        assert_eq!(plain[0].as_ref().unwrap().id.as_deref(), Some("wamid.\"E\""));
+    }
+
+    /// A number where Meta writes a string is a problem that says so.
+    #[test]
+    fn a_number_for_a_string_is_named() {
+        let dump = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"15550001"},"statuses":[{"id":17,"status":"delivered"}]}}]}]}"#;
+        assert_eq!(
+            read(dump.as_bytes()),
+            [Err("w.ndjson:1: $: not a webhook document at column 122: invalid type: integer `17`, \
+                  expected a string"
+                .to_string())]
+        );
     }
 
     /// A bare value, a document a line, and a JSON array of documents read alike.

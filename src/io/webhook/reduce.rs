@@ -9,14 +9,16 @@
 //! what was released, is late: reported, never dropped in silence.
 
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, VecDeque};
+use std::hash::BuildHasher;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use foldhash::{HashMap, HashMapExt};
 
-#[cfg(test)]
-use super::json::Place;
 use super::json::{Item, MetaVerdict, Stage};
+#[cfg(test)]
+use super::json::{Place, Verdict};
 use crate::domain::error::Problem;
 use crate::domain::event::{Category, Direction, Kind, Status};
 
@@ -52,22 +54,44 @@ pub struct WebhookMessage {
     pub line: u64,
 }
 
-/// An MT in flight.
+/// A message held until no status can change it: an MO, or an MT and its statuses so far.
 #[derive(Debug)]
-struct Pending {
+struct Held {
     message: WebhookMessage,
-    /// The times of its statuses, by stage.
+    /// The times of an MT's statuses, by stage (none for an MO).
     delivered: Option<DateTime<Utc>>,
     read: Option<DateTime<Utc>>,
     failed: Option<DateTime<Utc>>,
     sent: Option<DateTime<Utc>>,
 }
 
-impl Pending {
-    /// Its row's time: the delivery, else the read, else the failure, else the send.
+impl Held {
+    /// Its row's time: an MT's delivery, else its read, else its failure, else its send; an
+    /// MO's own.
     fn time(&self) -> DateTime<Utc> {
-        let t = self.delivered.or(self.read).or(self.failed).or(self.sent);
-        t.expect("a message has a status")
+        self.delivered.or(self.read).or(self.failed).or(self.sent).unwrap_or(self.message.timestamp)
+    }
+}
+
+/// An MT's id, and what became of its message.
+#[derive(Debug)]
+struct Id {
+    id: String,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Held, by number.
+    Held(u64),
+    /// Released at this time: a status for it is late.
+    Gone(DateTime<Utc>),
+}
+
+/// Sets `held` to `value`, allocating only when it changes.
+fn set(held: &mut Option<String>, value: &str) {
+    if held.as_deref() != Some(value) {
+        *held = Some(value.to_string());
     }
 }
 
@@ -81,27 +105,23 @@ fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<U
 pub(crate) struct Reducer {
     window: TimeDelta,
     templates: std::collections::HashMap<String, Kind>,
-    /// MTs in flight, by id.
-    pending: HashMap<String, Pending>,
-    /// MOs waiting to be released.
-    incoming: HashMap<u64, WebhookMessage>,
-    /// Rows by time, then arrival: an MT by its id (its entry is stale when the message's time
-    /// has moved since), an MO by its number.
-    heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, Key)>>,
+    /// The messages held, by number (the arrival of their first item); boxed, so that the
+    /// table's room to grow costs a pointer a slot, not a message.
+    held: HashMap<u64, Box<Held>>,
+    /// The ids of the MTs held, and of those released within the last window (to tell a late
+    /// status from a new message): one lookup a status, by the id as the document has it.
+    ids: hashbrown::HashTable<Id>,
+    hasher: foldhash::fast::RandomState,
+    /// Rows by time, then arrival, each naming its message by number: an entry is stale when
+    /// its message's time has moved since.
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, u64)>>,
     arrivals: u64,
     /// The latest time met.
     latest: Option<DateTime<Utc>>,
     /// The time of the last row released: nothing earlier can follow it.
     released: Option<DateTime<Utc>>,
-    /// Ids released within the last window, to tell a late status from a new message.
-    gone: HashMap<String, DateTime<Utc>>,
-    gone_order: VecDeque<(DateTime<Utc>, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Mt(String),
-    Mo(u64),
+    /// The ids gone, by the hash of each, in the order released: forgotten a window later.
+    gone: VecDeque<(DateTime<Utc>, u64)>,
 }
 
 /// A template category as Meta's words give it; `Ok(None)` for a non-template, `Err(())` for a
@@ -127,19 +147,20 @@ impl Reducer {
         Reducer {
             window,
             templates,
-            pending: HashMap::new(),
-            incoming: HashMap::new(),
+            held: HashMap::new(),
+            ids: hashbrown::HashTable::new(),
+            hasher: Default::default(),
             heap: BinaryHeap::new(),
             arrivals: 0,
             latest: None,
             released: None,
-            gone: HashMap::new(),
-            gone_order: VecDeque::new(),
+            gone: VecDeque::new(),
         }
     }
 
-    /// Takes one item of document line `line`.
-    pub(crate) fn push(&mut self, item: Item, line: u64) -> Result<(), Problem> {
+    /// Takes one item of document line `line`, copying what the message keeps: a status of a
+    /// message already held allocates nothing unless it changes Meta's verdict or category.
+    pub(crate) fn push(&mut self, item: Item<'_>, line: u64) -> Result<(), Problem> {
         let at = match &item {
             Item::Incoming { at, .. } | Item::Status { at, .. } => *at,
         };
@@ -148,58 +169,65 @@ impl Reducer {
         }
         self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
         self.arrivals += 1;
+        let arrival = self.arrivals;
         match item {
             Item::Incoming { at, waba, business, phone, user, id, entry_point } => {
                 let message = WebhookMessage {
                     timestamp: at,
-                    waba,
-                    business,
-                    phone,
-                    user,
+                    waba: waba.to_string(),
+                    business: business.to_string(),
+                    phone: phone.to_string(),
+                    user: user.to_string(),
                     direction: Direction::Mo,
                     kind: Kind::NonTemplate,
                     status: Status::Delivered,
                     entry_point,
-                    id,
+                    id: id.map(String::from),
                     verdict: None,
                     meta_category: None,
                     line,
                 };
-                self.incoming.insert(self.arrivals, message);
-                self.heap.push(Reverse((at, self.arrivals, Key::Mo(self.arrivals))));
+                let held = Held { message, delivered: None, read: None, failed: None, sent: None };
+                self.held.insert(arrival, Box::new(held));
+                self.heap.push(Reverse((at, arrival, arrival)));
             }
             Item::Status { at, waba, business, phone, user, id, stage, verdict, origin, place, index } => {
-                if self.gone.contains_key(&id) {
-                    return Err(Problem::path(
-                        place.status(index as usize, "status"),
-                        "a status of a message already priced (later than the reorder window)",
-                        id,
-                    ));
-                }
-                let arrival = self.arrivals;
-                let new = !self.pending.contains_key(&id);
-                let p = self.pending.entry(id.clone()).or_insert_with(|| Pending {
-                    message: WebhookMessage {
-                        timestamp: at,
-                        waba,
-                        business,
-                        phone,
-                        user,
-                        direction: Direction::Mt,
-                        kind: Kind::NonTemplate,
-                        status: Status::Sent,
-                        entry_point: false,
-                        id: Some(id.clone()),
-                        verdict: None,
-                        meta_category: None,
-                        line,
-                    },
-                    delivered: None,
-                    read: None,
-                    failed: None,
-                    sent: None,
-                });
-                let before = (!new).then(|| p.time());
+                let hash = self.hasher.hash_one(id);
+                let number = match self.ids.find(hash, |i| i.id == id).map(|i| i.state) {
+                    Some(State::Gone(_)) => {
+                        return Err(Problem::path(
+                            place.status(index as usize, "status"),
+                            "a status of a message already priced (later than the reorder window)",
+                            id,
+                        ))
+                    }
+                    Some(State::Held(number)) => number,
+                    None => {
+                        let hasher = &self.hasher;
+                        let entry = Id { id: id.to_string(), state: State::Held(arrival) };
+                        self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
+                        let message = WebhookMessage {
+                            timestamp: at,
+                            waba: waba.to_string(),
+                            business: business.to_string(),
+                            phone: phone.to_string(),
+                            user: user.to_string(),
+                            direction: Direction::Mt,
+                            kind: Kind::NonTemplate,
+                            status: Status::Sent,
+                            entry_point: false,
+                            id: Some(id.to_string()),
+                            verdict: None,
+                            meta_category: None,
+                            line,
+                        };
+                        let held = Held { message, delivered: None, read: None, failed: None, sent: None };
+                        self.held.insert(arrival, Box::new(held));
+                        arrival
+                    }
+                };
+                let p = self.held.get_mut(&number).expect("an id held names a message held");
+                let before = (number != arrival).then(|| p.time());
                 match stage {
                     Stage::Delivered => p.delivered = earliest(p.delivered, at),
                     Stage::Read => p.read = earliest(p.read, at),
@@ -216,19 +244,21 @@ impl Reducer {
                 };
                 if let Some(v) = &verdict {
                     if !v.category.is_empty() {
-                        m.meta_category = Some(v.category.clone());
+                        set(&mut m.meta_category, &v.category);
                     }
-                    if matches!(stage, Stage::Delivered | Stage::Read) {
-                        m.verdict = verdict;
+                    if matches!(stage, Stage::Delivered | Stage::Read)
+                        && !m.verdict.as_ref().is_some_and(|held| v.is(held))
+                    {
+                        m.verdict = Some(v.to_meta());
                     }
                 }
                 if m.meta_category.is_none() {
-                    m.meta_category = origin;
+                    m.meta_category = origin.map(String::from);
                 }
                 let now = p.time();
                 if before != Some(now) {
                     p.message.timestamp = now;
-                    self.heap.push(Reverse((now, arrival, Key::Mt(id))));
+                    self.heap.push(Reverse((now, arrival, number)));
                 }
             }
         }
@@ -242,7 +272,7 @@ impl Reducer {
             format!("later than the reorder window: earlier than a message already priced ({released})");
         match item {
             Item::Status { place, index, id, .. } => {
-                Problem::path(place.status(*index as usize, "status"), what, id.clone())
+                Problem::path(place.status(*index as usize, "status"), what, *id)
             }
             Item::Incoming { .. } => {
                 Problem::new(format!("a user message at {}: {what}", crate::domain::time::rfc3339(at)))
@@ -253,40 +283,43 @@ impl Reducer {
     /// The next message no status can change any more (or every one left, at the end).
     pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
         loop {
-            let Reverse((at, _, key)) = self.heap.peek()?.clone();
+            let &Reverse((at, _, number)) = self.heap.peek()?;
             let ready = end || self.latest.is_some_and(|l| l - at >= self.window);
             if !ready {
                 return None;
             }
             self.heap.pop();
-            let message = match key {
-                Key::Mo(n) => self.incoming.remove(&n)?,
-                Key::Mt(id) => {
-                    // A stale entry: the message's time moved since it was pushed.
-                    if self.pending.get(&id).is_none_or(|p| p.time() != at) {
-                        continue;
-                    }
-                    let p = self.pending.remove(&id).expect("just found");
-                    self.forget_gone(at);
-                    self.gone.insert(id.clone(), at);
-                    self.gone_order.push_back((at, id));
-                    self.finish(p.message)
-                }
-            };
+            // A stale entry: the message's time moved since it was pushed.
+            let Entry::Occupied(held) = self.held.entry(number) else { continue };
+            if held.get().time() != at {
+                continue;
+            }
+            let message = held.remove().message;
             self.released = Some(at);
-            return Some(message);
+            let Some(id) = message.id.as_deref().filter(|_| message.direction == Direction::Mt) else {
+                return Some(message);
+            };
+            self.forget_gone(at);
+            let hash = self.hasher.hash_one(id);
+            let i = self.ids.find_mut(hash, |i| i.id == id).expect("a message held has its id");
+            i.state = State::Gone(at);
+            self.gone.push_back((at, hash));
+            return Some(self.finish(message));
         }
     }
 
     /// Forgets the ids released a window before `now`: a status for one of them would be
     /// outside the window anyway, and is refused by its time.
     fn forget_gone(&mut self, now: DateTime<Utc>) {
-        while let Some((t, _)) = self.gone_order.front() {
-            if now - *t < self.window {
+        while let Some(&(t, hash)) = self.gone.front() {
+            if now - t < self.window {
                 break;
             }
-            let (_, id) = self.gone_order.pop_front().expect("just seen");
-            self.gone.remove(&id);
+            self.gone.pop_front();
+            // Ids of one hash released at one time are all forgotten now: which goes first
+            // does not matter.
+            let found = self.ids.find_entry(hash, |i| matches!(i.state, State::Gone(g) if g == t));
+            found.expect("an id gone is kept until forgotten").remove();
         }
     }
 
@@ -304,7 +337,7 @@ impl Reducer {
 
     /// How many messages are held.
     pub(crate) fn held(&self) -> usize {
-        self.pending.len() + self.incoming.len()
+        self.held.len()
     }
 }
 
@@ -316,21 +349,21 @@ mod tests {
         DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap()
     }
 
-    fn status(s: i64, id: &str, stage: Stage, category: Option<&str>) -> Item {
-        let verdict = category.map(|c| MetaVerdict {
+    fn status<'a>(s: i64, id: &'a str, stage: Stage, category: Option<&'a str>) -> Item<'a> {
+        let verdict = category.map(|c| Verdict {
             billable: Some(true),
-            pricing_model: "PMP".into(),
+            pricing_model: "PMP",
             pricing_type: "regular".into(),
             category: c.into(),
-            cost: String::new(),
+            cost: "".into(),
         });
         Item::Status {
             at: t(s),
-            waba: "W".into(),
-            business: "B".into(),
-            phone: String::new(),
-            user: "33612345678".into(),
-            id: id.into(),
+            waba: "W",
+            business: "B",
+            phone: "",
+            user: "33612345678",
+            id,
             stage,
             verdict,
             origin: None,
@@ -339,13 +372,13 @@ mod tests {
         }
     }
 
-    fn incoming(s: i64) -> Item {
+    fn incoming(s: i64) -> Item<'static> {
         Item::Incoming {
             at: t(s),
-            waba: "W".into(),
-            business: "B".into(),
-            phone: String::new(),
-            user: "33612345678".into(),
+            waba: "W",
+            business: "B",
+            phone: "",
+            user: "33612345678",
             id: None,
             entry_point: false,
         }
@@ -443,5 +476,23 @@ mod tests {
         );
         let old = r.push(incoming(-5), 4).unwrap_err();
         assert!(old.to_string().contains("later than the reorder window"), "{old}");
+    }
+
+    /// An id is remembered for a window after its message is released, then forgotten: a
+    /// status for it that is not late by its time is a new message.
+    #[test]
+    fn an_id_is_forgotten_a_window_after_its_message() {
+        let mut r = Reducer::new(TimeDelta::seconds(100), Default::default());
+        r.push(status(0, "a", Stage::Delivered, None), 1).unwrap();
+        r.push(status(150, "b", Stage::Delivered, None), 2).unwrap();
+        assert_eq!(r.next(false).unwrap().id.as_deref(), Some("a"));
+        assert!(r.push(status(160, "a", Stage::Read, None), 3).is_err(), "a is still remembered");
+        r.push(status(300, "c", Stage::Delivered, None), 4).unwrap();
+        assert_eq!(r.next(false).unwrap().id.as_deref(), Some("b"));
+        r.push(status(310, "a", Stage::Read, None), 5).unwrap();
+        let rest: Vec<_> =
+            std::iter::from_fn(|| r.next(true)).map(|m| (m.id.unwrap(), m.timestamp)).collect();
+        assert_eq!(rest, [("c".to_string(), t(300)), ("a".to_string(), t(310))]);
+        assert_eq!(r.held(), 0);
     }
 }
