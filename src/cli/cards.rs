@@ -7,9 +7,79 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+use clap::Args;
 use wabill::{Currency, Error, Markets, RateCard};
 
+use super::paths::Named;
 use super::{io_error, open};
+
+/// The rate cards and markets table a command prices with.
+#[derive(Args)]
+pub(super) struct BookArgs {
+    /// Rate cards instead of the embedded one: wabill's dated CSV, or Meta's list-rate or tier
+    /// card as published, CSV or XLSX (`FILE@DATE`: in force from DATE; `FILE@DATE@CURRENCY`
+    /// when its tokens are a bare `$`). Give it once per file; the files make one card.
+    #[arg(long, value_name = "FILE[@DATE]")]
+    pub(super) rates: Vec<CardFile>,
+    #[command(flatten)]
+    pub(super) read: ReadArgs,
+}
+
+/// How Meta's files are read: from when, and the markets table.
+#[derive(Args)]
+pub(super) struct ReadArgs {
+    /// The date from which Meta's files named without `@DATE` apply.
+    #[arg(long, value_name = "DATE")]
+    pub(super) rates_effective: Option<NaiveDate>,
+    /// Markets table instead of the embedded one: wabill's dated CSV, or Meta's calling-code
+    /// table (`FILE@DATE`).
+    #[arg(long, value_name = "FILE[@DATE]")]
+    pub(super) markets: Option<CardFile>,
+}
+
+impl BookArgs {
+    /// The files it reads.
+    pub(super) fn files(&self) -> impl Iterator<Item = Named<'_>> {
+        self.rates.iter().map(|f| Named::new("--rates", &f.path)).chain(self.read.files())
+    }
+
+    /// The markets table and the card.
+    pub(super) fn book(&self) -> Result<(Markets, RateCard), Error> {
+        let markets = self.read.markets()?;
+        let card = self.read.card(&self.rates, &markets)?;
+        Ok((markets, card))
+    }
+}
+
+impl ReadArgs {
+    pub(super) fn files(&self) -> impl Iterator<Item = Named<'_>> {
+        self.markets.iter().map(|f| Named::new("--markets", &f.path))
+    }
+
+    /// The markets table (none named: the embedded one).
+    pub(super) fn markets(&self) -> Result<Markets, Error> {
+        let Some(f) = &self.markets else { return Ok(Markets::embedded()) };
+        let name = f.path.display().to_string();
+        let mut bytes = Vec::new();
+        open(&name)?.read_to_end(&mut bytes).map_err(|e| io_error(&f.path, e))?;
+        match (RateCard::is_wabill_csv(&bytes), f.date.or(self.rates_effective)) {
+            (true, _) => Markets::from_csv(bytes.as_slice(), &name),
+            (false, Some(date)) => Markets::from_meta_csv(bytes.as_slice(), &name, date),
+            (false, None) => Err(Error::io(
+                name,
+                std::io::Error::other("Meta's calling-code table carries no date: name it FILE@DATE"),
+            )),
+        }
+    }
+
+    /// The card of the files (none: the embedded card).
+    pub(super) fn card(&self, files: &[CardFile], markets: &Markets) -> Result<RateCard, Error> {
+        if files.is_empty() {
+            return Ok(RateCard::embedded());
+        }
+        load(files, self.rates_effective, markets)
+    }
+}
 
 /// One `--rates` value: `FILE`, `FILE@DATE` or `FILE@DATE@CURRENCY`.
 #[derive(Debug, Clone)]
@@ -46,11 +116,7 @@ impl FromStr for CardFile {
 
 /// The card of all the files, each read as its first line tells (wabill's CSV or Meta's
 /// list-rate card), merged.
-pub(super) fn load(
-    files: &[CardFile],
-    effective: Option<NaiveDate>,
-    markets: &Markets,
-) -> Result<RateCard, Error> {
+fn load(files: &[CardFile], effective: Option<NaiveDate>, markets: &Markets) -> Result<RateCard, Error> {
     let mut card = RateCard::default();
     for f in files {
         let name = f.path.display().to_string();

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
 use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Sink};
 use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
-use wabill::{Accounts, Engine, Error, Markets, Options, Position, Pricebook, RateCard, RuleChoice};
+use wabill::{Accounts, Engine, Error, Options, Position, Pricebook, RuleChoice};
 
 use output::Output;
 use paths::Named;
@@ -95,17 +95,8 @@ enum LogFormat {
 /// The options every pricing command shares.
 #[derive(Args)]
 struct PricingArgs {
-    /// Rate cards instead of the embedded one: wabill's dated CSV, or Meta's list-rate card
-    /// as published (`FILE@DATE`: in force from DATE; `FILE@DATE@CURRENCY` when its tokens
-    /// are a bare `$`). Give it once per file; the files make one card.
-    #[arg(long, value_name = "FILE[@DATE]")]
-    rates: Vec<cards::CardFile>,
-    /// The date from which Meta's cards named without `@DATE` apply.
-    #[arg(long, value_name = "DATE")]
-    rates_effective: Option<NaiveDate>,
-    /// Markets CSV (default: the embedded calling-code table).
-    #[arg(long, value_name = "FILE")]
-    markets: Option<PathBuf>,
+    #[command(flatten)]
+    book: cards::BookArgs,
     /// Accounts CSV: business,waba,portfolio,timezone,currency,country,auth_intl_from.
     #[arg(long, value_name = "FILE")]
     accounts: Option<PathBuf>,
@@ -248,15 +239,10 @@ impl Command {
             Command::Rates(a) => match &a.import {
                 Some(rates::Import::Import { files, read, out }) => {
                     let mut inputs: Vec<Named> = files.iter().map(|f| Named::new("FILE", &f.path)).collect();
-                    inputs.extend(read.markets.iter().map(|m| Named::new("--markets", m)));
+                    inputs.extend(read.files());
                     ("rates", inputs, vec![Named::new("--out", out)])
                 }
-                None => {
-                    let mut inputs: Vec<Named> =
-                        a.rates.iter().map(|f| Named::new("--rates", &f.path)).collect();
-                    inputs.extend(a.read.markets.iter().map(|m| Named::new("--markets", m)));
-                    ("rates", inputs, Vec::new())
-                }
+                None => ("rates", a.book.files().collect(), Vec::new()),
             },
             Command::Generate(a) => {
                 let mut outputs = vec![Named::new("--output", a.output.as_deref().unwrap_or("-"))];
@@ -329,27 +315,16 @@ fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
 impl PricingArgs {
     /// The files it reads.
     fn files(&self) -> impl Iterator<Item = Named<'_>> {
-        let files = [
-            ("--markets", &self.markets),
-            ("--accounts", &self.accounts),
-            ("--templates", &self.webhooks.templates),
-        ];
+        let files = [("--accounts", &self.accounts), ("--templates", &self.webhooks.templates)];
         let files =
             files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)));
-        self.rates.iter().map(|f| Named::new("--rates", &f.path)).chain(files)
+        self.book.files().chain(files)
     }
 
     /// The engine, and the accounts when read from a file.
     fn engine(&self) -> Result<(Engine, Option<Accounts>), Error> {
         let name = |p: &Path| p.display().to_string();
-        let markets = match &self.markets {
-            Some(p) => Markets::from_csv(open(&name(p))?, &name(p))?,
-            None => Markets::embedded(),
-        };
-        let card = match self.rates.as_slice() {
-            [] => RateCard::embedded(),
-            files => cards::load(files, self.rates_effective, &markets)?,
-        };
+        let (markets, card) = self.book.book()?;
         let listed = match &self.accounts {
             Some(p) => Some(Accounts::from_csv(open(&name(p))?, &name(p))?),
             None => None,

@@ -1,16 +1,14 @@
 //! `wabill rates`: the card in force on a date (for a currency, a market), or every price of
 //! Meta's files written as wabill's dated card (`wabill rates import`).
 
-use std::path::PathBuf;
-
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use wabill::report::{CardFigures, Format, Render};
-use wabill::{Currency, Error, Markets, RateCard, RateCategory, RuleSet};
+use wabill::{Currency, Error, RateCategory, RuleSet};
 
-use super::cards::{self, CardFile};
+use super::cards::{BookArgs, CardFile, ReadArgs};
 use super::output::Output;
-use super::{emit, io_error, open};
+use super::{emit, io_error};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -26,26 +24,11 @@ pub(super) struct RatesArgs {
     /// Only this market's prices (as the markets table names it, e.g. India).
     #[arg(long, value_name = "NAME")]
     market: Option<String>,
-    /// Rate cards instead of the embedded one (as for `price`).
-    #[arg(long, value_name = "FILE[@DATE]")]
-    pub(super) rates: Vec<CardFile>,
     #[command(flatten)]
-    pub(super) read: ReadArgs,
+    pub(super) book: BookArgs,
     /// `table`, `csv` or `json`.
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     format: Format,
-}
-
-/// How Meta's card files are read: from when, and the markets table their names are checked
-/// against.
-#[derive(Args)]
-pub(super) struct ReadArgs {
-    /// The date from which Meta's cards named without `@DATE` apply.
-    #[arg(long, value_name = "DATE")]
-    rates_effective: Option<NaiveDate>,
-    /// Markets CSV (default: the embedded calling-code table).
-    #[arg(long, value_name = "FILE")]
-    pub(super) markets: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -63,30 +46,16 @@ pub(super) enum Import {
     },
 }
 
-impl ReadArgs {
-    /// The card of the files (none: the embedded card).
-    fn card(&self, files: &[CardFile]) -> Result<RateCard, Error> {
-        if files.is_empty() {
-            return Ok(RateCard::embedded());
-        }
-        let markets = match &self.markets {
-            Some(p) => Markets::from_csv(open(&p.display().to_string())?, &p.display().to_string())?,
-            None => Markets::embedded(),
-        };
-        cards::load(files, self.rates_effective, &markets)
-    }
-}
-
 pub(super) fn rates(args: RatesArgs) -> Result<(), Error> {
     if let Some(Import::Import { files, read, out }) = args.import {
-        let card = read.card(&files)?;
+        let card = read.card(&files, &read.markets()?)?;
         let mut output = Output::create(&out)?;
         let name = output.name();
         let figures = CardFigures { prices: card.prices().collect(), verified_column: false };
         figures.csv(&mut output).map_err(|e| io_error(&name, e))?;
         return output.finish();
     }
-    let card = args.read.card(&args.rates)?;
+    let (_, card) = args.book.book()?;
     let prices: Vec<_> = match args.date {
         // The categories the rules of that date price with, not those of earlier eras.
         Some(date) => {

@@ -399,6 +399,84 @@ fn tier_rows(
     Ok(())
 }
 
+impl Markets {
+    /// Reads Meta's calling-code table ("Country Calling Codes and Regional Rate Mapping") as
+    /// in force from `effective`: a header row with a calling-code column (`Country calling
+    /// code`, `Calling code`, `Code`), a market column (`Market`, `Region`, `Rate card
+    /// market`) and, since 2026, an ISO column; one row per country, its code written `91`,
+    /// `+91` or `1 (809, 829, 849)` (area codes under a shared code). A number no row holds is
+    /// in `Other`.
+    pub fn from_meta_csv<R: Read>(reader: R, file: &str, effective: NaiveDate) -> Result<Markets, Error> {
+        let rows = read_rows(reader, file)?;
+        let at = |line: u64| Position { file: file.into(), line };
+        let find = |cells: &[String], names: &[&str]| {
+            cells.iter().position(|c| names.contains(&letters(c).as_str()))
+        };
+        let codes = ["countrycallingcode", "callingcode", "code", "countrycode"];
+        let markets = ["market", "region", "ratecardmarket", "marketpercard", "pricingregion"];
+        let header = rows
+            .iter()
+            .position(|(_, cells)| find(cells, &codes).is_some() && find(cells, &markets).is_some());
+        let Some(h) = header else {
+            let what = "not Meta's calling-code table: no header row with a calling code and a market column";
+            return Err(Problem::new(what).at(at(1)));
+        };
+        let head = &rows[h].1;
+        let (code, market) = (find(head, &codes).expect("found"), find(head, &markets).expect("found"));
+        let iso = head.iter().position(|c| letters(c).starts_with("iso"));
+        let mut text = String::from("effective_from,prefix,country,market\n");
+        let mut lines = vec![0u64];
+        let mut seen = std::collections::HashSet::new();
+        for (line, row) in &rows[h + 1..] {
+            let (c, name) = (cell(row, code), cell(row, market));
+            if c.is_empty() && name.is_empty() {
+                continue;
+            }
+            let country = iso.map_or("", |i| cell(row, i));
+            let (main, areas) = match c.split_once('(') {
+                Some((main, areas)) => (main, areas.trim_end_matches(')')),
+                None => (c, ""),
+            };
+            let main: String = main.chars().filter(char::is_ascii_digit).collect();
+            if main.is_empty() {
+                return Err(Problem::column("calling code", "not a calling code", c).at(at(*line)));
+            }
+            let areas: Vec<&str> = areas.split([',', ' ', '/']).filter(|a| !a.is_empty()).collect();
+            let prefixes: Vec<String> = if areas.is_empty() {
+                vec![main.clone()]
+            } else {
+                areas.iter().map(|a| format!("{main}{a}")).collect()
+            };
+            for prefix in prefixes {
+                // A code several countries share (+1: US and CA) numbers the first; the others
+                // are known by their country alone (a log's `country` column).
+                let prefix = if seen.insert(prefix.clone()) {
+                    prefix
+                } else if !country.is_empty() {
+                    String::new()
+                } else {
+                    continue;
+                };
+                let name = if name.contains([',', '"']) {
+                    format!("\"{}\"", name.replace('"', "\"\""))
+                } else {
+                    name.to_string()
+                };
+                text.push_str(&format!("{effective},{prefix},{country},{name}\n"));
+                lines.push(*line);
+            }
+        }
+        // The rows as wabill's own table, each problem placed at the Meta row it came from.
+        Markets::from_csv(text.as_bytes(), file).map_err(|e| match e.position() {
+            Some(p) => {
+                let line = lines.get(p.line as usize - 1).copied().unwrap_or(p.line);
+                e.into_problem().map_or_else(|e| e, |problem| problem.at(at(line)))
+            }
+            None => e,
+        })
+    }
+}
+
 /// The category a tier group's name says.
 fn tier_category(name: &str) -> Option<RateCategory> {
     match letters(name).as_str() {
@@ -484,5 +562,29 @@ mod tests {
         assert!(RateCard::from_either(ours, "r.csv", None, None, &m).is_ok());
         let e = RateCard::from_either(ours, "r.csv", date, None, &m).unwrap_err();
         assert!(e.to_string().contains("carries its dates"), "{e}");
+    }
+
+    #[test]
+    fn metas_calling_code_table_is_read_with_its_area_codes_and_iso_column() {
+        let table = "Country Calling Codes and Regional Rate Mapping\n\n\
+            Country Name,Country Calling Code,ISO,Market\n\
+            United States,1,US,North America\n\
+            Canada,1,CA,North America\n\
+            Dominican Republic,\"1 (809, 829, 849)\",DO,Rest of Latin America\n\
+            India,+91,IN,India\n";
+        let m = Markets::from_meta_csv(table.as_bytes(), "codes.csv", d("2025-01-01")).unwrap();
+        let on = d("2025-06-01");
+        assert_eq!(m.lookup("18095550100", None, on), (Some("DO".parse().unwrap()), "Rest of Latin America"));
+        assert_eq!(m.lookup("14165550100", None, on), (Some("US".parse().unwrap()), "North America"));
+        assert_eq!(m.lookup("x", Some("CA".parse().unwrap()), on).1, "North America");
+        assert_eq!(m.lookup("919876543210", None, on), (Some("IN".parse().unwrap()), "India"));
+        assert_eq!(m.lookup("33612345678", None, on), (None, "Other"), "a country not listed is in Other");
+        assert_eq!(m.lookup("919876543210", None, d("2024-12-31")).1, "Other", "before its date");
+        let bad = table.replace("+91,IN", "+91,XX");
+        let e = Markets::from_meta_csv(bad.as_bytes(), "codes.csv", d("2025-01-01")).unwrap_err().to_string();
+        assert!(e.starts_with("codes.csv:7: "), "{e}");
+        let e =
+            Markets::from_meta_csv("a,b\n".as_bytes(), "codes.csv", d("2025-01-01")).unwrap_err().to_string();
+        assert!(e.contains("no header row"), "{e}");
     }
 }
