@@ -85,3 +85,19 @@ fn auto_switches_at_local_midnight_of_each_waba() {
     assert_eq!(rules(&mut e, "2025-07-01T02:59:59Z", "SAO"), RuleSet::Cbp2023);
     assert_eq!(rules(&mut e, "2025-07-01T03:00:00Z", "SAO"), RuleSet::Pmp2025);
 }
+
+/// docs/rules.md §2: a business-scoped user id is a user of the country its prefix names,
+/// kept as written (never read as a number).
+#[test]
+fn a_business_scoped_user_id_is_priced_in_its_country() {
+    use wabill::{Accounts, Category, Engine, Event, Kind, Options, Pricebook};
+    let mut engine = Engine::new(Pricebook::embedded(Accounts::default()).into(), Options::default());
+    let t = "2025-09-01T08:00:00Z".parse().unwrap();
+    let line = engine
+        .push(&Event::mt(t, "b", "BR.13491208655302741918", Kind::Template(Category::Marketing)))
+        .unwrap();
+    assert_eq!((line.market(), line.country.map(|c| c.to_string())), ("Brazil", Some("BR".into())));
+    let line = engine.push(&Event::mt(t, "b", "IN.ENT.x9", Kind::Template(Category::Marketing))).unwrap();
+    assert_eq!(line.market(), "India");
+    assert!(engine.push(&Event::mt(t, "b", "XX.123", Kind::Template(Category::Marketing))).is_err());
+}

@@ -11,6 +11,19 @@ pub(crate) fn trim(s: &str) -> &str {
     }
 }
 
+/// The country of a business-scoped user id (BSUID, docs/rules.md §2): `CC.` then up to 128
+/// letters and digits (`US.13491208655302741918`), or the parent form `CC.ENT.…`; `None` for
+/// any other user id, or a `CC` that is not a country.
+pub(crate) fn bsuid_country(user: &str) -> Option<crate::domain::money::Country> {
+    let (country, rest) = trim(user).split_once('.')?;
+    let rest = rest.strip_prefix("ENT.").unwrap_or(rest);
+    let well_formed = country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && (1..=128).contains(&rest.len())
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+    well_formed.then(|| country.parse().ok()).flatten()
+}
+
 /// The user id as a key: `+`, spaces and `-` removed.
 pub(crate) fn normalize_user<'a>(user: &'a str, buf: &'a mut String) -> &'a str {
     let user = trim(user);
@@ -92,6 +105,18 @@ mod tests {
         for bad in ["", "+", "3361234567a", "123456789012345678", "33612345678/", "3361:345678"] {
             assert_eq!(number_key(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn business_scoped_ids_give_their_country() {
+        let c = |s: &str| bsuid_country(s).map(|c| c.to_string());
+        assert_eq!(c("US.13491208655302741918").as_deref(), Some("US"));
+        assert_eq!(c("BR.ENT.abc123").as_deref(), Some("BR"));
+        for other in ["33612345678", "us.123", "US.", "US.12 3", "ZZ.123", "USA.123", "u_9f2c1a", "hash:0a1b"]
+        {
+            assert_eq!(c(other), None, "{other}");
+        }
+        assert_eq!(c(&format!("IN.{}", "a".repeat(129))), None, "at most 128 characters");
     }
 
     proptest::proptest! {

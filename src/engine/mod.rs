@@ -45,7 +45,7 @@ use crate::domain::error::{Error, Problem};
 use crate::domain::event::{Direction, Event, Kind, PricingCategory, PricingType};
 use crate::domain::money::Country;
 use crate::domain::time::{rfc3339, Stamp, Stamps, DAY};
-use crate::domain::user::{normalize_user, trim};
+use crate::domain::user::{bsuid_country, normalize_user, trim};
 use crate::pricebook::account::Account;
 use crate::pricebook::market::MarketId;
 use crate::pricebook::ratecard::RateCategory;
@@ -310,6 +310,11 @@ fn locate<'s>(
         },
         (None, UserKey::Id(user)) if user.bytes().all(|b| b.is_ascii_digit()) => {
             book.markets.of_number(user, rate_date)
+        }
+        // A business-scoped user id: its country is its prefix (docs/rules.md §2).
+        (None, UserKey::Id(user)) if bsuid_country(user).is_some() => {
+            let c = bsuid_country(user).expect("just checked");
+            (Some(c), book.markets.of_country(c, rate_date))
         }
         (None, UserKey::Id(_)) => {
             return Err(Problem::column("user", "not a phone number and no country given", names()[1]));

@@ -26,6 +26,7 @@ use chrono::TimeDelta;
 use crate::domain::error::{Error, ErrorKind, Position, Problem};
 use crate::domain::event::{Direction, Event, Kind};
 use crate::domain::time::rfc3339;
+use crate::domain::user::bsuid_country;
 use crate::reconcile::{MetaSays, UnknownWord};
 use crate::util::rows::{RowBuf, READ_BUFFER};
 pub use json::MetaVerdict;
@@ -99,7 +100,8 @@ impl WebhookMessage {
         }
         field(if self.entry_point { "referral" } else { "" });
         field(self.id.as_deref().unwrap_or(""));
-        field(bsuid_country(&self.user).unwrap_or(""));
+        let country = bsuid_country(&self.user);
+        field(country.as_ref().map_or("", |c| c.code()));
         field(&self.waba);
         field(&self.phone);
         field(billable);
@@ -173,14 +175,6 @@ impl<R: BufRead> WebhookRows<R> {
             }
         }
     }
-}
-
-/// The country of a business-scoped user id (`US.13491208655302741918`: `US`), which has no
-/// calling code to find it by.
-fn bsuid_country(user: &str) -> Option<&str> {
-    let (country, rest) = user.split_once('.')?;
-    (country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) && !rest.is_empty())
-        .then_some(country)
 }
 
 /// The messages of a webhook log, in time order: an iterator of [`WebhookMessage`]s, or of
