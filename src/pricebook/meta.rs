@@ -89,7 +89,7 @@ fn rate_of(cell: &str, token: &str) -> Result<Option<Decimal>, Problem> {
 }
 
 impl RateCard {
-    /// Reads Meta's list-rate card of one currency, as Meta publishes it, as in force from
+    /// Reads Meta's list-rate or volume-tier card of one currency, as Meta publishes it, as in force from
     /// `effective` (the layout: docs/rules.md §5). Every market must be in
     /// `markets`; `currency`, when given, is the file's currency (needed when its token is `$`
     /// alone). Each figure's source is the file's name.
@@ -100,7 +100,7 @@ impl RateCard {
         currency: Option<Currency>,
         markets: &Markets,
     ) -> Result<RateCard, Error> {
-        list_card(reader, file, effective, currency, markets)
+        card_of_rows(&read_rows(reader, file)?, (file, file), effective, currency, markets)
     }
 
     /// Reads Meta's card as an XLSX workbook: each sheet with a header row (`Market,Currency,
@@ -253,16 +253,6 @@ fn read_rows<R: Read>(reader: R, file: &str) -> Result<Rows, Error> {
 
 fn cell(row: &[String], i: usize) -> &str {
     row.get(i).map_or("", String::as_str)
-}
-
-fn list_card<R: Read>(
-    reader: R,
-    file: &str,
-    effective: NaiveDate,
-    currency: Option<Currency>,
-    markets: &Markets,
-) -> Result<RateCard, Error> {
-    card_of_rows(&read_rows(reader, file)?, (file, file), effective, currency, markets)
 }
 
 /// A card of Meta's rows, list or tiers as its header says.
@@ -503,7 +493,7 @@ mod tests {
     }
 
     fn read(text: &str) -> Result<RateCard, Error> {
-        list_card(text.as_bytes(), "meta.csv", d("2026-10-01"), None, &Markets::embedded())
+        RateCard::from_meta_csv(text.as_bytes(), "meta.csv", d("2026-10-01"), None, &Markets::embedded())
     }
 
     #[test]
