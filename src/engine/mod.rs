@@ -381,9 +381,11 @@ fn price(
         line.pricing_category = Some(PricingCategory::AuthenticationInternational);
     }
     let name = || book.markets.name(market);
-    let price = book
-        .price(currency, market, category, date)
-        .ok_or_else(|| Problem::new(format!("no rate for {currency} {} {category} on {date}", name())))?;
+    let price = book.price(currency, market, category, date).ok_or_else(|| {
+        let why =
+            if book.has_currency(currency) { "" } else { ": the rate card has no price in that currency" };
+        Problem::new(format!("no rate for {currency} {} {category} on {date}{why}", name()))
+    })?;
     let mut tier_use = None;
     let (r, tier) = if rate.tiered {
         let key =

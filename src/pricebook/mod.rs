@@ -64,6 +64,11 @@ impl Pricebook {
         &self.markets
     }
 
+    /// Whether the card prices anything in `currency`.
+    pub(crate) fn has_currency(&self, currency: Currency) -> bool {
+        self.prices.iter().any(|(c, table)| *c == currency && table.iter().any(|dated| !dated.is_empty()))
+    }
+
     pub(crate) fn price(
         &self,
         currency: Currency,

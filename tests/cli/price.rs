@@ -220,3 +220,20 @@ fn the_readme_shows_the_inr_card_and_an_inr_account() {
     golden("example.inr.txt", &inr.stdout);
     assert!(readme.contains(&format!("```text\n{}```", inr.stdout)), "README's INR example is stale");
 }
+
+/// An account billed in a currency the card has no price in is an error that says so, at the
+/// first charged row (the embedded card has no SGD figures yet: data/rates.md).
+#[test]
+fn a_currency_without_a_card_says_so() {
+    let dir = common::Scratch::new();
+    let accounts = dir.join("accounts.csv");
+    let text = std::fs::read_to_string(root().join("fixtures/example/accounts.csv")).unwrap();
+    std::fs::write(&accounts, text.replace(",USD,", ",SGD,")).unwrap();
+    let run = wabill(&["price", "fixtures/example/log.csv", "--accounts", accounts.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "wabill: fixtures/example/log.csv:2: no rate for SGD India authentication on 2025-09-29: \
+         the rate card has no price in that currency\n"
+    );
+}
