@@ -51,7 +51,10 @@ impl MessageCategory {
     /// The category a per-message rule matches for a message of this kind.
     pub fn of(kind: Kind) -> MessageCategory {
         match kind {
-            Kind::Template(crate::domain::event::Category::Marketing) => MessageCategory::Marketing,
+            // A Marketing Messages API template is marketing to a tariff.
+            Kind::Template(
+                crate::domain::event::Category::Marketing | crate::domain::event::Category::MarketingLite,
+            ) => MessageCategory::Marketing,
             Kind::Template(crate::domain::event::Category::Utility) => MessageCategory::Utility,
             Kind::Template(crate::domain::event::Category::Authentication) => MessageCategory::Authentication,
             Kind::NonTemplate => MessageCategory::Service,

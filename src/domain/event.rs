@@ -92,6 +92,20 @@ named_enum! {
         Marketing = "marketing",
         Utility = "utility",
         Authentication = "authentication",
+        /// A marketing template sent through the Marketing Messages API (Meta's
+        /// `marketing_lite`): priced as marketing, labelled apart.
+        MarketingLite = "marketing_lite",
+    }
+}
+
+impl Category {
+    /// The family a template is priced and counted in: marketing for `marketing_lite`, else
+    /// itself.
+    pub fn family(self) -> Category {
+        match self {
+            Category::MarketingLite => Category::Marketing,
+            c => c,
+        }
     }
 }
 
@@ -122,7 +136,7 @@ impl Kind {
             .ok_or_else(|| {
                 Problem::column(
                     "category",
-                    "unknown category, expected marketing, utility, authentication, service or empty",
+                    "unknown category, expected marketing, utility, authentication, marketing_lite, service or empty",
                     s,
                 )
             })
@@ -255,6 +269,7 @@ named_enum! {
         Utility = "utility",
         Authentication = "authentication",
         AuthenticationInternational = "authentication_international",
+        MarketingLite = "marketing_lite",
         Service = "service",
         ReferralConversion = "referral_conversion",
         UserInitiated = "user_initiated",
@@ -268,6 +283,7 @@ impl From<Category> for PricingCategory {
             Category::Marketing => PricingCategory::Marketing,
             Category::Utility => PricingCategory::Utility,
             Category::Authentication => PricingCategory::Authentication,
+            Category::MarketingLite => PricingCategory::MarketingLite,
         }
     }
 }

@@ -171,7 +171,7 @@ impl PricedLine {
     /// e.g. to price Meta's verdict where it differs from wabill's.
     pub fn list_rate(&self, category: PricingCategory) -> Option<Decimal> {
         let rate = match category {
-            PricingCategory::Marketing => RateCategory::Marketing,
+            PricingCategory::Marketing | PricingCategory::MarketingLite => RateCategory::Marketing,
             PricingCategory::Utility => RateCategory::Utility,
             PricingCategory::Authentication => RateCategory::Authentication,
             PricingCategory::AuthenticationInternational => RateCategory::AuthenticationInternational,

@@ -46,7 +46,7 @@ impl RateCategory {
 impl From<Category> for RateCategory {
     fn from(c: Category) -> RateCategory {
         match c {
-            Category::Marketing => RateCategory::Marketing,
+            Category::Marketing | Category::MarketingLite => RateCategory::Marketing,
             Category::Utility => RateCategory::Utility,
             Category::Authentication => RateCategory::Authentication,
         }

@@ -113,11 +113,11 @@ pub fn meta_type(word: &str) -> Option<PricingType> {
     }
 }
 
-/// Meta's category (`category`; upper-case in analytics) in wabill's words. `marketing_lite`
-/// (the Marketing Messages API) is marketing: wabill prices both alike.
+/// Meta's category (`category`; upper-case in analytics) in wabill's words.
 pub fn meta_category(word: &str) -> Option<PricingCategory> {
     match word.trim().to_ascii_lowercase().as_str() {
-        "marketing" | "marketing_lite" => Some(PricingCategory::Marketing),
+        "marketing" => Some(PricingCategory::Marketing),
+        "marketing_lite" => Some(PricingCategory::MarketingLite),
         "utility" => Some(PricingCategory::Utility),
         "authentication" => Some(PricingCategory::Authentication),
         "authentication_international" => Some(PricingCategory::AuthenticationInternational),
@@ -168,8 +168,11 @@ mod tests {
     }
 
     #[test]
-    fn marketing_lite_is_marketing() {
-        assert_eq!(says("", "PMP", "regular", "marketing_lite").category, Some(PricingCategory::Marketing));
+    fn marketing_lite_is_its_own_word() {
+        assert_eq!(
+            says("", "PMP", "regular", "marketing_lite").category,
+            Some(PricingCategory::MarketingLite)
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn service_free_from() -> NaiveDate {
 /// Each category's conversation slot.
 fn slot(category: PricingCategory) -> usize {
     match category {
-        PricingCategory::Marketing => 0,
+        PricingCategory::Marketing | PricingCategory::MarketingLite => 0,
         PricingCategory::Utility => 1,
         PricingCategory::Authentication | PricingCategory::AuthenticationInternational => 2,
         _ => 3,
@@ -62,7 +62,8 @@ impl Rules for Cbp2023 {
         let open = |category| Conversation::new(category, RuleSet::Cbp2023, mt.at);
         match mt.kind {
             Kind::Template(c) => {
-                let category = PricingCategory::from(c);
+                // A Marketing Messages API template opens or joins a marketing conversation.
+                let category = PricingCategory::from(c.family());
                 if let Some(open) = pair.open_in(slot(category), mt.at) {
                     // Its category: `authentication_international` if opened at that rate.
                     return Verdict::free(PricingType::Conversation, open.category);

@@ -68,7 +68,8 @@ impl Rules for Pmp {
                 Verdict::free(PricingType::FreeCustomerService, PricingCategory::Utility)
             }
             Kind::Template(c) => {
-                let rate = Rate { category: c.into(), tiered: c != Category::Marketing };
+                // Marketing (and the Marketing Messages API's) has no volume tiers.
+                let rate = Rate { category: c.into(), tiered: c.family() != Category::Marketing };
                 Verdict::regular(c.into(), rate)
             }
         }

@@ -198,3 +198,12 @@ fn a_forced_rule_set_carries_nothing_over() {
     l.mt(t("2025-06-30T20:00:00Z"), FR, UTILITY);
     assert_eq!(l.mt(t("2025-07-01T10:00:00Z"), FR, UTILITY).pricing_type, PT::Regular);
 }
+
+/// A Marketing Messages API template opens (or joins) a marketing conversation.
+#[test]
+fn a_marketing_lite_template_opens_a_marketing_conversation() {
+    let mut l = log(0);
+    let lite = l.mt(t(0, 0), FR, Kind::Template(Category::MarketingLite));
+    assert_eq!((tc(&lite), lite.pricing_category), ((PT::Regular, "0.1432".into()), Some(PC::Marketing)));
+    assert_eq!(tc(&l.mt(t(1, 0), FR, MARKETING)), (PT::Conversation, "0".into()));
+}

@@ -279,7 +279,10 @@ fn the_service_allowance_is_per_business_number_and_local_month() {
 fn each_currency_has_its_own_card_and_nothing_is_converted() {
     let mut l = Log::new(engine_with("business,currency\nB,EUR\n", Options::default()));
     let err = l.engine.push(&Event::mt(at(0, 0), "B", FR, MARKETING)).unwrap_err();
-    assert_eq!(err.to_string(), "no rate for EUR France marketing on 2025-09-10");
+    assert_eq!(
+        err.to_string(),
+        "no rate for EUR France marketing on 2025-09-10: the rate card has no price in that currency"
+    );
     // Free lines need no rate, and carry the WABA's currency.
     let free = l.mo(at(0, 1), FR);
     assert_eq!(free.currency.code(), "EUR");
@@ -290,4 +293,17 @@ fn lines_name_their_rules_and_model() {
     let mut l = log();
     let line = l.mt(at(0, 0), FR, MARKETING);
     assert_eq!((line.rules, line.pricing_model), (RuleSet::Pmp2025, PricingModel::Pmp));
+}
+
+/// docs/rules.md §4: a Marketing Messages API template (`marketing_lite`) is priced as
+/// marketing (inside the window too, no volume tiers) and labelled `marketing_lite`.
+#[test]
+fn a_marketing_lite_template_is_priced_as_marketing_and_labelled_apart() {
+    let lite = Kind::Template(Category::MarketingLite);
+    let mut l = log();
+    let line = l.mt(at(0, 0), FR, lite);
+    assert_eq!(tc(&line), (PT::Regular, "0.0859".into()));
+    assert_eq!((line.pricing_category, line.tier), (Some(PC::MarketingLite), None));
+    l.mo(at(1, 0), FR);
+    assert_eq!(tc(&l.mt(at(2, 0), FR, lite)), (PT::Regular, "0.0859".into()));
 }

@@ -128,7 +128,8 @@ pub(crate) struct Reducer {
 /// word that says nothing of the kind.
 fn kind_of(category: &str) -> Result<Option<Category>, ()> {
     match category {
-        "marketing" | "marketing_lite" => Ok(Some(Category::Marketing)),
+        "marketing" => Ok(Some(Category::Marketing)),
+        "marketing_lite" => Ok(Some(Category::MarketingLite)),
         "utility" => Ok(Some(Category::Utility)),
         "authentication" | "authentication_international" => Ok(Some(Category::Authentication)),
         // Delivered inside a free entry point: Meta accepted it, so it was not a non-template
