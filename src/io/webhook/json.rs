@@ -318,6 +318,19 @@ fn unix_seconds(path: impl Fn() -> String, s: Option<&str>) -> Result<DateTime<U
         .ok_or_else(|| Problem::path(path(), "not Unix seconds", s))
 }
 
+/// The user: the phone number when given, else the business-scoped user id; `path` names the
+/// phone number's field in a problem.
+fn user_of<'s>(
+    phone: &'s Option<Text<'_>>,
+    user_id: &'s Option<Text<'_>>,
+    path: impl Fn() -> String,
+) -> Result<&'s str, Problem> {
+    match phone {
+        Some(p) if !trim(p).is_empty() => Ok(trim(p)),
+        _ => required(path, user_id),
+    }
+}
+
 fn required<'s>(path: impl Fn() -> String, value: &'s Option<Text<'_>>) -> Result<&'s str, Problem> {
     match value.as_deref().map(trim) {
         Some(v) if !v.is_empty() => Ok(v),
@@ -405,10 +418,7 @@ impl Document<'_> {
             let here = |field: &str| place.path(format_args!(".messages[{i}].{field}"));
             let business = business()?;
             let at = unix_seconds(|| here("timestamp"), m.timestamp.as_deref())?;
-            let user = match (&m.from, &m.from_user_id) {
-                (Some(from), _) if !trim(from).is_empty() => trim(from),
-                (_, user_id) => required(|| here("from"), user_id)?,
-            };
+            let user = user_of(&m.from, &m.from_user_id, || here("from"))?;
             let id = m.id.as_deref().map(trim).filter(|id| !id.is_empty());
             let waba = waba.unwrap_or(business);
             out.push(Item::Incoming {
@@ -434,10 +444,7 @@ impl Document<'_> {
                 _ => continue,
             };
             let at = unix_seconds(|| here("timestamp"), s.timestamp.as_deref())?;
-            let user = match (&s.recipient_id, &s.recipient_user_id) {
-                (Some(to), _) if !trim(to).is_empty() => trim(to),
-                (_, user_id) => required(|| here("recipient_id"), user_id)?,
-            };
+            let user = user_of(&s.recipient_id, &s.recipient_user_id, || here("recipient_id"))?;
             let verdict = s.pricing.as_ref().map(|p| Verdict {
                 billable: p.billable,
                 pricing_model: trim(p.pricing_model.as_deref().unwrap_or("")),
