@@ -62,14 +62,7 @@ impl ReadArgs {
         let name = f.path.display().to_string();
         let mut bytes = Vec::new();
         open(&name)?.read_to_end(&mut bytes).map_err(|e| io_error(&f.path, e))?;
-        match (RateCard::is_wabill_csv(&bytes), f.date.or(self.rates_effective)) {
-            (true, _) => Markets::from_csv(bytes.as_slice(), &name),
-            (false, Some(date)) => Markets::from_meta_csv(bytes.as_slice(), &name, date),
-            (false, None) => Err(Error::io(
-                name,
-                std::io::Error::other("Meta's calling-code table carries no date: name it FILE@DATE"),
-            )),
-        }
+        Markets::from_either(&bytes, &name, f.date.or(self.rates_effective))
     }
 
     /// The card of the files (none: the embedded card).

@@ -390,6 +390,19 @@ fn tier_rows(
 }
 
 impl Markets {
+    /// Reads a markets file of either layout, told by its first line (see
+    /// [`RateCard::from_either`]): wabill's dated CSV, or Meta's calling-code table in force
+    /// from `effective` (which it then needs).
+    pub fn from_either(bytes: &[u8], file: &str, effective: Option<NaiveDate>) -> Result<Markets, Error> {
+        match (RateCard::is_wabill_csv(bytes), effective) {
+            (true, _) => Markets::from_csv(bytes, file),
+            (false, Some(date)) => Markets::from_meta_csv(bytes, file, date),
+            (false, None) => Err(Error::config(format!(
+                "{file}: Meta's calling-code table carries no date: name it FILE@DATE"
+            ))),
+        }
+    }
+
     /// Reads Meta's calling-code table ("Country Calling Codes and Regional Rate Mapping") as
     /// in force from `effective`: a header row with a calling-code column (`Country calling
     /// code`, `Calling code`, `Code`), a market column (`Market`, `Region`, `Rate card

@@ -444,6 +444,30 @@ mod tests {
         assert_eq!(at("2026-01-01").unwrap().first(), dec("0.08"));
     }
 
+    /// docs/rules.md §5: a source ending in `?` marks a figure as not verified; a card without
+    /// sources is verified; a tiered price is verified only if every band is.
+    #[test]
+    fn a_source_marked_with_a_question_mark_is_not_verified() {
+        let c = card(
+            "effective_from,currency,market,category,rate,tier_from,tier_to,source\n\
+             2025-07-01,USD,France,marketing,0.0859,,,C26\n\
+             2025-07-01,USD,France,utility,0.03,,,E?\n\
+             2025-07-01,USD,India,utility,0.0014,1,10,C25\n\
+             2025-07-01,USD,India,utility,0.0012,11,,E?\n",
+        )
+        .unwrap();
+        let p = |m: &str, cat| c.price(Currency::USD, m, cat, "2025-08-01".parse().unwrap()).unwrap();
+        assert!(p("France", RateCategory::Marketing).verified());
+        assert!(!p("France", RateCategory::Utility).verified());
+        let tiers = p("India", RateCategory::Utility);
+        assert_eq!((tiers.source(), tiers.verified()), ("C25; E?", false));
+        let unsourced = card(&format!("{HEADER}2025-07-01,USD,France,marketing,0.0859,,\n")).unwrap();
+        assert!(unsourced
+            .price(Currency::USD, "France", RateCategory::Marketing, "2025-08-01".parse().unwrap())
+            .unwrap()
+            .verified());
+    }
+
     #[test]
     fn tiers_are_read_by_message_number() {
         let c = card(&format!(

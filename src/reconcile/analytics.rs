@@ -304,7 +304,7 @@ impl Analytics {
 }
 
 /// A category as Meta's analytics write it.
-fn upper(c: Option<PricingCategory>) -> String {
+pub(super) fn upper(c: Option<PricingCategory>) -> String {
     c.map_or_else(String::new, |c| c.as_str().to_ascii_uppercase())
 }
 
@@ -728,6 +728,41 @@ mod tests {
         assert!(e.starts_with("a.json:1: not JSON"), "{e}");
         let e = Analytics::from_json(r#"{"paging":{}}"#, "a.json").unwrap_err().to_string();
         assert!(e.contains("neither pricing_analytics nor conversation_analytics"), "{e}");
+    }
+
+    /// docs/rules.md §11: Meta's tier text (`0:3`, `3:MAX`) names wabill's bands (`1:3`,
+    /// `4:MAX`) by their last message; lines of each band count in Meta's bucket of it.
+    #[test]
+    fn metas_tier_text_names_wabills_bands() {
+        use crate::engine::{samples, PricedLine};
+        use crate::pricebook::ratecard::Tier;
+        let point = |tier: &str| {
+            format!(
+                r#"{{"start":1756684800,"end":1759276800,"country":"FR","pricing_type":"REGULAR","pricing_category":"UTILITY","tier":"{tier}","volume":1,"cost":1}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"pricing_analytics":{{"data":[{{"data_points":[{},{}]}}]}}}}"#,
+            point("0:3"),
+            point("3:MAX")
+        );
+        let mut join = Join::new(Analytics::from_json(&text, "a.json").unwrap());
+        let book = samples::book(&["France"]);
+        let first = PricedLine {
+            pricing_category: Some(PricingCategory::Utility),
+            country: Some("FR".parse().unwrap()),
+            tier: Some(Tier { from: 1, to: Some(3) }),
+            ..samples::line(&book, "B", "France")
+        };
+        let later = PricedLine { tier: Some(Tier { from: 4, to: None }), ..first.clone() };
+        for line in [&first, &later] {
+            join.add(line, super::super::Names::default(), true, false, None);
+        }
+        let buckets = join.buckets(Tolerance::default());
+        let tiers: Vec<(&str, u64, u64)> =
+            buckets.iter().map(|b| (b.dims[5].as_str(), b.wabill.volume, b.meta.volume)).collect();
+        assert_eq!(tiers, [("0:3", 1, 1), ("3:MAX", 1, 1)]);
+        assert!(buckets.iter().all(|b| b.volume_agrees && b.cost_agrees));
     }
 
     #[test]

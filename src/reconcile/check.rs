@@ -8,12 +8,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 
 use super::analytics::Figures;
-use super::words::{pmp_word, MetaSays, UnknownWord};
+use super::words::{MetaSays, UnknownWord};
 use crate::domain::error::Position;
 use crate::domain::event::{named_enum, Direction, Event, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::Currency;
-use crate::domain::time::rfc3339;
+use crate::domain::time::{rfc3339, DAY};
 use crate::engine::PricedLine;
+use crate::rules::state::FEP_WINDOW;
 use crate::rules::RuleSet;
 
 named_enum! {
@@ -148,8 +149,9 @@ pub struct Money {
 /// and the pmp-2026 allowance's count of each business number and local month.
 #[derive(Default)]
 pub(super) struct History {
-    pairs: HashMap<(Box<str>, Box<str>), Seen>,
-    allowance: HashMap<(Box<str>, Month), u64>,
+    /// By business, then user: looked up by the line's `&str`s, a key copied only when new.
+    pairs: HashMap<Box<str>, HashMap<Box<str>, Seen>>,
+    allowance: HashMap<Box<str>, HashMap<Month, u64>>,
 }
 
 #[derive(Default)]
@@ -165,14 +167,16 @@ fn reaches_allowance(line: &PricedLine) -> bool {
         && matches!(line.pricing_type, PricingType::FreeCustomerService | PricingType::Regular)
 }
 
-/// The messages compared, tallied by the words each side gives them: Meta's `type` (empty in
-/// CBP) and category, upper-cased as in Meta's analytics, and the currency.
-pub(super) type Tally = BTreeMap<(String, String, Currency), (Figures, Figures)>;
+/// The messages compared, tallied by the words each side gives them: the pricing type (none in
+/// CBP, which has none), the category, and the currency.
+pub(super) type Tally =
+    BTreeMap<(Option<PricingType>, Option<PricingCategory>, Currency), (Figures, Figures)>;
 
 /// The per-message comparison: counts, money, the tally by words, and each disagreement.
 #[derive(Default)]
 pub(super) struct Messages {
-    pub(super) counts: [u64; 2],
+    compared: u64,
+    without_verdict: u64,
     pub(super) disagree: [u64; Mismatch::ALL.len()],
     pub(super) money: Vec<Money>,
     pub(super) tally: Tally,
@@ -185,16 +189,6 @@ pub(super) struct Messages {
 fn add(f: &mut Figures, charge: Decimal) {
     f.volume += 1;
     *f.cost.get_or_insert(Decimal::ZERO) += charge;
-}
-
-/// The words of a side's verdict, as Meta's analytics write them.
-fn words(t: Option<PricingType>, c: Option<PricingCategory>, model: PricingModel) -> (String, String) {
-    let t = match t {
-        _ if model != PricingModel::Pmp => String::new(),
-        Some(t) => pmp_word(t).map_or_else(|| t.as_str().to_ascii_uppercase(), String::from),
-        None => String::new(),
-    };
-    (t, c.map_or_else(String::new, |c| c.as_str().to_ascii_uppercase()))
 }
 
 impl Messages {
@@ -213,10 +207,7 @@ impl Messages {
         if line.pricing_type == PricingType::Duplicate {
             return None;
         }
-        let allowance_before = self.history.allowance_count(line);
-        if reaches_allowance(line) {
-            *self.history.allowance.entry((line.business().into(), line.month())).or_default() += 1;
-        }
+        let allowance_before = if reaches_allowance(line) { self.history.count_allowance(line) } else { 0 };
         let money = match self.money.iter().position(|m| m.currency == line.currency) {
             Some(i) => &mut self.money[i],
             None => {
@@ -227,32 +218,33 @@ impl Messages {
         };
         let Some(meta) = meta else {
             if line.pricing_type != PricingType::Undelivered {
-                self.counts[1] += 1;
+                self.without_verdict += 1;
                 money.without_verdict += line.charge;
             }
             return None;
         };
-        self.counts[0] += 1;
-        let (mismatch, says) = match meta {
-            Ok(says) => (mismatch(line, &says), Some(says)),
-            Err(word) => (Some((Mismatch::UnknownWord, word.to_string())), None),
+        self.compared += 1;
+        let (mismatch, says, unknown) = match meta {
+            Ok(says) => (mismatch(line, &says), Some(says), None),
+            Err(word) => (Some(Mismatch::UnknownWord), None, Some(word)),
         };
         let meta_charge = says.as_ref().map_or(line.charge, |s| meta_charge(line, s));
         money.wabill += line.charge;
         money.meta += meta_charge;
         let (first, _) = self.span.get_or_insert((line.timestamp, line.timestamp));
         self.span = Some((*first, line.timestamp));
-        let (t, c) = words(Some(line.pricing_type), line.pricing_category, line.pricing_model);
-        add(&mut self.tally.entry((t, c, line.currency)).or_default().0, line.charge);
+        let per_message = |model| (model == PricingModel::Pmp).then_some(());
+        let ours = (per_message(line.pricing_model).map(|()| line.pricing_type), line.pricing_category);
+        add(&mut self.tally.entry((ours.0, ours.1, line.currency)).or_default().0, line.charge);
         if let Some(m) = &says {
-            let (t, c) = words(m.pricing_type, m.category, m.model);
-            add(&mut self.tally.entry((t, c, line.currency)).or_default().1, meta_charge);
+            let theirs = (per_message(m.model).and(m.pricing_type), m.category);
+            add(&mut self.tally.entry((theirs.0, theirs.1, line.currency)).or_default().1, meta_charge);
         }
-        let (mismatch, detail) = mismatch?;
+        let mismatch = mismatch?;
         self.disagree[mismatch as usize] += 1;
-        let reason = match says {
-            Some(says) => self.history.reason(mismatch, event, line, &says, allowance_before),
-            None => detail,
+        let reason = match (&says, unknown) {
+            (Some(says), _) => self.history.reason(mismatch, event, line, says, allowance_before),
+            (None, word) => word.map_or_else(String::new, |w| w.to_string()),
         };
         Some(Disagreement {
             mismatch,
@@ -267,9 +259,8 @@ impl Messages {
     pub(super) fn counts(&self) -> MessageCounts {
         let disagree = Mismatch::ALL.iter().map(|&m| (m, self.disagree[m as usize])).filter(|(_, n)| *n > 0);
         let disagree: Vec<_> = disagree.collect();
-        let compared = self.counts[0];
-        let agree = compared - disagree.iter().map(|(_, n)| n).sum::<u64>();
-        MessageCounts { compared, agree, disagree, without_verdict: self.counts[1] }
+        let agree = self.compared - disagree.iter().map(|(_, n)| n).sum::<u64>();
+        MessageCounts { compared: self.compared, agree, disagree, without_verdict: self.without_verdict }
     }
 }
 
@@ -285,8 +276,8 @@ fn cbp_billable(t: PricingType) -> Option<bool> {
 }
 
 /// The first way wabill's line and Meta's verdict differ, if any.
-fn mismatch(line: &PricedLine, says: &MetaSays) -> Option<(Mismatch, String)> {
-    let m = |m: Mismatch| Some((m, String::new()));
+fn mismatch(line: &PricedLine, says: &MetaSays) -> Option<Mismatch> {
+    let m = Some;
     if matches!(line.pricing_type, PricingType::Undelivered | PricingType::Violation) {
         return m(Mismatch::Delivery);
     }
@@ -338,15 +329,19 @@ fn meta_charge(line: &PricedLine, says: &MetaSays) -> Decimal {
 
 impl History {
     fn user_message(&mut self, event: &Event, line: &PricedLine, at: &Position) {
-        let seen = self.pairs.entry((line.business().into(), event.user.into())).or_default();
+        let seen = entry(entry(&mut self.pairs, line.business()), event.user);
         seen.user_message = Some((line.timestamp, at.clone()));
         if event.entry_point {
             seen.entry_point = Some((line.timestamp, at.clone()));
         }
     }
 
-    fn allowance_count(&self, line: &PricedLine) -> u64 {
-        self.allowance.get(&(line.business().into(), line.month())).copied().unwrap_or(0)
+    /// How many messages of the line's number and local month reached the pmp-2026 allowance
+    /// before it; counts it.
+    fn count_allowance(&mut self, line: &PricedLine) -> u64 {
+        let count = entry(&mut self.allowance, line.business()).entry(line.month()).or_default();
+        *count += 1;
+        *count - 1
     }
 
     /// A likely reason for a disagreement, from what the log said before the message.
@@ -358,16 +353,17 @@ impl History {
         says: &MetaSays,
         allowance_before: u64,
     ) -> String {
-        let seen = self.pairs.get(&(line.business().into(), event.user.into()));
+        let seen = self.pairs.get(line.business()).and_then(|users| users.get(event.user));
         fn within<'s>(
             last: Option<&'s (DateTime<Utc>, Position)>,
             line: &PricedLine,
-            hours: i64,
+            window: i64,
         ) -> Option<&'s (DateTime<Utc>, Position)> {
-            last.filter(|(t, _)| line.timestamp - *t <= TimeDelta::hours(hours))
+            last.filter(|(t, _)| line.timestamp - *t <= TimeDelta::nanoseconds(window))
         }
-        let user_message = within(seen.and_then(|s| s.user_message.as_ref()), line, 24);
-        let entry_point = within(seen.and_then(|s| s.entry_point.as_ref()), line, 72);
+        // The customer service window, and an entry point's.
+        let user_message = within(seen.and_then(|s| s.user_message.as_ref()), line, DAY);
+        let entry_point = within(seen.and_then(|s| s.entry_point.as_ref()), line, FEP_WINDOW);
         let utc_date = line.timestamp.date_naive();
         let dates = if utc_date == line.local_date {
             format!("local date {}", line.local_date)
@@ -472,4 +468,12 @@ impl History {
             Mismatch::UnknownWord => String::new(),
         }
     }
+}
+
+/// The value of `key` in a map keyed by owned strings, added (the key copied) when absent.
+pub(super) fn entry<'m, V: Default>(map: &'m mut HashMap<Box<str>, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.into(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
 }

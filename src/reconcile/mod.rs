@@ -35,9 +35,11 @@ pub use check::{Disagreement, MessageCounts, Mismatch, Money, DISAGREEMENT_COLUM
 pub use words::{meta_category, meta_type, MetaSays, UnknownWord};
 
 use crate::domain::error::Position;
-use crate::domain::event::{Direction, Event, PricingType};
+use crate::domain::event::{Direction, Event, PricingCategory, PricingType};
 use crate::domain::money::Currency;
+use crate::domain::time::DAY;
 use crate::engine::PricedLine;
+use crate::rules::state::FEP_WINDOW;
 use crate::rules::RuleSet;
 use analytics::Join;
 use check::Messages;
@@ -53,15 +55,18 @@ pub struct Names<'a> {
     pub phone: Option<&'a str>,
 }
 
+/// Values by user id.
+type ByUser<V> = HashMap<Box<str>, V>;
+
 /// The check as it goes: feed it every priced line in order ([`Reconciler::message`]), then
 /// [`Reconciler::finish`].
 pub struct Reconciler {
     messages: Messages,
     joins: Vec<Join>,
     tolerance: Tolerance,
-    /// When each pair's last entry-point conversation opened (conversation eras), to count
-    /// the entry-point conversations.
-    entry_points: HashMap<(Box<str>, Box<str>), DateTime<Utc>>,
+    /// When each pair's last entry-point conversation opened (conversation eras), by business
+    /// then user, to count the entry-point conversations.
+    entry_points: HashMap<Box<str>, ByUser<Option<DateTime<Utc>>>>,
 }
 
 /// The result: the comparison of messages and the buckets. It renders as a table, CSV or
@@ -86,11 +91,15 @@ pub struct Reconciliation {
 }
 
 impl Reconciliation {
-    /// The messages compared, by the words of each side's verdict: Meta's pricing type (empty
-    /// in CBP) and category as its analytics write them, the currency, and each side's
-    /// figures (wabill's of the messages it words so, Meta's of those Meta words so).
-    pub fn tally(&self) -> impl Iterator<Item = (&str, &str, Currency, &Figures, &Figures)> {
-        self.tally.iter().map(|((t, c, cur), (w, m))| (t.as_str(), c.as_str(), *cur, w, m))
+    /// The messages compared, by the words of each side's verdict: the pricing type (none in
+    /// CBP) and category, the currency, and each side's figures (wabill's of the messages it
+    /// words so, Meta's of those Meta words so).
+    #[allow(clippy::type_complexity)]
+    pub fn tally(
+        &self,
+    ) -> impl Iterator<Item = (Option<PricingType>, Option<PricingCategory>, Currency, &Figures, &Figures)>
+    {
+        self.tally.iter().map(|((t, c, cur), (w, m))| (*t, *c, *cur, w, m))
     }
 
     /// Whether nothing disagrees: no message, no bucket's volume, no bucket's cost.
@@ -144,15 +153,13 @@ impl Reconciler {
         match line.pricing_type {
             PricingType::Conversation => false,
             PricingType::FreeEntryPoint => {
-                let hours = if line.rules == RuleSet::Cbp2022 { 24 } else { 72 };
-                let key = (line.business().into(), event.user.into());
-                match self.entry_points.get(&key) {
-                    Some(&opened) if line.timestamp - opened < TimeDelta::hours(hours) => false,
-                    _ => {
-                        self.entry_points.insert(key, line.timestamp);
-                        true
-                    }
+                let window = if line.rules == RuleSet::Cbp2022 { DAY } else { FEP_WINDOW };
+                let opened = check::entry(check::entry(&mut self.entry_points, line.business()), event.user);
+                let open = opened.is_some_and(|t| line.timestamp - t < TimeDelta::nanoseconds(window));
+                if !open {
+                    *opened = Some(line.timestamp);
                 }
+                !open
             }
             _ => true,
         }

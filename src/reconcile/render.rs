@@ -11,8 +11,11 @@ use chrono::DateTime;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::{Bucket, Figures, Reconciliation, Source, DIMENSIONS};
-use crate::domain::money::{format_amount, Currency};
+use super::analytics::upper;
+use super::words::pmp_word;
+use super::{Bucket, Reconciliation, Source, DIMENSIONS};
+use crate::domain::event::PricingType;
+use crate::domain::money::format_amount;
 use crate::domain::time::rfc3339;
 use crate::report::render::{write_aligned, Render};
 
@@ -38,6 +41,11 @@ const COLUMNS: [&str; 18] = [
     "note",
 ];
 
+/// A pricing type as Meta's analytics write it (empty for none).
+fn type_word(t: Option<PricingType>) -> String {
+    t.map_or_else(String::new, |t| pmp_word(t).map_or_else(|| t.as_str().to_ascii_uppercase(), String::from))
+}
+
 fn time(t: i64) -> String {
     DateTime::from_timestamp(t, 0).map_or_else(|| t.to_string(), rfc3339)
 }
@@ -52,13 +60,13 @@ impl Reconciliation {
         let (start, end) = self.span.map_or((0, 0), |(s, e)| (s.timestamp(), e.timestamp() + 1));
         let mut rows: Vec<Bucket> = self
             .tally()
-            .map(|(t, c, currency, w, m): (&str, &str, Currency, &Figures, &Figures)| Bucket {
+            .map(|(t, c, currency, w, m)| Bucket {
                 source: super::Source::Messages,
                 waba: None,
                 file: None,
                 start,
                 end,
-                dims: [String::new(), String::new(), t.into(), c.into(), String::new(), String::new()],
+                dims: [String::new(), String::new(), type_word(t), upper(c), String::new(), String::new()],
                 wabill: *w,
                 meta: *m,
                 currency: Some(currency),

@@ -58,10 +58,10 @@ impl MetaSays {
         if [billable, model, pricing_type, category].iter().all(|w| w.is_empty()) {
             return Ok(None);
         }
-        let billable = match billable.to_ascii_lowercase().as_str() {
+        let billable = match billable {
             "" => None,
-            "true" => Some(true),
-            "false" => Some(false),
+            b if b.eq_ignore_ascii_case("true") => Some(true),
+            b if b.eq_ignore_ascii_case("false") => Some(false),
             _ => return Err(unknown("billable", billable)),
         };
         let pricing_type = match pricing_type {
@@ -74,9 +74,9 @@ impl MetaSays {
         };
         // Meta's model is PMP unless it says otherwise: a verdict without a model but with a
         // type is per-message (the type exists only there).
-        let model = match model.to_ascii_uppercase().as_str() {
-            "PMP" => PricingModel::Pmp,
-            "CBP" => PricingModel::Cbp,
+        let model = match model {
+            m if m.eq_ignore_ascii_case("PMP") => PricingModel::Pmp,
+            m if m.eq_ignore_ascii_case("CBP") => PricingModel::Cbp,
             "" if pricing_type.is_some() => PricingModel::Pmp,
             "" => PricingModel::Cbp,
             _ => return Err(unknown("pricing_model", model)),
@@ -104,29 +104,22 @@ impl MetaSays {
 
 /// Meta's pricing type (`type`; upper-case in analytics) in wabill's words.
 pub fn meta_type(word: &str) -> Option<PricingType> {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "regular" => Some(PricingType::Regular),
-        "free_customer_service" => Some(PricingType::FreeCustomerService),
-        "free_entry_point" => Some(PricingType::FreeEntryPoint),
-        "free_tier" => Some(PricingType::FreeTier),
-        _ => None,
-    }
+    let word = word.trim();
+    [
+        PricingType::Regular,
+        PricingType::FreeCustomerService,
+        PricingType::FreeEntryPoint,
+        PricingType::FreeTier,
+    ]
+    .into_iter()
+    .find(|t| t.as_str().eq_ignore_ascii_case(word))
 }
 
 /// Meta's category (`category`; upper-case in analytics) in wabill's words.
 pub fn meta_category(word: &str) -> Option<PricingCategory> {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "marketing" => Some(PricingCategory::Marketing),
-        "marketing_lite" => Some(PricingCategory::MarketingLite),
-        "utility" => Some(PricingCategory::Utility),
-        "authentication" => Some(PricingCategory::Authentication),
-        "authentication_international" => Some(PricingCategory::AuthenticationInternational),
-        "service" => Some(PricingCategory::Service),
-        "referral_conversion" => Some(PricingCategory::ReferralConversion),
-        "user_initiated" => Some(PricingCategory::UserInitiated),
-        "business_initiated" => Some(PricingCategory::BusinessInitiated),
-        _ => None,
-    }
+    // Meta's words are wabill's, in any case.
+    let word = word.trim();
+    PricingCategory::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(word))
 }
 
 /// The word Meta uses for wabill's pricing type of a per-message line, when Meta has one:

@@ -478,6 +478,21 @@ mod tests {
     use super::*;
     use crate::engine::samples;
 
+    /// docs/rules.md §7: the summary counts the lines priced at a rate not verified.
+    #[test]
+    fn lines_at_unverified_rates_are_counted() {
+        let book = samples::book(&["India"]);
+        let mut summary = Summary::new(&[GroupBy::Market]);
+        let verified = samples::line(&book, "B", "India");
+        let unverified = PricedLine { rate_verified: Some(false), ..verified.clone() };
+        let free = PricedLine { rate: None, rate_verified: None, ..verified.clone() };
+        for l in [&verified, &unverified, &unverified, &free] {
+            summary.add(l).expect("adds");
+        }
+        let t = &summary.groups()[0].totals;
+        assert_eq!((t.lines, t.unverified), (4, 2));
+    }
+
     /// Lines of one name from several places: market names of two pricebooks, business names
     /// of separate allocations. Each name is one group, whatever its address.
     #[test]

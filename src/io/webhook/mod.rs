@@ -334,6 +334,26 @@ mod tests {
             .collect()
     }
 
+    /// docs/rules.md §10: Meta's `pricing.cost`, a number, a string or `{"amount", "currency"}`,
+    /// is kept as written (`meta_cost`) and read by reconcile as an exact amount.
+    #[test]
+    fn metas_cost_is_read_in_each_of_its_shapes() {
+        for (cost, expected) in [
+            ("0.0107", "0.0107"),
+            ("\"0.0107\"", "0.0107"),
+            ("{\"amount\":0.0107,\"currency\":\"USD\"}", "0.0107"),
+        ] {
+            let doc = format!(
+                r#"{{"metadata":{{"phone_number_id":"B"}},"statuses":[{{"id":"m","status":"delivered","timestamp":"1750000000","recipient_id":"33612345678","pricing":{{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing","cost":{cost}}}}}]}}"#
+            );
+            let messages = read(doc.as_bytes());
+            let m = messages[0].as_ref().unwrap();
+            assert_eq!(m.verdict.as_ref().unwrap().cost, expected, "{cost}");
+            assert_eq!(m.meta_says().unwrap().unwrap().cost, Some(expected.parse().unwrap()));
+            assert_eq!(m.fields()[15], expected);
+        }
+    }
+
     proptest::proptest! {
         /// Arbitrary bytes, and documents cut anywhere, never make the reader panic: every
         /// problem is an error naming the file.

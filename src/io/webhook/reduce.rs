@@ -95,6 +95,39 @@ fn set(held: &mut Option<String>, value: &str) {
     }
 }
 
+/// A message's first row, at its first item: its names copied, nothing said yet of its kind
+/// or verdict; an MO delivered, an MT sent.
+fn message(
+    at: DateTime<Utc>,
+    [waba, business, phone, user]: [&str; 4],
+    id: Option<&str>,
+    direction: Direction,
+    line: u64,
+) -> WebhookMessage {
+    WebhookMessage {
+        timestamp: at,
+        waba: waba.to_string(),
+        business: business.to_string(),
+        phone: phone.to_string(),
+        user: user.to_string(),
+        direction,
+        kind: Kind::NonTemplate,
+        status: if direction == Direction::Mo { Status::Delivered } else { Status::Sent },
+        entry_point: false,
+        id: id.map(String::from),
+        verdict: None,
+        meta_category: None,
+        line,
+    }
+}
+
+impl Held {
+    /// A message held, no status time known yet.
+    fn new(message: WebhookMessage) -> Box<Held> {
+        Box::new(Held { message, delivered: None, read: None, failed: None, sent: None })
+    }
+}
+
 /// The earlier of a time held and a new one.
 fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(held.map_or(at, |h| h.min(at)))
@@ -173,23 +206,9 @@ impl Reducer {
         let arrival = self.arrivals;
         match item {
             Item::Incoming { at, waba, business, phone, user, id, entry_point } => {
-                let message = WebhookMessage {
-                    timestamp: at,
-                    waba: waba.to_string(),
-                    business: business.to_string(),
-                    phone: phone.to_string(),
-                    user: user.to_string(),
-                    direction: Direction::Mo,
-                    kind: Kind::NonTemplate,
-                    status: Status::Delivered,
-                    entry_point,
-                    id: id.map(String::from),
-                    verdict: None,
-                    meta_category: None,
-                    line,
-                };
-                let held = Held { message, delivered: None, read: None, failed: None, sent: None };
-                self.held.insert(arrival, Box::new(held));
+                let names = [waba, business, phone, user];
+                let message = WebhookMessage { entry_point, ..message(at, names, id, Direction::Mo, line) };
+                self.held.insert(arrival, Held::new(message));
                 self.heap.push(Reverse((at, arrival, arrival)));
             }
             Item::Status { at, waba, business, phone, user, id, stage, verdict, origin, place, index } => {
@@ -207,23 +226,9 @@ impl Reducer {
                         let hasher = &self.hasher;
                         let entry = Id { id: id.to_string(), state: State::Held(arrival) };
                         self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
-                        let message = WebhookMessage {
-                            timestamp: at,
-                            waba: waba.to_string(),
-                            business: business.to_string(),
-                            phone: phone.to_string(),
-                            user: user.to_string(),
-                            direction: Direction::Mt,
-                            kind: Kind::NonTemplate,
-                            status: Status::Sent,
-                            entry_point: false,
-                            id: Some(id.to_string()),
-                            verdict: None,
-                            meta_category: None,
-                            line,
-                        };
-                        let held = Held { message, delivered: None, read: None, failed: None, sent: None };
-                        self.held.insert(arrival, Box::new(held));
+                        let names = [waba, business, phone, user];
+                        self.held
+                            .insert(arrival, Held::new(message(at, names, Some(id), Direction::Mt, line)));
                         arrival
                     }
                 };
