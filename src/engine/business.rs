@@ -17,6 +17,8 @@ pub(super) struct Business {
     pub(super) waba_id: u32,
     pub(super) portfolio_id: u32,
     pub(super) account: Account,
+    /// Where its currency's prices are in the pricebook (`None`: the card has none).
+    pub(super) prices: Option<u16>,
     pub(super) pairs: Pairs,
     /// The local day of the latest event, kept: events come in order, and most fall on the
     /// day of the one before.

@@ -136,6 +136,7 @@ impl Engine {
             }),
             waba_id: self.wabas.number(&account.waba),
             portfolio_id: self.portfolios.number(&account.portfolio),
+            prices: self.book.currency_slot(account.currency),
             account,
             pairs: Pairs::default(),
             today: None,
@@ -209,7 +210,8 @@ impl Engine {
             let mt = Mt { at: now, kind: ev.kind, local_date: day.date, csw_open: pair.csw_open(now) };
             Some(day.rules.rules().price(&mt, &mut pair, &counters.context(options, scope)))
         });
-        let tier_use = price(book, &biz.account, counters, scope, &day, market, country, verdict, line)?;
+        let at = (biz.prices, market, country);
+        let tier_use = price(book, &biz.account, counters, scope, &day, at, verdict, line)?;
         if verdict.is_some_and(|v| v.category == PricingCategory::Authentication)
             && line.pricing_category == Some(PricingCategory::AuthenticationInternational)
         {
@@ -358,8 +360,7 @@ fn price(
     counters: &Counters,
     scope: Scope,
     day: &Day,
-    market: MarketId,
-    country: Option<Country>,
+    (prices, market, country): (Option<u16>, MarketId, Option<Country>),
     verdict: Option<Verdict>,
     line: &mut PricedLine,
 ) -> Result<Option<TierKey>, Problem> {
@@ -375,15 +376,14 @@ fn price(
     let mut category = rate.category;
     if category == RateCategory::Authentication
         && auth_intl(account, country, line.timestamp, day.date)
-        && book.price(currency, market, RateCategory::AuthenticationInternational, date).is_some()
+        && book.price_in(prices, market, RateCategory::AuthenticationInternational, date).is_some()
     {
         category = RateCategory::AuthenticationInternational;
         line.pricing_category = Some(PricingCategory::AuthenticationInternational);
     }
     let name = || book.markets.name(market);
-    let price = book.price(currency, market, category, date).ok_or_else(|| {
-        let why =
-            if book.has_currency(currency) { "" } else { ": the rate card has no price in that currency" };
+    let price = book.price_in(prices, market, category, date).ok_or_else(|| {
+        let why = if prices.is_some() { "" } else { ": the rate card has no price in that currency" };
         Problem::new(format!("no rate for {currency} {} {category} on {date}{why}", name()))
     })?;
     let mut tier_use = None;

@@ -64,9 +64,21 @@ impl Pricebook {
         &self.markets
     }
 
-    /// Whether the card prices anything in `currency`.
-    pub(crate) fn has_currency(&self, currency: Currency) -> bool {
-        self.prices.iter().any(|(c, table)| *c == currency && table.iter().any(|dated| !dated.is_empty()))
+    /// Where a currency's prices are (an engine finds it once per business).
+    pub(crate) fn currency_slot(&self, currency: Currency) -> Option<u16> {
+        self.prices.iter().position(|(c, _)| *c == currency).map(|i| i as u16)
+    }
+
+    /// The price in force, in the currency at `slot` ([`Pricebook::currency_slot`]).
+    pub(crate) fn price_in(
+        &self,
+        slot: Option<u16>,
+        market: MarketId,
+        category: RateCategory,
+        date: NaiveDate,
+    ) -> Option<&Price> {
+        let (_, table) = self.prices.get(usize::from(slot?))?;
+        in_force(table.get(Pricebook::slot(market, category))?, date)
     }
 
     pub(crate) fn price(
@@ -76,7 +88,6 @@ impl Pricebook {
         category: RateCategory,
         date: NaiveDate,
     ) -> Option<&Price> {
-        let (_, table) = self.prices.iter().find(|(c, _)| *c == currency)?;
-        in_force(table.get(Pricebook::slot(market, category))?, date)
+        self.price_in(self.currency_slot(currency), market, category, date)
     }
 }
