@@ -56,7 +56,7 @@ impl Keys {
     /// timestamp, a number's market is found too when it cannot change between them;
     /// without, the engine finds it.
     // Inlined into the batch parse, where it runs for every row: left to the compiler, it was
-    // not, which cost 1.5% of a run's instructions (callgrind, BENCHMARKS.md's 300k rows).
+    // not, which cost 1.5% of a run's instructions (callgrind, 300,000 rows of a generated log).
     #[inline(always)]
     pub(crate) fn of(ev: &Event, markets: &Markets, dates: Option<(NaiveDate, NaiveDate)>) -> Keys {
         let id = ev.id.map(trim).filter(|id| !id.is_empty());
