@@ -98,7 +98,7 @@ fn csv_path(c: &mut Criterion) {
     for ev in events(&users) {
         let category = match ev.kind {
             Kind::Template(c) => c.as_str(),
-            Kind::NonTemplate => "",
+            Kind::NonTemplate | Kind::Call => "",
         };
         text.push_str(&format!(
             "{},{},{},{},{category}\n",

@@ -44,6 +44,8 @@ named_enum! {
         Utility = "utility",
         Authentication = "authentication",
         Service = "service",
+        /// A business-initiated call (Calling API).
+        Call = "call",
     }
 }
 
@@ -58,6 +60,7 @@ impl MessageCategory {
             Kind::Template(crate::domain::event::Category::Utility) => MessageCategory::Utility,
             Kind::Template(crate::domain::event::Category::Authentication) => MessageCategory::Authentication,
             Kind::NonTemplate => MessageCategory::Service,
+            Kind::Call => MessageCategory::Call,
         }
     }
 }

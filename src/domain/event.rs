@@ -109,14 +109,16 @@ impl Category {
     }
 }
 
-/// What kind of business message an MT is: a template of a category, or a non-template
-/// ("service", free-form) message.
+/// What kind of message an event is: for an MT, a template of a category or a non-template
+/// ("service", free-form) message; for either direction, a call (Calling API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// A template of this category.
     Template(Category),
     /// Any other business message: text, media, interactive (a "service" message).
     NonTemplate,
+    /// A voice call (either direction), lasting [`Event::duration`] seconds (0: not answered).
+    Call,
 }
 
 impl Kind {
@@ -142,12 +144,24 @@ impl Kind {
             })
     }
 
-    /// The pricing category a message of this kind has on its own: its template category, or
-    /// `service` for a non-template.
+    /// Parses the log's `kind` column: empty or `message` is a message, `call` a call (any
+    /// case); a message's kind is then its `category`.
+    pub(crate) fn parse_call(s: &str) -> Result<bool, Problem> {
+        match s.trim() {
+            "" => Ok(false),
+            t if t.eq_ignore_ascii_case("message") => Ok(false),
+            t if t.eq_ignore_ascii_case("call") => Ok(true),
+            _ => Err(Problem::column("kind", "unknown kind, expected message, call or empty", s)),
+        }
+    }
+
+    /// The pricing category a message of this kind has on its own: its template category,
+    /// `service` for a non-template, `call` for a call.
     pub fn pricing_category(self) -> PricingCategory {
         match self {
             Kind::Template(c) => PricingCategory::from(c),
             Kind::NonTemplate => PricingCategory::Service,
+            Kind::Call => PricingCategory::Call,
         }
     }
 }
@@ -203,6 +217,25 @@ pub struct Event<'a> {
     pub id: Option<&'a str>,
     /// The recipient's country, overriding the calling-code lookup.
     pub country: Option<Country>,
+    /// A call's length in seconds (0: not answered); 0 for a message.
+    pub duration: u32,
+    /// The group the message was sent in (Groups API): its members share one window.
+    pub group: Option<&'a str>,
+    /// The user's business-scoped user id, when `user` is their phone number: the two ids
+    /// are one person.
+    pub bsuid: Option<&'a str>,
+    /// What Meta charged, when the row says (a Marketing Messages API delivery with a maximum
+    /// price): the line's charge instead of the list rate.
+    pub cost: Option<Cost>,
+}
+
+/// An amount Meta says it charged for one message, in a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    /// The amount, exact as written.
+    pub amount: rust_decimal::Decimal,
+    /// Its currency; `None`: the WABA's.
+    pub currency: Option<crate::domain::money::Currency>,
 }
 
 impl<'a> Event<'a> {
@@ -218,6 +251,10 @@ impl<'a> Event<'a> {
             entry_point: false,
             id: None,
             country: None,
+            duration: 0,
+            group: None,
+            bsuid: None,
+            cost: None,
         }
     }
 
@@ -245,6 +282,32 @@ impl<'a> Event<'a> {
     pub fn with_country(self, country: Country) -> Event<'a> {
         Event { country: Some(country), ..self }
     }
+
+    /// A call lasting `seconds` (0: not answered), placed by the user (`Mo`) or the business.
+    pub fn call(
+        timestamp: DateTime<Utc>,
+        business: &'a str,
+        user: &'a str,
+        direction: Direction,
+        seconds: u32,
+    ) -> Event<'a> {
+        Event { direction, kind: Kind::Call, duration: seconds, ..Event::mo(timestamp, business, user) }
+    }
+
+    /// The event sent in `group`.
+    pub fn in_group(self, group: &'a str) -> Event<'a> {
+        Event { group: Some(group), ..self }
+    }
+
+    /// The event with the user's business-scoped id, `user` being their phone number.
+    pub fn with_bsuid(self, bsuid: &'a str) -> Event<'a> {
+        Event { bsuid: Some(bsuid), ..self }
+    }
+
+    /// The event with what Meta charged for it.
+    pub fn with_cost(self, cost: Cost) -> Event<'a> {
+        Event { cost: Some(cost), ..self }
+    }
 }
 
 named_enum! {
@@ -254,6 +317,8 @@ named_enum! {
         Conversation = "conversation",
         FreeCustomerService = "free_customer_service",
         FreeEntryPoint = "free_entry_point",
+        /// A service message to a group within the number's allowance (Groups API).
+        FreeGroupCustomerService = "free_group_customer_service",
         FreeTier = "free_tier",
         Inbound = "inbound",
         Undelivered = "undelivered",
@@ -271,6 +336,12 @@ named_enum! {
         AuthenticationInternational = "authentication_international",
         MarketingLite = "marketing_lite",
         Service = "service",
+        /// A business-initiated call (Calling API), or a free one.
+        Call = "call",
+        /// A message to a group (Groups API), by its one-to-one category.
+        GroupMarketing = "group_marketing",
+        GroupUtility = "group_utility",
+        GroupService = "group_service",
         ReferralConversion = "referral_conversion",
         UserInitiated = "user_initiated",
         BusinessInitiated = "business_initiated",
@@ -284,6 +355,29 @@ impl From<Category> for PricingCategory {
             Category::Utility => PricingCategory::Utility,
             Category::Authentication => PricingCategory::Authentication,
             Category::MarketingLite => PricingCategory::MarketingLite,
+        }
+    }
+}
+
+impl PricingCategory {
+    /// The category Meta reports a message to a group under (Groups API): `group_marketing`,
+    /// `group_utility`, `group_service`; any other stays itself.
+    pub fn in_group(self) -> PricingCategory {
+        match self {
+            PricingCategory::Marketing | PricingCategory::MarketingLite => PricingCategory::GroupMarketing,
+            PricingCategory::Utility => PricingCategory::GroupUtility,
+            PricingCategory::Service => PricingCategory::GroupService,
+            c => c,
+        }
+    }
+
+    /// The one-to-one category of a group category (itself for any other).
+    pub fn one_to_one(self) -> PricingCategory {
+        match self {
+            PricingCategory::GroupMarketing => PricingCategory::Marketing,
+            PricingCategory::GroupUtility => PricingCategory::Utility,
+            PricingCategory::GroupService => PricingCategory::Service,
+            c => c,
         }
     }
 }

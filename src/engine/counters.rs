@@ -59,15 +59,21 @@ impl Counters {
         Cx { counters: self, options, scope }
     }
 
-    /// The position the next message counted in `key` would have (1 for the month's first).
-    pub(super) fn next_in(&self, key: TierKey) -> u64 {
-        self.tiers.get(&key).copied().unwrap_or(0) + 1
+    /// The count in `key` once the next item, of `units` (a message is 1, a call its pulses),
+    /// is counted: 1 for the month's first message.
+    pub(super) fn next_in(&self, key: TierKey, units: u64) -> u64 {
+        self.tiers.get(&key).copied().unwrap_or(0) + units
     }
 
-    /// Counts a priced message: in its tier counter, and in the allowance it used.
-    pub(super) fn commit(&mut self, tier: Option<TierKey>, allowance: Option<Allowance>, scope: Scope) {
-        if let Some(key) = tier {
-            *self.tiers.entry(key).or_insert(0) += 1;
+    /// Counts a priced item: its units in its tier counter, and itself in the allowance it used.
+    pub(super) fn commit(
+        &mut self,
+        tier: Option<(TierKey, u64)>,
+        allowance: Option<Allowance>,
+        scope: Scope,
+    ) {
+        if let Some((key, units)) = tier {
+            *self.tiers.entry(key).or_insert(0) += units;
         }
         if let Some(a) = allowance {
             *self.allowances.entry(AllowanceKey::of(a, scope)).or_insert(0) += 1;

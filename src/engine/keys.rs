@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::event::{Direction, Event, Kind, Status};
+use crate::domain::event::{Cost, Direction, Event, Kind, Status};
 use crate::domain::money::Country;
 use crate::domain::user::{number_key, trim};
 use crate::engine::seen::SeenIds;
@@ -36,18 +36,61 @@ pub(crate) struct Facts {
     pub(crate) status: Status,
     pub(crate) entry_point: bool,
     pub(crate) country: Option<Country>,
+    pub(crate) duration: u32,
+    /// Whether the event has [`Extras`]: most have none, and pricing asks for them only then.
+    pub(crate) extras: bool,
+}
+
+/// What few events have: a group, a business-scoped id beside the phone number, Meta's cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Extras<'a> {
+    pub(crate) group: Option<&'a str>,
+    pub(crate) bsuid: Option<&'a str>,
+    pub(crate) cost: Option<Cost>,
+}
+
+impl<'a> Extras<'a> {
+    pub(crate) fn of(ev: &Event<'a>) -> Extras<'a> {
+        Extras { group: ev.group, bsuid: ev.bsuid, cost: ev.cost }
+    }
+
+    fn any(&self) -> bool {
+        self.group.is_some() || self.bsuid.is_some() || self.cost.is_some()
+    }
 }
 
 impl Facts {
     pub(crate) fn of(ev: &Event) -> Facts {
-        let Event { timestamp, direction, kind, status, entry_point, country, .. } = *ev;
-        Facts { timestamp, direction, kind, status, entry_point, country }
+        let Event { timestamp, direction, kind, status, entry_point, country, duration, .. } = *ev;
+        let extras = Extras::of(ev).any();
+        Facts { timestamp, direction, kind, status, entry_point, country, duration, extras }
     }
 
     /// The event of these facts and strings.
-    pub(crate) fn event<'a>(&self, business: &'a str, user: &'a str, id: Option<&'a str>) -> Event<'a> {
-        let Facts { timestamp, direction, kind, status, entry_point, country } = *self;
-        Event { timestamp, business, user, direction, kind, status, entry_point, id, country }
+    pub(crate) fn event<'a>(
+        &self,
+        business: &'a str,
+        user: &'a str,
+        id: Option<&'a str>,
+        extras: Extras<'a>,
+    ) -> Event<'a> {
+        let Facts { timestamp, direction, kind, status, entry_point, country, duration, extras: _ } = *self;
+        let Extras { group, bsuid, cost } = extras;
+        Event {
+            timestamp,
+            business,
+            user,
+            direction,
+            kind,
+            status,
+            entry_point,
+            id,
+            country,
+            duration,
+            group,
+            bsuid,
+            cost,
+        }
     }
 }
 
@@ -69,7 +112,12 @@ impl Keys {
                 market = (u32::from(m) + 1) << 16 | u32::from(country.map_or(0, |c| c.as_u16()));
             }
         }
-        Keys { user, id: id.map_or(0, SeenIds::fingerprint), prefix, market }
+        let mut id = id.map_or(0, SeenIds::fingerprint);
+        if id != 0 && ev.group.is_some() {
+            // A message to a group is one row per member, under one id.
+            id = (id ^ SeenIds::fingerprint(trim(ev.user)).rotate_left(29)).max(1);
+        }
+        Keys { user, id, prefix, market }
     }
 
     /// The first and last dates whose rate card and markets may price an event at `t`: its

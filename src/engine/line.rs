@@ -170,15 +170,21 @@ impl PricedLine {
     /// market, currency and card date: what the message would have cost at that category,
     /// e.g. to price Meta's verdict where it differs from wabill's.
     pub fn list_rate(&self, category: PricingCategory) -> Option<Decimal> {
-        let rate = match category {
+        let rate = match category.one_to_one() {
             PricingCategory::Marketing | PricingCategory::MarketingLite => RateCategory::Marketing,
             PricingCategory::Utility => RateCategory::Utility,
+            PricingCategory::Call => RateCategory::Call,
             PricingCategory::Authentication => RateCategory::Authentication,
             PricingCategory::AuthenticationInternational => RateCategory::AuthenticationInternational,
             PricingCategory::Service => RateCategory::Service,
             PricingCategory::UserInitiated => RateCategory::UserInitiated,
             PricingCategory::BusinessInitiated => RateCategory::BusinessInitiated,
             PricingCategory::ReferralConversion => return Some(Decimal::ZERO),
+            PricingCategory::GroupMarketing
+            | PricingCategory::GroupUtility
+            | PricingCategory::GroupService => {
+                unreachable!("one_to_one")
+            }
         };
         let book = &self.account.book;
         book.price(self.currency, self.market, rate, self.rate_date).map(|p| p.first())

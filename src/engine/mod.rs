@@ -42,21 +42,23 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::error::{Error, Problem};
-use crate::domain::event::{Direction, Event, Kind, PricingCategory, PricingType};
+use rust_decimal::Decimal;
+
+use crate::domain::event::{Category, Cost, Direction, Event, Kind, PricingCategory, PricingType};
 use crate::domain::money::Country;
 use crate::domain::time::{rfc3339, Stamp, Stamps, DAY};
-use crate::domain::user::{bsuid_country, normalize_user, trim};
+use crate::domain::user::{bsuid_country, normalize_user, number_key, trim};
 use crate::pricebook::account::Account;
 use crate::pricebook::market::MarketId;
 use crate::pricebook::ratecard::RateCategory;
 use crate::pricebook::Pricebook;
 use crate::rules::state::PairState;
-use crate::rules::{Mt, Verdict};
+use crate::rules::{Mt, Rate, Verdict};
 use crate::util::numbering::Numbering;
 use crate::util::slots::Spot;
 use business::{Business, Day};
 use counters::{Counters, Scope, TierKey};
-pub(crate) use keys::{Facts, Keys};
+pub(crate) use keys::{Extras, Facts, Keys};
 #[cfg(test)]
 pub(crate) use line::samples;
 pub(crate) use line::AccountNames;
@@ -83,6 +85,8 @@ pub struct Engine {
     /// When to next drop the pairs whose windows have all closed.
     next_sweep: Option<Stamp>,
     user: String,
+    /// Business-scoped user ids known to stand for a phone number (its digits): one person.
+    aliases: foldhash::HashMap<Box<str>, Box<str>>,
 }
 
 impl Engine {
@@ -101,6 +105,7 @@ impl Engine {
             last: None,
             next_sweep: None,
             user: String::new(),
+            aliases: Default::default(),
         }
     }
 
@@ -112,6 +117,23 @@ impl Engine {
     /// What it looks prices up in.
     pub fn pricebook(&self) -> &Arc<Pricebook> {
         &self.book
+    }
+
+    /// Makes the business-scoped user id `bsuid` and the phone number `phone` one person from
+    /// now on (docs/rules.md §12): events of either id share one window and one pair state.
+    /// An `--aliases` file, a webhook's `contacts[]` or an event's [`Event::bsuid`] link them.
+    pub fn link(&mut self, phone: &str, bsuid: &str) -> Result<(), Error> {
+        let mut digits = String::new();
+        let phone = normalize_user(phone, &mut digits);
+        if number_key(phone).is_none() {
+            return Err(Problem::column("phone", "not a phone number", phone).into());
+        }
+        let bsuid = trim(bsuid);
+        if bsuid_country(bsuid).is_none() {
+            return Err(Problem::column("bsuid", "not a business-scoped user id (CC.…)", bsuid).into());
+        }
+        self.aliases.insert(bsuid.into(), phone.into());
+        Ok(())
     }
 
     /// Prices every event of an iterator, in order.
@@ -157,7 +179,8 @@ impl Engine {
     pub fn push(&mut self, ev: &Event) -> Result<&PricedLine, Error> {
         // The market is found while pricing: finding it ahead pays only on another thread.
         let keys = Keys::of(ev, &self.book.markets, None);
-        self.push_keyed(&Facts::of(ev), keys, None, || [ev.business, ev.user]).map_err(Error::from)
+        let names = || [ev.business, ev.user];
+        self.push_keyed(&Facts::of(ev), keys, None, names, || Extras::of(ev)).map_err(Error::from)
     }
 
     /// Starts loading the memory that pricing an event of business `bi` (see
@@ -177,26 +200,54 @@ impl Engine {
     /// and `dates` `None` or `Keys::dates` with the engine's `rates_date`, and `business` the
     /// index of its business if known. `names` gives its business and user, asked for only
     /// when these do not stand for them (no business index; a user that is not a number);
-    /// its id is known by its key. The priced line is the business's, reused (see
-    /// [`PricedLine::begin`]).
+    /// its id is known by its key; `extras` gives its [`Extras`], asked for only when it has
+    /// some. The priced line is the business's, reused (see [`PricedLine::begin`]).
     pub(crate) fn push_keyed<'s>(
         &mut self,
         ev: &Facts,
         keys: Keys,
         business: Option<u32>,
         names: impl Fn() -> [&'s str; 2],
+        extras: impl Fn() -> Extras<'s>,
     ) -> Result<&PricedLine, Problem> {
         let now = self.in_order(ev.timestamp)?;
         check_event(ev)?;
+        let extra = if ev.extras { extras() } else { Extras::default() };
         let bi = match business {
             Some(bi) => bi,
             None => self.business_named(names()[0])?,
         };
-        let Engine { book, options, businesses, counters, seen, user: buf, .. } = self;
+        let Engine { book, options, businesses, counters, seen, user: buf, aliases, .. } = self;
         let biz = &mut businesses[bi as usize];
         let day = biz.day(now, options);
-        let who = user_key(&keys, &names, buf)?;
-        let (country, market) = locate(book, ev, who, &keys, day.rate_date, &names)?;
+        let mut who = user_key(&keys, &names, buf)?;
+        // One person under a phone number and a business-scoped id (docs/rules.md §12).
+        let mut absorb = None;
+        if let (Some(bsuid), UserKey::Number(_)) = (extra.bsuid.map(trim), who) {
+            if !aliases.contains_key(bsuid) && bsuid_country(bsuid).is_some() {
+                let mut digits = String::new();
+                aliases.insert(bsuid.into(), normalize_user(names()[1], &mut digits).into());
+                absorb = Some(biz.pairs.get(&UserKey::Id(bsuid)).0);
+            }
+        }
+        let mut place = who;
+        if let UserKey::Id(id) = who {
+            match aliases.get(id) {
+                Some(phone) => {
+                    (who, place) =
+                        (UserKey::Number(number_key(phone).expect("a linked number")), UserKey::Id(phone))
+                }
+                None if bsuid_country(id).is_some() && refused_to_bsuid(ev) => {
+                    return Err(Problem::column(
+                        "user",
+                        "an authentication template delivered to a business-scoped user id (Meta sends them only to phone numbers)",
+                        id,
+                    ));
+                }
+                None => {}
+            }
+        }
+        let (country, market) = locate(book, ev, place, &keys, day.rate_date, &names)?;
         let currency = biz.account.currency;
         let line = PricedLine::begin(&mut biz.line, ev, &day, &biz.names, currency, market, country);
 
@@ -204,14 +255,23 @@ impl Engine {
             self.last = Some(now);
             return Ok(self.line_of(bi)); // a duplicate: priced as such, and nothing else changes
         };
-        let (mut pair, spot) = biz.pairs.get(&who);
+        // The windows of a group are its members' (docs/rules.md §12).
+        let pair_key = extra.group.map(trim).map_or(who, UserKey::Group);
+        let (mut pair, spot) = biz.pairs.get(&pair_key);
+        if let Some(other) = &absorb {
+            pair.absorb(other);
+        }
         let scope = Scope { waba: biz.waba_id, business: bi, portfolio: biz.portfolio_id, month: day.month };
         let verdict = common_checks(ev, &mut pair, now).unwrap_or_else(|| {
             let mt = Mt { at: now, kind: ev.kind, local_date: day.date, csw_open: pair.csw_open(now) };
             Some(day.rules.rules().price(&mt, &mut pair, &counters.context(options, scope)))
         });
+        let verdict = verdict.map(|v| if extra.group.is_some() { v.in_group() } else { v });
         let at = (biz.prices, market, country);
-        let tier_use = price(book, &biz.account, counters, scope, &day, at, verdict, line)?;
+        let tier_use = price(book, &biz.account, counters, scope, &day, at, (verdict, ev.duration), line)?;
+        if let Some(cost) = extra.cost {
+            charge_observed(line, cost)?;
+        }
         if verdict.is_some_and(|v| v.category == PricingCategory::Authentication)
             && line.pricing_category == Some(PricingCategory::AuthenticationInternational)
         {
@@ -222,7 +282,7 @@ impl Engine {
         // Commit: the line is priced.
         counters.commit(tier_use, verdict.and_then(|v| v.uses), scope);
         if pair.changed() {
-            biz.pairs.set(&who, spot, pair, now, options.evict_expired);
+            biz.pairs.set(&pair_key, spot, pair, now, options.evict_expired);
         }
         if let Some((id, spot)) = new_id {
             seen.insert(spot, now, id, options.dedup_window);
@@ -263,9 +323,12 @@ impl Engine {
     }
 }
 
-/// What an event must be whatever the rules: an MO has no category.
+/// What an event must be whatever the rules: an MO has no category, a message no duration.
 fn check_event(ev: &Facts) -> Result<(), Problem> {
-    if ev.direction == Direction::Mo && ev.kind != Kind::NonTemplate {
+    if ev.kind != Kind::Call && ev.duration != 0 {
+        return Err(Problem::column("duration", "only a call has a duration", ev.duration.to_string()));
+    }
+    if ev.direction == Direction::Mo && !matches!(ev.kind, Kind::NonTemplate | Kind::Call) {
         let category = ev.kind.pricing_category().to_string();
         return Err(Problem::column("category", "must be empty for an MO", category));
     }
@@ -318,7 +381,7 @@ fn locate<'s>(
             let c = bsuid_country(user).expect("just checked");
             (Some(c), book.markets.of_country(c, rate_date))
         }
-        (None, UserKey::Id(_)) => {
+        (None, UserKey::Id(_) | UserKey::Group(_)) => {
             return Err(Problem::column("user", "not a phone number and no country given", names()[1]));
         }
     })
@@ -334,10 +397,35 @@ fn dedup(seen: &SeenIds, keys: &Keys, now: Stamp, options: &Options) -> Option<O
     }
 }
 
+/// Whether Meta refuses to send this event to a business-scoped user id: a delivered
+/// authentication template (docs/rules.md §12).
+fn refused_to_bsuid(ev: &Facts) -> bool {
+    ev.direction == Direction::Mt
+        && ev.kind == Kind::Template(Category::Authentication)
+        && ev.status.is_delivered()
+}
+
 /// The checks before the rule set's own (docs/rules.md §4): an MO is inbound (and reopens the
 /// window), an MT not delivered is undelivered, a delivered non-template outside the window
-/// is a violation. `None` when the rule set decides.
+/// is a violation; a call is priced whatever the era (docs/rules.md §12). `None` when the
+/// rule set decides.
 fn common_checks(ev: &Facts, pair: &mut PairState, now: Stamp) -> Option<Option<Verdict>> {
+    if ev.kind == Kind::Call {
+        // The user's call, answered or not, and the user's accepting a business's call open
+        // or refresh the window.
+        let answered = ev.status.is_delivered() && ev.duration > 0;
+        if ev.direction == Direction::Mo || answered {
+            pair.mo(now, false);
+        }
+        let call = PricingCategory::Call;
+        return Some(Some(match (ev.direction, answered) {
+            (Direction::Mo, _) => Verdict::free(PricingType::Inbound, call),
+            (Direction::Mt, false) => Verdict::free(PricingType::Undelivered, call),
+            (Direction::Mt, true) => {
+                Verdict::regular(call, Rate { category: RateCategory::Call, tiered: true })
+            }
+        }));
+    }
     if ev.direction == Direction::Mo {
         pair.mo(now, ev.entry_point);
         Some(None)
@@ -361,9 +449,9 @@ fn price(
     scope: Scope,
     day: &Day,
     (prices, market, country): (Option<u16>, MarketId, Option<Country>),
-    verdict: Option<Verdict>,
+    (verdict, seconds): (Option<Verdict>, u32),
     line: &mut PricedLine,
-) -> Result<Option<TierKey>, Problem> {
+) -> Result<Option<(TierKey, u64)>, Problem> {
     let Some(v) = verdict else {
         line.pricing_type = PricingType::Inbound;
         return Ok(None);
@@ -386,15 +474,21 @@ fn price(
         let why = if prices.is_some() { "" } else { ": the rate card has no price in that currency" };
         Problem::new(format!("no rate for {currency} {} {category} on {date}{why}", name()))
     })?;
+    // A call pays its six-second pulses at a tenth of the per-minute rate, and counts them in
+    // its tier counter; its band is the one of the minute it ends in (docs/rules.md §12).
+    let call = category == RateCategory::Call;
+    let units = if call { u64::from(seconds.div_ceil(CALL_PULSE)) } else { 1 };
     let mut tier_use = None;
     let (r, tier) = if rate.tiered {
         let key =
             TierKey { portfolio: scope.portfolio, market, family: category.family(), month: scope.month };
-        let k = counters.next_in(key);
-        tier_use = Some(key);
+        let k = counters.next_in(key, units);
+        let k = if call { k.div_ceil(PULSES_A_MINUTE) } else { k };
+        tier_use = Some((key, units));
+        let what = if call { "minute" } else { "message" };
         price.for_message(k).ok_or_else(|| {
             Problem::new(format!(
-                "no tier band of {currency} {} {category} on {date} holds message {k} of {}",
+                "no tier band of {currency} {} {category} on {date} holds {what} {k} of {}",
                 name(),
                 scope.month
             ))
@@ -406,8 +500,33 @@ fn price(
     line.rate = Some(r);
     line.rate_verified = Some(price.verified());
     line.tier = tier;
-    line.charge = r;
+    line.charge = if call { r * Decimal::from(units) / Decimal::from(PULSES_A_MINUTE) } else { r };
     Ok(tier_use)
+}
+
+/// A call is charged by pulses of this many seconds, a fraction rounding up.
+pub const CALL_PULSE: u32 = 6;
+const PULSES_A_MINUTE: u64 = 60 / CALL_PULSE as u64;
+
+/// A Marketing Messages API delivery that Meta says it charged `cost` (a maximum price): that
+/// amount is its charge, not the list rate (docs/rules.md §12). Other lines keep theirs.
+fn charge_observed(line: &mut PricedLine, cost: Cost) -> Result<(), Problem> {
+    let observed = line.pricing_type == PricingType::Regular
+        && line.pricing_category.is_some_and(|c| c.one_to_one() == PricingCategory::MarketingLite);
+    if !observed {
+        return Ok(());
+    }
+    if let Some(other) = cost.currency.filter(|&c| c != line.currency) {
+        return Err(Problem::column(
+            "cost",
+            format!("in {other}, but the WABA is billed in {}", line.currency),
+            cost.amount.to_string(),
+        ));
+    }
+    line.rate = None;
+    line.rate_verified = None;
+    line.charge = cost.amount;
+    Ok(())
 }
 
 impl Engine {

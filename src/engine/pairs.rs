@@ -14,11 +14,18 @@ pub(crate) struct Pairs {
     /// and the day after, so that a lookup there costs nothing.
     conversations: foldhash::HashMap<u64, Conversations>,
     ids: foldhash::HashMap<Box<str>, PairState>,
+    /// The groups' windows (Groups API): one per group, whichever member wrote.
+    groups: foldhash::HashMap<Box<str>, PairState>,
 }
 
 impl Default for Pairs {
     fn default() -> Pairs {
-        Pairs { numbers: Slots::new(75), conversations: Default::default(), ids: Default::default() }
+        Pairs {
+            numbers: Slots::new(75),
+            conversations: Default::default(),
+            ids: Default::default(),
+            groups: Default::default(),
+        }
     }
 }
 
@@ -40,6 +47,8 @@ fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut foldhash::HashMap<K, V
 pub(crate) enum UserKey<'a> {
     Number(u64),
     Id(&'a str),
+    /// A group's id: its members share its windows.
+    Group(&'a str),
 }
 
 impl Pairs {
@@ -66,6 +75,7 @@ impl Pairs {
                 (PairState::stored(windows, conversations), Some(spot))
             }
             UserKey::Id(id) => (self.ids.get(*id).cloned().unwrap_or_default(), None),
+            UserKey::Group(id) => (self.groups.get(*id).cloned().unwrap_or_default(), None),
         }
     }
 
@@ -95,12 +105,17 @@ impl Pairs {
                     }
                 }
             }
-            UserKey::Id(id) => match self.ids.get_mut(*id) {
-                Some(s) => *s = after,
-                None => {
-                    self.ids.insert((*id).into(), after);
-                }
-            },
+            UserKey::Id(id) => Self::set_by_name(&mut self.ids, id, after),
+            UserKey::Group(id) => Self::set_by_name(&mut self.groups, id, after),
+        }
+    }
+
+    fn set_by_name(map: &mut foldhash::HashMap<Box<str>, PairState>, id: &str, after: PairState) {
+        match map.get_mut(id) {
+            Some(s) => *s = after,
+            None => {
+                map.insert(id.into(), after);
+            }
         }
     }
 
@@ -109,8 +124,10 @@ impl Pairs {
         self.numbers.retain(|_, w| w.are_live(t));
         self.conversations.retain(|_, c| any_live(c, t));
         self.ids.retain(|_, p| p.is_live(t));
+        self.groups.retain(|_, p| p.is_live(t));
         shrink_if_sparse(&mut self.conversations);
         shrink_if_sparse(&mut self.ids);
+        shrink_if_sparse(&mut self.groups);
     }
 
     /// The pairs with a window or conversation still open at `t`.
@@ -119,7 +136,7 @@ impl Pairs {
         let numbers = self.numbers.iter().filter(|(_, w)| w.are_live(t)).count();
         let conversations_only =
             self.conversations.iter().filter(|(n, c)| any_live(c, t) && !windows(n)).count();
-        let ids = self.ids.values().filter(|p| p.is_live(t)).count();
+        let ids = self.ids.values().chain(self.groups.values()).filter(|p| p.is_live(t)).count();
         numbers + conversations_only + ids
     }
 }

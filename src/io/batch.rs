@@ -6,7 +6,7 @@ use super::log::{needs_quotes, parse_event, Record, Span, Strings};
 use super::pipeline::Parser;
 use crate::domain::error::Problem;
 use crate::domain::event::{Direction, Event, Kind, Status};
-use crate::engine::{Facts, Keys};
+use crate::engine::{Extras, Facts, Keys};
 use crate::util::rows::RowBuf;
 
 /// An event as parsed, less its strings (which stay in the batch's buffer, found again by
@@ -23,13 +23,22 @@ impl Parsed {
     /// A row read but not yet parsed (see [`Batch::parse`]): its timestamp and business alone.
     pub(super) fn pending(timestamp: DateTime<Utc>, business: u32) -> Parsed {
         let (direction, kind, status) = (Direction::Mo, Kind::NonTemplate, Status::Delivered);
-        let facts = Facts { timestamp, direction, kind, status, entry_point: false, country: None };
+        let facts = Facts {
+            timestamp,
+            direction,
+            kind,
+            status,
+            entry_point: false,
+            country: None,
+            duration: 0,
+            extras: false,
+        };
         Parsed { facts, keys: Keys::default(), business }
     }
 
-    /// The event again, with its strings `[business, user, id]`.
-    pub(super) fn event<'b>(&self, [business, user, id]: [&'b str; 3]) -> Event<'b> {
-        self.facts.event(business, user, Some(id).filter(|s| !s.is_empty()))
+    /// The event again, with its strings `[business, user, id]` and its extras.
+    pub(super) fn event<'b>(&self, [business, user, id]: [&'b str; 3], extras: Extras<'b>) -> Event<'b> {
+        self.facts.event(business, user, Some(id).filter(|s| !s.is_empty()), extras)
     }
 }
 

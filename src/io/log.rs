@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use csv::StringRecord;
 
 use crate::domain::error::{Error, Problem};
-use crate::domain::event::{Direction, Event, Kind, Status};
+use crate::domain::event::{Cost, Direction, Event, Kind, Status};
 use crate::domain::money::Country;
+use crate::engine::Extras;
 use crate::util::rows::{RowBuf, MAX_FIELD};
 use crate::util::table::Table;
 
@@ -41,40 +42,52 @@ pub(super) struct Columns {
     pub(super) entry_point: Option<usize>,
     pub(super) id: Option<usize>,
     pub(super) country: Option<usize>,
+    pub(super) kind: Option<usize>,
+    pub(super) duration: Option<usize>,
+    /// The columns of [`Extras`]: `group`, `bsuid`, `cost`, `cost_currency`.
+    pub(super) extras: [Option<usize>; 4],
 }
+
+/// The optional columns of docs/rules.md §2 and §12, beside the four required ones.
+const OPTIONAL: [&str; 10] =
+    ["category", "status", "entry_point", "id", "country", "kind", "duration", "group", "bsuid", "cost"];
 
 impl Columns {
     /// The columns of a header known to have the four required ones.
     pub(super) fn of_header(header: &StringRecord) -> Columns {
         let find = |name: &str| header.iter().position(|h| h == name);
         let required = |name: &str| find(name).expect("a required column");
-        Columns {
-            timestamp: required("timestamp"),
-            business: required("business"),
-            user: required("user"),
-            direction: required("direction"),
-            category: find("category"),
-            status: find("status"),
-            entry_point: find("entry_point"),
-            id: find("id"),
-            country: find("country"),
-        }
+        Columns::with(
+            [required("timestamp"), required("business"), required("user"), required("direction")],
+            find,
+        )
     }
 
-    pub(super) fn of<R: Read>(t: &Table<R>) -> Result<Columns, Error> {
-        let [timestamp, business, user, direction] =
-            t.require_all(["timestamp", "business", "user", "direction"])?;
-        Ok(Columns {
+    fn with(
+        [timestamp, business, user, direction]: [usize; 4],
+        find: impl Fn(&str) -> Option<usize>,
+    ) -> Columns {
+        let [category, status, entry_point, id, country, kind, duration, group, bsuid, cost] =
+            OPTIONAL.map(&find);
+        Columns {
             timestamp,
             business,
             user,
             direction,
-            category: t.find("category"),
-            status: t.find("status"),
-            entry_point: t.find("entry_point"),
-            id: t.find("id"),
-            country: t.find("country"),
-        })
+            category,
+            status,
+            entry_point,
+            id,
+            country,
+            kind,
+            duration,
+            extras: [group, bsuid, cost, find("cost_currency")],
+        }
+    }
+
+    pub(super) fn of<R: Read>(t: &Table<R>) -> Result<Columns, Error> {
+        let required = t.require_all(["timestamp", "business", "user", "direction"])?;
+        Ok(Columns::with(required, |name| t.find(name)))
     }
 }
 
@@ -220,7 +233,57 @@ pub(super) fn parse_event<'r>(
     };
     let id = Some(field(c.id)).filter(|s| !s.is_empty());
     let (business, user) = (field(Some(c.business)), field(Some(c.user)));
-    Ok(Event { timestamp, business, user, direction, kind, status, entry_point, id, country })
+    let (kind, duration) = match (Kind::parse_call(field(c.kind))?, field(c.duration)) {
+        (false, "") => (kind, 0),
+        (false, d) => return Err(Problem::column("duration", "only a call (kind call) has a duration", d)),
+        (true, _) if direction == Direction::Mt && kind != Kind::NonTemplate => {
+            return Err(Problem::column("category", "must be empty for a call", field(c.category)));
+        }
+        (true, d) => (Kind::Call, parse_seconds(d)?),
+    };
+    let Extras { group, bsuid, cost } = parse_extras(c, record)?;
+    Ok(Event {
+        timestamp,
+        business,
+        user,
+        direction,
+        kind,
+        status,
+        entry_point,
+        id,
+        country,
+        duration,
+        group,
+        bsuid,
+        cost,
+    })
+}
+
+/// A call's `duration`: whole seconds, empty for 0 (not answered).
+fn parse_seconds(s: &str) -> Result<u32, Problem> {
+    match s {
+        "" => Ok(0),
+        s => s.parse().map_err(|_| Problem::column("duration", "not a whole number of seconds", s)),
+    }
+}
+
+/// The few columns most rows leave empty (see [`Extras`]): `group`, `bsuid`, and `cost` with
+/// `cost_currency` (empty: the WABA's).
+pub(super) fn parse_extras<'r>(c: &Columns, record: Record<'r>) -> Result<Extras<'r>, Problem> {
+    let [group, bsuid, cost, currency] = c.extras.map(|i| Some(record.field(i)).filter(|s| !s.is_empty()));
+    let cost = match cost {
+        None => None,
+        Some(amount) => Some(Cost {
+            amount: amount.parse().map_err(|_| Problem::column("cost", "not an amount", amount))?,
+            currency: currency.map(crate::domain::money::Currency::parse_text).transpose().map_err(|_| {
+                Problem::column("cost_currency", "not a currency code", currency.unwrap_or(""))
+            })?,
+        }),
+    };
+    if let Some(b) = bsuid.filter(|b| crate::domain::user::bsuid_country(b).is_none()) {
+        return Err(Problem::column("bsuid", "not a business-scoped user id (CC.…)", b));
+    }
+    Ok(Extras { group, bsuid, cost })
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@ use chrono_tz::Tz;
 use csv::StringRecord;
 
 use super::batch::{time, Bad, Batch, Parse, Parsed};
-use super::log::{check_lengths, Columns, Record};
+use super::log::{check_lengths, parse_extras, Columns, Record};
 use super::timestamp::{parse_timestamp_after, LastDay};
 use super::webhook::{WebhookOptions, WebhookRows};
 use crate::domain::error::{Error, Position, Problem};
 use crate::domain::event::{Event, PricingType};
 use crate::domain::time::rfc3339;
-use crate::engine::{Engine, Keys, PricedLine};
+use crate::engine::{Engine, Extras, Keys, PricedLine};
 use crate::pricebook::Pricebook;
 use crate::util::handoff::Handoff;
 use crate::util::numbering::Numbering;
@@ -67,6 +67,8 @@ pub struct Row<'a> {
     pub(super) n: usize,
     /// The logs' names.
     pub(super) files: &'a [Arc<str>],
+    /// The logs' columns.
+    pub(super) columns: &'a [Columns],
 }
 
 impl<'a> Row<'a> {
@@ -93,7 +95,16 @@ impl<'a> Row<'a> {
     /// Its event, when it has one (every priced row has).
     pub fn event(&self) -> Option<Event<'a>> {
         let parsed = self.batch.parses[self.n].as_ref().ok()?;
-        Some(parsed.event(self.batch.strings(self.n)))
+        Some(parsed.event(self.batch.strings(self.n), self.extras(parsed)))
+    }
+
+    /// The extras of its event, read again from its fields when it has some.
+    fn extras(&self, parsed: &Parsed) -> Extras<'a> {
+        if !parsed.facts.extras {
+            return Extras::default();
+        }
+        let columns = &self.columns[self.log()];
+        parse_extras(columns, self.record()).expect("extras checked when the row was parsed")
     }
 
     /// Its file and line.
@@ -216,7 +227,7 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
             // one to report.
             batch.parse(&mut run.parser);
             if let Some((n, Err(bad))) = batch.parses.iter().enumerate().find(|(_, p)| p.is_err()) {
-                let row = Row { batch: &batch, n, files: &run.files };
+                let row = Row { batch: &batch, n, files: &run.files, columns: &run.parser.columns };
                 return Err(bad.problem.clone().at(row.position()));
             }
         }
@@ -469,7 +480,7 @@ impl Run<'_> {
                 businesses[n % PREFETCH] = self.prefetch(batch, n + PREFETCH);
             }
             self.counts.rows += 1;
-            let row = Row { batch, n, files: &self.files };
+            let row = Row { batch, n, files: &self.files, columns: &self.parser.columns };
             let parsed = match parsed {
                 Ok(p) => p,
                 Err(bad) => {
@@ -483,7 +494,8 @@ impl Run<'_> {
                 let [business, user, _] = batch.strings(n);
                 [business, user]
             };
-            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names) {
+            let extras = || row.extras(parsed);
+            match self.engine.push_keyed(&parsed.facts, parsed.keys, business, names, extras) {
                 Ok(line) => {
                     self.counts.priced += 1;
                     self.counts.duplicates += u64::from(line.pricing_type == PricingType::Duplicate);

@@ -29,6 +29,8 @@ named_enum! {
         Authentication = "authentication",
         AuthenticationInternational = "authentication_international",
         Service = "service",
+        /// A business-initiated call, per minute (Calling API); tiered in minutes.
+        Call = "call",
     }
 }
 

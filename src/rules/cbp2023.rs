@@ -61,6 +61,7 @@ impl Rules for Cbp2023 {
         }
         let open = |category| Conversation::new(category, RuleSet::Cbp2023, mt.at);
         match mt.kind {
+            Kind::Call => unreachable!("the engine prices calls before the rules"),
             Kind::Template(c) => {
                 // A Marketing Messages API template opens or joins a marketing conversation.
                 let category = PricingCategory::from(c.family());

@@ -173,6 +173,16 @@ impl Verdict {
     pub(crate) fn using(self, allowance: Allowance) -> Verdict {
         Verdict { uses: Some(allowance), ..self }
     }
+
+    /// The verdict on a message to a group (Groups API): Meta's group category, and
+    /// `free_group_customer_service` for a free service delivery.
+    pub(crate) fn in_group(self) -> Verdict {
+        let pricing_type = match self.pricing_type {
+            PricingType::FreeCustomerService => PricingType::FreeGroupCustomerService,
+            t => t,
+        };
+        Verdict { pricing_type, category: self.category.in_group(), ..self }
+    }
 }
 
 /// Which rate a `regular` line pays.

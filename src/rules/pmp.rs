@@ -52,6 +52,7 @@ impl Rules for Pmp {
             return free_entry_point;
         }
         match mt.kind {
+            Kind::Call => unreachable!("the engine prices calls before the rules"),
             Kind::NonTemplate if !self.service_charged => {
                 Verdict::free(PricingType::FreeCustomerService, PricingCategory::Service)
             }

@@ -144,6 +144,26 @@ impl PairState {
         self.changed.windows = true;
     }
 
+    /// Takes in the state of the same person known by another id (a phone number and its
+    /// business-scoped id, docs/rules.md §12): each window at its later instant, each
+    /// conversation slot this state leaves empty filled from `other`'s.
+    pub(crate) fn absorb(&mut self, other: &PairState) {
+        let later = |a: Option<Stamp>, b: Option<Stamp>| a.max(b);
+        let w = &mut self.windows;
+        let o = &other.windows;
+        (w.last_mo, w.entry_point, w.fep_until) = (
+            later(w.last_mo, o.last_mo),
+            later(w.entry_point, o.entry_point),
+            later(w.fep_until, o.fep_until),
+        );
+        for (mine, theirs) in self.conversations.iter_mut().zip(&other.conversations) {
+            if mine.is_none() {
+                *mine = *theirs;
+            }
+        }
+        self.changed = Changed { windows: true, conversations: true };
+    }
+
     /// Uses up the latest entry point if it is usable at `t`.
     pub(crate) fn take_entry_point(&mut self, t: Stamp) -> bool {
         let usable = self.windows.entry_point.is_some_and(|e| e.holds(DAY, t));

@@ -4,6 +4,7 @@ mod cbp2022;
 mod cbp2023;
 mod nbp;
 mod pmp;
+mod y2026;
 
 use super::*;
 use crate::domain::event::{Category, Event, Kind, Status};
@@ -18,7 +19,8 @@ pub(crate) const MARKETS: &str = "effective_from,prefix,country,market\n\
     2000-01-01,62,ID,Indonesia\n\
     2000-01-01,1,US,North America\n";
 
-/// India authentication in tiers of 2 messages: 0.0014, then 0.0012, then 0.0010.
+/// India authentication in tiers of 2 messages: 0.0014, then 0.0012, then 0.0010; France
+/// calls in tiers of 2 minutes: 0.0400 a minute, then 0.0300.
 pub(crate) const RATES: &str = "effective_from,currency,market,category,rate,tier_from,tier_to\n\
     2018-01-01,USD,France,template,0.0500,,\n\
     2022-02-01,USD,France,user_initiated,0.0859,,\n\
@@ -38,7 +40,10 @@ pub(crate) const RATES: &str = "effective_from,currency,market,category,rate,tie
     2025-07-01,USD,India,authentication,0.0010,5,\n\
     2025-07-01,USD,Indonesia,authentication,0.0250,,\n\
     2025-07-01,USD,Indonesia,authentication_international,0.1360,,\n\
-    2025-07-01,USD,North America,marketing,0.0250,,\n";
+    2025-07-01,USD,North America,marketing,0.0250,,\n\
+    2025-07-01,USD,France,call,0.0400,1,2\n\
+    2025-07-01,USD,France,call,0.0300,3,\n\
+    2025-07-01,USD,India,call,0.0050,,\n";
 
 pub(crate) const FR: &str = "33612345678";
 pub(crate) const IN: &str = "919876543210";

@@ -86,6 +86,7 @@ impl WebhookMessage {
             (Direction::Mo, _) => "",
             (Direction::Mt, Kind::NonTemplate) => "service",
             (Direction::Mt, Kind::Template(c)) => c.as_str(),
+            (Direction::Mt, Kind::Call) => "",
         };
         let status = if self.direction == Direction::Mo { "" } else { self.status.as_str() };
         let v = self.verdict.as_ref();
@@ -131,6 +132,10 @@ impl WebhookMessage {
             entry_point: self.entry_point,
             id: self.id.as_deref(),
             country: None,
+            duration: 0,
+            group: None,
+            bsuid: None,
+            cost: None,
         }
     }
 }
