@@ -61,11 +61,13 @@ impl Counters {
 
     /// The count in `key` once the next item, of `units` (a message is 1, a call its pulses),
     /// is counted: 1 for the month's first message.
+    #[inline(always)]
     pub(super) fn next_in(&self, key: TierKey, units: u64) -> u64 {
         self.tiers.get(&key).copied().unwrap_or(0) + units
     }
 
     /// Counts a priced item: its units in its tier counter, and itself in the allowance it used.
+    #[inline(always)]
     pub(super) fn commit(
         &mut self,
         tier: Option<(TierKey, u64)>,

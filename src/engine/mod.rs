@@ -220,33 +220,11 @@ impl Engine {
         let Engine { book, options, businesses, counters, seen, user: buf, aliases, .. } = self;
         let biz = &mut businesses[bi as usize];
         let day = biz.day(now, options);
-        let mut who = user_key(&keys, &names, buf)?;
-        // One person under a phone number and a business-scoped id (docs/rules.md §12).
-        let mut absorb = None;
-        if let (Some(bsuid), UserKey::Number(_)) = (extra.bsuid.map(trim), who) {
-            if !aliases.contains_key(bsuid) && bsuid_country(bsuid).is_some() {
-                let mut digits = String::new();
-                aliases.insert(bsuid.into(), normalize_user(names()[1], &mut digits).into());
-                absorb = Some(biz.pairs.get(&UserKey::Id(bsuid)).0);
-            }
-        }
-        let mut place = who;
-        if let UserKey::Id(id) = who {
-            match aliases.get(id) {
-                Some(phone) => {
-                    (who, place) =
-                        (UserKey::Number(number_key(phone).expect("a linked number")), UserKey::Id(phone))
-                }
-                None if bsuid_country(id).is_some() && refused_to_bsuid(ev) => {
-                    return Err(Problem::column(
-                        "user",
-                        "an authentication template delivered to a business-scoped user id (Meta sends them only to phone numbers)",
-                        id,
-                    ));
-                }
-                None => {}
-            }
-        }
+        let who = user_key(&keys, &names, buf)?;
+        let Person { who, place, absorb } = match who {
+            UserKey::Number(_) if !ev.extras => Person { who, place: who, absorb: None },
+            _ => identify(ev, who, extra.bsuid, aliases, &biz.pairs, &names)?,
+        };
         let (country, market) = locate(book, ev, place, &keys, day.rate_date, &names)?;
         let currency = biz.account.currency;
         let line = PricedLine::begin(&mut biz.line, ev, &day, &biz.names, currency, market, country);
@@ -326,7 +304,7 @@ impl Engine {
 /// What an event must be whatever the rules: an MO has no category, a message no duration.
 fn check_event(ev: &Facts) -> Result<(), Problem> {
     if ev.kind != Kind::Call && ev.duration != 0 {
-        return Err(Problem::column("duration", "only a call has a duration", ev.duration.to_string()));
+        return Err(not_a_call(ev.duration));
     }
     if ev.direction == Direction::Mo && !matches!(ev.kind, Kind::NonTemplate | Kind::Call) {
         let category = ev.kind.pricing_category().to_string();
@@ -390,11 +368,75 @@ fn locate<'s>(
 /// A new message id and where it will be recorded (`Some(None)` for an event without an id),
 /// or `None` for a repeat within the dedup window.
 #[allow(clippy::option_option)]
+#[inline(always)]
 fn dedup(seen: &SeenIds, keys: &Keys, now: Stamp, options: &Options) -> Option<Option<(u64, Spot)>> {
     match keys.id() {
         None => Some(None),
         Some(id) => seen.unseen(id, now, options.dedup_window).map(|spot| Some((id, spot))),
     }
+}
+
+/// Who an event's user is: the key of their pair state, the id their market is found by (a
+/// business-scoped id's linked number), and the state their other id held until linked now.
+struct Person<'u> {
+    who: UserKey<'u>,
+    place: UserKey<'u>,
+    absorb: Option<PairState>,
+}
+
+/// The person of an event whose user is not a plain number or that names a business-scoped
+/// id: one person under a phone number and a business-scoped id (docs/rules.md §12).
+#[inline(never)]
+fn identify<'u, 's>(
+    ev: &Facts,
+    who: UserKey<'u>,
+    bsuid: Option<&str>,
+    aliases: &'u mut foldhash::HashMap<Box<str>, Box<str>>,
+    pairs: &Pairs,
+    names: &impl Fn() -> [&'s str; 2],
+) -> Result<Person<'u>, Problem> {
+    let mut absorb = None;
+    if let (Some(bsuid), UserKey::Number(_)) = (bsuid.map(trim), who) {
+        if !aliases.contains_key(bsuid) && bsuid_country(bsuid).is_some() {
+            let mut digits = String::new();
+            aliases.insert(bsuid.into(), normalize_user(names()[1], &mut digits).into());
+            absorb = Some(pairs.get(&UserKey::Id(bsuid)).0);
+        }
+    }
+    let UserKey::Id(id) = who else { return Ok(Person { who, place: who, absorb }) };
+    match aliases.get(id) {
+        Some(phone) => {
+            let number = UserKey::Number(number_key(phone).expect("a linked number"));
+            Ok(Person { who: number, place: UserKey::Id(phone), absorb })
+        }
+        None if bsuid_country(id).is_some() && refused_to_bsuid(ev) => Err(Problem::column(
+            "user",
+            "an authentication template delivered to a business-scoped user id (Meta sends them only to phone numbers)",
+            id,
+        )),
+        None => Ok(Person { who, place: who, absorb }),
+    }
+}
+
+/// The verdict on a call, whatever the era (docs/rules.md §12): the user's call, answered or
+/// not, and the user's accepting a business's call open or refresh the window.
+#[cold]
+fn call_verdict(ev: &Facts, pair: &mut PairState, now: Stamp) -> Verdict {
+    let answered = ev.status.is_delivered() && ev.duration > 0;
+    if ev.direction == Direction::Mo || answered {
+        pair.mo(now, false);
+    }
+    let call = PricingCategory::Call;
+    match (ev.direction, answered) {
+        (Direction::Mo, _) => Verdict::free(PricingType::Inbound, call),
+        (Direction::Mt, false) => Verdict::free(PricingType::Undelivered, call),
+        (Direction::Mt, true) => Verdict::regular(call, Rate { category: RateCategory::Call, tiered: true }),
+    }
+}
+
+#[cold]
+fn not_a_call(duration: u32) -> Problem {
+    Problem::column("duration", "only a call has a duration", duration.to_string())
 }
 
 /// Whether Meta refuses to send this event to a business-scoped user id: a delivered
@@ -411,20 +453,7 @@ fn refused_to_bsuid(ev: &Facts) -> bool {
 /// rule set decides.
 fn common_checks(ev: &Facts, pair: &mut PairState, now: Stamp) -> Option<Option<Verdict>> {
     if ev.kind == Kind::Call {
-        // The user's call, answered or not, and the user's accepting a business's call open
-        // or refresh the window.
-        let answered = ev.status.is_delivered() && ev.duration > 0;
-        if ev.direction == Direction::Mo || answered {
-            pair.mo(now, false);
-        }
-        let call = PricingCategory::Call;
-        return Some(Some(match (ev.direction, answered) {
-            (Direction::Mo, _) => Verdict::free(PricingType::Inbound, call),
-            (Direction::Mt, false) => Verdict::free(PricingType::Undelivered, call),
-            (Direction::Mt, true) => {
-                Verdict::regular(call, Rate { category: RateCategory::Call, tiered: true })
-            }
-        }));
+        return Some(Some(call_verdict(ev, pair, now)));
     }
     if ev.direction == Direction::Mo {
         pair.mo(now, ev.entry_point);
@@ -442,6 +471,7 @@ fn common_checks(ev: &Facts, pair: &mut PairState, now: Stamp) -> Option<Option<
 /// authentication-international rate where docs/rules.md §6 says so), at the band of the
 /// month's counter when tiered. Returns the tier counter to count the message in.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn price(
     book: &Pricebook,
     account: &Account,
@@ -500,8 +530,14 @@ fn price(
     line.rate = Some(r);
     line.rate_verified = Some(price.verified());
     line.tier = tier;
-    line.charge = if call { r * Decimal::from(units) / Decimal::from(PULSES_A_MINUTE) } else { r };
+    line.charge = if call { pulses_charge(r, units) } else { r };
     Ok(tier_use)
+}
+
+/// What `pulses` pulses cost at the per-minute rate `rate`.
+#[cold]
+fn pulses_charge(rate: Decimal, pulses: u64) -> Decimal {
+    rate * Decimal::from(pulses) / Decimal::from(PULSES_A_MINUTE)
 }
 
 /// A call is charged by pulses of this many seconds, a fraction rounding up.
@@ -510,6 +546,7 @@ const PULSES_A_MINUTE: u64 = 60 / CALL_PULSE as u64;
 
 /// A Marketing Messages API delivery that Meta says it charged `cost` (a maximum price): that
 /// amount is its charge, not the list rate (docs/rules.md §12). Other lines keep theirs.
+#[cold]
 fn charge_observed(line: &mut PricedLine, cost: Cost) -> Result<(), Problem> {
     let observed = line.pricing_type == PricingType::Regular
         && line.pricing_category.is_some_and(|c| c.one_to_one() == PricingCategory::MarketingLite);
@@ -533,6 +570,7 @@ impl Engine {
     /// Once a day of log time, drops the pairs whose windows have all closed: their state
     /// behaves exactly like no state, and timestamps only move forward. (Between sweeps, a new
     /// pair may take the slot of such a pair.)
+    #[inline(always)]
     fn sweep(&mut self, t: Stamp) {
         if self.next_sweep.is_some_and(|next| t < next) {
             return;

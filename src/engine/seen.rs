@@ -83,6 +83,7 @@ impl SeenIds {
 
     /// Where in the current day's table `id` will be recorded ([`SeenIds::insert`]) if it is
     /// new at `t`; `None` for a duplicate, an id first seen less than `window` before.
+    #[inline(always)]
     pub(crate) fn unseen(&self, id: u64, t: Stamp, window: TimeDelta) -> Option<Spot> {
         let now = i64::from(self.second(t));
         let live = within(now, window);
@@ -99,6 +100,7 @@ impl SeenIds {
 
     /// Records `id` as first seen at `t` (a sighting older than the window is superseded), at
     /// the `spot` [`SeenIds::unseen`] gave for the same `t`.
+    #[inline(always)]
     pub(crate) fn insert(&mut self, spot: Spot, t: Stamp, id: u64, window: TimeDelta) {
         self.epoch.get_or_insert(t.seconds());
         let at = self.second(t);

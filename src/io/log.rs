@@ -46,6 +46,9 @@ pub(super) struct Columns {
     pub(super) duration: Option<usize>,
     /// The columns of [`Extras`]: `group`, `bsuid`, `cost`, `cost_currency`.
     pub(super) extras: [Option<usize>; 4],
+    /// Whether the log has a column of calls, groups, ids or costs (docs/rules.md §12): most
+    /// logs have none, and their rows skip reading them.
+    pub(super) of_2026: bool,
 }
 
 /// The optional columns of docs/rules.md §2 and §12, beside the four required ones.
@@ -82,6 +85,11 @@ impl Columns {
             kind,
             duration,
             extras: [group, bsuid, cost, find("cost_currency")],
+            of_2026: kind.is_some()
+                || duration.is_some()
+                || group.is_some()
+                || bsuid.is_some()
+                || cost.is_some(),
         }
     }
 
@@ -204,6 +212,7 @@ pub(super) fn check_lengths(record: &RowBuf, header: &StringRecord) -> Result<()
 }
 
 /// Parses the columns of a row other than the timestamp into an event.
+#[inline(always)]
 pub(super) fn parse_event<'r>(
     c: &Columns,
     record: Record<'r>,
@@ -233,15 +242,8 @@ pub(super) fn parse_event<'r>(
     };
     let id = Some(field(c.id)).filter(|s| !s.is_empty());
     let (business, user) = (field(Some(c.business)), field(Some(c.user)));
-    let (kind, duration) = match (Kind::parse_call(field(c.kind))?, field(c.duration)) {
-        (false, "") => (kind, 0),
-        (false, d) => return Err(Problem::column("duration", "only a call (kind call) has a duration", d)),
-        (true, _) if direction == Direction::Mt && kind != Kind::NonTemplate => {
-            return Err(Problem::column("category", "must be empty for a call", field(c.category)));
-        }
-        (true, d) => (Kind::Call, parse_seconds(d)?),
-    };
-    let Extras { group, bsuid, cost } = parse_extras(c, record)?;
+    let (kind, duration, Extras { group, bsuid, cost }) =
+        if c.of_2026 { parse_2026(c, record, direction, kind)? } else { (kind, 0, Extras::default()) };
     Ok(Event {
         timestamp,
         business,
@@ -257,6 +259,26 @@ pub(super) fn parse_event<'r>(
         bsuid,
         cost,
     })
+}
+
+/// The columns of docs/rules.md §12 of a row whose direction and kind (from `category`) are
+/// read: a call's kind and duration, and the extras.
+fn parse_2026<'r>(
+    c: &Columns,
+    record: Record<'r>,
+    direction: Direction,
+    kind: Kind,
+) -> Result<(Kind, u32, Extras<'r>), Problem> {
+    let field = |i: Option<usize>| record.field(i);
+    let (kind, duration) = match (Kind::parse_call(field(c.kind))?, field(c.duration)) {
+        (false, "") => (kind, 0),
+        (false, d) => return Err(Problem::column("duration", "only a call (kind call) has a duration", d)),
+        (true, _) if direction == Direction::Mt && kind != Kind::NonTemplate => {
+            return Err(Problem::column("category", "must be empty for a call", field(c.category)));
+        }
+        (true, d) => (Kind::Call, parse_seconds(d)?),
+    };
+    Ok((kind, duration, parse_extras(c, record)?))
 }
 
 /// A call's `duration`: whole seconds, empty for 0 (not answered).

@@ -98,7 +98,9 @@ impl<'a> Row<'a> {
         Some(parsed.event(self.batch.strings(self.n), self.extras(parsed)))
     }
 
-    /// The extras of its event, read again from its fields when it has some.
+    /// The extras of its event, read again from its fields when it has some (few do).
+    #[cold]
+    #[inline(never)]
     fn extras(&self, parsed: &Parsed) -> Extras<'a> {
         if !parsed.facts.extras {
             return Extras::default();
@@ -509,6 +511,7 @@ impl Run<'_> {
 
     /// Prefetches the engine's state for row `n` of the batch; its business's index in the
     /// engine, when the row is good.
+    #[inline(never)]
     pub(super) fn prefetch(&mut self, batch: &Batch, n: usize) -> Option<u32> {
         let parsed = batch.parses[n].as_ref().ok()?;
         let number = parsed.business as usize;

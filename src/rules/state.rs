@@ -147,6 +147,7 @@ impl PairState {
     /// Takes in the state of the same person known by another id (a phone number and its
     /// business-scoped id, docs/rules.md §12): each window at its later instant, each
     /// conversation slot this state leaves empty filled from `other`'s.
+    #[cold]
     pub(crate) fn absorb(&mut self, other: &PairState) {
         let later = |a: Option<Stamp>, b: Option<Stamp>| a.max(b);
         let w = &mut self.windows;

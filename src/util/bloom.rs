@@ -80,6 +80,7 @@ impl Bloom {
 
     /// Tests a word at a time: a key never added nearly always misses a bit in the first or
     /// second word, so the loop stops early (an AVX2 test reads all eight every time).
+    #[inline(always)]
     pub(crate) fn may_hold(&self, key: u64) -> bool {
         let (block, mixed) = (&self.blocks[self.block(key)], key.wrapping_mul(Bloom::MIX));
         block.0.iter().enumerate().all(|(i, word)| word >> ((mixed >> (16 + 6 * i)) & 63) & 1 != 0)

@@ -20,7 +20,7 @@ impl Numbering {
     const NONE: u32 = u32::MAX;
 
     /// The number of `name`, if it has one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, name: &str) -> Option<u32> {
         match Packed::of(name) {
             Some(p) => self.short.get(self.slot(p)).map(|&(_, n)| n).filter(|&n| n != Numbering::NONE),
@@ -48,6 +48,7 @@ impl Numbering {
     }
 
     /// The number of `name`, given it the first time.
+    #[inline(always)]
     pub(crate) fn number(&mut self, name: &str) -> u32 {
         self.find(name).unwrap_or_else(|| self.add(name))
     }

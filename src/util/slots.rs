@@ -153,6 +153,7 @@ impl<K: SlotKey, V: Default, A: Default> Slots<K, V, A> {
     /// a live value from an expired one), a new key takes the first expired entry on its probe
     /// path, else the empty slot that ends it: the run stays unbroken, and the expired key was
     /// as good as absent. (Asked only here: most lookups find their key or add nothing.)
+    #[inline(always)]
     pub(crate) fn put(&mut self, spot: Spot, key: K, value: V, live: impl Fn(&V) -> bool) {
         let mut spot = spot;
         if spot.shape != self.shape {
