@@ -50,6 +50,7 @@ pub mod log {
     //! Logs as files hold them: CSV logs (docs/rules.md §2) read, merged by timestamp and
     //! priced on two threads ([`price_logs`]), every priced line and rejected row handed to a
     //! [`Sink`]; and the writers of priced lines and rejected rows back to CSV.
+    pub use crate::io::aliases::link_aliases;
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
     pub use crate::io::log::Record;
     pub use crate::io::pipeline::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Row, Sink};

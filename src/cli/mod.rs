@@ -104,6 +104,10 @@ struct PricingArgs {
     /// and priced with the defaults: its own WABA, UTC, USD).
     #[arg(long, requires = "accounts")]
     strict_accounts: bool,
+    /// Aliases CSV (`phone,bsuid`): each phone number and business-scoped user id of a row
+    /// are one person (one window, one pair state).
+    #[arg(long, value_name = "FILE")]
+    aliases: Option<PathBuf>,
     /// `auto` (the rule set of each event's local date) or one rule set for every event:
     /// nbp, cbp-2022, cbp-2023, pmp-2025, pmp-2026.
     #[arg(long, value_name = "NAME", default_value = "auto")]
@@ -336,7 +340,11 @@ impl PricingArgs {
             .service_allowance(self.service_allowance)
             .dedup_window(chrono::TimeDelta::days(i64::from(self.dedup_days)))
             .build()?;
-        Ok((Engine::new(Pricebook::new(markets, &card, accounts).into(), options), listed))
+        let mut engine = Engine::new(Pricebook::new(markets, &card, accounts).into(), options);
+        if let Some(p) = &self.aliases {
+            wabill::log::link_aliases(&mut engine, open(&name(p))?, &name(p))?;
+        }
+        Ok((engine, listed))
     }
 
     fn read_options(&self, rejects: bool) -> Result<ReadOptions, Error> {
