@@ -53,6 +53,16 @@ fn bill(tariff: Tariff) -> (Vec<Invoice>, Decimal) {
     (sink.billing.invoices().unwrap(), sink.fees)
 }
 
+/// The invoices of `tariff` over the log `log`, of business `B` in portfolio P1 (Paris).
+fn bill_log(tariff: Tariff, log: &str) -> (Vec<Invoice>, Decimal) {
+    let accounts = "business,portfolio,timezone\nB,P1,Europe/Paris\n";
+    let mut engine = Engine::new(common::book(accounts).into(), Options::default());
+    let input = vec![LogInput { name: "log.csv".into(), reader: log.as_bytes() }];
+    let mut sink = Bill { billing: Billing::new(tariff).unwrap(), fees: Decimal::ZERO };
+    price_logs(input, &mut engine, &ReadOptions::default(), &mut sink).unwrap();
+    (sink.billing.invoices().unwrap(), sink.fees)
+}
+
 fn example(name: &str) -> Tariff {
     let path = format!("fixtures/tariffs/{name}.toml");
     Tariff::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
@@ -235,4 +245,26 @@ fn fixed_fees_count_the_businesses_wabas_or_portfolios_with_traffic() {
         show(&invoices)[0],
         "P1 2025-09: fixed 2×1=2.00, fixed 2×10=20.00, fixed 1×100=100.00; total 122.00"
     );
+}
+
+/// docs/rules.md §8 and §12: a call is one item of a per-message tariff (a business call
+/// delivered only when answered), and a business message to a group one item per member.
+#[test]
+fn calls_and_group_deliveries_are_items_of_a_per_message_tariff() {
+    let log = "timestamp,business,user,direction,category,status,kind,duration,group,id\n\
+        2025-09-02T09:00:00Z,B,33600000001,mo,,,call,0,,c1\n\
+        2025-09-02T09:05:00Z,B,33600000001,mt,,,call,60,,c2\n\
+        2025-09-02T09:06:00Z,B,33600000002,mt,,,call,,,c3\n\
+        2025-09-02T10:00:00Z,B,33600000003,mo,,,,,G,m1\n\
+        2025-09-02T10:01:00Z,B,33600000003,mt,,delivered,,,G,m2\n\
+        2025-09-02T10:01:00Z,B,33600000004,mt,,read,,,G,m2\n\
+        2025-09-02T10:01:00Z,B,33600000005,mt,,failed,,,G,m2\n";
+    let (invoices, fees) = bill_log(example("per-message"), log);
+    // Items at 0.005: the user's call, the answered business call, the member's message and
+    // two delivered members; at 0.001: the unanswered call and the failed member.
+    assert_eq!(
+        show(&invoices),
+        ["P1 2025-09: meta_fees 1=0.04, per_message 5×0.005=0.03, per_message 2×0.001=0.00; total 0.07"]
+    );
+    assert_eq!(fees.to_string(), "0.027");
 }

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 use crate::billing::tariff::{ActiveWhen, Tariff, Unit, UserPricing};
 use crate::domain::error::{Error, Problem};
-use crate::domain::event::{named_enum, Direction, Event, Month, PricingType};
+use crate::domain::event::{named_enum, Direction, Event, Kind, Month, PricingType, Status};
 use crate::domain::money::{checked_add, format_fixed, Currency};
 use crate::engine::PricedLine;
 
@@ -163,9 +163,14 @@ impl Billing {
             checked_add(usage.meta_charge, line.charge, &format_args!("the Meta fees of {unit}"))?;
         usage.meta_lines += u64::from(!line.charge.is_zero());
         usage.per_message.resize(t.per_message.len(), 0);
+        // A business call not answered was not delivered (docs/rules.md §8).
+        let status = match event.kind {
+            Kind::Call if event.duration == 0 && event.status.is_delivered() => Status::Failed,
+            _ => event.status,
+        };
         let mut fee = Decimal::ZERO;
         for (rule, count) in t.per_message.iter().zip(&mut usage.per_message) {
-            if rule.matches(event.direction, event.kind, event.status) {
+            if rule.matches(event.direction, event.kind, status) {
                 *count += 1;
                 fee = checked_add(fee, rule.price, &"a line's per-message fee")?;
             }
@@ -175,13 +180,13 @@ impl Billing {
             Some(u) => u,
             None => usage.users.entry(user.into()).or_default(),
         };
-        let delivered = event.direction == Direction::Mt && event.status.is_delivered();
+        let delivered = event.direction == Direction::Mt && status.is_delivered();
         match event.direction {
             Direction::Mo => u.mo += 1,
             Direction::Mt => {
                 let statuses =
                     t.per_user.as_ref().map_or(&crate::billing::tariff::DELIVERED[..], |p| &p.statuses);
-                u.mt += u64::from(statuses.contains(&event.status));
+                u.mt += u64::from(statuses.contains(&status));
                 u.delivered += u64::from(delivered);
             }
         }

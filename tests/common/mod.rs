@@ -43,7 +43,8 @@ pub const RATES: &str = "effective_from,currency,market,category,rate,tier_from,
     2025-07-01,USD,India,marketing,0.0107,,\n\
     2025-07-01,USD,India,utility,0.0014,,\n\
     2025-07-01,USD,India,authentication,0.0014,1,3\n\
-    2025-07-01,USD,India,authentication,0.0011,4,\n";
+    2025-07-01,USD,India,authentication,0.0011,4,\n\
+    2025-07-01,USD,France,call,0.0400,,\n";
 
 pub fn book(accounts: &str) -> Pricebook {
     let markets = Markets::from_csv(MARKETS.as_bytes(), "markets.csv").unwrap();
