@@ -53,6 +53,37 @@ fn prices_a_log_spanning_every_era_in_one_run() {
     golden("eras.repriced.txt", &run.stdout);
 }
 
+/// The 2026 fixture as the README prices it: calls, a group, business-scoped ids (one linked by
+/// the aliases file, one refused an authentication template), observed costs, two currencies.
+const Y2026: [&str; 11] = [
+    "price",
+    "fixtures/y2026/log.csv",
+    "--accounts",
+    "fixtures/y2026/accounts.csv",
+    "--aliases",
+    "fixtures/y2026/aliases.csv",
+    "--service-allowance",
+    "6",
+    "--skip-invalid",
+    "--group-by",
+    "business,category,type",
+];
+
+#[test]
+fn prices_calls_groups_ids_and_observed_costs_of_2026() {
+    let dir = common::Scratch::new();
+    let lines = dir.join("lines.csv");
+    let mut args = Y2026.to_vec();
+    args.extend(["--lines", lines.to_str().unwrap()]);
+    let run = wabill(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("y2026.summary.txt", &run.stdout);
+    golden("y2026.stderr.txt", &run.stderr);
+    golden("y2026.lines.csv", &std::fs::read_to_string(&lines).unwrap());
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&format!("```text\n{}```", run.stdout)), "README's 2026 summary is stale");
+}
+
 #[test]
 fn summaries_in_every_format_and_grouping() {
     for (format, group, name) in [
@@ -165,7 +196,7 @@ fn every_command_of_the_readme_runs_as_written() {
         assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
         ran += 1;
     }
-    assert_eq!(ran, 19, "{commands:#?}");
+    assert_eq!(ran, 20, "{commands:#?}");
 }
 
 /// docs/rules.md §5, markets CSV: a number's market is the row in force on the event's local date in
