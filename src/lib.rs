@@ -34,7 +34,7 @@ pub use domain::event::{
     Category, Direction, Event, Kind, Month, PricingCategory, PricingModel, PricingType, Status,
 };
 pub use domain::money::{Country, Currency};
-pub use engine::{Engine, Options, OptionsBuilder, Priced, PricedLine};
+pub use engine::{Engine, Options, OptionsBuilder, Priced, PricedLine, Why};
 pub use pricebook::account::{Account, Accounts, AuthIntlFrom};
 pub use pricebook::market::Markets;
 pub use pricebook::ratecard::{Band, Price, RateCard, RateCategory, Tier};

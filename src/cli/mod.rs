@@ -139,6 +139,9 @@ struct PricingArgs {
     /// Report the run's time, rows per second and peak memory on stderr.
     #[arg(long)]
     stats: bool,
+    /// Fill each line's facts (set by `price --explain`).
+    #[arg(skip)]
+    explain: bool,
 }
 
 #[derive(Args)]
@@ -172,6 +175,11 @@ struct PriceArgs {
     /// Write the tariff's invoice lines there as CSV (`-` for stdout).
     #[arg(long, value_name = "FILE", requires = "tariff")]
     invoices: Option<String>,
+    /// Explain each priced line: a sentence and the facts behind it (the user message that
+    /// opened the window, the entry point, the conversation, the tier, the allowance) as more
+    /// columns of `--lines`.
+    #[arg(long, requires = "lines")]
+    explain: bool,
 }
 
 #[derive(Args)]
@@ -339,6 +347,7 @@ impl PricingArgs {
             .rates_date(self.rates_date)
             .service_allowance(self.service_allowance)
             .dedup_window(chrono::TimeDelta::days(i64::from(self.dedup_days)))
+            .explain(self.explain)
             .build()?;
         let mut engine = Engine::new(Pricebook::new(markets, &card, accounts).into(), options);
         if let Some(p) = &self.aliases {
@@ -473,7 +482,7 @@ fn emit(text: &[u8], to_stderr: bool) -> Result<(), Error> {
     }
 }
 
-fn price(args: PriceArgs) -> Result<(), Error> {
+fn price(mut args: PriceArgs) -> Result<(), Error> {
     // The outputs are opened first: one that cannot be written fails the run before it starts.
     let create = |to: &Option<String>| to.as_deref().map(Output::create).transpose();
     let (lines, rejects, invoices_to) =
@@ -484,6 +493,10 @@ fn price(args: PriceArgs) -> Result<(), Error> {
     };
     let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
     sink.lines_to = lines;
+    if args.explain {
+        args.pricing.explain = true;
+        sink.explainer = Some(wabill::report::Explainer::new());
+    }
     sink.rejects_to = rejects;
     run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink, |s| s)?;
     let (summary, billings) = sink.finish()?;

@@ -4,7 +4,7 @@
 use csv::StringRecord;
 use wabill::billing::Billing;
 use wabill::log::{LinesWriter, RejectsWriter, Row, Sink};
-use wabill::report::Summary;
+use wabill::report::{Explainer, Summary, EXPLAIN_COLUMNS};
 use wabill::{Error, Position, PricedLine};
 
 use super::background::Background;
@@ -26,6 +26,8 @@ pub(super) struct PriceSink {
     buf: String,
     /// The businesses of the logs, each with its first row, in order of appearance.
     pub(super) businesses: Vec<(String, Position)>,
+    /// With `--explain`: each line's sentence and facts, as more columns of the lines.
+    pub(super) explainer: Option<Explainer>,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
@@ -37,8 +39,14 @@ impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
         if let Some(out) = self.lines_to.take() {
             let name = out.name();
-            let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
-            let w = LinesWriter::new(Background::new(out), headers, extra)
+            let mut extra: Vec<&str> = Vec::new();
+            if !self.billings.is_empty() {
+                extra.push("aggregator_fee");
+            }
+            if self.explainer.is_some() {
+                extra.extend(EXPLAIN_COLUMNS);
+            }
+            let w = LinesWriter::new(Background::new(out), headers, &extra)
                 .map_err(|e| io_error(&name, csv_io(e)))?;
             self.lines = Some((w, name));
         }
@@ -65,8 +73,19 @@ impl Sink for PriceSink {
                 std::fmt::Write::write_fmt(&mut self.buf, format_args!("{}", fee.normalize()))
                     .expect("writing to a String");
             }
-            let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
-            w.write(row.log(), row.record(), line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
+            let fee: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
+            match &mut self.explainer {
+                None => w.write(row.log(), row.record(), line, fee),
+                Some(explainer) => {
+                    let event = row.event().expect("a priced row has its event");
+                    let e = explainer.explain(&event, line, &row.position());
+                    let words =
+                        std::iter::once(e.sentence.as_str()).chain(e.facts.iter().map(String::as_str));
+                    let extra: Vec<&str> = fee.iter().copied().chain(words).collect();
+                    w.write(row.log(), row.record(), line, &extra)
+                }
+            }
+            .map_err(|e| io_error(&*name, csv_io(e)))?;
         }
         self.summary.add(line).map_err(|p| p.at(row.position()))
     }
@@ -101,6 +120,7 @@ impl PriceSink {
             billings,
             buf: String::new(),
             businesses: Vec::new(),
+            explainer: None,
         }
     }
 

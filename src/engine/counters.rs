@@ -66,6 +66,11 @@ impl Counters {
         self.tiers.get(&key).copied().unwrap_or(0) + units
     }
 
+    /// How many items the allowance counted in `scope`'s month so far.
+    pub(super) fn used(&self, allowance: Allowance, scope: Scope) -> u64 {
+        self.allowances.get(&AllowanceKey::of(allowance, scope)).copied().unwrap_or(0)
+    }
+
     /// Counts a priced item: its units in its tier counter, and itself in the allowance it used.
     #[inline(always)]
     pub(super) fn commit(

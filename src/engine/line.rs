@@ -81,6 +81,33 @@ pub struct PricedLine {
     pub charge: Decimal,
     /// The WABA's currency.
     pub currency: Currency,
+    /// The facts behind the verdict, when the engine's options ask ([`Options::explain`]);
+    /// else empty.
+    ///
+    /// [`Options::explain`]: crate::engine::Options::explain
+    pub why: Why,
+}
+
+/// The facts behind a line's verdict (docs/rules.md §14), filled when the engine explains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Why {
+    /// Which pair (or group) of its business the line belongs to: equal for the lines of one
+    /// pair, so that a caller can find the user message that opened a window.
+    pub pair: u64,
+    /// The latest user message of the pair (or group), when the line is inside the customer
+    /// service window it opened (which closes 24 hours later).
+    pub window_opened: Option<DateTime<Utc>>,
+    /// The end of the free entry point window that covers the line (or that it opened).
+    pub free_until: Option<DateTime<Utc>>,
+    /// When the conversation that covers the line, or that it opened, opened (it lasts 24 hours).
+    pub conversation_opened: Option<DateTime<Utc>>,
+    /// The line's place in its month's volume-tier counter: the k-th message, or for a call the
+    /// minute it ends in.
+    pub tier_position: Option<u64>,
+    /// A call's six-second pulses.
+    pub pulses: Option<u64>,
+    /// The line's place in its month's free allowance, free or not, and the allowance's size.
+    pub allowance: Option<(u64, u64)>,
 }
 
 impl PricedLine {
@@ -121,6 +148,7 @@ impl PricedLine {
                 rate_verified: None,
                 charge: Decimal::ZERO,
                 currency,
+                why: Why::default(),
             }),
         };
         line.timestamp = ev.timestamp;
@@ -138,6 +166,8 @@ impl PricedLine {
         line.rate_verified = None;
         line.charge = Decimal::ZERO;
         line.currency = currency;
+        // `why` is left as it is: the engine fills it whole when it explains, and it stays
+        // empty otherwise.
         line
     }
 
@@ -212,6 +242,7 @@ impl PartialEq for PricedLine {
             rate_verified,
             charge,
             currency,
+            why,
         } = self;
         (timestamp, local_date, direction, rules, pricing_model, pricing_type, pricing_category)
             == (
@@ -232,6 +263,7 @@ impl PartialEq for PricedLine {
                     &other.charge,
                     &other.currency,
                 )
+            && why == &other.why
             && account.same(&other.account)
             && self.market() == other.market()
     }
@@ -259,6 +291,7 @@ impl fmt::Debug for PricedLine {
             .field("rate_verified", &self.rate_verified)
             .field("charge", &self.charge)
             .field("currency", &self.currency)
+            .field("why", &self.why)
             .finish()
     }
 }
@@ -312,6 +345,7 @@ pub(crate) mod samples {
             rate_verified: Some(true),
             charge: Decimal::ONE,
             currency: "USD".parse().unwrap(),
+            why: Why::default(),
         }
     }
 }

@@ -62,7 +62,7 @@ pub(crate) use keys::{Extras, Facts, Keys};
 #[cfg(test)]
 pub(crate) use line::samples;
 pub(crate) use line::AccountNames;
-pub use line::PricedLine;
+pub use line::{PricedLine, Why};
 pub use options::{Options, OptionsBuilder};
 use pairs::{Pairs, UserKey};
 use seen::SeenIds;
@@ -230,6 +230,9 @@ impl Engine {
         let line = PricedLine::begin(&mut biz.line, ev, &day, &biz.names, currency, market, country);
 
         let Some(new_id) = dedup(seen, &keys, now, options) else {
+            if options.explain {
+                line.why = Why::default();
+            }
             self.last = Some(now);
             return Ok(self.line_of(bi)); // a duplicate: priced as such, and nothing else changes
         };
@@ -255,6 +258,12 @@ impl Engine {
         {
             // A conversation it opened covers its lines at that category (docs/rules.md §4).
             pair.opened_international(now);
+        }
+        if options.explain {
+            let uses = verdict.and_then(|v| v.uses);
+            let category = line.pricing_category;
+            let facts = Explained { bi, pair: &pair, key: &pair_key, now, tier_use, uses, category };
+            line.why = facts.why(counters, options, scope);
         }
 
         // Commit: the line is priced.
@@ -437,6 +446,55 @@ fn call_verdict(ev: &Facts, pair: &mut PairState, now: Stamp) -> Verdict {
 #[cold]
 fn not_a_call(duration: u32) -> Problem {
     Problem::column("duration", "only a call has a duration", duration.to_string())
+}
+
+/// What a priced line's facts (docs/rules.md §14) are read from, before the line is committed.
+struct Explained<'p> {
+    bi: u32,
+    pair: &'p PairState,
+    key: &'p UserKey<'p>,
+    now: Stamp,
+    tier_use: Option<(TierKey, u64)>,
+    uses: Option<crate::rules::Allowance>,
+    /// The line's category: the covering conversation's.
+    category: Option<PricingCategory>,
+}
+
+impl Explained<'_> {
+    #[inline(never)]
+    fn why(&self, counters: &Counters, options: &Options, scope: Scope) -> Why {
+        let Explained { bi, pair, key, now, tier_use, uses, category } = *self;
+        let pair_id = match *key {
+            UserKey::Number(n) => n,
+            UserKey::Id(id) => SeenIds::fingerprint(id),
+            UserKey::Group(id) => SeenIds::fingerprint(id).rotate_left(1),
+        };
+        let windows = pair.windows();
+        let call = tier_use.is_some_and(|(key, _)| key.family == RateCategory::Call);
+        let position = tier_use.map(|(key, units)| {
+            let k = counters.next_in(key, units);
+            if call {
+                k.div_ceil(PULSES_A_MINUTE)
+            } else {
+                k
+            }
+        });
+        let limit = |a| match a {
+            crate::rules::Allowance::Conversations => options.free_conversations,
+            crate::rules::Allowance::ServiceMessages => options.service_allowance,
+        };
+        Why {
+            pair: pair_id ^ u64::from(bi).rotate_left(40),
+            window_opened: windows.last_mo.filter(|_| pair.csw_open(now)).map(|t| t.time()),
+            free_until: windows.fep_until.filter(|_| pair.fep_open(now)).map(|t| t.time()),
+            conversation_opened: (pair.open_conversations(now))
+                .find(|c| Some(c.category) == category)
+                .map(|c| c.opened.time()),
+            tier_position: position,
+            pulses: tier_use.filter(|_| call).map(|(_, units)| units),
+            allowance: uses.map(|a| (counters.used(a, scope) + 1, limit(a))),
+        }
+    }
 }
 
 /// Whether Meta refuses to send this event to a business-scoped user id: a delivered

@@ -26,6 +26,8 @@ pub struct Options {
     /// Drop the state of pairs whose windows have all closed (prices are the same either way;
     /// `false` keeps every pair, for the test that checks exactly that).
     pub(crate) evict_expired: bool,
+    /// Fill each line's [`Why`](crate::engine::Why).
+    pub(crate) explain: bool,
 }
 
 impl Default for Options {
@@ -37,6 +39,7 @@ impl Default for Options {
             free_conversations: 1000,
             dedup_window: TimeDelta::days(7),
             evict_expired: true,
+            explain: false,
         }
     }
 }
@@ -72,6 +75,11 @@ impl Options {
     /// before is a duplicate.
     pub fn dedup_window(&self) -> TimeDelta {
         self.dedup_window
+    }
+
+    /// Whether each line carries the facts behind its verdict ([`PricedLine::why`](crate::engine::PricedLine)).
+    pub fn explain(&self) -> bool {
+        self.explain
     }
 }
 
@@ -113,6 +121,13 @@ impl OptionsBuilder {
     /// period); positive.
     pub fn dedup_window(mut self, window: TimeDelta) -> OptionsBuilder {
         self.options.dedup_window = window;
+        self
+    }
+
+    /// Fill each line's facts ([`PricedLine::why`](crate::engine::PricedLine)); off by default, when
+    /// they cost nothing.
+    pub fn explain(mut self, explain: bool) -> OptionsBuilder {
+        self.options.explain = explain;
         self
     }
 

@@ -24,9 +24,10 @@ pub fn link_aliases<R: Read>(engine: &mut Engine, reader: R, file: &str) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::{Event, Kind, PricingType};
+    use crate::engine::Options;
     use crate::pricebook::account::Accounts;
     use crate::pricebook::Pricebook;
-    use crate::{Event, Kind, Options, PricingType};
 
     #[test]
     fn each_row_links_a_number_and_its_id_and_a_bad_row_says_where() {

@@ -3,11 +3,13 @@
 
 mod card;
 mod comparison;
+mod explain;
 mod invoices;
 pub(crate) mod render;
 pub(crate) mod summary;
 
 pub use card::CardFigures;
+pub use explain::{Explainer, Explanation, EXPLAIN_COLUMNS};
 pub use invoices::Invoices;
 pub use render::{Format, Render};
 pub use summary::{Group, GroupBy, Summary, Totals};

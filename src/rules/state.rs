@@ -112,7 +112,6 @@ impl PairState {
         (windows.then_some(&self.windows), conversations.then_some(&self.conversations))
     }
 
-    #[cfg(test)]
     pub(crate) fn windows(&self) -> &Windows {
         &self.windows
     }

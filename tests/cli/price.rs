@@ -268,3 +268,18 @@ fn a_currency_without_a_card_says_so() {
          the rate card has no price in that currency\n"
     );
 }
+
+/// `--explain` on the README's worked example: each line's sentence and facts (each sentence
+/// read against docs/rules.md §4 by hand when the golden file was written).
+#[test]
+fn explains_each_line_of_the_worked_example() {
+    let run = wabill(&["price", "fixtures/readme/log.csv", "--lines", "-", "--explain"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("readme.explain.csv", &run.stdout);
+    // The 2026 fixture: calls (pulses, minute bands), a group, the allowance, observed costs.
+    let mut args = Y2026.to_vec();
+    args.extend(["--lines", "-", "--explain"]);
+    let run = wabill(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("y2026.explain.csv", &run.stdout);
+}

@@ -307,3 +307,25 @@ fn a_marketing_lite_template_is_priced_as_marketing_and_labelled_apart() {
     l.mo(at(1, 0), FR);
     assert_eq!(tc(&l.mt(at(2, 0), FR, lite)), (PT::Regular, "0.0859".into()));
 }
+
+/// docs/rules.md §14: with `explain`, a line carries the facts behind its verdict; without,
+/// none.
+#[test]
+fn an_explained_line_carries_its_facts() {
+    let options = Options { explain: true, service_allowance: 2, ..Options::default() };
+    let mut l = Log::new(engine_with("business\n", options));
+    let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let mo = l.mo(t("2026-10-05T09:00:00Z"), FR);
+    let reply = l.mt(t("2026-10-05T09:01:00Z"), FR, TEXT);
+    assert_eq!(reply.why.window_opened, Some(t("2026-10-05T09:00:00Z")));
+    assert_eq!((reply.why.allowance, reply.why.pair), (Some((1, 2)), mo.why.pair));
+    let auth = l.mt(t("2026-10-05T09:02:00Z"), IN, AUTH);
+    assert_eq!((auth.why.tier_position, auth.why.window_opened), (Some(1), None));
+    assert_ne!(auth.why.pair, mo.why.pair);
+    l.entry(t("2026-10-05T10:00:00Z"), ID);
+    let free = l.mt(t("2026-10-05T10:01:00Z"), ID, MARKETING);
+    assert_eq!(free.why.free_until, Some(t("2026-10-08T10:01:00Z")));
+    let mut plain = log();
+    plain.mo(t("2026-10-05T09:00:00Z"), FR);
+    assert_eq!(plain.mt(t("2026-10-05T09:01:00Z"), FR, TEXT).why, crate::engine::Why::default());
+}
