@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
 use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Sink};
-use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
+use wabill::report::{Format, GroupKey, Invoices, Render, Summary};
 use wabill::{Accounts, Engine, Error, Options, Position, Pricebook, RuleChoice};
 
 use output::Output;
@@ -151,14 +151,14 @@ struct PriceArgs {
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     format: Format,
     /// The summary's grouping, comma-separated: month, business, waba, portfolio, market,
-    /// country, category, type, rules, model.
+    /// country, category, type, rules, model, or any column of the log (e.g. campaign).
     #[arg(
         long,
         value_name = "KEYS",
         value_delimiter = ',',
         default_value = "month,business,market,category,type"
     )]
-    group_by: Vec<GroupBy>,
+    group_by: Vec<GroupKey>,
     /// Write skipped rows there with their reasons (implies --skip-invalid).
     #[arg(long, value_name = "FILE")]
     rejects: Option<String>,
@@ -474,7 +474,8 @@ fn price(args: PriceArgs) -> Result<(), Error> {
         Some(path) => vec![Billing::new(load_tariff(path)?)?],
         None => Vec::new(),
     };
-    let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
+    let mut sink = PriceSink::new(Summary::with_keys(&args.group_by), billings);
+    sink.logs.clone_from(&args.logs);
     sink.lines_to = lines;
     sink.rejects_to = rejects;
     run_logs(&args.logs, &args.pricing, args.rejects.is_some(), &mut sink, |s| s)?;

@@ -26,6 +26,11 @@ pub(super) struct PriceSink {
     buf: String,
     /// The businesses of the logs, each with its first row, in order of appearance.
     pub(super) businesses: Vec<(String, Position)>,
+    /// The logs' names as given, for messages.
+    pub(super) logs: Vec<String>,
+    /// Per log, where each column the summary groups by is in its rows (empty when it groups
+    /// by none).
+    columns_at: Vec<Vec<usize>>,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
@@ -35,6 +40,7 @@ pub(super) const SHOWN_BUSINESSES: usize = 20;
 
 impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        self.columns_at = summary_columns(&self.summary, headers, &self.logs)?;
         if let Some(out) = self.lines_to.take() {
             let name = out.name();
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
@@ -68,7 +74,12 @@ impl Sink for PriceSink {
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
             w.write(row.log(), row.record(), line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
         }
-        self.summary.add(line).map_err(|p| p.at(row.position()))
+        if self.columns_at.is_empty() {
+            return self.summary.add(line).map_err(|p| p.at(row.position()));
+        }
+        let (record, at) = (row.record(), &self.columns_at[row.log()]);
+        let values = at.iter().map(|&i| record.get(i).unwrap_or(""));
+        self.summary.add_with_columns(line, values).map_err(|p| p.at(row.position()))
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
@@ -101,6 +112,8 @@ impl PriceSink {
             billings,
             buf: String::new(),
             businesses: Vec::new(),
+            logs: Vec::new(),
+            columns_at: Vec::new(),
         }
     }
 
@@ -120,4 +133,17 @@ impl PriceSink {
         }
         Ok((self.summary, self.billings))
     }
+}
+
+/// Per log, where each column the summary groups by is (none when it groups by no column).
+fn summary_columns(
+    summary: &Summary,
+    headers: &[StringRecord],
+    logs: &[String],
+) -> Result<Vec<Vec<usize>>, Error> {
+    if summary.columns().is_empty() {
+        return Ok(Vec::new());
+    }
+    let name = |n: usize| logs.get(n).map_or_else(|| format!("log {}", n + 1), Clone::clone);
+    headers.iter().enumerate().map(|(n, header)| summary.find_columns(header.iter(), &name(n))).collect()
 }

@@ -10,4 +10,4 @@ pub(crate) mod summary;
 pub use card::CardFigures;
 pub use invoices::Invoices;
 pub use render::{Format, Render};
-pub use summary::{Group, GroupBy, Summary, Totals};
+pub use summary::{Group, GroupBy, GroupKey, Summary, Totals};
