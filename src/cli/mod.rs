@@ -25,6 +25,7 @@ mod output;
 mod paths;
 mod rates;
 mod reconcile;
+mod report;
 mod sink;
 
 #[derive(Parser)]
@@ -44,6 +45,8 @@ enum Command {
     Price(PriceArgs),
     /// Price logs under several aggregator tariffs and compare them.
     Compare(CompareArgs),
+    /// Price logs into one self-contained HTML page of charts (and tariffs compared).
+    Report(report::ReportArgs),
     /// Check wabill against Meta: each message against Meta's verdict, and Meta's analytics
     /// bucket by bucket.
     Reconcile(reconcile::ReconcileArgs),
@@ -195,6 +198,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Price(args) => price(args).map(|()| 0),
         Command::Compare(args) => compare(args).map(|()| 0),
+        Command::Report(args) => report::report(args).map(|()| 0),
         Command::Reconcile(args) => {
             let check = args.check;
             let agrees = reconcile::reconcile(args)?;
@@ -223,6 +227,12 @@ impl Command {
                 inputs.extend(a.pricing.files());
                 inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
                 ("compare", inputs, Vec::new())
+            }
+            Command::Report(a) => {
+                let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
+                inputs.extend(a.pricing.files());
+                inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
+                ("report", inputs, vec![Named::new("--html", &a.html)])
             }
             Command::Reconcile(a) => {
                 let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
