@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -23,6 +25,7 @@ mod convert;
 mod generate;
 mod output;
 mod paths;
+mod progress;
 mod rates;
 mod reconcile;
 mod report;
@@ -288,11 +291,19 @@ pub fn is_broken_pipe(e: &Error) -> bool {
 /// name): several members one after the other are read as one stream, as `gzip -d` does. Any
 /// other file is read as it is, without a buffer of its own (the readers have theirs).
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
+    open_counting(path, None)
+}
+
+/// [`open`], adding the bytes read from the file (before decompression) to `read` if given.
+fn open_counting(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<Box<dyn Read + Send>, Error> {
     let mut reader: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path).map_err(|e| io_error(path, e))?)
     };
+    if let Some(read) = read {
+        reader = Box::new(progress::Counting { inner: reader, read: read.clone() });
+    }
     let mut magic = [0u8; 2];
     let mut n = 0;
     while n < magic.len() {
@@ -376,7 +387,7 @@ fn run_logs<S: Sink>(
     pricing: &PricingArgs,
     rejects: bool,
     sink: &mut S,
-    price_sink: fn(&S) -> &PriceSink,
+    price_sink: fn(&mut S) -> &mut PriceSink,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (mut engine, accounts) = pricing.engine()?;
@@ -384,11 +395,22 @@ fn run_logs<S: Sink>(
     if options.sort {
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
     }
+    let read = Arc::new(AtomicU64::new(0));
     let inputs = logs
         .iter()
-        .map(|name| open(name).map(|reader| LogInput { name: name.clone(), reader }))
+        .map(|name| open_counting(name, Some(&read)).map(|reader| LogInput { name: name.clone(), reader }))
         .collect::<Result<Vec<_>, Error>>()?;
-    let counts = price_logs(inputs, &mut engine, &options, sink)?;
+    // The share read is known when every log is a file.
+    let size = logs
+        .iter()
+        .map(|name| std::fs::metadata(name).ok().filter(|m| m.is_file() && name != "-").map(|m| m.len()))
+        .sum::<Option<u64>>();
+    price_sink(sink).progress = progress::Progress::on_terminal(size, read);
+    let counts = price_logs(inputs, &mut engine, &options, sink);
+    if let Some(p) = price_sink(sink).progress.take() {
+        p.finish();
+    }
+    let counts = counts?;
     report_counts(&counts);
     if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
         check_accounts(

@@ -3,12 +3,13 @@
 
 use csv::StringRecord;
 use wabill::billing::Billing;
-use wabill::log::{LinesWriter, RejectsWriter, Row, Sink};
+use wabill::log::{Counts, LinesWriter, RejectsWriter, Row, Sink};
 use wabill::report::Summary;
 use wabill::{Error, Position, PricedLine};
 
 use super::background::Background;
 use super::output::Output;
+use super::progress::Progress;
 use super::{csv_io, io_error};
 
 /// Where `wabill price` sends what the library produces.
@@ -31,6 +32,8 @@ pub(super) struct PriceSink {
     /// Per log, where each column the summary groups by is in its rows (empty when it groups
     /// by none).
     columns_at: Vec<Vec<usize>>,
+    /// Progress on a terminal, while the logs are priced.
+    pub(super) progress: Option<Progress>,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
@@ -98,6 +101,12 @@ impl Sink for PriceSink {
     fn business(&mut self, name: &str, first: Position) {
         self.businesses.push((name.to_string(), first));
     }
+
+    fn progress(&mut self, counts: &Counts) {
+        if let Some(p) = &mut self.progress {
+            p.update(counts);
+        }
+    }
 }
 
 impl PriceSink {
@@ -114,6 +123,7 @@ impl PriceSink {
             businesses: Vec::new(),
             logs: Vec::new(),
             columns_at: Vec::new(),
+            progress: None,
         }
     }
 
