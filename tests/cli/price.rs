@@ -165,7 +165,7 @@ fn every_command_of_the_readme_runs_as_written() {
         assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
         ran += 1;
     }
-    assert_eq!(ran, 19, "{commands:#?}");
+    assert_eq!(ran, 21, "{commands:#?}");
 }
 
 /// docs/rules.md §5, markets CSV: a number's market is the row in force on the event's local date in
