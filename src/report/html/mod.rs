@@ -395,10 +395,10 @@ const FREE: &str = "#cbd5e1";
 fn why(reason: &str) -> &'static str {
     match reason {
         "regular" => "charged at the rate of its market and category",
-        "conversation" => "in a conversation: charged once, on the message that opened it",
+        "conversation" => "free: inside a conversation already open (charged on the message that opened it)",
         "free_customer_service" => "free: within 24 hours of the user's last message",
         "free_entry_point" => "free: within the 72-hour window of an ad or page button",
-        "free_tier" => "free: within a monthly free allowance",
+        "free_tier" => "free: within a monthly free allowance (conversations or service messages)",
         "inbound" => "a user's message: never charged",
         "undelivered" => "never delivered: not charged",
         "violation" => "free-form outside the customer service window: not charged, but refused by Meta",

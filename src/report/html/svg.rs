@@ -49,7 +49,12 @@ fn open(out: &mut String, id: &str, height: f64, label: &str) {
 
 /// Stacked columns on a linear axis from 0 to the last tick.
 pub(crate) fn columns(id: &str, label: &str, columns: &[Column], ticks: &[Tick]) -> String {
-    let (height, left, right, top, bottom) = (300.0, 64.0, 16.0, 24.0, 32.0);
+    let (left, right, top) = (64.0, 16.0, 24.0);
+    // Labels turn when the columns are too narrow for them side by side.
+    let slot = (WIDTH - left - right) / columns.len().max(1) as f64;
+    let turned = slot < 64.0;
+    let bottom = if turned { 64.0 } else { 32.0 };
+    let height = 268.0 + bottom;
     let max = ticks.last().map_or(1.0, |t| t.at).max(f64::MIN_POSITIVE);
     let plot_h = height - top - bottom;
     let y = |v: f64| top + plot_h * (1.0 - v / max);
@@ -67,8 +72,6 @@ pub(crate) fn columns(id: &str, label: &str, columns: &[Column], ticks: &[Tick])
             label = esc(&t.label),
         );
     }
-    let n = columns.len().max(1) as f64;
-    let slot = (WIDTH - left - right) / n;
     let bar = (slot * 0.6).min(72.0);
     for (i, c) in columns.iter().enumerate() {
         let x = left + slot * i as f64 + (slot - bar) / 2.0;
@@ -91,11 +94,20 @@ pub(crate) fn columns(id: &str, label: &str, columns: &[Column], ticks: &[Tick])
         let _ = write!(
             out,
             "<text class=\"value\" x=\"{cx}\" y=\"{ty}\" text-anchor=\"middle\" {FONT}>{total}</text>\
-             <text class=\"label\" x=\"{cx}\" y=\"{ly}\" text-anchor=\"middle\" {FONT}>{label}</text>",
+             <text class=\"label\" x=\"{cx}\" y=\"{ly}\" {anchor} {FONT}>{label}</text>",
             cx = f(cx),
             ty = f(y(base) - 6.0),
-            total = esc(&c.total),
+            total = if turned { String::new() } else { esc(&c.total) },
             ly = f(height - bottom + 18.0),
+            anchor = if turned {
+                format!(
+                    "text-anchor=\"end\" transform=\"rotate(-45 {} {})\"",
+                    f(cx),
+                    f(height - bottom + 18.0)
+                )
+            } else {
+                "text-anchor=\"middle\"".to_string()
+            },
             label = esc(&c.label),
         );
     }
