@@ -162,15 +162,10 @@ impl PartialEq for Words {
 impl Eq for Words {}
 
 impl Words {
-    /// Empties the key (its words are not zeroed).
-    fn clear(&mut self) {
-        (self.len, self.hash) = (0, 0);
-    }
-
-    fn push(&mut self, word: u64) {
-        self.words[self.len] = word;
-        self.len += 1;
-        self.hash = (self.hash.rotate_left(23) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    /// `hash` with `word` folded in.
+    #[inline(always)]
+    fn fold(hash: u64, word: u64) -> u64 {
+        (hash.rotate_left(23) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
@@ -214,9 +209,10 @@ pub struct Summary {
     by: Vec<GroupBy>,
     /// The log's columns of `keys`, in their order.
     columns: Vec<Box<str>>,
-    /// With columns: the line's part of each key met ([`Summary::add_with_columns`]), which
-    /// `by_address` then numbers instead of the groups.
+    /// With columns: the line's part of each key met ([`Summary::add_with_columns`]), and
+    /// each one's number by the line's key as words.
     bases: Vec<Key<Box<str>>>,
+    bases_by_address: HashMap<Words, usize>,
     /// With columns: a line's base number and column values, as text (each value with its
     /// length ahead), to its group; and the text of the line being added.
     by_columns: HashMap<Box<str>, usize>,
@@ -300,6 +296,7 @@ impl Summary {
             by,
             columns,
             bases: Vec::new(),
+            bases_by_address: HashMap::new(),
             by_columns: HashMap::new(),
             text: String::new(),
             groups: Vec::new(),
@@ -327,7 +324,9 @@ impl Summary {
     }
 
     fn key<'l>(&self, line: &'l PricedLine) -> Key<&'l str> {
-        let mut k = Key { currency: Some(line.currency), ..Key::default() };
+        // The log's columns empty: [`Summary::add_with_columns`] sets them.
+        let mut k =
+            Key { currency: Some(line.currency), columns: vec![""; self.columns.len()], ..Key::default() };
         for g in &self.by {
             match g {
                 GroupBy::Month => k.month = Some(line.month()),
@@ -356,47 +355,57 @@ impl Summary {
     /// A line's key as [`Words`] (into `words`): each chosen key (`chosen` has bit `g as u16`
     /// for key `g`) in a fixed order, a name as its address and length, then the currency.
     /// Each key is computed only when chosen (looping over the grouping instead lets the
-    /// compiler compute all ten ahead of the loop, for every line).
+    /// compiler compute all ten ahead of the loop, for every line). Inlined into
+    /// [`Summary::add`], so that the keys not chosen cost a test each (called, it costs some
+    /// thirty instructions a line more: BENCHMARKS.md).
+    #[inline(always)]
     fn words(chosen: u16, words: &mut Words, line: &PricedLine) {
-        words.clear();
         let has = |g: GroupBy| chosen & 1 << g as u16 != 0;
-        let name = |words: &mut Words, s: &str| {
-            words.push(s.as_ptr() as u64);
-            words.push(s.len() as u64);
+        // The length and hash are kept in locals and stored once: through `words` they would
+        // be written back to memory at every word.
+        let (slots, mut len, mut hash) = (&mut words.words, 0, 0);
+        let mut push = |word: u64| {
+            slots[len] = word;
+            len += 1;
+            hash = Words::fold(hash, word);
         };
         if has(GroupBy::Month) {
             let m = line.month();
-            words.push((i64::from(m.year) * 16 + i64::from(m.month)) as u64);
+            push((i64::from(m.year) * 16 + i64::from(m.month)) as u64);
         }
         if has(GroupBy::Business) {
-            name(words, line.business());
+            push(line.business().as_ptr() as u64);
+            push(line.business().len() as u64);
         }
         if has(GroupBy::Waba) {
-            name(words, line.waba());
+            push(line.waba().as_ptr() as u64);
+            push(line.waba().len() as u64);
         }
         if has(GroupBy::Portfolio) {
-            name(words, line.portfolio());
+            push(line.portfolio().as_ptr() as u64);
+            push(line.portfolio().len() as u64);
         }
         if has(GroupBy::Market) {
-            words.push(Arc::as_ptr(&line.account.book) as u64);
-            words.push(u64::from(line.market.0));
+            push(Arc::as_ptr(&line.account.book) as u64);
+            push(u64::from(line.market.0));
         }
         if has(GroupBy::Country) {
-            words.push(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1));
+            push(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1));
         }
         if has(GroupBy::Category) {
-            words.push(line.pricing_category.map_or(0, |c| c as u64 + 1));
+            push(line.pricing_category.map_or(0, |c| c as u64 + 1));
         }
         if has(GroupBy::Type) {
-            words.push(line.pricing_type as u64);
+            push(line.pricing_type as u64);
         }
         if has(GroupBy::Rules) {
-            words.push(line.rules as u64);
+            push(line.rules as u64);
         }
         if has(GroupBy::Model) {
-            words.push(line.pricing_model as u64);
+            push(line.pricing_model as u64);
         }
-        words.push(line.currency.as_u32().into());
+        push(line.currency.as_u32().into());
+        (words.len, words.hash) = (len, hash);
     }
 
     /// Where each of [`Summary::columns`] is in a log's header (as read: trimmed, lower-cased),
@@ -427,9 +436,6 @@ impl Summary {
     /// Adds one priced line (a grouping by the log's columns takes their values as empty:
     /// [`Summary::add_with_columns`] gives them).
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Error> {
-        if !self.columns.is_empty() {
-            return self.add_with_columns(line, std::iter::empty());
-        }
         Self::words(self.chosen, &mut self.words, line);
         let i = match self.by_address.get(&self.words) {
             Some(&i) => i,
@@ -446,6 +452,7 @@ impl Summary {
     /// Adds one priced line with the values of its row's columns that the summary groups by,
     /// in the order of [`Summary::columns`] (trimmed; a missing value is empty). Only a
     /// grouping by columns pays for their text: [`Summary::add`] hashes none.
+    #[inline(never)]
     pub fn add_with_columns<'v, I>(&mut self, line: &PricedLine, values: I) -> Result<(), Error>
     where
         I: IntoIterator<Item = &'v str>,
@@ -454,12 +461,12 @@ impl Summary {
         use std::fmt::Write as _;
         let values = values.into_iter();
         Self::words(self.chosen, &mut self.words, line);
-        let base = match self.by_address.get(&self.words) {
+        let base = match self.bases_by_address.get(&self.words) {
             Some(&i) => i,
             None => {
                 self.bases.push(self.key(line).map(Box::from));
                 self.held.hold(line);
-                self.by_address.insert(self.words, self.bases.len() - 1);
+                self.bases_by_address.insert(self.words, self.bases.len() - 1);
                 self.bases.len() - 1
             }
         };
@@ -483,7 +490,7 @@ impl Summary {
     }
 
     /// Counts a line in group `i`.
-    #[inline]
+    #[inline(always)]
     fn tally(&mut self, i: usize, line: &PricedLine) -> Result<(), Error> {
         let totals = &mut self.groups[i].1;
         totals.lines += 1;

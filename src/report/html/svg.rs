@@ -31,7 +31,7 @@ pub(crate) struct Tick {
 }
 
 const WIDTH: f64 = 600.0;
-const FONT: &str = "font-size=\"13\"";
+const FONT: &str = "font-size=\"14\"";
 
 fn f(x: f64) -> String {
     format!("{x:.1}")
