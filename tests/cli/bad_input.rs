@@ -323,6 +323,25 @@ fn an_unknown_summary_key_names_the_keys_and_the_columns() {
     );
 }
 
+/// Every log must have a column the summary groups by: the one that lacks it is named.
+#[test]
+fn a_summary_column_missing_from_one_log_names_that_log() {
+    let run = wabill(&[
+        "price",
+        "fixtures/example/log.csv",
+        "fixtures/small/marketing.csv",
+        "--group-by",
+        "campaign",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("wabill: summary key campaign: neither a key of the priced line")
+            && run.stderr.contains("nor a column of fixtures/small/marketing.csv ("),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn bad_usage_exits_with_2() {
     for args in [

@@ -59,6 +59,9 @@ fn summaries_in_every_format_and_grouping() {
         ("csv", "month,type", "example.by-month-type.csv"),
         ("json", "portfolio,market", "example.by-portfolio-market.json"),
         ("table", "waba,category,rules,model", "example.by-waba-category.txt"),
+        // The log's own column `campaign` as a key, first (subtotals) and alone.
+        ("table", "campaign,month", "example.by-campaign-month.txt"),
+        ("json", "campaign", "example.by-campaign.json"),
     ] {
         let mut args = EXAMPLE.to_vec();
         args.extend(["--format", format, "--group-by", group]);

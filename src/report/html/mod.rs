@@ -777,6 +777,31 @@ mod tests {
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
     }
 
+    /// Names from the log are text in the page, never markup; the same summary gives the same
+    /// bytes.
+    #[test]
+    fn names_are_escaped_and_the_page_is_the_same_each_time() {
+        use crate::engine::samples;
+        let book = samples::book(&["India"]);
+        let mut summary = Summary::new(&HtmlReport::GROUPING);
+        summary.add(&samples::line(&book, "<script>alert(1)</script>", "India")).unwrap();
+        let html = HtmlReport::new(&summary).unwrap().logs(["a&b.csv"]).html();
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("a&amp;b.csv"));
+        assert_eq!(html, HtmlReport::new(&summary).unwrap().logs(["a&b.csv"]).html());
+        assert!(html.contains("data-currency=\"USD\" data-amount=\"1.00\""), "the line's charge of 1");
+    }
+
+    /// A report needs the keys its charts are made of.
+    #[test]
+    fn a_summary_without_the_reports_keys_is_refused() {
+        let error = HtmlReport::new(&Summary::new(&[GroupBy::Month])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a report needs a summary grouped by month, business, market, category and type"
+        );
+    }
+
     #[test]
     fn axes_end_on_round_numbers() {
         assert_eq!(nice_below(Decimal::new(381, 2)), Decimal::TWO);
