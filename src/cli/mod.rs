@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -10,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
 use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Sink};
-use wabill::report::{Format, GroupBy, Invoices, Render, Summary};
+use wabill::report::{Format, GroupKey, Invoices, Render, Summary};
 use wabill::{Accounts, Engine, Error, Options, Position, Pricebook, RuleChoice};
 
 use output::Output;
@@ -23,8 +25,10 @@ mod convert;
 mod generate;
 mod output;
 mod paths;
+mod progress;
 mod rates;
 mod reconcile;
+mod report;
 mod sink;
 
 #[derive(Parser)]
@@ -44,6 +48,8 @@ enum Command {
     Price(PriceArgs),
     /// Price logs under several aggregator tariffs and compare them.
     Compare(CompareArgs),
+    /// Price logs into one self-contained HTML page of charts (and tariffs compared).
+    Report(report::ReportArgs),
     /// Check wabill against Meta: each message against Meta's verdict, and Meta's analytics
     /// bucket by bucket.
     Reconcile(reconcile::ReconcileArgs),
@@ -158,14 +164,14 @@ struct PriceArgs {
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     format: Format,
     /// The summary's grouping, comma-separated: month, business, waba, portfolio, market,
-    /// country, category, type, rules, model.
+    /// country, category, type, rules, model, or any column of the log (e.g. campaign).
     #[arg(
         long,
         value_name = "KEYS",
         value_delimiter = ',',
         default_value = "month,business,market,category,type"
     )]
-    group_by: Vec<GroupBy>,
+    group_by: Vec<GroupKey>,
     /// Write skipped rows there with their reasons (implies --skip-invalid).
     #[arg(long, value_name = "FILE")]
     rejects: Option<String>,
@@ -207,6 +213,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Price(args) => price(args).map(|()| 0),
         Command::Compare(args) => compare(args).map(|()| 0),
+        Command::Report(args) => report::report(args).map(|()| 0),
         Command::Reconcile(args) => {
             let check = args.check;
             let agrees = reconcile::reconcile(args)?;
@@ -235,6 +242,12 @@ impl Command {
                 inputs.extend(a.pricing.files());
                 inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
                 ("compare", inputs, Vec::new())
+            }
+            Command::Report(a) => {
+                let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
+                inputs.extend(a.pricing.files());
+                inputs.extend(a.tariffs.iter().map(|t| Named::new("--tariff", t)));
+                ("report", inputs, vec![Named::new("--html", &a.html)])
             }
             Command::Reconcile(a) => {
                 let mut inputs: Vec<Named> = a.logs.iter().map(|l| Named::new("LOG", l)).collect();
@@ -290,11 +303,19 @@ pub fn is_broken_pipe(e: &Error) -> bool {
 /// name): several members one after the other are read as one stream, as `gzip -d` does. Any
 /// other file is read as it is, without a buffer of its own (the readers have theirs).
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
+    open_counting(path, None)
+}
+
+/// [`open`], adding the bytes read from the file (before decompression) to `read` if given.
+fn open_counting(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<Box<dyn Read + Send>, Error> {
     let mut reader: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path).map_err(|e| io_error(path, e))?)
     };
+    if let Some(read) = read {
+        reader = Box::new(progress::Counting { inner: reader, read: read.clone() });
+    }
     let mut magic = [0u8; 2];
     let mut n = 0;
     while n < magic.len() {
@@ -383,7 +404,7 @@ fn run_logs<S: Sink>(
     pricing: &PricingArgs,
     rejects: bool,
     sink: &mut S,
-    price_sink: fn(&S) -> &PriceSink,
+    price_sink: fn(&mut S) -> &mut PriceSink,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (mut engine, accounts) = pricing.engine()?;
@@ -391,11 +412,22 @@ fn run_logs<S: Sink>(
     if options.sort {
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
     }
+    let read = Arc::new(AtomicU64::new(0));
     let inputs = logs
         .iter()
-        .map(|name| open(name).map(|reader| LogInput { name: name.clone(), reader }))
+        .map(|name| open_counting(name, Some(&read)).map(|reader| LogInput { name: name.clone(), reader }))
         .collect::<Result<Vec<_>, Error>>()?;
-    let counts = price_logs(inputs, &mut engine, &options, sink)?;
+    // The share read is known when every log is a file.
+    let size = logs
+        .iter()
+        .map(|name| std::fs::metadata(name).ok().filter(|m| m.is_file() && name != "-").map(|m| m.len()))
+        .sum::<Option<u64>>();
+    price_sink(sink).progress = progress::Progress::on_terminal(size, read);
+    let counts = price_logs(inputs, &mut engine, &options, sink);
+    if let Some(p) = price_sink(sink).progress.take() {
+        p.finish();
+    }
+    let counts = counts?;
     report_counts(&counts);
     if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
         check_accounts(
@@ -491,7 +523,8 @@ fn price(mut args: PriceArgs) -> Result<(), Error> {
         Some(path) => vec![Billing::new(load_tariff(path)?)?],
         None => Vec::new(),
     };
-    let mut sink = PriceSink::new(Summary::new(&args.group_by), billings);
+    let mut sink = PriceSink::new(Summary::with_keys(&args.group_by), billings);
+    sink.logs.clone_from(&args.logs);
     sink.lines_to = lines;
     if args.explain {
         args.pricing.explain = true;

@@ -113,6 +113,10 @@ impl Sink for ReconcileSink {
     fn business(&mut self, name: &str, first: wabill::Position) {
         self.price.business(name, first);
     }
+
+    fn progress(&mut self, counts: &wabill::log::Counts) {
+        self.price.progress(counts);
+    }
 }
 
 fn load(path: &PathBuf) -> Result<Analytics, Error> {
@@ -133,7 +137,7 @@ pub(super) fn reconcile(args: ReconcileArgs) -> Result<bool, Error> {
         disagreements: None,
         price: PriceSink::new(wabill::report::Summary::new(&[]), Vec::new()),
     };
-    run_logs(&args.logs, &args.pricing, false, &mut sink, |s| &s.price)?;
+    run_logs(&args.logs, &args.pricing, false, &mut sink, |s| &mut s.price)?;
     if let Some((w, name)) = sink.disagreements.take() {
         w.into_inner().map_err(|e| io_error(&name, e.into_error()))?.finish()?;
     }

@@ -3,12 +3,13 @@
 
 use csv::StringRecord;
 use wabill::billing::Billing;
-use wabill::log::{LinesWriter, RejectsWriter, Row, Sink};
+use wabill::log::{Counts, LinesWriter, RejectsWriter, Row, Sink};
 use wabill::report::{Explainer, Summary, EXPLAIN_COLUMNS};
 use wabill::{Error, Position, PricedLine};
 
 use super::background::Background;
 use super::output::Output;
+use super::progress::Progress;
 use super::{csv_io, io_error};
 
 /// Where `wabill price` sends what the library produces.
@@ -28,6 +29,13 @@ pub(super) struct PriceSink {
     pub(super) businesses: Vec<(String, Position)>,
     /// With `--explain`: each line's sentence and facts, as more columns of the lines.
     pub(super) explainer: Option<Explainer>,
+    /// The logs' names as given, for messages.
+    pub(super) logs: Vec<String>,
+    /// Per log, where each column the summary groups by is in its rows (empty when it groups
+    /// by none).
+    columns_at: Vec<Vec<usize>>,
+    /// Progress on a terminal, while the logs are priced.
+    pub(super) progress: Option<Progress>,
 }
 
 const SHOWN_REJECTIONS: u64 = 20;
@@ -37,6 +45,7 @@ pub(super) const SHOWN_BUSINESSES: usize = 20;
 
 impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        self.columns_at = summary_columns(&self.summary, headers, &self.logs)?;
         if let Some(out) = self.lines_to.take() {
             let name = out.name();
             let mut extra: Vec<&str> = Vec::new();
@@ -87,7 +96,12 @@ impl Sink for PriceSink {
             }
             .map_err(|e| io_error(&*name, csv_io(e)))?;
         }
-        self.summary.add(line).map_err(|p| p.at(row.position()))
+        if self.columns_at.is_empty() {
+            return self.summary.add(line).map_err(|p| p.at(row.position()));
+        }
+        let (record, at) = (row.record(), &self.columns_at[row.log()]);
+        let values = at.iter().map(|&i| record.get(i).unwrap_or(""));
+        self.summary.add_with_columns(line, values).map_err(|p| p.at(row.position()))
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
@@ -106,6 +120,12 @@ impl Sink for PriceSink {
     fn business(&mut self, name: &str, first: Position) {
         self.businesses.push((name.to_string(), first));
     }
+
+    fn progress(&mut self, counts: &Counts) {
+        if let Some(p) = &mut self.progress {
+            p.update(counts);
+        }
+    }
 }
 
 impl PriceSink {
@@ -121,6 +141,9 @@ impl PriceSink {
             buf: String::new(),
             businesses: Vec::new(),
             explainer: None,
+            logs: Vec::new(),
+            columns_at: Vec::new(),
+            progress: None,
         }
     }
 
@@ -140,4 +163,17 @@ impl PriceSink {
         }
         Ok((self.summary, self.billings))
     }
+}
+
+/// Per log, where each column the summary groups by is (none when it groups by no column).
+fn summary_columns(
+    summary: &Summary,
+    headers: &[StringRecord],
+    logs: &[String],
+) -> Result<Vec<Vec<usize>>, Error> {
+    if summary.columns().is_empty() {
+        return Ok(Vec::new());
+    }
+    let name = |n: usize| logs.get(n).map_or_else(|| format!("log {}", n + 1), Clone::clone);
+    headers.iter().enumerate().map(|(n, header)| summary.find_columns(header.iter(), &name(n))).collect()
 }

@@ -128,6 +128,11 @@ pub trait Sink {
     fn business(&mut self, name: &str, first: Position) {
         let _ = (name, first);
     }
+    /// The counts so far, after each batch of rows (a hundred or so; not after each row), e.g.
+    /// to show progress.
+    fn progress(&mut self, counts: &Counts) {
+        let _ = counts;
+    }
 }
 
 /// The closing counts of a run: `rows = priced + rejected`; duplicates are priced lines.
@@ -263,6 +268,7 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
         while let Some(batch) = batches.recv(used.take()) {
             let mut batch = batch?;
             run.items(&mut batch)?;
+            run.sink.progress(&run.counts);
             used = Some(Ok(batch));
         }
         Ok(run.counts)

@@ -26,7 +26,7 @@ impl Comparison {
     }
 
     /// The sentence of one pair's break-even level.
-    fn break_even_line(&self, a: usize, b: usize, crossing: &Crossing) -> String {
+    pub(super) fn break_even_line(&self, a: usize, b: usize, crossing: &Crossing) -> String {
         let (name_a, name_b) = (&self.tariffs[a], &self.tariffs[b]);
         match crossing {
             Crossing::At { level, below, above } => {

@@ -43,10 +43,36 @@ pub(crate) fn write_aligned(
     numeric: std::ops::Range<usize>,
     is_total: impl Fn(&[String]) -> bool,
 ) -> io::Result<()> {
+    let rows: Vec<(RowKind, &[String])> = rows
+        .iter()
+        .map(|r| (if is_total(r) { RowKind::Total } else { RowKind::Plain }, r.as_slice()))
+        .collect();
+    write_rows(out, header, &rows, numeric)
+}
+
+/// What a row of an aligned table is, which says how it is set apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowKind {
+    /// A row of figures.
+    Plain,
+    /// The sum of the rows above it since the previous subtotal or total: a blank line follows
+    /// it (unless a total does).
+    Subtotal,
+    /// A grand total: a rule above it, a blank line below (unless it is the last).
+    Total,
+}
+
+/// [`write_aligned`] with each row's kind given.
+pub(crate) fn write_rows(
+    out: &mut dyn Write,
+    header: &[String],
+    rows: &[(RowKind, &[String])],
+    numeric: std::ops::Range<usize>,
+) -> io::Result<()> {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             std::iter::once(header)
-                .chain(rows.iter().map(Vec::as_slice))
+                .chain(rows.iter().map(|(_, r)| *r))
                 .map(|r| r[i].chars().count())
                 .max()
                 .unwrap_or(0)
@@ -64,15 +90,23 @@ pub(crate) fn write_aligned(
     };
     print(out, header)?;
     writeln!(out, "{rule}")?;
-    for (n, row) in rows.iter().enumerate() {
-        if is_total(row) {
-            writeln!(out, "{rule}")?;
-            print(out, row)?;
-            if n + 1 < rows.len() {
-                writeln!(out)?;
+    for (n, (kind, row)) in rows.iter().enumerate() {
+        let next = rows.get(n + 1).map(|(k, _)| *k);
+        match kind {
+            RowKind::Plain => print(out, row)?,
+            RowKind::Subtotal => {
+                print(out, row)?;
+                if next.is_some_and(|k| k != RowKind::Total) {
+                    writeln!(out)?;
+                }
             }
-        } else {
-            print(out, row)?;
+            RowKind::Total => {
+                writeln!(out, "{rule}")?;
+                print(out, row)?;
+                if next.is_some() {
+                    writeln!(out)?;
+                }
+            }
         }
     }
     Ok(())

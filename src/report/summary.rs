@@ -15,7 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 
 use rust_decimal::Decimal;
 
-use super::render::{write_aligned, Render};
+use super::render::{write_rows, Render, RowKind};
 use crate::domain::error::{Error, Problem};
 use crate::domain::event::{named_enum, Month, PricingCategory, PricingModel, PricingType};
 use crate::domain::money::{checked_add, format_amount, format_fixed, Country, Currency};
@@ -44,6 +44,57 @@ impl GroupBy {
         [GroupBy::Month, GroupBy::Business, GroupBy::Market, GroupBy::Category, GroupBy::Type];
 }
 
+/// A key a summary can group by: one of the priced line's ([`GroupBy`]) or any column of the
+/// log, by its name (`campaign`). A name that is a [`GroupBy`] word is that key, whatever the
+/// log's columns.
+///
+/// ```
+/// use wabill::report::{GroupBy, GroupKey};
+///
+/// assert_eq!("month".parse::<GroupKey>()?, GroupKey::Line(GroupBy::Month));
+/// assert_eq!(" Campaign ".parse::<GroupKey>()?, GroupKey::Column("campaign".into()));
+/// # Ok::<(), wabill::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GroupKey {
+    /// A key of the priced line.
+    Line(GroupBy),
+    /// A column of the log, by its name as the log's header has it (trimmed, lower-cased).
+    Column(Box<str>),
+}
+
+impl std::str::FromStr for GroupKey {
+    type Err = Error;
+
+    /// A [`GroupBy`] word, or else a column's name (trimmed and lower-cased, as logs' headers
+    /// are read); an empty name is an error.
+    fn from_str(s: &str) -> Result<GroupKey, Error> {
+        let name = s.trim().to_lowercase();
+        if name.is_empty() {
+            return Err(Error::config("a summary key must not be empty"));
+        }
+        Ok(match name.parse::<GroupBy>() {
+            Ok(g) => GroupKey::Line(g),
+            Err(_) => GroupKey::Column(name.into()),
+        })
+    }
+}
+
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupKey::Line(g) => g.fmt(f),
+            GroupKey::Column(name) => f.pad(name),
+        }
+    }
+}
+
+impl From<GroupBy> for GroupKey {
+    fn from(g: GroupBy) -> GroupKey {
+        GroupKey::Line(g)
+    }
+}
+
 /// The values of the chosen keys of one group; unchosen keys stay `None`. Names are owned
 /// (`Key<Box<str>>`) in the groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -59,6 +110,8 @@ struct Key<S> {
     rules: Option<RuleSet>,
     model: Option<PricingModel>,
     currency: Option<Currency>,
+    /// The values of the log's columns chosen, in the order of [`Summary::columns`].
+    columns: Vec<S>,
 }
 
 impl<S> Key<S> {
@@ -75,6 +128,7 @@ impl<S> Key<S> {
             rules: self.rules,
             model: self.model,
             currency: self.currency,
+            columns: self.columns.into_iter().map(&f).collect(),
         }
     }
 }
@@ -108,15 +162,10 @@ impl PartialEq for Words {
 impl Eq for Words {}
 
 impl Words {
-    /// Empties the key (its words are not zeroed).
-    fn clear(&mut self) {
-        (self.len, self.hash) = (0, 0);
-    }
-
-    fn push(&mut self, word: u64) {
-        self.words[self.len] = word;
-        self.len += 1;
-        self.hash = (self.hash.rotate_left(23) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    /// `hash` with `word` folded in.
+    #[inline(always)]
+    fn fold(hash: u64, word: u64) -> u64 {
+        (hash.rotate_left(23) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
@@ -154,7 +203,20 @@ impl Totals {
 /// Counts and charges grouped by the chosen keys, per currency.
 #[derive(Debug, Clone)]
 pub struct Summary {
+    /// The keys in the order asked (each once).
+    keys: Vec<GroupKey>,
+    /// The line's keys of `keys`, in their order.
     by: Vec<GroupBy>,
+    /// The log's columns of `keys`, in their order.
+    columns: Vec<Box<str>>,
+    /// With columns: the line's part of each key met ([`Summary::add_with_columns`]), and
+    /// each one's number by the line's key as words.
+    bases: Vec<Key<Box<str>>>,
+    bases_by_address: HashMap<Words, usize>,
+    /// With columns: a line's base number and column values, as text (each value with its
+    /// length ahead), to its group; and the text of the line being added.
+    by_columns: HashMap<Box<str>, usize>,
+    text: String,
     /// Each group's key and totals.
     groups: Vec<(Key<Box<str>>, Totals)>,
     index: HashMap<Key<Box<str>>, usize>,
@@ -200,15 +262,43 @@ pub struct Group {
 impl Summary {
     /// An empty summary grouping lines by `by` (and always by currency).
     pub fn new(by: &[GroupBy]) -> Summary {
-        let mut unique = Vec::new();
-        for k in by {
+        let keys: Vec<GroupKey> = by.iter().map(|&g| g.into()).collect();
+        Summary::with_keys(&keys)
+    }
+
+    /// An empty summary grouping lines by `keys`, the line's and the log's columns (and always
+    /// by currency). Lines are added with their columns' values by
+    /// [`Summary::add_with_columns`].
+    pub fn with_keys(keys: &[GroupKey]) -> Summary {
+        let mut unique: Vec<GroupKey> = Vec::new();
+        for k in keys {
             if !unique.contains(k) {
-                unique.push(*k);
+                unique.push(k.clone());
             }
         }
+        let by: Vec<GroupBy> = unique
+            .iter()
+            .filter_map(|k| match k {
+                GroupKey::Line(g) => Some(*g),
+                GroupKey::Column(_) => None,
+            })
+            .collect();
+        let columns = unique
+            .iter()
+            .filter_map(|k| match k {
+                GroupKey::Column(c) => Some(c.clone()),
+                GroupKey::Line(_) => None,
+            })
+            .collect();
         Summary {
-            chosen: unique.iter().fold(0, |bits, &g| bits | 1 << g as u16),
-            by: unique,
+            chosen: by.iter().fold(0, |bits, &g| bits | 1 << g as u16),
+            keys: unique,
+            by,
+            columns,
+            bases: Vec::new(),
+            bases_by_address: HashMap::new(),
+            by_columns: HashMap::new(),
+            text: String::new(),
             groups: Vec::new(),
             index: HashMap::new(),
             by_address: HashMap::new(),
@@ -217,13 +307,26 @@ impl Summary {
         }
     }
 
-    /// The keys it groups by.
+    /// The line's keys it groups by (without the log's columns: [`Summary::keys`]).
     pub fn grouping(&self) -> &[GroupBy] {
         &self.by
     }
 
+    /// Every key it groups by, in order.
+    pub fn keys(&self) -> &[GroupKey] {
+        &self.keys
+    }
+
+    /// The log's columns it groups by, in the order [`Summary::add_with_columns`] takes their
+    /// values.
+    pub fn columns(&self) -> &[Box<str>] {
+        &self.columns
+    }
+
     fn key<'l>(&self, line: &'l PricedLine) -> Key<&'l str> {
-        let mut k = Key { currency: Some(line.currency), ..Key::default() };
+        // The log's columns empty: [`Summary::add_with_columns`] sets them.
+        let mut k =
+            Key { currency: Some(line.currency), columns: vec![""; self.columns.len()], ..Key::default() };
         for g in &self.by {
             match g {
                 GroupBy::Month => k.month = Some(line.month()),
@@ -252,50 +355,86 @@ impl Summary {
     /// A line's key as [`Words`] (into `words`): each chosen key (`chosen` has bit `g as u16`
     /// for key `g`) in a fixed order, a name as its address and length, then the currency.
     /// Each key is computed only when chosen (looping over the grouping instead lets the
-    /// compiler compute all ten ahead of the loop, for every line).
+    /// compiler compute all ten ahead of the loop, for every line). Inlined into
+    /// [`Summary::add`], so that the keys not chosen cost a test each (called, it costs some
+    /// thirty instructions a line more: BENCHMARKS.md).
+    #[inline(always)]
     fn words(chosen: u16, words: &mut Words, line: &PricedLine) {
-        words.clear();
         let has = |g: GroupBy| chosen & 1 << g as u16 != 0;
-        let name = |words: &mut Words, s: &str| {
-            words.push(s.as_ptr() as u64);
-            words.push(s.len() as u64);
+        // The length and hash are kept in locals and stored once: through `words` they would
+        // be written back to memory at every word.
+        let (slots, mut len, mut hash) = (&mut words.words, 0, 0);
+        let mut push = |word: u64| {
+            slots[len] = word;
+            len += 1;
+            hash = Words::fold(hash, word);
         };
         if has(GroupBy::Month) {
             let m = line.month();
-            words.push((i64::from(m.year) * 16 + i64::from(m.month)) as u64);
+            push((i64::from(m.year) * 16 + i64::from(m.month)) as u64);
         }
         if has(GroupBy::Business) {
-            name(words, line.business());
+            push(line.business().as_ptr() as u64);
+            push(line.business().len() as u64);
         }
         if has(GroupBy::Waba) {
-            name(words, line.waba());
+            push(line.waba().as_ptr() as u64);
+            push(line.waba().len() as u64);
         }
         if has(GroupBy::Portfolio) {
-            name(words, line.portfolio());
+            push(line.portfolio().as_ptr() as u64);
+            push(line.portfolio().len() as u64);
         }
         if has(GroupBy::Market) {
-            words.push(Arc::as_ptr(&line.account.book) as u64);
-            words.push(u64::from(line.market.0));
+            push(Arc::as_ptr(&line.account.book) as u64);
+            push(u64::from(line.market.0));
         }
         if has(GroupBy::Country) {
-            words.push(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1));
+            push(line.country.map_or(0, |c| u64::from(c.as_u16()) + 1));
         }
         if has(GroupBy::Category) {
-            words.push(line.pricing_category.map_or(0, |c| c as u64 + 1));
+            push(line.pricing_category.map_or(0, |c| c as u64 + 1));
         }
         if has(GroupBy::Type) {
-            words.push(line.pricing_type as u64);
+            push(line.pricing_type as u64);
         }
         if has(GroupBy::Rules) {
-            words.push(line.rules as u64);
+            push(line.rules as u64);
         }
         if has(GroupBy::Model) {
-            words.push(line.pricing_model as u64);
+            push(line.pricing_model as u64);
         }
-        words.push(line.currency.as_u32().into());
+        push(line.currency.as_u32().into());
+        (words.len, words.hash) = (len, hash);
     }
 
-    /// Adds one priced line.
+    /// Where each of [`Summary::columns`] is in a log's header (as read: trimmed, lower-cased),
+    /// in their order; a column the header lacks is an error naming the key, the log and its
+    /// columns.
+    pub fn find_columns<'h, I>(&self, header: I, log: &str) -> Result<Vec<usize>, Error>
+    where
+        I: IntoIterator<Item = &'h str>,
+        I::IntoIter: Clone,
+    {
+        let header = header.into_iter();
+        self.columns
+            .iter()
+            .map(|name| {
+                header.clone().position(|h| h == &**name).ok_or_else(|| {
+                    let keys: Vec<String> = GroupBy::ALL.iter().map(|g| g.to_string()).collect();
+                    let columns: Vec<&str> = header.clone().collect();
+                    Error::config(format!(
+                        "summary key {name}: neither a key of the priced line ({}) nor a column of {log} ({})",
+                        keys.join(", "),
+                        columns.join(", ")
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Adds one priced line (a grouping by the log's columns takes their values as empty:
+    /// [`Summary::add_with_columns`] gives them).
     pub fn add(&mut self, line: &PricedLine) -> Result<(), Error> {
         Self::words(self.chosen, &mut self.words, line);
         let i = match self.by_address.get(&self.words) {
@@ -307,6 +446,52 @@ impl Summary {
                 i
             }
         };
+        self.tally(i, line)
+    }
+
+    /// Adds one priced line with the values of its row's columns that the summary groups by,
+    /// in the order of [`Summary::columns`] (trimmed; a missing value is empty). Only a
+    /// grouping by columns pays for their text: [`Summary::add`] hashes none.
+    #[inline(never)]
+    pub fn add_with_columns<'v, I>(&mut self, line: &PricedLine, values: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = &'v str>,
+        I::IntoIter: Clone,
+    {
+        use std::fmt::Write as _;
+        let values = values.into_iter();
+        Self::words(self.chosen, &mut self.words, line);
+        let base = match self.bases_by_address.get(&self.words) {
+            Some(&i) => i,
+            None => {
+                self.bases.push(self.key(line).map(Box::from));
+                self.held.hold(line);
+                self.bases_by_address.insert(self.words, self.bases.len() - 1);
+                self.bases.len() - 1
+            }
+        };
+        let padded = values.clone().map(str::trim).chain(std::iter::repeat("")).take(self.columns.len());
+        self.text.clear();
+        let _ = write!(self.text, "{base}");
+        for v in padded.clone() {
+            let _ = write!(self.text, ":{}:{v}", v.len());
+        }
+        let i = match self.by_columns.get(self.text.as_str()) {
+            Some(&i) => i,
+            None => {
+                let mut key = self.bases[base].clone();
+                key.columns = padded.map(Box::from).collect();
+                let i = self.group(key);
+                self.by_columns.insert(self.text.as_str().into(), i);
+                i
+            }
+        };
+        self.tally(i, line)
+    }
+
+    /// Counts a line in group `i`.
+    #[inline(always)]
+    fn tally(&mut self, i: usize, line: &PricedLine) -> Result<(), Error> {
         let totals = &mut self.groups[i].1;
         totals.lines += 1;
         totals.unverified += u64::from(line.rate_verified == Some(false));
@@ -321,7 +506,7 @@ impl Summary {
 
     /// Adds another summary of the same grouping (e.g. of another part of the log).
     pub fn merge(&mut self, other: &Summary) -> Result<(), Error> {
-        assert_eq!(self.by, other.by, "summaries of different groupings");
+        assert_eq!(self.keys, other.keys, "summaries of different groupings");
         for (k, t) in &other.groups {
             let i = self.group(k.clone());
             self.groups[i].1.add(t, &"a merged summary")?;
@@ -335,7 +520,7 @@ impl Summary {
             .groups
             .iter()
             .map(|(k, t)| Group {
-                keys: self.by.iter().map(|g| cell(k, *g)).collect(),
+                keys: self.cells(k),
                 currency: k.currency.expect("every key has a currency"),
                 totals: *t,
             })
@@ -356,8 +541,23 @@ impl Summary {
 }
 
 impl Summary {
+    /// A key's values in the order of the grouping.
+    fn cells(&self, k: &Key<Box<str>>) -> Vec<String> {
+        let mut column = 0;
+        self.keys
+            .iter()
+            .map(|key| match key {
+                GroupKey::Line(g) => cell(k, *g),
+                GroupKey::Column(_) => {
+                    column += 1;
+                    k.columns.get(column - 1).map_or_else(String::new, |v| v.to_string())
+                }
+            })
+            .collect()
+    }
+
     fn header(&self) -> Vec<String> {
-        let mut h: Vec<String> = self.by.iter().map(|g| g.to_string()).collect();
+        let mut h: Vec<String> = self.keys.iter().map(|g| g.to_string()).collect();
         h.extend(["currency", "lines", "charged", "unverified", "charge"].map(String::from));
         h
     }
@@ -371,7 +571,7 @@ impl Render for Summary {
             .into_iter()
             .map(|g| {
                 let mut m = serde_json::Map::new();
-                for (by, v) in self.by.iter().zip(g.keys) {
+                for (by, v) in self.keys.iter().zip(g.keys) {
                     m.insert(by.to_string(), v.into());
                 }
                 m.insert("currency".into(), g.currency.code().into());
@@ -397,7 +597,8 @@ impl Render for Summary {
                 })
             })
             .collect();
-        Ok(serde_json::json!({ "group_by": self.by, "groups": groups, "totals": totals }))
+        let group_by: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        Ok(serde_json::json!({ "group_by": group_by, "groups": groups, "totals": totals }))
     }
 
     fn csv(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -418,42 +619,57 @@ impl Render for Summary {
         w.flush()
     }
 
+    /// Amounts rounded to each currency's minor unit (half away from zero: the exact sums are
+    /// in CSV and JSON); with two keys or more, a subtotal under each value of the first key
+    /// that has several rows (unless the currency has one value: the total says it); a total
+    /// per currency.
     fn table(&self, out: &mut dyn Write) -> io::Result<()> {
         let groups = self.groups();
         let totals = self.totals().map_err(io::Error::other)?;
         if totals.is_empty() {
             return writeln!(out, "(no lines)");
         }
-        let keys = self.by.len();
-        // Per currency: its rows and its total row, amounts at one scale so they align.
-        let blocks: Vec<(Vec<Vec<String>>, Vec<String>)> = totals
-            .iter()
-            .map(|(c, t)| {
-                let mine: Vec<&Group> = groups.iter().filter(|g| g.currency == *c).collect();
-                let scale = mine.iter().map(|g| g.totals.charge.normalize().scale()).max().unwrap_or(0);
-                let scale = scale.max(c.minor_units());
-                let row = |keys: Vec<String>, t: &Totals| {
-                    let mut r = keys;
-                    r.extend([
-                        c.to_string(),
-                        t.lines.to_string(),
-                        t.charged.to_string(),
-                        t.unverified.to_string(),
-                        format_fixed(t.charge, scale),
-                    ]);
-                    r
-                };
-                let mut total_keys = vec![String::new(); keys];
-                if let Some(first) = total_keys.first_mut() {
-                    *first = "total".into();
+        let keys = self.keys.len();
+        let mut rows: Vec<(RowKind, Vec<String>)> = Vec::new();
+        for (c, total) in &totals {
+            let row = |keys: Vec<String>, t: &Totals| {
+                let mut r = keys;
+                r.extend([
+                    c.to_string(),
+                    t.lines.to_string(),
+                    t.charged.to_string(),
+                    t.unverified.to_string(),
+                    format_fixed(c.round(t.charge), c.minor_units()),
+                ]);
+                r
+            };
+            let mine: Vec<&Group> = groups.iter().filter(|g| g.currency == *c).collect();
+            let runs: Vec<&[&Group]> = mine.chunk_by(|a, b| keys < 2 || a.keys[0] == b.keys[0]).collect();
+            // One value of the first key: its subtotal would be the total.
+            let subtotals = keys >= 2 && runs.len() > 1;
+            for run in runs {
+                rows.extend(run.iter().map(|g| (RowKind::Plain, row(g.keys.clone(), &g.totals))));
+                if subtotals && run.len() > 1 {
+                    let mut sum = Totals::default();
+                    for g in run {
+                        sum.add(&g.totals, &format_args!("a subtotal of {c}")).map_err(io::Error::other)?;
+                    }
+                    let mut label = vec![String::new(); keys];
+                    label[0] = match run[0].keys[0].as_str() {
+                        "" => "subtotal".into(),
+                        value => format!("{value} subtotal"),
+                    };
+                    rows.push((RowKind::Subtotal, row(label, &sum)));
                 }
-                (mine.iter().map(|g| row(g.keys.clone(), &g.totals)).collect(), row(total_keys, t))
-            })
-            .collect();
-        let header = self.header();
-        let rows: Vec<Vec<String>> =
-            blocks.into_iter().flat_map(|(rows, total)| rows.into_iter().chain([total])).collect();
-        write_aligned(out, &header, &rows, keys + 1..usize::MAX, |r| r.first().is_some_and(|c| c == "total"))
+            }
+            let mut label = vec![String::new(); keys];
+            if let Some(first) = label.first_mut() {
+                *first = "total".into();
+            }
+            rows.push((RowKind::Total, row(label, total)));
+        }
+        let rows: Vec<(RowKind, &[String])> = rows.iter().map(|(k, r)| (*k, r.as_slice())).collect();
+        write_rows(out, &self.header(), &rows, keys + 1..usize::MAX)
     }
 }
 
@@ -512,5 +728,75 @@ mod tests {
             summary.groups().into_iter().map(|g| (g.keys[0].clone(), g.totals.lines)).collect();
         assert_eq!(groups, [("India".to_string(), 3), ("IndiaIndia".to_string(), 1)]);
         assert!(summary.groups().iter().all(|g| g.keys[1] == "B"));
+    }
+
+    /// docs/rules.md §7: any log column is a key; its values group lines whatever else
+    /// groups them, trimmed, and a line added without them has them empty.
+    #[test]
+    fn a_log_column_is_a_key() {
+        let book = samples::book(&["India", "France"]);
+        let keys: Vec<GroupKey> = ["campaign", "market"].iter().map(|k| k.parse().unwrap()).collect();
+        assert_eq!(keys[0], GroupKey::Column("campaign".into()));
+        let mut summary = Summary::with_keys(&keys);
+        let (india, france) = (samples::line(&book, "B", "India"), samples::line(&book, "B", "France"));
+        summary.add_with_columns(&india, ["spring"]).unwrap();
+        summary.add_with_columns(&france, [" spring "]).unwrap();
+        summary.add_with_columns(&india, ["autumn"]).unwrap();
+        summary.add_with_columns(&india, ["spring"]).unwrap();
+        summary.add(&india).unwrap();
+        let groups: Vec<(Vec<String>, u64)> =
+            summary.groups().into_iter().map(|g| (g.keys, g.totals.lines)).collect();
+        let k = |c: &str, m: &str| vec![c.to_string(), m.to_string()];
+        assert_eq!(
+            groups,
+            [
+                (k("", "India"), 1),
+                (k("autumn", "India"), 1),
+                (k("spring", "France"), 1),
+                (k("spring", "India"), 2)
+            ]
+        );
+        let header = ["timestamp", "campaign"];
+        assert_eq!(summary.find_columns(header, "log.csv").unwrap(), [1]);
+        let error = summary.find_columns(["timestamp"], "log.csv").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "summary key campaign: neither a key of the priced line (month, business, waba, portfolio, \
+             market, country, category, type, rules, model) nor a column of log.csv (timestamp)"
+        );
+    }
+
+    /// The table rounds each amount to the currency's minor unit (half away from zero) and
+    /// adds a subtotal under each value of the first key that has several rows.
+    #[test]
+    fn the_table_rounds_and_subtotals() {
+        let book = samples::book(&["India", "France"]);
+        let mut summary = Summary::new(&[GroupBy::Business, GroupBy::Market]);
+        let charged = |b: &str, m: &str, charge: &str| PricedLine {
+            charge: charge.parse().unwrap(),
+            ..samples::line(&book, b, m)
+        };
+        for l in [
+            charged("A", "India", "0.0125"),
+            charged("A", "France", "0.0125"),
+            charged("B", "India", "1.005"),
+        ] {
+            summary.add(&l).unwrap();
+        }
+        let mut out = Vec::new();
+        summary.table(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let rows: Vec<&str> = text.lines().map(str::trim_end).collect();
+        assert_eq!(
+            rows[2..5],
+            [
+                "A           France  USD           1        1           0    0.01",
+                "A           India   USD           1        1           0    0.01",
+                "A subtotal          USD           2        2           0    0.03"
+            ]
+        );
+        assert_eq!(rows[5], "");
+        assert_eq!(rows[6], "B           India   USD           1        1           0    1.01");
+        assert_eq!(rows[8], "total               USD           3        3           0    1.03");
     }
 }

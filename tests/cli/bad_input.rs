@@ -302,6 +302,46 @@ fn businesses_missing_from_the_accounts_file_or_from_the_log_are_reported() {
     );
 }
 
+/// A summary key that is neither the priced line's nor a column of the log is known once the
+/// log's header is read: a configuration error naming both lists.
+#[test]
+fn an_unknown_summary_key_names_the_keys_and_the_columns() {
+    let run = wabill(&["price", "fixtures/small/marketing.csv", "--group-by", "month,colour"]);
+    let header = std::fs::read_to_string(root().join("fixtures/small/marketing.csv")).unwrap();
+    let columns = header.lines().next().unwrap().replace(',', ", ");
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            format!(
+                "wabill: summary key colour: neither a key of the priced line (month, business, waba, \
+                 portfolio, market, country, category, type, rules, model) nor a column of \
+                 fixtures/small/marketing.csv ({columns})\n"
+            )
+            .as_str()
+        )
+    );
+}
+
+/// Every log must have a column the summary groups by: the one that lacks it is named.
+#[test]
+fn a_summary_column_missing_from_one_log_names_that_log() {
+    let run = wabill(&[
+        "price",
+        "fixtures/example/log.csv",
+        "fixtures/small/marketing.csv",
+        "--group-by",
+        "campaign",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("wabill: summary key campaign: neither a key of the priced line")
+            && run.stderr.contains("nor a column of fixtures/small/marketing.csv ("),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn bad_usage_exits_with_2() {
     for args in [
@@ -310,7 +350,6 @@ fn bad_usage_exits_with_2() {
         &["price", "fixtures/small/marketing.csv", "--rules", "pmp"],
         &["price", "fixtures/small/marketing.csv", "--format", "xml"],
         &["price", "fixtures/small/marketing.csv", "--rates-date", "2025-13-01"],
-        &["price", "fixtures/small/marketing.csv", "--group-by", "colour"],
         &["bill"],
     ] {
         let run = wabill(args);

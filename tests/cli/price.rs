@@ -90,6 +90,9 @@ fn summaries_in_every_format_and_grouping() {
         ("csv", "month,type", "example.by-month-type.csv"),
         ("json", "portfolio,market", "example.by-portfolio-market.json"),
         ("table", "waba,category,rules,model", "example.by-waba-category.txt"),
+        // The log's own column `campaign` as a key, first (subtotals) and alone.
+        ("table", "campaign,month", "example.by-campaign-month.txt"),
+        ("json", "campaign", "example.by-campaign.json"),
     ] {
         let mut args = EXAMPLE.to_vec();
         args.extend(["--format", format, "--group-by", group]);
@@ -196,7 +199,7 @@ fn every_command_of_the_readme_runs_as_written() {
         assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
         ran += 1;
     }
-    assert_eq!(ran, 20, "{commands:#?}");
+    assert_eq!(ran, 22, "{commands:#?}");
 }
 
 /// docs/rules.md §5, markets CSV: a number's market is the row in force on the event's local date in
