@@ -199,7 +199,7 @@ fn every_command_of_the_readme_runs_as_written() {
         assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
         ran += 1;
     }
-    assert_eq!(ran, 22, "{commands:#?}");
+    assert_eq!(ran, 23, "{commands:#?}");
 }
 
 /// docs/rules.md §5, markets CSV: a number's market is the row in force on the event's local date in
@@ -279,6 +279,20 @@ fn explains_each_line_of_the_worked_example() {
     let run = wabill(&["price", "fixtures/readme/log.csv", "--lines", "-", "--explain"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     golden("readme.explain.csv", &run.stdout);
+    let mut said = String::new();
+    for row in csv::Reader::from_reader(run.stdout.as_bytes())
+        .deserialize::<std::collections::HashMap<String, String>>()
+    {
+        let row = row.unwrap();
+        said.push_str(&format!(
+            "{}  {}: {}\n",
+            row["timestamp"][..16].replace('T', " "),
+            row["pricing_type"],
+            row["why"]
+        ));
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&format!("```text\n{said}```")), "README's explained lines are stale:\n{said}");
     // The 2026 fixture: calls (pulses, minute bands), a group, the allowance, observed costs.
     let mut args = Y2026.to_vec();
     args.extend(["--lines", "-", "--explain"]);
