@@ -284,12 +284,7 @@ fn explains_each_line_of_the_worked_example() {
         .deserialize::<std::collections::HashMap<String, String>>()
     {
         let row = row.unwrap();
-        said.push_str(&format!(
-            "{}  {}: {}\n",
-            row["timestamp"][..16].replace('T', " "),
-            row["pricing_type"],
-            row["why"]
-        ));
+        said.push_str(&format!("{}  {}: {}\n", row["timestamp"], row["pricing_type"], row["why"]));
     }
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(readme.contains(&format!("```text\n{said}```")), "README's explained lines are stale:\n{said}");
