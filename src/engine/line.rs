@@ -88,7 +88,7 @@ pub struct PricedLine {
     pub why: Why,
 }
 
-/// The facts behind a line's verdict (docs/rules.md §14), filled when the engine explains.
+/// The facts behind a line's verdict (docs/rules.md §13), filled when the engine explains.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Why {
     /// Which pair (or group) of its business the line belongs to: equal for the lines of one

@@ -448,7 +448,7 @@ fn not_a_call(duration: u32) -> Problem {
     Problem::column("duration", "only a call has a duration", duration.to_string())
 }
 
-/// What a priced line's facts (docs/rules.md §14) are read from, before the line is committed.
+/// What a priced line's facts (docs/rules.md §13) are read from, before the line is committed.
 struct Explained<'p> {
     bi: u32,
     pair: &'p PairState,

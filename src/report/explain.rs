@@ -1,4 +1,4 @@
-//! Each priced line in words (docs/rules.md §14): a sentence and the facts behind it, read from
+//! Each priced line in words (docs/rules.md §13): a sentence and the facts behind it, read from
 //! the line's [`Why`] and its event, with the place of the user message that opened its window.
 
 use std::fmt::Write;
@@ -119,7 +119,7 @@ fn what(event: &Event) -> String {
     s
 }
 
-/// The sentence of docs/rules.md §14 for a line.
+/// The sentence of docs/rules.md §13 for a line.
 fn sentence(
     event: &Event,
     line: &PricedLine,

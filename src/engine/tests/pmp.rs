@@ -308,7 +308,7 @@ fn a_marketing_lite_template_is_priced_as_marketing_and_labelled_apart() {
     assert_eq!(tc(&l.mt(at(2, 0), FR, lite)), (PT::Regular, "0.0859".into()));
 }
 
-/// docs/rules.md §14: with `explain`, a line carries the facts behind its verdict; without,
+/// docs/rules.md §13: with `explain`, a line carries the facts behind its verdict; without,
 /// none.
 #[test]
 fn an_explained_line_carries_its_facts() {
