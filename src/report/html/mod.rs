@@ -1,4 +1,4 @@
-//! The report as one self-contained HTML page (docs/rules.md §14): headline totals per
+//! The report as one self-contained HTML page: headline totals per
 //! currency, cost by month and category, by market, the most expensive businesses, free and
 //! charged messages by reason, and, with tariffs, their comparison and cost curves with the
 //! break-even points marked.
