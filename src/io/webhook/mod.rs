@@ -51,9 +51,9 @@ impl Default for WebhookOptions {
     }
 }
 
-/// The columns of a webhook log's rows: a CSV log's (docs/rules.md §2), the WABA, and Meta's
-/// verdict.
-pub const COLUMNS: [&str; 16] = [
+/// The columns of a webhook log's rows: a CSV log's (docs/rules.md §2 and §12), the WABA, and
+/// Meta's verdict.
+pub const COLUMNS: [&str; 22] = [
     "timestamp",
     "business",
     "user",
@@ -63,6 +63,12 @@ pub const COLUMNS: [&str; 16] = [
     "entry_point",
     "id",
     "country",
+    "kind",
+    "duration",
+    "group",
+    "bsuid",
+    "cost",
+    "cost_currency",
     "waba",
     "display_phone_number",
     "meta_billable",
@@ -74,7 +80,7 @@ pub const COLUMNS: [&str; 16] = [
 
 impl WebhookMessage {
     /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
-    pub fn fields(&self) -> [String; 16] {
+    pub fn fields(&self) -> [String; COLUMNS.len()] {
         let mut fields = Vec::with_capacity(COLUMNS.len());
         self.each_field(&mut |f| fields.push(f.to_string()));
         fields.try_into().expect("a field a column")
@@ -103,6 +109,26 @@ impl WebhookMessage {
         field(self.id.as_deref().unwrap_or(""));
         let country = bsuid_country(&self.user);
         field(country.as_ref().map_or("", |c| c.code()));
+        // Most messages have none of the 2026 columns: empty, nothing formatted.
+        if self.kind == Kind::Call {
+            field("call");
+            field(&self.duration.to_string());
+        } else {
+            field("");
+            field("");
+        }
+        field(self.group.as_deref().unwrap_or(""));
+        field(self.bsuid.as_deref().unwrap_or(""));
+        match &self.cost {
+            Some(cost) => {
+                field(&cost.amount.to_string());
+                field(&cost.currency.map_or(String::new(), |c| c.to_string()));
+            }
+            None => {
+                field("");
+                field("");
+            }
+        }
         field(&self.waba);
         field(&self.phone);
         field(billable);
@@ -132,10 +158,10 @@ impl WebhookMessage {
             entry_point: self.entry_point,
             id: self.id.as_deref(),
             country: None,
-            duration: 0,
-            group: None,
-            bsuid: None,
-            cost: None,
+            duration: self.duration,
+            group: self.group.as_deref(),
+            bsuid: self.bsuid.as_deref(),
+            cost: self.cost,
         }
     }
 }
@@ -355,7 +381,7 @@ mod tests {
             let m = messages[0].as_ref().unwrap();
             assert_eq!(m.verdict.as_ref().unwrap().cost, expected, "{cost}");
             assert_eq!(m.meta_says().unwrap().unwrap().cost, Some(expected.parse().unwrap()));
-            assert_eq!(m.fields()[15], expected);
+            assert_eq!(m.fields()[COLUMNS.iter().position(|c| *c == "meta_cost").unwrap()], expected);
         }
     }
 
