@@ -665,6 +665,22 @@ mod tests {
         assert_eq!(read(group_status.as_bytes()), []);
     }
 
+    /// docs/rules.md §10: Meta reports a user's new business-scoped id as a `system` message
+    /// (`user_changed_number`, `user_changed_user_id`; `user_id_update` is not a webhook field):
+    /// not a row. A later message naming the user by phone number and new id links the two.
+    #[test]
+    fn a_changed_business_scoped_id_is_linked_by_the_next_message() {
+        let changed = value(
+            r#""messages":[{"from_user_id":"FR.new1","id":"sys","timestamp":"1790000000","type":"system","system":{"body":"…","type":"user_changed_user_id","user_id":"FR.new1","previous_user_id":"FR.old1"}}]"#,
+        );
+        assert_eq!(read(changed.as_bytes()), []);
+        let next = value(
+            r#""contacts":[{"wa_id":"33612345678","user_id":"FR.new1"}],"messages":[{"from":"33612345678","id":"m","timestamp":"1790000060","type":"text"}]"#,
+        );
+        let m = one(&[changed, next].join("\n"));
+        assert_eq!((m.user.as_str(), m.bsuid.as_deref()), ("33612345678", Some("FR.new1")));
+    }
+
     /// A bare value, a document a line, and a JSON array of documents read alike.
     #[test]
     fn an_array_and_ndjson_read_alike() {
