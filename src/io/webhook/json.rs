@@ -30,7 +30,7 @@ pub(super) struct Document<'a> {
     /// Who the users of the value are: a phone number (`wa_id`) and a business-scoped id
     /// (`user_id`), either or both.
     #[serde(borrow, default)]
-    contacts: Vec<Contact<'a>>,
+    contacts: Contacts<'a>,
     /// The Calling API's events (`field: "calls"`).
     #[serde(borrow, default)]
     calls: Vec<CallItem<'a>>,
@@ -42,6 +42,45 @@ struct Contact<'a> {
     wa_id: Option<Text<'a>>,
     #[serde(borrow)]
     user_id: Option<Text<'a>>,
+}
+
+/// The value's `contacts[]`: nearly always one, kept without an allocation.
+#[derive(Debug, Default)]
+struct Contacts<'a> {
+    first: Option<Contact<'a>>,
+    rest: Vec<Contact<'a>>,
+}
+
+impl<'a> Contacts<'a> {
+    fn iter(&self) -> impl Iterator<Item = &Contact<'a>> {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Contacts<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Contacts<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<Contacts<'a>>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Contacts<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Contacts<'a>, S::Error> {
+                let mut contacts = Contacts { first: seq.next_element()?, rest: Vec::new() };
+                if contacts.first.is_some() {
+                    while let Some(c) = seq.next_element()? {
+                        contacts.rest.push(c);
+                    }
+                }
+                Ok(contacts)
+            }
+        }
+
+        deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
+    }
 }
 
 /// A Calling API event: `connect` when a call is set up, `terminate` when it ends (with its
@@ -438,7 +477,7 @@ fn unix_seconds(path: impl Fn() -> String, s: Option<&str>) -> Result<DateTime<U
 /// else the business-scoped id. `here` names a field of the item in a problem.
 fn identity<'s>(
     [phone, user_id]: [&'s Option<Text<'_>>; 2],
-    contacts: &'s [Contact<'_>],
+    contacts: &'s Contacts<'_>,
     [phone_field, id_field]: [&str; 2],
     place: Place,
     here: impl Fn(&str) -> String,
@@ -451,11 +490,13 @@ fn identity<'s>(
         (None, None) => return Err(Problem::path(here(phone_field), "missing", "")),
         (Some(p), Some(u)) => (p, u, None),
         (Some(p), None) => {
-            let found =
-                contacts.iter().position(|c| given(&c.wa_id) == Some(p) && given(&c.user_id).is_some());
+            let found = contacts
+                .iter()
+                .enumerate()
+                .find_map(|(j, c)| given(&c.user_id).filter(|_| given(&c.wa_id) == Some(p)).map(|u| (j, u)));
             match found {
                 None => return Ok((p, None)),
-                Some(j) => (p, given(&contacts[j].user_id).expect("found with one"), Some(j)),
+                Some((j, u)) => (p, u, Some(j)),
             }
         }
         (None, Some(u)) => {

@@ -475,7 +475,10 @@ mod tests {
             mo(r#""from":"33612345678","#, r#"{"wa_id":"33612345678"}"#),
             ("33612345678".to_string(), None)
         );
-        // Another user's contact says nothing of this one.
+        // Of several contacts, the user's; another user's says nothing of this one.
+        let two =
+            r#"{"wa_id":"4915112345678","user_id":"DE.1"},{"wa_id":"33612345678","user_id":"FR.8f3k2Q"}"#;
+        assert_eq!(mo(r#""from":"33612345678","#, two), both);
         assert_eq!(mo(r#""from":"33612345678","#, r#"{"wa_id":"4915112345678","user_id":"DE.1"}"#).1, None);
         let m = one(&value(
             r#""statuses":[{"id":"s","status":"delivered","timestamp":"1790000000","recipient_id":"33612345678","recipient_user_id":"FR.8f3k2Q"}]"#,
