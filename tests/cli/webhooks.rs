@@ -111,3 +111,40 @@ fn price_reads_a_webhook_dump_directly() {
         skipped.stderr
     );
 }
+
+/// Meta's 2026 payloads convert to rows with the 2026 columns (kind, duration, group, bsuid,
+/// cost, cost_currency); priced with a card that has a call rate, the dump and its converted
+/// CSV give the same lines.
+#[test]
+fn a_2026_dump_converts_with_its_columns_and_prices_as_its_csv() {
+    let run = wabill(&["convert", "fixtures/webhooks/y2026.ndjson", "--to", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    golden("webhooks.y2026.csv", &run.stdout);
+    let mut rows = csv::Reader::from_reader(run.stdout.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    for column in ["kind", "duration", "group", "bsuid", "cost", "cost_currency"] {
+        assert!(header.iter().any(|h| h == column), "{column}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls.csv");
+    std::fs::write(&calls, "effective_from,currency,market,category,rate,tier_from,tier_to,source\n2026-01-01,USD,France,call,0.0400,,,test\n").unwrap();
+    let converted = dir.path().join("y2026.csv");
+    std::fs::write(&converted, &run.stdout).unwrap();
+    let price = |log: &str| {
+        let run = wabill(&[
+            "price",
+            log,
+            "--rates",
+            "data/rates-usd.csv",
+            "--rates",
+            calls.to_str().unwrap(),
+            "--lines",
+            "-",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let (dump, csv) = (price("fixtures/webhooks/y2026.ndjson"), price(converted.to_str().unwrap()));
+    assert_eq!(dump, csv);
+    golden("webhooks.y2026.lines.csv", &dump);
+}

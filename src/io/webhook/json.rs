@@ -2,9 +2,9 @@
 //! they hold: user messages and statuses of business messages, each with its JSON path.
 //!
 //! A document is a notification (`{"object":…,"entry":[{"id":WABA,"changes":[{"field":
-//! "messages","value":…}]}]}`), a BSP envelope carrying one unchanged (Gupshup v3 adds
+//! "messages"|"calls","value":…}]}]}`), a BSP envelope carrying one unchanged (Gupshup v3 adds
 //! `gs_app_id` beside `object` and `entry`; any other key beside them is ignored), or a bare
-//! `value` object (`{"messaging_product":…,"metadata":…,"messages"|"statuses":[…]}`).
+//! `value` object (`{"messaging_product":…,"metadata":…,"messages"|"statuses"|"calls":[…]}`).
 
 use std::borrow::Cow;
 
@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::error::Problem;
+use crate::domain::event::Direction;
+use crate::domain::user::bsuid_country;
 
 /// One document: a notification, or a bare value (every field optional, so that the shape is
 /// told by what is there). A notification's changes hold values of the same shape.
@@ -25,6 +27,107 @@ pub(super) struct Document<'a> {
     messages: Vec<Incoming<'a>>,
     #[serde(borrow, default)]
     statuses: Vec<StatusItem<'a>>,
+    /// Who the users of the value are: a phone number (`wa_id`) and a business-scoped id
+    /// (`user_id`), either or both.
+    #[serde(borrow, default)]
+    contacts: Contacts<'a>,
+    /// The Calling API's events (`field: "calls"`).
+    #[serde(borrow, default)]
+    calls: Vec<CallItem<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Contact<'a> {
+    #[serde(borrow)]
+    wa_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    user_id: Option<Text<'a>>,
+}
+
+/// The value's `contacts[]`: nearly always one, kept without an allocation.
+#[derive(Debug, Default)]
+struct Contacts<'a> {
+    first: Option<Contact<'a>>,
+    rest: Vec<Contact<'a>>,
+}
+
+impl<'a> Contacts<'a> {
+    fn iter(&self) -> impl Iterator<Item = &Contact<'a>> {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Contacts<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Contacts<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<Contacts<'a>>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Contacts<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Contacts<'a>, S::Error> {
+                let mut contacts = Contacts { first: seq.next_element()?, rest: Vec::new() };
+                if contacts.first.is_some() {
+                    while let Some(c) = seq.next_element()? {
+                        contacts.rest.push(c);
+                    }
+                }
+                Ok(contacts)
+            }
+        }
+
+        deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// A Calling API event: `connect` when a call is set up, `terminate` when it ends (with its
+/// outcome).
+#[derive(Debug, Deserialize)]
+struct CallItem<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    event: Option<Text<'a>>,
+    #[serde(borrow)]
+    direction: Option<Text<'a>>,
+    #[serde(borrow)]
+    from: Option<Text<'a>>,
+    #[serde(borrow)]
+    from_user_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    to: Option<Text<'a>>,
+    #[serde(borrow)]
+    to_user_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Text<'a>>,
+    #[serde(borrow)]
+    start_time: Option<Text<'a>>,
+    #[serde(borrow)]
+    end_time: Option<Text<'a>>,
+    duration: Option<Seconds<'a>>,
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+}
+
+/// A call's `duration`: a number of seconds, or the same as a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Seconds<'a> {
+    Number(serde_json::Number),
+    Text(Cow<'a, str>),
+}
+
+impl Seconds<'_> {
+    /// Whole seconds, or the text that is not.
+    fn whole(&self) -> Result<u32, String> {
+        match self {
+            Seconds::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| n.to_string()),
+            Seconds::Text(t) => trim(t).parse().map_err(|_| t.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +213,9 @@ struct Incoming<'a> {
     #[serde(borrow, rename = "type")]
     kind: Option<Text<'a>>,
     referral: Option<serde::de::IgnoredAny>,
+    /// The group the message was sent in (Groups API).
+    #[serde(borrow)]
+    group_id: Option<Text<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +230,9 @@ struct StatusItem<'a> {
     recipient_id: Option<Text<'a>>,
     #[serde(borrow)]
     recipient_user_id: Option<Text<'a>>,
+    /// `group` when the recipient is a group (`recipient_id` then is the group's id).
+    #[serde(borrow)]
+    recipient_type: Option<Text<'a>>,
     #[serde(borrow)]
     pricing: Option<Pricing<'a>>,
     #[serde(borrow)]
@@ -149,7 +258,7 @@ struct Pricing<'a> {
 enum Cost<'a> {
     Number(serde_json::Number),
     Text(Cow<'a, str>),
-    Object { amount: Option<Box<Cost<'a>>> },
+    Object { amount: Option<Box<Cost<'a>>>, currency: Option<Cow<'a, str>> },
 }
 
 impl Cost<'_> {
@@ -158,8 +267,35 @@ impl Cost<'_> {
         match self {
             Cost::Number(n) => Cow::Owned(n.to_string()),
             Cost::Text(t) => Cow::Borrowed(trim(t)),
-            Cost::Object { amount } => amount.as_ref().map_or(Cow::Borrowed(""), |a| a.amount()),
+            Cost::Object { amount, .. } => amount.as_ref().map_or(Cow::Borrowed(""), |a| a.amount()),
         }
+    }
+
+    /// The currency, when an object names one.
+    fn currency(&self) -> Option<&str> {
+        match self {
+            Cost::Object { currency: Some(c), .. } => Some(trim(c)).filter(|c| !c.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// What the cost charges, read exactly as a log's `cost` and `cost_currency` columns are;
+    /// `None` when it gives no amount; `path` names the cost in a problem.
+    fn charge(&self, path: impl Fn(&str) -> String) -> Result<Option<crate::domain::event::Cost>, Problem> {
+        let amount = self.amount();
+        if amount.is_empty() {
+            return Ok(None);
+        }
+        let at = |field: &str| if matches!(self, Cost::Object { .. }) { path(field) } else { path("") };
+        let parsed = amount.parse().map_err(|_| Problem::path(at(".amount"), "not an amount", &*amount))?;
+        let currency = match self.currency() {
+            None => None,
+            Some(c) => Some(
+                crate::domain::money::Currency::parse_text(c)
+                    .map_err(|_| Problem::path(path(".currency"), "not an ISO 4217 currency code", c))?,
+            ),
+        };
+        Ok(Some(crate::domain::event::Cost { amount: parsed, currency }))
     }
 }
 
@@ -209,6 +345,8 @@ pub(crate) struct Verdict<'a> {
     pub(crate) pricing_type: Cow<'a, str>,
     pub(crate) category: Cow<'a, str>,
     pub(crate) cost: Cow<'a, str>,
+    /// What a `marketing_lite` delivery with a maximum price was charged (`cost`, read).
+    pub(crate) charge: Option<crate::domain::event::Cost>,
 }
 
 impl Verdict<'_> {
@@ -246,6 +384,9 @@ pub(crate) enum Item<'a> {
         user: &'a str,
         id: Option<&'a str>,
         entry_point: bool,
+        /// The user's business-scoped id (the user being their phone number), the group, and
+        /// for a call, its direction and length.
+        extra: Extra<'a>,
     },
     Status {
         at: DateTime<Utc>,
@@ -254,6 +395,8 @@ pub(crate) enum Item<'a> {
         /// `metadata.display_phone_number`, empty when absent.
         phone: &'a str,
         user: &'a str,
+        /// The user's business-scoped id, the user being their phone number.
+        bsuid: Option<&'a str>,
         id: &'a str,
         stage: Stage,
         /// Meta's pricing object, when the status carries one.
@@ -265,6 +408,17 @@ pub(crate) enum Item<'a> {
         /// Its index in the value's `statuses`.
         index: u32,
     },
+}
+
+/// What a user message or a call says beside the names of its business and user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Extra<'a> {
+    /// The user's business-scoped id, when the user is named by their phone number.
+    pub(crate) bsuid: Option<&'a str>,
+    /// The group of a message sent in one.
+    pub(crate) group: Option<&'a str>,
+    /// A call's direction and length in seconds (0: not answered).
+    pub(crate) call: Option<(Direction, u32)>,
 }
 
 /// Where a value of a document is, made into a JSON path only when a problem names it: the
@@ -318,17 +472,48 @@ fn unix_seconds(path: impl Fn() -> String, s: Option<&str>) -> Result<DateTime<U
         .ok_or_else(|| Problem::path(path(), "not Unix seconds", s))
 }
 
-/// The user: the phone number when given, else the business-scoped user id; `path` names the
-/// phone number's field in a problem.
-fn user_of<'s>(
-    phone: &'s Option<Text<'_>>,
-    user_id: &'s Option<Text<'_>>,
-    path: impl Fn() -> String,
-) -> Result<&'s str, Problem> {
-    match phone {
-        Some(p) if !trim(p).is_empty() => Ok(trim(p)),
-        _ => required(path, user_id),
+/// The user and, when both are known, their business-scoped id: the phone number when given
+/// (by the item, or for the item's business-scoped id by the value's `contacts[]`, at `place`),
+/// else the business-scoped id. `here` names a field of the item in a problem.
+fn identity<'s>(
+    [phone, user_id]: [&'s Option<Text<'_>>; 2],
+    contacts: &'s Contacts<'_>,
+    [phone_field, id_field]: [&str; 2],
+    place: Place,
+    here: impl Fn(&str) -> String,
+) -> Result<(&'s str, Option<&'s str>), Problem> {
+    fn given<'s>(t: &'s Option<Text<'_>>) -> Option<&'s str> {
+        t.as_deref().map(trim).filter(|s| !s.is_empty())
     }
+    // Most values name a user by phone number in one contact without a user id: one look.
+    let (user, bsuid, contact) = match (given(phone), given(user_id)) {
+        (None, None) => return Err(Problem::path(here(phone_field), "missing", "")),
+        (Some(p), Some(u)) => (p, u, None),
+        (Some(p), None) => {
+            let found = contacts
+                .iter()
+                .enumerate()
+                .find_map(|(j, c)| given(&c.user_id).filter(|_| given(&c.wa_id) == Some(p)).map(|u| (j, u)));
+            match found {
+                None => return Ok((p, None)),
+                Some((j, u)) => (p, u, Some(j)),
+            }
+        }
+        (None, Some(u)) => {
+            match contacts.iter().find(|c| given(&c.user_id) == Some(u)).and_then(|c| given(&c.wa_id)) {
+                None => return Ok((u, None)),
+                Some(p) => (p, u, None),
+            }
+        }
+    };
+    if bsuid_country(bsuid).is_none() {
+        let at = match contact {
+            Some(j) => place.path(format_args!(".contacts[{j}].user_id")),
+            None => here(id_field),
+        };
+        return Err(Problem::path(at, "not a business-scoped user id (CC.…)", bsuid));
+    }
+    Ok((user, Some(bsuid)))
 }
 
 fn required<'s>(path: impl Fn() -> String, value: &'s Option<Text<'_>>) -> Result<&'s str, Problem> {
@@ -366,24 +551,32 @@ impl Document<'_> {
                 for (e, entry) in entries.iter().enumerate() {
                     let waba = trim(entry.id.as_deref().unwrap_or(""));
                     for (c, change) in entry.changes.iter().enumerate() {
-                        if change.field.as_deref().is_some_and(|f| f != "messages") {
-                            continue;
-                        }
+                        // A `calls` change's statuses are a call's (ringing, accepted), not a
+                        // message's.
+                        let calls = match change.field.as_deref() {
+                            None | Some("messages") => false,
+                            Some("calls") => true,
+                            Some(_) => continue,
+                        };
                         let place = Place { element, change: Some((e as u32, c as u32)) };
                         match &change.value {
-                            Some(value) => value.value_items(place, waba, out)?,
+                            Some(value) => value.value_items(place, waba, calls, out)?,
                             None => return Err(Problem::path(place.path(format_args!("")), "missing", "")),
                         }
                     }
                 }
                 Ok(())
             }
-            None if self.metadata.is_some() || !self.messages.is_empty() || !self.statuses.is_empty() => {
-                self.value_items(root, "", out)
+            None if self.metadata.is_some()
+                || !self.messages.is_empty()
+                || !self.statuses.is_empty()
+                || !self.calls.is_empty() =>
+            {
+                self.value_items(root, "", false, out)
             }
             None => Err(Problem::path(
                 root.path(format_args!("")),
-                "not a webhook: neither a notification (entry) nor a value (metadata, messages, statuses)",
+                "not a webhook: neither a notification (entry) nor a value (metadata, messages, statuses, calls)",
                 "",
             )),
         }
@@ -392,14 +585,15 @@ impl Document<'_> {
 
 impl Document<'_> {
     /// The items of the value this document is, at `place`, of WABA `waba` ("" when the
-    /// document does not say).
+    /// document does not say); of a `calls` change (`calls`), only its calls.
     fn value_items<'d>(
         &'d self,
         place: Place,
         waba: &'d str,
+        calls: bool,
         out: &mut Vec<Item<'d>>,
     ) -> Result<(), Problem> {
-        let Document { metadata, messages, statuses, .. } = self;
+        let Document { metadata, messages, statuses, contacts, .. } = self;
         let business = metadata
             .as_ref()
             .and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
@@ -411,6 +605,7 @@ impl Document<'_> {
             })
         };
         let waba = if waba.is_empty() { None } else { Some(waba) };
+        let (messages, statuses) = if calls { (&[][..], &[][..]) } else { (&messages[..], &statuses[..]) };
         for (i, m) in messages.iter().enumerate() {
             if !is_user_message(m.kind.as_deref()) {
                 continue;
@@ -418,8 +613,10 @@ impl Document<'_> {
             let here = |field: &str| place.path(format_args!(".messages[{i}].{field}"));
             let business = business()?;
             let at = unix_seconds(|| here("timestamp"), m.timestamp.as_deref())?;
-            let user = user_of(&m.from, &m.from_user_id, || here("from"))?;
+            let names = [&m.from, &m.from_user_id];
+            let (user, bsuid) = identity(names, contacts, ["from", "from_user_id"], place, here)?;
             let id = m.id.as_deref().map(trim).filter(|id| !id.is_empty());
+            let group = m.group_id.as_deref().map(trim).filter(|g| !g.is_empty());
             let waba = waba.unwrap_or(business);
             out.push(Item::Incoming {
                 at,
@@ -429,6 +626,7 @@ impl Document<'_> {
                 user,
                 id,
                 entry_point: m.referral.is_some(),
+                extra: Extra { bsuid, group, call: None },
             });
         }
         for (i, s) in statuses.iter().enumerate() {
@@ -443,15 +641,35 @@ impl Document<'_> {
                 // A status Meta may add (e.g. `deleted`, `warning`) says nothing of delivery.
                 _ => continue,
             };
+            // A group's own status (`recipient_id` the group) names no member, and a group
+            // message is charged per delivered member: not a row (docs/rules.md §10).
+            if s.recipient_type.as_deref().is_some_and(|t| trim(t).eq_ignore_ascii_case("group")) {
+                continue;
+            }
             let at = unix_seconds(|| here("timestamp"), s.timestamp.as_deref())?;
-            let user = user_of(&s.recipient_id, &s.recipient_user_id, || here("recipient_id"))?;
-            let verdict = s.pricing.as_ref().map(|p| Verdict {
-                billable: p.billable,
-                pricing_model: trim(p.pricing_model.as_deref().unwrap_or("")),
-                pricing_type: lower(trim(p.pricing_type.as_deref().unwrap_or(""))),
-                category: lower(trim(p.category.as_deref().unwrap_or(""))),
-                cost: p.cost.as_ref().map_or(Cow::Borrowed(""), Cost::amount),
-            });
+            let names = [&s.recipient_id, &s.recipient_user_id];
+            let (user, bsuid) =
+                identity(names, contacts, ["recipient_id", "recipient_user_id"], place, here)?;
+            let verdict = match &s.pricing {
+                None => None,
+                Some(p) => {
+                    let category = lower(trim(p.category.as_deref().unwrap_or("")));
+                    let charge = match &p.cost {
+                        Some(cost) if category == "marketing_lite" => {
+                            cost.charge(|field| here(&format!("pricing.cost{field}")))?
+                        }
+                        _ => None,
+                    };
+                    Some(Verdict {
+                        billable: p.billable,
+                        pricing_model: trim(p.pricing_model.as_deref().unwrap_or("")),
+                        pricing_type: lower(trim(p.pricing_type.as_deref().unwrap_or(""))),
+                        category,
+                        cost: p.cost.as_ref().map_or(Cow::Borrowed(""), Cost::amount),
+                        charge,
+                    })
+                }
+            };
             let origin =
                 s.conversation.as_ref().and_then(|c| c.origin.as_ref()).and_then(|o| o.kind.as_deref());
             let origin = origin.map(|o| lower(trim(o))).filter(|o| !o.is_empty());
@@ -462,6 +680,7 @@ impl Document<'_> {
                 business,
                 phone,
                 user,
+                bsuid,
                 id,
                 stage,
                 verdict,
@@ -470,7 +689,72 @@ impl Document<'_> {
                 index: i as u32,
             });
         }
+        for (i, c) in self.calls.iter().enumerate() {
+            if let Some(item) = self.call_item(i, c, place, waba, phone, &business)? {
+                out.push(item);
+            }
+        }
         Ok(())
+    }
+
+    /// The row of call event `i`, `c`: a `terminate` (which tells the outcome), at the call's
+    /// start; none for another event (`connect`).
+    fn call_item<'d>(
+        &'d self,
+        i: usize,
+        c: &'d CallItem<'d>,
+        place: Place,
+        waba: Option<&'d str>,
+        phone: &'d str,
+        business: &dyn Fn() -> Result<&'d str, Problem>,
+    ) -> Result<Option<Item<'d>>, Problem> {
+        if !c.event.as_deref().is_some_and(|e| trim(e).eq_ignore_ascii_case("terminate")) {
+            return Ok(None);
+        }
+        let here = |field: &str| place.path(format_args!(".calls[{i}].{field}"));
+        let business = business()?;
+        let id = required(|| here("id"), &c.id)?;
+        let direction = match required(|| here("direction"), &c.direction)? {
+            d if d.eq_ignore_ascii_case("USER_INITIATED") => Direction::Mo,
+            d if d.eq_ignore_ascii_case("BUSINESS_INITIATED") => Direction::Mt,
+            d => {
+                return Err(Problem::path(here("direction"), "not USER_INITIATED nor BUSINESS_INITIATED", d))
+            }
+        };
+        // The user is the caller of a user's call, the callee of a business's.
+        let (names, fields) = match direction {
+            Direction::Mo => ([&c.from, &c.from_user_id], ["from", "from_user_id"]),
+            Direction::Mt => ([&c.to, &c.to_user_id], ["to", "to_user_id"]),
+        };
+        let (user, bsuid) = identity(names, &self.contacts, fields, place, here)?;
+        let seconds = match &c.duration {
+            None => 0,
+            Some(d) => d.whole().map_err(|d| Problem::path(here("duration"), "not whole seconds", d))?,
+        };
+        // Answered: completed (or no status said) with a length; a failed call lasted nothing.
+        let completed = c.status.as_deref().is_none_or(|s| trim(s).eq_ignore_ascii_case("completed"));
+        let seconds = if completed { seconds } else { 0 };
+        let at = match c.start_time.as_deref() {
+            Some(_) => unix_seconds(|| here("start_time"), c.start_time.as_deref())?,
+            None => {
+                let (field, end) = match c.end_time.as_deref() {
+                    Some(_) => ("end_time", &c.end_time),
+                    None => ("timestamp", &c.timestamp),
+                };
+                let end = unix_seconds(|| here(field), end.as_deref())?;
+                end - chrono::TimeDelta::seconds(seconds.into())
+            }
+        };
+        Ok(Some(Item::Incoming {
+            at,
+            waba: waba.unwrap_or(business),
+            business,
+            phone,
+            user,
+            id: Some(id),
+            entry_point: false,
+            extra: Extra { bsuid, group: None, call: Some((direction, seconds)) },
+        }))
     }
 }
 

@@ -51,9 +51,9 @@ impl Default for WebhookOptions {
     }
 }
 
-/// The columns of a webhook log's rows: a CSV log's (docs/rules.md §2), the WABA, and Meta's
-/// verdict.
-pub const COLUMNS: [&str; 16] = [
+/// The columns of a webhook log's rows: a CSV log's (docs/rules.md §2 and §12), the WABA, and
+/// Meta's verdict.
+pub const COLUMNS: [&str; 22] = [
     "timestamp",
     "business",
     "user",
@@ -63,6 +63,12 @@ pub const COLUMNS: [&str; 16] = [
     "entry_point",
     "id",
     "country",
+    "kind",
+    "duration",
+    "group",
+    "bsuid",
+    "cost",
+    "cost_currency",
     "waba",
     "display_phone_number",
     "meta_billable",
@@ -74,7 +80,7 @@ pub const COLUMNS: [&str; 16] = [
 
 impl WebhookMessage {
     /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
-    pub fn fields(&self) -> [String; 16] {
+    pub fn fields(&self) -> [String; COLUMNS.len()] {
         let mut fields = Vec::with_capacity(COLUMNS.len());
         self.each_field(&mut |f| fields.push(f.to_string()));
         fields.try_into().expect("a field a column")
@@ -103,6 +109,26 @@ impl WebhookMessage {
         field(self.id.as_deref().unwrap_or(""));
         let country = bsuid_country(&self.user);
         field(country.as_ref().map_or("", |c| c.code()));
+        // Most messages have none of the 2026 columns: empty, nothing formatted.
+        if self.kind == Kind::Call {
+            field("call");
+            field(&self.duration.to_string());
+        } else {
+            field("");
+            field("");
+        }
+        field(self.group.as_deref().unwrap_or(""));
+        field(self.bsuid.as_deref().unwrap_or(""));
+        match &self.cost {
+            Some(cost) => {
+                field(&cost.amount.to_string());
+                field(&cost.currency.map_or(String::new(), |c| c.to_string()));
+            }
+            None => {
+                field("");
+                field("");
+            }
+        }
         field(&self.waba);
         field(&self.phone);
         field(billable);
@@ -132,10 +158,10 @@ impl WebhookMessage {
             entry_point: self.entry_point,
             id: self.id.as_deref(),
             country: None,
-            duration: 0,
-            group: None,
-            bsuid: None,
-            cost: None,
+            duration: self.duration,
+            group: self.group.as_deref(),
+            bsuid: self.bsuid.as_deref(),
+            cost: self.cost,
         }
     }
 }
@@ -332,6 +358,7 @@ impl<R: BufRead> Iterator for WebhookReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::Status;
 
     fn read(bytes: &[u8]) -> Vec<Result<WebhookMessage, String>> {
         WebhookReader::new(bytes, "w.ndjson", WebhookOptions::default())
@@ -355,7 +382,7 @@ mod tests {
             let m = messages[0].as_ref().unwrap();
             assert_eq!(m.verdict.as_ref().unwrap().cost, expected, "{cost}");
             assert_eq!(m.meta_says().unwrap().unwrap().cost, Some(expected.parse().unwrap()));
-            assert_eq!(m.fields()[15], expected);
+            assert_eq!(m.fields()[COLUMNS.iter().position(|c| *c == "meta_cost").unwrap()], expected);
         }
     }
 
@@ -405,6 +432,256 @@ mod tests {
                   expected a string"
                 .to_string())]
         );
+    }
+
+    /// A value with `metadata` and what else is given, as one document.
+    fn value(rest: &str) -> String {
+        format!(r#"{{"metadata":{{"phone_number_id":"B"}},{rest}}}"#)
+    }
+
+    fn one(doc: &str) -> WebhookMessage {
+        let mut messages = read(doc.as_bytes());
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        messages.remove(0).unwrap()
+    }
+
+    fn error(doc: &str) -> String {
+        read(doc.as_bytes()).into_iter().find_map(Result::err).expect("a problem")
+    }
+
+    /// docs/rules.md §10: a user named by phone number and business-scoped id, by the item
+    /// (`from_user_id`, `recipient_user_id`) or by the value's `contacts[]` (either way round),
+    /// is the phone number, with the id as `bsuid`; by the id alone, the id.
+    #[test]
+    fn a_phone_number_and_a_business_scoped_id_name_one_user() {
+        let mo = |from: &str, contacts: &str| {
+            let m = one(&value(&format!(
+                r#""contacts":[{contacts}],"messages":[{{{from}"id":"m","timestamp":"1790000000","type":"text"}}]"#
+            )));
+            (m.user, m.bsuid)
+        };
+        let both = ("33612345678".to_string(), Some("FR.8f3k2Q".to_string()));
+        assert_eq!(mo(r#""from":"33612345678","from_user_id":"FR.8f3k2Q","#, ""), both);
+        assert_eq!(mo(r#""from":"33612345678","#, r#"{"wa_id":"33612345678","user_id":"FR.8f3k2Q"}"#), both);
+        assert_eq!(
+            mo(r#""from_user_id":"FR.8f3k2Q","#, r#"{"wa_id":"33612345678","user_id":"FR.8f3k2Q"}"#),
+            both
+        );
+        assert_eq!(
+            mo(r#""from_user_id":"FR.8f3k2Q","#, r#"{"user_id":"FR.8f3k2Q"}"#),
+            ("FR.8f3k2Q".to_string(), None)
+        );
+        assert_eq!(
+            mo(r#""from":"33612345678","#, r#"{"wa_id":"33612345678"}"#),
+            ("33612345678".to_string(), None)
+        );
+        // Of several contacts, the user's; another user's says nothing of this one.
+        let two =
+            r#"{"wa_id":"4915112345678","user_id":"DE.1"},{"wa_id":"33612345678","user_id":"FR.8f3k2Q"}"#;
+        assert_eq!(mo(r#""from":"33612345678","#, two), both);
+        assert_eq!(mo(r#""from":"33612345678","#, r#"{"wa_id":"4915112345678","user_id":"DE.1"}"#).1, None);
+        let m = one(&value(
+            r#""statuses":[{"id":"s","status":"delivered","timestamp":"1790000000","recipient_id":"33612345678","recipient_user_id":"FR.8f3k2Q"}]"#,
+        ));
+        assert_eq!(
+            (m.user.as_str(), m.bsuid.as_deref(), m.event().bsuid),
+            ("33612345678", Some("FR.8f3k2Q"), Some("FR.8f3k2Q"))
+        );
+        assert_eq!(m.fields()[COLUMNS.iter().position(|c| *c == "bsuid").unwrap()], "FR.8f3k2Q");
+    }
+
+    /// A status naming the recipient by the id alone, then one naming them by phone number and
+    /// id: one message, to the phone number.
+    #[test]
+    fn a_later_status_with_the_phone_number_names_the_user_by_it() {
+        let status = |status: &str, t: u32, phone: &str| {
+            value(&format!(
+                r#""statuses":[{{"id":"s","status":"{status}","timestamp":"{t}",{phone}"recipient_user_id":"FR.8f3k2Q"}}]"#
+            ))
+        };
+        let dump = [
+            status("sent", 1790000000, ""),
+            status("delivered", 1790000005, r#""recipient_id":"33612345678","#),
+        ]
+        .join("\n");
+        let m = one(&dump);
+        assert_eq!(
+            (m.user.as_str(), m.bsuid.as_deref(), m.status),
+            ("33612345678", Some("FR.8f3k2Q"), Status::Delivered)
+        );
+    }
+
+    /// A business-scoped id that is not one is named by its JSON path.
+    #[test]
+    fn a_malformed_business_scoped_id_is_named_by_its_path() {
+        assert_eq!(
+            error(&value(
+                r#""messages":[{"from":"33612345678","from_user_id":"8f3k2Q","id":"m","timestamp":"1790000000"}]"#
+            )),
+            "w.ndjson:1: $.messages[0].from_user_id: not a business-scoped user id (CC.…) (8f3k2Q)"
+        );
+        assert_eq!(
+            error(&value(
+                r#""contacts":[{"wa_id":"33612345678","user_id":"fr.x y"}],"messages":[{"from":"33612345678","id":"m","timestamp":"1790000000"}]"#
+            )),
+            "w.ndjson:1: $.contacts[0].user_id: not a business-scoped user id (CC.…) (fr.x y)"
+        );
+    }
+
+    /// docs/rules.md §10: what Meta charged a `marketing_lite` delivery (`pricing.cost`, in each
+    /// of its shapes, with its currency when given) is the row's `cost`; another category's
+    /// cost is only Meta's word (`meta_cost`).
+    #[test]
+    fn a_marketing_lite_deliverys_cost_is_its_charge() {
+        let status = |category: &str, cost: &str| {
+            value(&format!(
+                r#""statuses":[{{"id":"s","status":"delivered","timestamp":"1790000000","recipient_id":"919876543210","pricing":{{"pricing_model":"PMP","type":"regular","category":"{category}","cost":{cost}}}}}]"#
+            ))
+        };
+        let column = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap();
+        for (cost, amount, currency) in [
+            (r#"{"amount":0.0123,"currency":"USD"}"#, "0.0123", "USD"),
+            (r#"{"amount":"0.0123","currency":"inr"}"#, "0.0123", "INR"),
+            (r#"{"amount":0.0123}"#, "0.0123", ""),
+            ("0.0123", "0.0123", ""),
+            (r#""0.0123""#, "0.0123", ""),
+        ] {
+            let m = one(&status("marketing_lite", cost));
+            let fields = m.fields();
+            assert_eq!(
+                (&*fields[column("cost")], &*fields[column("cost_currency")]),
+                (amount, currency),
+                "{cost}"
+            );
+            assert_eq!(m.event().cost.map(|c| c.amount.to_string()), Some(amount.to_string()));
+            assert_eq!(m.kind, Kind::Template(crate::domain::event::Category::MarketingLite));
+        }
+        let m = one(&status("marketing", r#"{"amount":0.0123,"currency":"USD"}"#));
+        assert_eq!((m.cost, m.verdict.unwrap().cost.as_str()), (None, "0.0123"));
+        assert_eq!(
+            error(&status("marketing_lite", r#"{"amount":"1,5","currency":"USD"}"#)),
+            "w.ndjson:1: $.statuses[0].pricing.cost.amount: not an amount (1,5)"
+        );
+        assert_eq!(
+            error(&status("marketing_lite", r#""about 1""#)),
+            "w.ndjson:1: $.statuses[0].pricing.cost: not an amount (about 1)"
+        );
+        assert_eq!(
+            error(&status("marketing_lite", r#"{"amount":1,"currency":"dollars"}"#)),
+            "w.ndjson:1: $.statuses[0].pricing.cost.currency: not an ISO 4217 currency code (dollars)"
+        );
+    }
+
+    /// docs/rules.md §10: a Calling API `terminate` is one call row, at the call's start (else
+    /// its end less its length): a user's call an MO, a business's an MT delivered when
+    /// answered; a failed call lasted nothing; `connect` and a call's statuses are not rows.
+    #[test]
+    fn a_terminated_call_is_one_call_row() {
+        let calls = |call: &str| {
+            format!(
+                r#"{{"entry":[{{"id":"W","changes":[{{"field":"calls","value":{{"metadata":{{"phone_number_id":"B"}},"calls":[{call}],"statuses":[{{"id":"c","status":"RINGING","timestamp":"1790000001","recipient_id":"33612345678"}}]}}}}]}}]}}"#
+            )
+        };
+        let call = |fields: &str| {
+            calls(&format!(r#"{{"id":"c","event":"terminate","timestamp":"1790000100",{fields}}}"#))
+        };
+        let row = |m: &WebhookMessage| {
+            (
+                m.timestamp.timestamp(),
+                m.user.clone(),
+                m.direction,
+                m.kind,
+                m.status,
+                m.duration,
+                m.id.clone().unwrap(),
+            )
+        };
+        let user = one(&call(
+            r#""direction":"USER_INITIATED","from":"33612345678","to":"15550001","start_time":"1790000040","end_time":"1790000100","duration":60,"status":"COMPLETED""#,
+        ));
+        assert_eq!(
+            row(&user),
+            (1790000040, "33612345678".into(), Direction::Mo, Kind::Call, Status::Delivered, 60, "c".into())
+        );
+        let fields = user.fields();
+        assert_eq!(
+            (&*fields[column("kind")], &*fields[column("duration")], &*fields[column("status")]),
+            ("call", "60", "")
+        );
+        let business = one(&call(
+            r#""direction":"BUSINESS_INITIATED","from":"15550001","to":"33612345678","duration":"56","status":"completed""#,
+        ));
+        assert_eq!(
+            row(&business),
+            (1790000044, "33612345678".into(), Direction::Mt, Kind::Call, Status::Delivered, 56, "c".into())
+        );
+        assert_eq!(business.fields()[column("status")], "delivered");
+        let failed = one(&call(
+            r#""direction":"BUSINESS_INITIATED","to":"33612345678","to_user_id":"FR.8f3k2Q","start_time":"1790000090","duration":20,"status":"FAILED""#,
+        ));
+        assert_eq!(
+            row(&failed),
+            (1790000090, "33612345678".into(), Direction::Mt, Kind::Call, Status::Failed, 0, "c".into())
+        );
+        assert_eq!(failed.bsuid.as_deref(), Some("FR.8f3k2Q"));
+        let connect = calls(
+            r#"{"id":"c","event":"connect","timestamp":"1790000000","direction":"USER_INITIATED","from":"33612345678"}"#,
+        );
+        assert_eq!(read(connect.as_bytes()), []);
+        assert_eq!(
+            error(&call(r#""direction":"SIDEWAYS","from":"33612345678""#)),
+            "w.ndjson:1: $.entry[0].changes[0].value.calls[0].direction: not USER_INITIATED nor BUSINESS_INITIATED (SIDEWAYS)"
+        );
+        assert_eq!(
+            error(&call(r#""direction":"USER_INITIATED","from":"33612345678","duration":-3"#)),
+            "w.ndjson:1: $.entry[0].changes[0].value.calls[0].duration: not whole seconds (-3)"
+        );
+        assert_eq!(
+            error(&call(r#""direction":"BUSINESS_INITIATED","from":"15550001""#)),
+            "w.ndjson:1: $.entry[0].changes[0].value.calls[0].to: missing"
+        );
+        assert_eq!(
+            error(&call(r#""direction":"USER_INITIATED","from":"33612345678","start_time":"soon""#)),
+            "w.ndjson:1: $.entry[0].changes[0].value.calls[0].start_time: not Unix seconds (soon)"
+        );
+    }
+
+    fn column(name: &str) -> usize {
+        COLUMNS.iter().position(|c| *c == name).unwrap()
+    }
+
+    /// docs/rules.md §10: a member's message in a group carries the group (`group_id`); a
+    /// group's own status names no member and is not a row.
+    #[test]
+    fn a_group_message_carries_its_group() {
+        let m = one(&value(
+            r#""messages":[{"from":"33612345678","group_id":"Y2FwaV9ncm91cDox","id":"g","timestamp":"1790000000","type":"text"}]"#,
+        ));
+        assert_eq!(
+            (m.group.as_deref(), m.event().group),
+            (Some("Y2FwaV9ncm91cDox"), Some("Y2FwaV9ncm91cDox"))
+        );
+        assert_eq!(m.fields()[column("group")], "Y2FwaV9ncm91cDox");
+        let group_status = value(
+            r#""statuses":[{"id":"s","status":"sent","timestamp":"1790000000","recipient_id":"Y2FwaV9ncm91cDox","recipient_type":"group"}]"#,
+        );
+        assert_eq!(read(group_status.as_bytes()), []);
+    }
+
+    /// docs/rules.md §10: Meta reports a user's new business-scoped id as a `system` message
+    /// (`user_changed_number`, `user_changed_user_id`; `user_id_update` is not a webhook field):
+    /// not a row. A later message naming the user by phone number and new id links the two.
+    #[test]
+    fn a_changed_business_scoped_id_is_linked_by_the_next_message() {
+        let changed = value(
+            r#""messages":[{"from_user_id":"FR.new1","id":"sys","timestamp":"1790000000","type":"system","system":{"body":"…","type":"user_changed_user_id","user_id":"FR.new1","previous_user_id":"FR.old1"}}]"#,
+        );
+        assert_eq!(read(changed.as_bytes()), []);
+        let next = value(
+            r#""contacts":[{"wa_id":"33612345678","user_id":"FR.new1"}],"messages":[{"from":"33612345678","id":"m","timestamp":"1790000060","type":"text"}]"#,
+        );
+        let m = one(&[changed, next].join("\n"));
+        assert_eq!((m.user.as_str(), m.bsuid.as_deref()), ("33612345678", Some("FR.new1")));
     }
 
     /// A bare value, a document a line, and a JSON array of documents read alike.

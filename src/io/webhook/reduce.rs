@@ -16,11 +16,11 @@ use std::hash::BuildHasher;
 use chrono::{DateTime, TimeDelta, Utc};
 use foldhash::{HashMap, HashMapExt};
 
-use super::json::{Item, MetaVerdict, Stage};
+use super::json::{Extra, Item, MetaVerdict, Stage};
 #[cfg(test)]
 use super::json::{Place, Verdict};
 use crate::domain::error::Problem;
-use crate::domain::event::{Category, Direction, Kind, Status};
+use crate::domain::event::{Category, Cost, Direction, Kind, Status};
 
 /// One message of a webhook log, reduced: the row a CSV log would hold, with Meta's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +33,22 @@ pub struct WebhookMessage {
     pub business: String,
     /// The business number as displayed (`metadata.display_phone_number`), empty when absent.
     pub phone: String,
-    /// The user: `from` or `recipient_id`, else the business-scoped user id.
+    /// The user: `from` or `recipient_id` (a call's caller or callee), else the
+    /// business-scoped user id.
     pub user: String,
-    /// An MO (`messages[]`) or an MT (`statuses[]`).
+    /// The user's business-scoped id when `user` is their phone number (the two are one
+    /// person).
+    pub bsuid: Option<String>,
+    /// An MO (`messages[]`, a user's call) or an MT (`statuses[]`, a business's call).
     pub direction: Direction,
-    /// A template of a category, or a non-template (docs/rules.md §10).
+    /// A template of a category, or a non-template (docs/rules.md §10); or a call.
     pub kind: Kind,
+    /// A call's length in seconds: 0 when not answered (and for a message).
+    pub duration: u32,
+    /// The group a message was sent in.
+    pub group: Option<String>,
+    /// What Meta charged a `marketing_lite` delivery with a maximum price: the line's charge.
+    pub cost: Option<Cost>,
     /// The best status reached.
     pub status: Status,
     /// An MO through a free entry point (a `referral`).
@@ -110,8 +120,12 @@ fn message(
         business: business.to_string(),
         phone: phone.to_string(),
         user: user.to_string(),
+        bsuid: None,
         direction,
         kind: Kind::NonTemplate,
+        duration: 0,
+        group: None,
+        cost: None,
         status: if direction == Direction::Mo { Status::Delivered } else { Status::Sent },
         entry_point: false,
         id: id.map(String::from),
@@ -205,13 +219,41 @@ impl Reducer {
         self.arrivals += 1;
         let arrival = self.arrivals;
         match item {
-            Item::Incoming { at, waba, business, phone, user, id, entry_point } => {
+            Item::Incoming { at, waba, business, phone, user, id, entry_point, extra } => {
+                let Extra { bsuid, group, call } = extra;
                 let names = [waba, business, phone, user];
-                let message = WebhookMessage { entry_point, ..message(at, names, id, Direction::Mo, line) };
+                let direction = call.map_or(Direction::Mo, |(d, _)| d);
+                let mut message = WebhookMessage {
+                    entry_point,
+                    bsuid: bsuid.map(String::from),
+                    group: group.map(String::from),
+                    ..message(at, names, id, direction, line)
+                };
+                if let Some((_, seconds)) = call {
+                    message.kind = Kind::Call;
+                    message.duration = seconds;
+                    // An MO is delivered; a business's call reached the user when answered.
+                    if direction == Direction::Mt {
+                        message.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
+                    }
+                }
                 self.held.insert(arrival, Held::new(message));
                 self.heap.push(Reverse((at, arrival, arrival)));
             }
-            Item::Status { at, waba, business, phone, user, id, stage, verdict, origin, place, index } => {
+            Item::Status {
+                at,
+                waba,
+                business,
+                phone,
+                user,
+                bsuid,
+                id,
+                stage,
+                verdict,
+                origin,
+                place,
+                index,
+            } => {
                 let hash = self.hasher.hash_one(id);
                 let number = match self.ids.find(hash, |i| i.id == id).map(|i| i.state) {
                     Some(State::Gone(_)) => {
@@ -227,8 +269,9 @@ impl Reducer {
                         let entry = Id { id: id.to_string(), state: State::Held(arrival) };
                         self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
                         let names = [waba, business, phone, user];
-                        self.held
-                            .insert(arrival, Held::new(message(at, names, Some(id), Direction::Mt, line)));
+                        let m = message(at, names, Some(id), Direction::Mt, line);
+                        let m = WebhookMessage { bsuid: bsuid.map(String::from), ..m };
+                        self.held.insert(arrival, Held::new(m));
                         arrival
                     }
                 };
@@ -242,6 +285,14 @@ impl Reducer {
                 }
                 let m = &mut p.message;
                 m.line = line;
+                // A status naming the user by phone number and business-scoped id, after one
+                // naming them by the id alone: the phone number is the user.
+                if let (None, Some(b)) = (&m.bsuid, bsuid) {
+                    if m.user == b {
+                        m.user = user.to_string();
+                    }
+                    m.bsuid = Some(b.to_string());
+                }
                 m.status = match (m.status, stage) {
                     (Status::Read, _) | (_, Stage::Read) => Status::Read,
                     (Status::Delivered, _) | (_, Stage::Delivered) => Status::Delivered,
@@ -256,6 +307,7 @@ impl Reducer {
                         && !m.verdict.as_ref().is_some_and(|held| v.is(held))
                     {
                         m.verdict = Some(v.to_meta());
+                        m.cost = v.charge;
                     }
                 }
                 if m.meta_category.is_none() {
@@ -302,7 +354,9 @@ impl Reducer {
             }
             let message = held.remove().message;
             self.released = Some(at);
-            let Some(id) = message.id.as_deref().filter(|_| message.direction == Direction::Mt) else {
+            // A call is whole at its one item; a business message is its statuses.
+            let of_statuses = message.direction == Direction::Mt && message.kind != Kind::Call;
+            let Some(id) = message.id.as_deref().filter(|_| of_statuses) else {
                 return Some(message);
             };
             self.forget_gone(at);
@@ -362,6 +416,7 @@ mod tests {
             pricing_type: "regular".into(),
             category: c.into(),
             cost: "".into(),
+            charge: None,
         });
         Item::Status {
             at: t(s),
@@ -369,6 +424,7 @@ mod tests {
             business: "B",
             phone: "",
             user: "33612345678",
+            bsuid: None,
             id,
             stage,
             verdict,
@@ -387,6 +443,7 @@ mod tests {
             user: "33612345678",
             id: None,
             entry_point: false,
+            extra: Extra::default(),
         }
     }
 
