@@ -255,6 +255,16 @@ fn the_readme_shows_the_inr_card_and_an_inr_account() {
     assert!(readme.contains(&format!("```text\n{}```", inr.stdout)), "README's INR example is stale");
 }
 
+/// The example traffic billed in EUR prices from the embedded EUR card (data/rates.md), its
+/// estimated figures counted as unverified.
+#[test]
+fn the_example_prices_in_eur() {
+    let args = ["price", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts-eur.csv"];
+    let eur = wabill(&[&args[..], &["--group-by", "month,category"]].concat());
+    assert_eq!(eur.code, 0, "{}", eur.stderr);
+    golden("example.eur.txt", &eur.stdout);
+}
+
 /// An account billed in a currency the card has no price in is an error that says so, at the
 /// first charged row (the embedded card has no SGD figures yet: data/rates.md).
 #[test]
