@@ -60,18 +60,7 @@ pub(crate) fn columns(id: &str, label: &str, columns: &[Column], ticks: &[Tick])
     let y = |v: f64| top + plot_h * (1.0 - v / max);
     let mut out = String::new();
     open(&mut out, id, height, label);
-    for t in ticks {
-        let _ = write!(
-            out,
-            "<line class=\"grid\" x1=\"{left}\" x2=\"{x2}\" y1=\"{y}\" y2=\"{y}\"/>\
-             <text class=\"tick\" x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" {FONT}>{label}</text>",
-            x2 = f(WIDTH - right),
-            y = f(y(t.at)),
-            lx = f(left - 6.0),
-            ty = f(y(t.at) + 4.0),
-            label = esc(&t.label),
-        );
-    }
+    y_grid(&mut out, ticks, (left, right), y);
     let bar = (slot * 0.6).min(72.0);
     for (i, c) in columns.iter().enumerate() {
         let x = left + slot * i as f64 + (slot - bar) / 2.0;
@@ -216,18 +205,7 @@ pub(crate) fn lines(
     open(&mut out, id, height, label);
     let _ = write!(out, "<defs><clipPath id=\"{id}-plot\"><rect x=\"{left}\" y=\"{top}\" width=\"{w}\" height=\"{h}\"/></clipPath></defs>",
         w = f(WIDTH - left - right), h = f(height - top - bottom));
-    for t in y_ticks {
-        let _ = write!(
-            out,
-            "<line class=\"grid\" x1=\"{left}\" x2=\"{x2}\" y1=\"{y}\" y2=\"{y}\"/>\
-             <text class=\"tick\" x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" {FONT}>{label}</text>",
-            x2 = f(WIDTH - right),
-            y = f(y(t.at)),
-            lx = f(left - 6.0),
-            ty = f(y(t.at) + 4.0),
-            label = esc(&t.label),
-        );
-    }
+    y_grid(&mut out, y_ticks, (left, right), y);
     for t in x_ticks {
         let _ = write!(
             out,
@@ -292,6 +270,23 @@ pub(crate) fn lines(
 }
 
 /// `text` cut to `n` characters, with an ellipsis when cut.
+/// The horizontal grid lines of `ticks` across the plot, each labelled at its left, `y` placing
+/// a value.
+fn y_grid(out: &mut String, ticks: &[Tick], (left, right): (f64, f64), y: impl Fn(f64) -> f64) {
+    for t in ticks {
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{left}\" x2=\"{x2}\" y1=\"{y}\" y2=\"{y}\"/>\
+             <text class=\"tick\" x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" {FONT}>{label}</text>",
+            x2 = f(WIDTH - right),
+            y = f(y(t.at)),
+            lx = f(left - 6.0),
+            ty = f(y(t.at) + 4.0),
+            label = esc(&t.label),
+        );
+    }
+}
+
 fn clip(text: &str, n: usize) -> String {
     match text.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &text[..i]),
