@@ -108,6 +108,7 @@ pub fn meta_type(word: &str) -> Option<PricingType> {
     [
         PricingType::Regular,
         PricingType::FreeCustomerService,
+        PricingType::FreeGroupCustomerService,
         PricingType::FreeEntryPoint,
         PricingType::FreeTier,
     ]
@@ -128,6 +129,7 @@ pub fn pmp_word(t: PricingType) -> Option<&'static str> {
     match t {
         PricingType::Regular => Some("REGULAR"),
         PricingType::FreeCustomerService => Some("FREE_CUSTOMER_SERVICE"),
+        PricingType::FreeGroupCustomerService => Some("FREE_GROUP_CUSTOMER_SERVICE"),
         PricingType::FreeEntryPoint => Some("FREE_ENTRY_POINT"),
         PricingType::FreeTier => Some("FREE_TIER"),
         _ => None,
@@ -166,6 +168,17 @@ mod tests {
             says("", "PMP", "regular", "marketing_lite").category,
             Some(PricingCategory::MarketingLite)
         );
+    }
+
+    /// docs/rules.md §12: Meta's group words.
+    #[test]
+    fn group_words_are_wabills() {
+        let s = says("", "PMP", "free_group_customer_service", "group_service");
+        assert_eq!(s.pricing_type, Some(PricingType::FreeGroupCustomerService));
+        assert_eq!((s.category, s.charged()), (Some(PricingCategory::GroupService), Some(false)));
+        let s = says("", "PMP", "regular", "group_marketing");
+        assert_eq!((s.category, s.charged()), (Some(PricingCategory::GroupMarketing), Some(true)));
+        assert_eq!(meta_category("GROUP_UTILITY"), Some(PricingCategory::GroupUtility));
     }
 
     #[test]
