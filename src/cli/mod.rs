@@ -274,6 +274,21 @@ pub fn is_broken_pipe(e: &Error) -> bool {
     false
 }
 
+/// A Parquet log (by its name, or its first bytes `PAR1`), read as the CSV log it stands for.
+#[cfg(feature = "parquet")]
+fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    Ok(Box::new(wabill::log::open_parquet_log(file, path)?))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
+    let e = io::Error::other(
+        "a Parquet file, and this wabill was built without Parquet (cargo install --features parquet)",
+    );
+    Err(io_error(path, e))
+}
+
 /// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
 /// name): several members one after the other are read as one stream, as `gzip -d` does. Any
 /// other file is read as it is, without a buffer of its own (the readers have theirs).
@@ -283,7 +298,10 @@ fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
     } else {
         Box::new(File::open(path).map_err(|e| io_error(path, e))?)
     };
-    let mut magic = [0u8; 2];
+    if path != "-" && path.to_ascii_lowercase().ends_with(".parquet") {
+        return open_parquet(path);
+    }
+    let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {
         match reader.read(&mut magic[n..]) {
@@ -293,8 +311,11 @@ fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
             Err(e) => return Err(io_error(path, e)),
         }
     }
+    if path != "-" && magic == *b"PAR1" {
+        return open_parquet(path);
+    }
     let whole = io::Cursor::new(magic).take(n as u64).chain(reader);
-    if magic == [0x1f, 0x8b] {
+    if magic[..2] == [0x1f, 0x8b] {
         return Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)));
     }
     Ok(Box::new(whole))

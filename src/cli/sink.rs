@@ -15,7 +15,7 @@ use super::{csv_io, io_error};
 pub(super) struct PriceSink {
     /// Where the priced lines go, until the logs' headers are known.
     pub(super) lines_to: Option<Output>,
-    lines: Option<(LinesWriter<Background<Output>>, String)>,
+    lines: Option<(Lines, String)>,
     pub(super) rejects_to: Option<Output>,
     rejects: Option<(RejectsWriter<Output>, String)>,
     /// Rejections reported on stderr when there is no rejects file.
@@ -28,6 +28,15 @@ pub(super) struct PriceSink {
     pub(super) businesses: Vec<(String, Position)>,
 }
 
+/// The priced lines' writer: CSV, or Parquet for a file named `*.parquet`. One of them a run:
+/// its size is no matter.
+#[allow(clippy::large_enum_variant)]
+enum Lines {
+    Csv(LinesWriter<Background<Output>>),
+    #[cfg(feature = "parquet")]
+    Parquet(wabill::log::ParquetLinesWriter<Output>),
+}
+
 const SHOWN_REJECTIONS: u64 = 20;
 
 /// How many businesses missing from the accounts file, or from the log, are named on stderr.
@@ -38,16 +47,20 @@ impl Sink for PriceSink {
         if let Some(out) = self.lines_to.take() {
             let name = out.name();
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
-            let w = LinesWriter::new(Background::new(out), headers, extra)
-                .map_err(|e| io_error(&name, csv_io(e)))?;
+            #[cfg(feature = "parquet")]
+            if name.to_ascii_lowercase().ends_with(".parquet") {
+                let w = wabill::log::ParquetLinesWriter::new(out, headers, extra)
+                    .map_err(|e| io_error(&name, e))?;
+                self.lines = Some((Lines::Parquet(w), name));
+                return self.begin_rejects(headers);
+            }
+            let w = Lines::Csv(
+                LinesWriter::new(Background::new(out), headers, extra)
+                    .map_err(|e| io_error(&name, csv_io(e)))?,
+            );
             self.lines = Some((w, name));
         }
-        if let Some(out) = self.rejects_to.take() {
-            let name = out.name();
-            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
-            self.rejects = Some((w, name));
-        }
-        Ok(())
+        self.begin_rejects(headers)
     }
 
     fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
@@ -59,7 +72,7 @@ impl Sink for PriceSink {
                 fee.get_or_insert(f);
             }
         }
-        if let Some((w, name)) = &mut self.lines {
+        if let Some((Lines::Csv(w), name)) = &mut self.lines {
             self.buf.clear();
             if let Some(fee) = fee {
                 std::fmt::Write::write_fmt(&mut self.buf, format_args!("{}", fee.normalize()))
@@ -67,6 +80,11 @@ impl Sink for PriceSink {
             }
             let extra: &[&str] = if self.billings.is_empty() { &[] } else { &[&self.buf] };
             w.write(row.log(), row.record(), line, extra).map_err(|e| io_error(&*name, csv_io(e)))?;
+        }
+        #[cfg(feature = "parquet")]
+        if let Some((Lines::Parquet(w), name)) = &mut self.lines {
+            let extra: &[Option<wabill::Decimal>] = if self.billings.is_empty() { &[] } else { &[fee] };
+            w.write(row, line, extra)?.map_err(|e| io_error(&*name, e))?;
         }
         self.summary.add(line).map_err(|p| p.at(row.position()))
     }
@@ -90,6 +108,15 @@ impl Sink for PriceSink {
 }
 
 impl PriceSink {
+    fn begin_rejects(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        if let Some(out) = self.rejects_to.take() {
+            let name = out.name();
+            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
+            self.rejects = Some((w, name));
+        }
+        Ok(())
+    }
+
     pub(super) fn new(summary: Summary, billings: Vec<Billing>) -> PriceSink {
         PriceSink {
             lines_to: None,
@@ -106,8 +133,13 @@ impl PriceSink {
 
     /// Completes the output files.
     pub(super) fn finish(self) -> Result<(Summary, Vec<Billing>), Error> {
-        if let Some((w, name)) = self.lines {
-            w.into_inner().and_then(Background::into_inner).map_err(|e| io_error(&name, e))?.finish()?;
+        match self.lines {
+            Some((Lines::Csv(w), name)) => {
+                w.into_inner().and_then(Background::into_inner).map_err(|e| io_error(&name, e))?.finish()?
+            }
+            #[cfg(feature = "parquet")]
+            Some((Lines::Parquet(w), name)) => w.into_inner().map_err(|e| io_error(&name, e))?.finish()?,
+            None => {}
         }
         if let Some((w, name)) = self.rejects {
             w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;
