@@ -96,7 +96,14 @@ impl Config {
         sort: bool,
         skip_invalid: bool,
         group_by: Option<Vec<String>>,
+        naive_zone: Option<String>,
     ) -> Result<Config, Error> {
+        let naive_zone = match naive_zone {
+            Some(z) => Some(z.parse::<wabill::Tz>().map_err(|_| {
+                Error::io("naive_zone", std::io::Error::other(format!("not an IANA time zone: {z}")))
+            })?),
+            None => None,
+        };
         let markets = match markets {
             Some(p) => Markets::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
             None => Markets::embedded(),
@@ -126,7 +133,7 @@ impl Config {
         Ok(Config {
             book: Pricebook::new(markets, &card, accounts).into(),
             options,
-            read: ReadOptions { sort, skip_invalid, ..ReadOptions::default() },
+            read: ReadOptions { sort, skip_invalid, naive_zone, ..ReadOptions::default() },
             tariffs,
             group_by,
         })
@@ -326,7 +333,7 @@ fn counts_dict<'py>(py: Python<'py>, counts: &Counts) -> PyResult<Bound<'py, PyD
 /// Prices logs; a dict of `lines`, `summary`, `invoices` (one table per tariff), `counts` and
 /// `rejects`.
 #[pyfunction]
-#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, group_by=None))]
+#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, group_by=None, naive_zone=None))]
 #[allow(clippy::too_many_arguments)]
 fn price<'py>(
     py: Python<'py>,
@@ -340,11 +347,22 @@ fn price<'py>(
     sort: bool,
     skip_invalid: bool,
     group_by: Option<Vec<String>>,
+    naive_zone: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let logs = logs_of(logs)?;
-    let config =
-        Config::new(accounts, rules, rates, markets, tariffs, rates_date, sort, skip_invalid, group_by)
-            .map_err(|e| py_err(&e))?;
+    let config = Config::new(
+        accounts,
+        rules,
+        rates,
+        markets,
+        tariffs,
+        rates_date,
+        sort,
+        skip_invalid,
+        group_by,
+        naive_zone,
+    )
+    .map_err(|e| py_err(&e))?;
     let billings = config.tariffs.iter().cloned().map(Billing::new).collect::<Result<Vec<_>, Error>>();
     let mut sink = PySink {
         lines: None,
@@ -372,6 +390,13 @@ fn price<'py>(
         })
         .collect::<PyResult<Vec<_>>>()?;
     result.set_item("invoices", invoices)?;
+    if sink.billings.len() > 1 {
+        let comparison = wabill::billing::compare(&sink.billings).map_err(|e| py_err(&e))?;
+        let mut text = Vec::new();
+        wabill::report::Render::csv(&comparison, &mut text)
+            .map_err(|e| py_err(&Error::io("<comparison>", e)))?;
+        result.set_item("comparison", String::from_utf8_lossy(&text).into_owned())?;
+    }
     result.set_item("counts", counts_dict(py, &counts)?)?;
     result.set_item("rejects", sink.rejects.clone())?;
     Ok(result)
@@ -404,7 +429,7 @@ impl RecordBatchReader for Stream {
 /// Prices logs on another thread; a `pyarrow.RecordBatchReader` of the priced lines, a batch
 /// of 65,536 lines at a time, a few batches ahead of the reader: memory as the CLI's.
 #[pyfunction]
-#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false))]
+#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, naive_zone=None))]
 #[allow(clippy::too_many_arguments)]
 fn price_stream<'py>(
     py: Python<'py>,
@@ -417,10 +442,22 @@ fn price_stream<'py>(
     rates_date: Option<String>,
     sort: bool,
     skip_invalid: bool,
+    naive_zone: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let logs = logs_of(logs)?;
-    let config = Config::new(accounts, rules, rates, markets, tariffs, rates_date, sort, skip_invalid, None)
-        .map_err(|e| py_err(&e))?;
+    let config = Config::new(
+        accounts,
+        rules,
+        rates,
+        markets,
+        tariffs,
+        rates_date,
+        sort,
+        skip_invalid,
+        None,
+        naive_zone,
+    )
+    .map_err(|e| py_err(&e))?;
     let billings = config
         .tariffs
         .iter()

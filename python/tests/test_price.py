@@ -125,3 +125,25 @@ def test_webhooks_are_a_log_too(root):
     priced = wabill.price(root / "fixtures" / "webhooks" / "month.ndjson")
     assert priced.lines.num_rows > 0
     assert priced.lines.num_rows == priced.counts["priced"]
+
+
+def test_compare_bills_each_tariff(cli):
+    tariffs = [TARIFF, EXAMPLE.parent / "tariffs" / "per-user.toml"]
+    table = wabill.compare(LOG, tariffs, accounts=ACCOUNTS)
+    assert table.schema.field("amount").type == wabill.MONEY
+    assert table.schema.field("cheapest").type == pa.bool_()
+    assert set(table.column("tariff").to_pylist()) == {"per message", "per active user"}
+    out = subprocess.run(
+        [cli, "compare", LOG, "--accounts", ACCOUNTS, "--tariff", tariffs[0], "--tariff", tariffs[1], "--format", "csv"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    assert len(out.strip().splitlines()) == table.num_rows + 1
+
+
+def test_naive_timestamps_need_a_zone():
+    frame = pd.read_csv(LOG, dtype=str, keep_default_na=False)
+    naive = frame.assign(timestamp=pd.to_datetime(frame["timestamp"], format="ISO8601", utc=True).dt.tz_localize(None))
+    with pytest.raises(wabill.WabillError, match="column timestamp"):
+        wabill.price(naive)
+    assert wabill.price(naive, naive_zone="UTC").counts["priced"] == 386

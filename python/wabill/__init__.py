@@ -23,7 +23,7 @@ import pyarrow as pa
 from ._wabill import WabillError
 from . import _wabill
 
-__all__ = ["price", "price_batches", "price_to_parquet", "Priced", "WabillError", "MONEY"]
+__all__ = ["price", "price_batches", "price_to_parquet", "compare", "Priced", "WabillError", "MONEY"]
 
 #: The type of money in every table wabill returns.
 MONEY = pa.decimal128(38, 10)
@@ -96,12 +96,14 @@ def price(
     sort: bool = False,
     skip_invalid: bool = False,
     group_by: Optional[Sequence[str]] = None,
+    naive_zone: Optional[str] = None,
 ) -> Priced:
     """Prices a log (or a list of logs, merged by timestamp) as ``wabill price`` does.
 
     ``accounts``, ``rates``, ``markets`` and ``tariff`` are files as the CLI takes them
     (``tariff`` may be a list: each is billed). Raises :class:`WabillError` with wabill's
     positioned message (``FILE:LINE: column NAME: ...``) for a bad row or file.
+    ``naive_zone`` is the IANA zone of timestamps written without an offset.
     """
     r = _wabill.price(
         _logs(log),
@@ -114,6 +116,7 @@ def price(
         sort=sort,
         skip_invalid=skip_invalid,
         group_by=list(group_by) if group_by is not None else None,
+        naive_zone=naive_zone,
     )
     return Priced(
         lines=r["lines"],
@@ -135,6 +138,7 @@ def price_batches(
     rates_date: Optional[str] = None,
     sort: bool = False,
     skip_invalid: bool = False,
+    naive_zone: Optional[str] = None,
 ) -> pa.RecordBatchReader:
     """The priced lines of :func:`price` as a stream: a ``pyarrow.RecordBatchReader`` whose
     batches (65,536 lines each) are priced on another thread a few batches ahead of the reader,
@@ -150,6 +154,7 @@ def price_batches(
         rates_date=rates_date,
         sort=sort,
         skip_invalid=skip_invalid,
+        naive_zone=naive_zone,
     )
     return pa.RecordBatchReader.from_batches(reader.schema, _batches(reader))
 
@@ -180,3 +185,46 @@ def _message(e: Exception) -> str:
     # The pricing thread's message, without Arrow's wrapping.
     text = str(e)
     return text.split("External error: ", 1)[-1]
+
+
+#: The columns of :func:`compare`'s table that are money.
+_COMPARISON_MONEY = ["amount", "above_cheapest", "per_active_user", "per_delivered_message"]
+
+
+def compare(
+    log: Any,
+    tariffs: Sequence[Union[str, os.PathLike]],
+    accounts: Optional[Union[str, os.PathLike]] = None,
+    rules: str = "auto",
+    rates: Optional[Union[str, os.PathLike]] = None,
+    **options: Any,
+) -> pa.Table:
+    """Bills a log under several tariffs, as ``wabill compare`` does: a row per invoice, month
+    and tariff, with its amount, whether it is the cheapest, how much above the cheapest, and
+    the amount per active user and per delivered message (money as ``decimal128(38, 10)``).
+    Takes the options of :func:`price`."""
+    import io
+
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if len(tariffs) < 2:
+        raise WabillError("compare needs at least two tariffs")
+    r = _wabill.price(
+        _logs(log),
+        accounts=_path(accounts),
+        rules=rules,
+        rates=_path(rates),
+        markets=_path(options.pop("markets", None)),
+        tariffs=_tariffs(tariffs),
+        **options,
+    )
+    text = r["comparison"].encode()
+    names = text.split(b"\n", 1)[0].decode().split(",")
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
+    table = pacsv.read_csv(io.BytesIO(text), convert_options=convert)
+    for name in _COMPARISON_MONEY:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table[name].cast(MONEY))
+    i = table.column_names.index("cheapest")
+    return table.set_column(i, "cheapest", pc.equal(table["cheapest"], "yes"))

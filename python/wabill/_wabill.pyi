@@ -19,6 +19,7 @@ def price(
     sort: bool = False,
     skip_invalid: bool = False,
     group_by: Optional[List[str]] = None,
+    naive_zone: Optional[str] = None,
 ) -> Dict[str, Any]: ...
 def price_stream(
     logs: List[Any],
@@ -30,4 +31,5 @@ def price_stream(
     rates_date: Optional[str] = None,
     sort: bool = False,
     skip_invalid: bool = False,
+    naive_zone: Optional[str] = None,
 ) -> pa.RecordBatchReader: ...
