@@ -4,8 +4,10 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 
-use arrow_array::RecordBatchReader;
+use arrow_array::{RecordBatch, RecordBatchReader};
 use csv::StringRecord;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
@@ -40,10 +42,13 @@ pub fn open_parquet_log(file: File, name: &str) -> Result<ParquetLog, Error> {
 }
 
 /// Writes priced lines as Parquet (zstd), a row group of [`LINES_BATCH`](super::arrow::LINES_BATCH)
-/// lines at a time: the columns of [`ArrowLines`].
-pub struct ParquetLinesWriter<W: Write + Send> {
+/// lines at a time: the columns of [`ArrowLines`]. The lines are built into record batches on
+/// the calling thread and encoded and written on a thread of the writer's own, a batch or two
+/// behind (encoding and compressing take longer than building).
+pub struct ParquetLinesWriter<W: Write + Send + 'static> {
     lines: ArrowLines,
-    out: ArrowWriter<W>,
+    batches: Option<SyncSender<RecordBatch>>,
+    writer: Option<JoinHandle<std::io::Result<W>>>,
 }
 
 fn parquet_io(e: parquet::errors::ParquetError) -> std::io::Error {
@@ -53,18 +58,26 @@ fn parquet_io(e: parquet::errors::ParquetError) -> std::io::Error {
     }
 }
 
-impl<W: Write + Send> ParquetLinesWriter<W> {
+impl<W: Write + Send + 'static> ParquetLinesWriter<W> {
     /// A writer of the priced lines of logs with these headers, with `extra` money columns
     /// (e.g. `aggregator_fee`).
     pub fn new(out: W, headers: &[StringRecord], extra: &[&str]) -> std::io::Result<ParquetLinesWriter<W>> {
         let lines = ArrowLines::new(headers, extra);
         let props =
             WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
-        let out = ArrowWriter::try_new(out, lines.schema(), Some(props)).map_err(parquet_io)?;
-        Ok(ParquetLinesWriter { lines, out })
+        let mut out = ArrowWriter::try_new(out, lines.schema(), Some(props)).map_err(parquet_io)?;
+        let (batches, received) = sync_channel::<RecordBatch>(1);
+        let writer = std::thread::spawn(move || {
+            for batch in received {
+                out.write(&batch).map_err(parquet_io)?;
+            }
+            out.into_inner().map_err(parquet_io)
+        });
+        Ok(ParquetLinesWriter { lines, batches: Some(batches), writer: Some(writer) })
     }
 
-    /// Writes a priced row's line, with its extra columns' values.
+    /// Writes a priced row's line, with its extra columns' values. A value that does not fit
+    /// the columns' types is an error at the row; the outer result is the writing's.
     pub fn write(
         &mut self,
         row: &Row,
@@ -72,16 +85,34 @@ impl<W: Write + Send> ParquetLinesWriter<W> {
         extra: &[Option<Decimal>],
     ) -> Result<std::io::Result<()>, Error> {
         Ok(match self.lines.push(row, line, extra)? {
-            Some(batch) => self.out.write(&batch).map_err(parquet_io),
+            Some(batch) => self.send(batch),
             None => Ok(()),
         })
+    }
+
+    fn send(&mut self, batch: RecordBatch) -> std::io::Result<()> {
+        let sent = self.batches.as_ref().map(|b| b.send(batch).is_ok());
+        match sent {
+            Some(true) => Ok(()),
+            // The writing thread ended: its error.
+            _ => self.join().map(drop),
+        }
+    }
+
+    fn join(&mut self) -> std::io::Result<W> {
+        self.batches = None;
+        match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Err(std::io::Error::other("the writer has failed before")),
+        }
     }
 
     /// Writes the lines waiting and the footer; the output.
     pub fn into_inner(mut self) -> std::io::Result<W> {
         if let Some(batch) = self.lines.finish() {
-            self.out.write(&batch).map_err(parquet_io)?;
+            self.send(batch)?;
         }
-        self.out.into_inner().map_err(parquet_io)
+        self.join()
     }
 }
