@@ -7,19 +7,21 @@ returns the priced lines as Arrow. The lines are those of one process pricing th
 
     python examples/spark_price.py LOG.csv ACCOUNTS.csv OUT_DIR [--master local[2]]
 
-On a cluster: install the wheel (``pip install wabill``, or ``maturin build --release`` and
-ship the wheel) on every executor, give the accounts file to every worker (``--files
-accounts.csv``, read where ``SparkFiles.get`` says), and ``spark-submit`` this script with
-the log's path on shared storage (``s3://…/log.parquet``).
+On a cluster: install the package on every executor (the wheel of ``maturin build --release
+-m python/Cargo.toml``), and ``spark-submit`` this script with the log on shared storage
+(``s3://…/log/``); it ships the accounts file to every worker (``SparkContext.addFile``).
+A tariff (``--tariff``) must be at the same path on every worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Optional
 
 import pyarrow as pa
+from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession, functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -47,12 +49,15 @@ def price_by_portfolio(
     log: DataFrame,
     accounts: str,
     tariff: Optional[str] = None,
-    accounts_on_workers: Optional[str] = None,
+    shipped: bool = False,
 ) -> DataFrame:
     """The priced lines of ``log`` (wabill's log columns, as strings or a timestamp), a
-    portfolio a group; the input columns come first, then ``portfolio``, then wabill's."""
+    portfolio a group; the input columns come first, then ``portfolio``, then wabill's.
+
+    ``accounts`` is read by the driver; the workers read the same path, or, when ``shipped``,
+    the copy ``SparkContext.addFile`` (or ``spark-submit --files``) gave each of them."""
     grouped = with_portfolio(spark, log, accounts)
-    on_workers = accounts_on_workers or accounts
+    name = os.path.basename(accounts)
     # The lines' schema: wabill's columns after the input's, as wabill gives them for no rows.
     schema = wabill.price(grouped.limit(0).toArrow(), accounts=accounts, tariff=tariff).lines.schema
 
@@ -60,7 +65,8 @@ def price_by_portfolio(
         # The group's rows in the log's order (a sorted log's: wabill prices ties of timestamp
         # in input order).
         group = group.sort_by(SEQ)
-        return wabill.price(group, accounts=on_workers, tariff=tariff).lines
+        on_worker = SparkFiles.get(name) if shipped else accounts
+        return wabill.price(group, accounts=on_worker, tariff=tariff).lines
 
     return grouped.groupBy("portfolio").applyInArrow(price, from_arrow_schema(schema))
 
@@ -73,12 +79,16 @@ def main() -> None:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--tariff")
     args = parser.parse_args()
+    if args.master.startswith("local"):
+        # Local workers run this interpreter, which has the package.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = SparkSession.builder.master(args.master).appName("wabill").getOrCreate()
     if args.log.endswith(".parquet"):
         log = spark.read.parquet(args.log)
     else:
         log = spark.read.csv(args.log, header=True)
-    lines = price_by_portfolio(spark, log, os.path.abspath(args.accounts), args.tariff)
+    spark.sparkContext.addFile(os.path.abspath(args.accounts))
+    lines = price_by_portfolio(spark, log, os.path.abspath(args.accounts), args.tariff, shipped=True)
     lines.write.mode("overwrite").parquet(args.out)
     spark.stop()
 
