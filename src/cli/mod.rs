@@ -291,7 +291,8 @@ fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
 
 /// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
 /// name): several members one after the other are read as one stream, as `gzip -d` does. Any
-/// other file is read as it is, without a buffer of its own (the readers have theirs).
+/// other file is read as it is, without a buffer of its own (the readers have theirs); a
+/// Parquet file (by its name or its first four bytes) as the CSV log it stands for.
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
     let mut reader: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
