@@ -57,6 +57,18 @@ pub mod log {
     pub use crate::io::webhook::{
         MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader, COLUMNS as WEBHOOK_COLUMNS,
     };
+
+    /// Logs and priced lines as Arrow record batches (feature `arrow`).
+    #[cfg(feature = "arrow")]
+    pub use crate::io::arrow::{ArrowLines, ArrowLog, LINES_BATCH, MONEY};
+    /// Parquet logs and priced lines (feature `parquet`).
+    #[cfg(feature = "parquet")]
+    pub use crate::io::parquet::{is_parquet, open_parquet_log, ParquetLinesWriter, ParquetLog};
+    #[cfg(feature = "parquet")]
+    pub use parquet;
+    /// The Arrow and Parquet crates whose types the Arrow and Parquet functions take.
+    #[cfg(feature = "arrow")]
+    pub use {arrow_array, arrow_schema};
 }
 
 /// The README's Rust examples, compiled and run as doctests.

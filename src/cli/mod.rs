@@ -299,9 +299,25 @@ pub fn is_broken_pipe(e: &Error) -> bool {
     false
 }
 
+/// A Parquet log (by its name, or its first bytes `PAR1`), read as the CSV log it stands for.
+#[cfg(feature = "parquet")]
+fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    Ok(Box::new(wabill::log::open_parquet_log(file, path)?))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
+    let e = io::Error::other(
+        "a Parquet file, and this wabill was built without Parquet (cargo install --features parquet)",
+    );
+    Err(io_error(path, e))
+}
+
 /// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
 /// name): several members one after the other are read as one stream, as `gzip -d` does. Any
-/// other file is read as it is, without a buffer of its own (the readers have theirs).
+/// other file is read as it is, without a buffer of its own (the readers have theirs); a
+/// Parquet file (by its name or its first four bytes) as the CSV log it stands for.
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
     open_counting(path, None)
 }
@@ -313,10 +329,13 @@ fn open_counting(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<Box<dyn Re
     } else {
         Box::new(File::open(path).map_err(|e| io_error(path, e))?)
     };
+    if path != "-" && path.to_ascii_lowercase().ends_with(".parquet") {
+        return open_parquet(path);
+    }
     if let Some(read) = read {
         reader = Box::new(progress::Counting { inner: reader, read: read.clone() });
     }
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {
         match reader.read(&mut magic[n..]) {
@@ -326,8 +345,11 @@ fn open_counting(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<Box<dyn Re
             Err(e) => return Err(io_error(path, e)),
         }
     }
+    if path != "-" && magic == *b"PAR1" {
+        return open_parquet(path);
+    }
     let whole = io::Cursor::new(magic).take(n as u64).chain(reader);
-    if magic == [0x1f, 0x8b] {
+    if magic[..2] == [0x1f, 0x8b] {
         return Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)));
     }
     Ok(Box::new(whole))

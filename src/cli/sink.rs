@@ -16,7 +16,7 @@ use super::{csv_io, io_error};
 pub(super) struct PriceSink {
     /// Where the priced lines go, until the logs' headers are known.
     pub(super) lines_to: Option<Output>,
-    lines: Option<(LinesWriter<Background<Output>>, String)>,
+    lines: Option<(Lines, String)>,
     pub(super) rejects_to: Option<Output>,
     rejects: Option<(RejectsWriter<Output>, String)>,
     /// Rejections reported on stderr when there is no rejects file.
@@ -38,6 +38,15 @@ pub(super) struct PriceSink {
     pub(super) progress: Option<Progress>,
 }
 
+/// The priced lines' writer: CSV, or Parquet for a file named `*.parquet`. One of them a run:
+/// its size is no matter.
+#[allow(clippy::large_enum_variant)]
+enum Lines {
+    Csv(LinesWriter<Background<Output>>),
+    #[cfg(feature = "parquet")]
+    Parquet(wabill::log::ParquetLinesWriter<Output>),
+}
+
 const SHOWN_REJECTIONS: u64 = 20;
 
 /// How many businesses missing from the accounts file, or from the log, are named on stderr.
@@ -48,23 +57,29 @@ impl Sink for PriceSink {
         self.columns_at = summary_columns(&self.summary, headers, &self.logs)?;
         if let Some(out) = self.lines_to.take() {
             let name = out.name();
-            let mut extra: Vec<&str> = Vec::new();
-            if !self.billings.is_empty() {
-                extra.push("aggregator_fee");
+            let fee: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
+            #[cfg(feature = "parquet")]
+            if name.to_ascii_lowercase().ends_with(".parquet") {
+                if self.explainer.is_some() {
+                    let e = std::io::Error::other("--explain writes its sentences to CSV lines, not Parquet");
+                    return Err(io_error(&name, e));
+                }
+                let w = wabill::log::ParquetLinesWriter::new(out, headers, fee)
+                    .map_err(|e| io_error(&name, e))?;
+                self.lines = Some((Lines::Parquet(w), name));
+                return self.begin_rejects(headers);
             }
+            let mut extra = fee.to_vec();
             if self.explainer.is_some() {
                 extra.extend(EXPLAIN_COLUMNS);
             }
-            let w = LinesWriter::new(Background::new(out), headers, &extra)
-                .map_err(|e| io_error(&name, csv_io(e)))?;
+            let w = Lines::Csv(
+                LinesWriter::new(Background::new(out), headers, &extra)
+                    .map_err(|e| io_error(&name, csv_io(e)))?,
+            );
             self.lines = Some((w, name));
         }
-        if let Some(out) = self.rejects_to.take() {
-            let name = out.name();
-            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
-            self.rejects = Some((w, name));
-        }
-        Ok(())
+        self.begin_rejects(headers)
     }
 
     fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
@@ -76,7 +91,7 @@ impl Sink for PriceSink {
                 fee.get_or_insert(f);
             }
         }
-        if let Some((w, name)) = &mut self.lines {
+        if let Some((Lines::Csv(w), name)) = &mut self.lines {
             self.buf.clear();
             if let Some(fee) = fee {
                 std::fmt::Write::write_fmt(&mut self.buf, format_args!("{}", fee.normalize()))
@@ -95,6 +110,11 @@ impl Sink for PriceSink {
                 }
             }
             .map_err(|e| io_error(&*name, csv_io(e)))?;
+        }
+        #[cfg(feature = "parquet")]
+        if let Some((Lines::Parquet(w), name)) = &mut self.lines {
+            let extra: &[Option<wabill::Decimal>] = if self.billings.is_empty() { &[] } else { &[fee] };
+            w.write(row, line, extra)?.map_err(|e| io_error(&*name, e))?;
         }
         if self.columns_at.is_empty() {
             return self.summary.add(line).map_err(|p| p.at(row.position()));
@@ -129,6 +149,15 @@ impl Sink for PriceSink {
 }
 
 impl PriceSink {
+    fn begin_rejects(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        if let Some(out) = self.rejects_to.take() {
+            let name = out.name();
+            let w = RejectsWriter::new(out, headers).map_err(|e| io_error(&name, csv_io(e)))?;
+            self.rejects = Some((w, name));
+        }
+        Ok(())
+    }
+
     pub(super) fn new(summary: Summary, billings: Vec<Billing>) -> PriceSink {
         PriceSink {
             lines_to: None,
@@ -149,8 +178,13 @@ impl PriceSink {
 
     /// Completes the output files.
     pub(super) fn finish(self) -> Result<(Summary, Vec<Billing>), Error> {
-        if let Some((w, name)) = self.lines {
-            w.into_inner().and_then(Background::into_inner).map_err(|e| io_error(&name, e))?.finish()?;
+        match self.lines {
+            Some((Lines::Csv(w), name)) => {
+                w.into_inner().and_then(Background::into_inner).map_err(|e| io_error(&name, e))?.finish()?
+            }
+            #[cfg(feature = "parquet")]
+            Some((Lines::Parquet(w), name)) => w.into_inner().map_err(|e| io_error(&name, e))?.finish()?,
+            None => {}
         }
         if let Some((w, name)) = self.rejects {
             w.into_inner().map_err(|e| io_error(&name, e))?.finish()?;

@@ -1,10 +1,15 @@
 //! The boundary with files: CSV logs read into events, priced in a two-thread pipeline, and
-//! priced lines and rejected rows written back as CSV.
+//! priced lines and rejected rows written back as CSV; with the `arrow` and `parquet`
+//! features, logs and priced lines as Arrow record batches and Parquet files too.
 
 pub(crate) mod aliases;
+#[cfg(feature = "arrow")]
+pub(crate) mod arrow;
 pub(crate) mod batch;
 pub(crate) mod lines;
 pub(crate) mod log;
+#[cfg(feature = "parquet")]
+pub(crate) mod parquet;
 pub(crate) mod pipeline;
 pub(crate) mod timestamp;
 pub(crate) mod webhook;

@@ -150,7 +150,7 @@ fn the_readme_shows_current_output() {
     assert!(readme.contains(lines.stdout.trim_end()), "README's priced lines are stale:\n{}", lines.stdout);
     let summary = wabill(&["price", "fixtures/readme/log.csv", "--group-by", "category,type"]);
     assert!(readme.contains(summary.stdout.trim_end()), "README's summary is stale:\n{}", summary.stdout);
-    assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\ncargo test\n"));
+    assert!(readme.contains("cargo run --release -- price fixtures/example/log.csv --accounts fixtures/example/accounts.csv\n./test.sh\n"));
     let example = wabill(&EXAMPLE);
     assert!(
         readme.contains(&format!("`{}`", example.stderr.trim_end())),

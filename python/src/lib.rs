@@ -1,0 +1,509 @@
+//! Python bindings of wabill (the module `wabill._wabill`, wrapped by `wabill/__init__.py`):
+//! logs in as paths or Arrow streams, priced lines, summary and invoices out as Arrow record
+//! batches, every error a `wabill.WabillError` with wabill's positioned message.
+
+use std::fs::File;
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+use arrow::array::builder::{Decimal128Builder, StringBuilder, UInt64Builder};
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchReader, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::ffi_stream::RecordBatchStreamReader;
+use arrow::pyarrow::{FromPyArrow, IntoPyArrow};
+use csv::StringRecord;
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use wabill::billing::{Billing, Tariff};
+use wabill::log::{price_logs, ArrowLines, ArrowLog, Counts, LogInput, ReadOptions, Row, Sink, MONEY};
+use wabill::report::{GroupBy, Summary, Totals};
+use wabill::{
+    Accounts, Decimal, Engine, Error, Markets, NaiveDate, Options, Pricebook, PricedLine, RateCard,
+    RuleChoice,
+};
+
+create_exception!(
+    _wabill,
+    WabillError,
+    PyValueError,
+    "A bad log, configuration or file: wabill's message, positioned."
+);
+
+/// wabill's error as a Python exception: its message and its causes, as the CLI prints them.
+fn py_err(e: &Error) -> PyErr {
+    WabillError::new_err(py_message(e))
+}
+
+fn arrow_err(e: ArrowError) -> PyErr {
+    WabillError::new_err(e.to_string())
+}
+
+/// A log as Python gives it: a path, or an Arrow stream and its name for messages.
+enum Log {
+    Path(String),
+    Stream(RecordBatchStreamReader, String),
+}
+
+impl Log {
+    fn open(self) -> Result<LogInput<Box<dyn Read + Send>>, Error> {
+        Ok(match self {
+            Log::Path(path) => {
+                let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+                let mut first = [0u8; 4];
+                let n = (&file).read(&mut first).map_err(|e| Error::io(&path, e))?;
+                let reader: Box<dyn Read + Send> = if wabill::log::is_parquet(&path, &first[..n]) {
+                    Box::new(wabill::log::open_parquet_log(file, &path)?)
+                } else {
+                    let head = std::io::Cursor::new(first).take(n as u64);
+                    Box::new(head.chain(file))
+                };
+                LogInput { name: path, reader }
+            }
+            Log::Stream(stream, name) => {
+                let schema = stream.schema();
+                LogInput { name, reader: Box::new(ArrowLog::new(schema, stream)) }
+            }
+        })
+    }
+}
+
+/// How to price: the pricebook, the engine's options, how logs are read, the tariffs.
+struct Config {
+    book: Arc<Pricebook>,
+    options: Options,
+    read: ReadOptions,
+    tariffs: Vec<Tariff>,
+    group_by: Vec<GroupBy>,
+}
+
+fn read_text(path: &str) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+impl Config {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        accounts: Option<String>,
+        rules: &str,
+        rates: Option<String>,
+        markets: Option<String>,
+        tariffs: Vec<String>,
+        rates_date: Option<String>,
+        sort: bool,
+        skip_invalid: bool,
+        group_by: Option<Vec<String>>,
+        naive_zone: Option<String>,
+    ) -> Result<Config, Error> {
+        let naive_zone = match naive_zone {
+            Some(z) => Some(z.parse::<wabill::Tz>().map_err(|_| {
+                Error::io("naive_zone", std::io::Error::other(format!("not an IANA time zone: {z}")))
+            })?),
+            None => None,
+        };
+        let markets = match markets {
+            Some(p) => Markets::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
+            None => Markets::embedded(),
+        };
+        let card = match rates {
+            Some(p) => RateCard::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
+            None => RateCard::embedded(),
+        };
+        let accounts = match accounts {
+            Some(p) => Accounts::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
+            None => Accounts::default(),
+        };
+        let rules: RuleChoice = rules.parse()?;
+        let rates_date = match rates_date {
+            Some(d) => Some(d.parse::<NaiveDate>().map_err(|_| {
+                Error::io("rates_date", std::io::Error::other(format!("not a date (YYYY-MM-DD): {d}")))
+            })?),
+            None => None,
+        };
+        let options = Options::builder().rules(rules).rates_date(rates_date).build()?;
+        let tariffs =
+            tariffs.iter().map(|p| Tariff::from_toml(&read_text(p)?, p)).collect::<Result<_, _>>()?;
+        let group_by = match group_by {
+            Some(keys) => keys.iter().map(|k| k.parse()).collect::<Result<_, Error>>()?,
+            None => GroupBy::DEFAULT.to_vec(),
+        };
+        Ok(Config {
+            book: Pricebook::new(markets, &card, accounts).into(),
+            options,
+            read: ReadOptions { sort, skip_invalid, naive_zone, ..ReadOptions::default() },
+            tariffs,
+            group_by,
+        })
+    }
+}
+
+/// Where the priced batches go: kept, or sent to a reader on another thread.
+enum Out {
+    Keep(Vec<RecordBatch>),
+    Send(SyncSender<Message>),
+}
+
+/// What the pricing thread of a stream sends.
+enum Message {
+    Schema(SchemaRef),
+    Batch(RecordBatch),
+    Failed(String),
+}
+
+/// The sink of a run from Python: priced lines as record batches, the summary, the tariffs'
+/// billings, the rejected rows.
+struct PySink {
+    lines: Option<ArrowLines>,
+    out: Out,
+    summary: Summary,
+    billings: Vec<Billing>,
+    rejects: Vec<(String, u64, String)>,
+}
+
+impl PySink {
+    fn emit(&mut self, batch: RecordBatch) -> Result<(), Error> {
+        match &mut self.out {
+            Out::Keep(batches) => batches.push(batch),
+            Out::Send(to) => to
+                .send(Message::Batch(batch))
+                .map_err(|_| Error::io("<stream>", std::io::Error::other("the reader was closed")))?,
+        }
+        Ok(())
+    }
+}
+
+impl Sink for PySink {
+    fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
+        let lines = ArrowLines::new(headers, extra);
+        if let Out::Send(to) = &self.out {
+            let _ = to.send(Message::Schema(lines.schema()));
+        }
+        self.lines = Some(lines);
+        Ok(())
+    }
+
+    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
+        let mut fee = None;
+        if !self.billings.is_empty() {
+            let event = row.event().expect("a priced row has its event");
+            for b in &mut self.billings {
+                let f = b.add(&event, line)?;
+                fee.get_or_insert(f);
+            }
+        }
+        let extra: &[Option<Decimal>] = if self.billings.is_empty() { &[] } else { &[fee] };
+        let lines = self.lines.as_mut().expect("begun");
+        if let Some(batch) = lines.push(row, line, extra)? {
+            self.emit(batch)?;
+        }
+        self.summary.add(line).map_err(|e| e.at(row.position()))
+    }
+
+    fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
+        self.rejects.push((row.file().to_string(), row.line(), error.to_string()));
+        Ok(())
+    }
+}
+
+/// Prices the logs into the sink.
+fn run(logs: Vec<Log>, config: &Config, sink: &mut PySink) -> Result<Counts, Error> {
+    let inputs = logs.into_iter().map(Log::open).collect::<Result<Vec<_>, Error>>()?;
+    let mut engine = Engine::new(config.book.clone(), config.options.clone());
+    let counts = price_logs(inputs, &mut engine, &config.read, sink)?;
+    if let Some(batch) = sink.lines.as_mut().and_then(ArrowLines::finish) {
+        sink.emit(batch)?;
+    }
+    Ok(counts)
+}
+
+fn logs_of(logs: &Bound<PyAny>) -> PyResult<Vec<Log>> {
+    let list: Vec<Bound<PyAny>> = logs.extract()?;
+    list.iter()
+        .enumerate()
+        .map(|(i, log)| {
+            if let Ok(path) = log.extract::<std::path::PathBuf>() {
+                return Ok(Log::Path(path.display().to_string()));
+            }
+            let name = if list.len() == 1 { "<arrow>".to_string() } else { format!("<arrow {}>", i + 1) };
+            Ok(Log::Stream(RecordBatchStreamReader::from_pyarrow_bound(log)?, name))
+        })
+        .collect()
+}
+
+fn table<'py>(py: Python<'py>, schema: SchemaRef, batches: Vec<RecordBatch>) -> PyResult<Bound<'py, PyAny>> {
+    arrow::pyarrow::Table::try_new(batches, schema).map_err(arrow_err)?.into_pyarrow(py)
+}
+
+/// The summary's groups as a record batch: the grouping's keys, the currency, the counts, the
+/// charge.
+fn summary_batch(summary: &Summary) -> Result<RecordBatch, ArrowError> {
+    let keys: Vec<String> = summary.grouping().iter().map(|k| k.to_string()).collect();
+    let groups = summary.groups();
+    let mut fields: Vec<Field> = keys.iter().map(|k| Field::new(k, DataType::Utf8, false)).collect();
+    fields.push(Field::new("currency", DataType::Utf8, false));
+    for n in ["lines", "charged", "unverified"] {
+        fields.push(Field::new(n, DataType::UInt64, false));
+    }
+    fields.push(Field::new("charge", MONEY, false));
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for k in 0..keys.len() {
+        columns.push(Arc::new(StringArray::from_iter_values(groups.iter().map(|g| g.keys[k].clone()))));
+    }
+    columns.push(Arc::new(StringArray::from_iter_values(groups.iter().map(|g| g.currency.code()))));
+    let counts: [fn(&Totals) -> u64; 3] = [|t| t.lines, |t| t.charged, |t| t.unverified];
+    for count in counts {
+        let mut b = UInt64Builder::new();
+        groups.iter().for_each(|g| b.append_value(count(&g.totals)));
+        columns.push(Arc::new(b.finish()));
+    }
+    let mut charge = Decimal128Builder::new().with_data_type(MONEY);
+    for g in &groups {
+        charge.append_value(money(g.totals.charge)?);
+    }
+    columns.push(Arc::new(charge.finish()));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// An amount as `decimal128(38, 10)`.
+fn money(d: Decimal) -> Result<i128, ArrowError> {
+    let mut d = d.normalize();
+    if d.scale() > 10 {
+        return Err(ArrowError::InvalidArgumentError(format!("{d}: more than 10 decimals")));
+    }
+    d.rescale(10);
+    Ok(d.mantissa())
+}
+
+/// A tariff's invoice lines as a record batch (docs/rules.md §8's columns).
+fn invoices_batch(billing: &Billing) -> Result<RecordBatch, PyErr> {
+    let invoices = billing.invoices().map_err(|e| py_err(&e))?;
+    let text = |n: &str| Field::new(n, DataType::Utf8, false);
+    let schema = Schema::new(vec![
+        text("invoice"),
+        text("month"),
+        text("currency"),
+        text("part"),
+        Field::new("quantity", MONEY, false),
+        Field::new("unit_price", MONEY, true),
+        Field::new("amount", MONEY, false),
+        text("description"),
+    ]);
+    let [mut invoice, mut month, mut currency, mut part, mut description] =
+        std::array::from_fn(|_| StringBuilder::new());
+    let [mut quantity, mut unit_price, mut amount] =
+        std::array::from_fn(|_| Decimal128Builder::new().with_data_type(MONEY));
+    for inv in &invoices {
+        for l in &inv.lines {
+            invoice.append_value(&*inv.unit);
+            month.append_value(inv.month.to_string());
+            currency.append_value(inv.currency.code());
+            part.append_value(l.part.as_str());
+            quantity.append_value(money(l.quantity).map_err(arrow_err)?);
+            unit_price.append_option(l.unit_price.map(money).transpose().map_err(arrow_err)?);
+            amount.append_value(money(l.amount).map_err(arrow_err)?);
+            description.append_value(&l.description);
+        }
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(invoice.finish()),
+        Arc::new(month.finish()),
+        Arc::new(currency.finish()),
+        Arc::new(part.finish()),
+        Arc::new(quantity.finish()),
+        Arc::new(unit_price.finish()),
+        Arc::new(amount.finish()),
+        Arc::new(description.finish()),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(arrow_err)
+}
+
+fn counts_dict<'py>(py: Python<'py>, counts: &Counts) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("rows", counts.rows)?;
+    d.set_item("priced", counts.priced)?;
+    d.set_item("rejected", counts.rejected)?;
+    d.set_item("duplicates", counts.duplicates)?;
+    Ok(d)
+}
+
+/// Prices logs; a dict of `lines`, `summary`, `invoices` (one table per tariff), `counts` and
+/// `rejects`.
+#[pyfunction]
+#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, group_by=None, naive_zone=None))]
+#[allow(clippy::too_many_arguments)]
+fn price<'py>(
+    py: Python<'py>,
+    logs: &Bound<'py, PyAny>,
+    accounts: Option<String>,
+    rules: &str,
+    rates: Option<String>,
+    markets: Option<String>,
+    tariffs: Vec<String>,
+    rates_date: Option<String>,
+    sort: bool,
+    skip_invalid: bool,
+    group_by: Option<Vec<String>>,
+    naive_zone: Option<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let logs = logs_of(logs)?;
+    let config = Config::new(
+        accounts,
+        rules,
+        rates,
+        markets,
+        tariffs,
+        rates_date,
+        sort,
+        skip_invalid,
+        group_by,
+        naive_zone,
+    )
+    .map_err(|e| py_err(&e))?;
+    let billings = config.tariffs.iter().cloned().map(Billing::new).collect::<Result<Vec<_>, Error>>();
+    let mut sink = PySink {
+        lines: None,
+        out: Out::Keep(Vec::new()),
+        summary: Summary::new(&config.group_by),
+        billings: billings.map_err(|e| py_err(&e))?,
+        rejects: Vec::new(),
+    };
+    let counts = py.detach(|| run(logs, &config, &mut sink)).map_err(|e| py_err(&e))?;
+    let schema = match &sink.lines {
+        Some(l) => l.schema(),
+        None => Arc::new(Schema::empty()),
+    };
+    let Out::Keep(batches) = std::mem::replace(&mut sink.out, Out::Keep(Vec::new())) else { unreachable!() };
+    let result = PyDict::new(py);
+    result.set_item("lines", table(py, schema, batches)?)?;
+    let summary = summary_batch(&sink.summary).map_err(arrow_err)?;
+    result.set_item("summary", table(py, summary.schema(), vec![summary])?)?;
+    let invoices = sink
+        .billings
+        .iter()
+        .map(|b| {
+            let batch = invoices_batch(b)?;
+            Ok((b.tariff().name.clone(), table(py, batch.schema(), vec![batch])?))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    result.set_item("invoices", invoices)?;
+    if sink.billings.len() > 1 {
+        let comparison = wabill::billing::compare(&sink.billings).map_err(|e| py_err(&e))?;
+        let mut text = Vec::new();
+        wabill::report::Render::csv(&comparison, &mut text)
+            .map_err(|e| py_err(&Error::io("<comparison>", e)))?;
+        result.set_item("comparison", String::from_utf8_lossy(&text).into_owned())?;
+    }
+    result.set_item("counts", counts_dict(py, &counts)?)?;
+    result.set_item("rejects", sink.rejects.clone())?;
+    Ok(result)
+}
+
+/// The priced lines of a run on another thread, a record batch at a time.
+struct Stream {
+    schema: SchemaRef,
+    batches: Receiver<Message>,
+}
+
+impl Iterator for Stream {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.batches.recv().ok()? {
+            Message::Batch(b) => Some(Ok(b)),
+            Message::Failed(e) => Some(Err(ArrowError::ExternalError(e.into()))),
+            Message::Schema(_) => self.next(),
+        }
+    }
+}
+
+impl RecordBatchReader for Stream {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+/// Prices logs on another thread; a `pyarrow.RecordBatchReader` of the priced lines, a batch
+/// of 65,536 lines at a time, a few batches ahead of the reader: memory as the CLI's.
+#[pyfunction]
+#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, naive_zone=None))]
+#[allow(clippy::too_many_arguments)]
+fn price_stream<'py>(
+    py: Python<'py>,
+    logs: &Bound<'py, PyAny>,
+    accounts: Option<String>,
+    rules: &str,
+    rates: Option<String>,
+    markets: Option<String>,
+    tariffs: Vec<String>,
+    rates_date: Option<String>,
+    sort: bool,
+    skip_invalid: bool,
+    naive_zone: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let logs = logs_of(logs)?;
+    let config = Config::new(
+        accounts,
+        rules,
+        rates,
+        markets,
+        tariffs,
+        rates_date,
+        sort,
+        skip_invalid,
+        None,
+        naive_zone,
+    )
+    .map_err(|e| py_err(&e))?;
+    let billings = config
+        .tariffs
+        .iter()
+        .cloned()
+        .map(Billing::new)
+        .collect::<Result<Vec<_>, Error>>()
+        .map_err(|e| py_err(&e))?;
+    let (to, from) = sync_channel(2);
+    std::thread::spawn(move || {
+        let mut sink = PySink {
+            lines: None,
+            out: Out::Send(to.clone()),
+            summary: Summary::new(&[]),
+            billings,
+            rejects: Vec::new(),
+        };
+        if let Err(e) = run(logs, &config, &mut sink) {
+            let message = py_message(&e);
+            let _ = to.send(Message::Failed(message));
+        }
+    });
+    let (first, from) = py.detach(move || (from.recv(), from));
+    let schema = match first {
+        Ok(Message::Schema(s)) => s,
+        Ok(Message::Failed(e)) => return Err(WabillError::new_err(e)),
+        _ => return Err(WabillError::new_err("the pricing thread ended without a schema")),
+    };
+    let stream: Box<dyn RecordBatchReader + Send> = Box::new(Stream { schema, batches: from });
+    stream.into_pyarrow(py)
+}
+
+fn py_message(e: &Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    message
+}
+
+#[pymodule]
+fn _wabill(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("WabillError", m.py().get_type::<WabillError>())?;
+    m.add_function(wrap_pyfunction!(price, m)?)?;
+    m.add_function(wrap_pyfunction!(price_stream, m)?)?;
+    Ok(())
+}

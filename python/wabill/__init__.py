@@ -1,0 +1,230 @@
+"""wabill prices recorded WhatsApp Business message logs under Meta's pricing rules of each era
+and an aggregator's tariff, and explains every charge.
+
+A log is a path (CSV, Meta's webhooks as NDJSON, Parquet), a pyarrow Table or
+RecordBatchReader, a pandas or Polars DataFrame, or anything with ``__arrow_c_stream__``; its
+columns are wabill's log columns (``timestamp``, ``business``, ``user``, ``direction``, and the
+optional ones). Priced lines come back as Arrow: every input column, then wabill's, money as
+``decimal128(38, 10)``, the ``timestamp`` as ``timestamp[us, UTC]``.
+
+>>> import wabill
+>>> priced = wabill.price("fixtures/example/log.csv", accounts="fixtures/example/accounts.csv")  # doctest: +SKIP
+>>> priced.lines.group_by("pricing_type").aggregate([("charge", "sum")])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from ._wabill import WabillError
+from . import _wabill
+
+__all__ = ["price", "price_batches", "price_to_parquet", "compare", "Priced", "WabillError", "MONEY"]
+
+#: The type of money in every table wabill returns.
+MONEY = pa.decimal128(38, 10)
+
+
+@dataclass(frozen=True)
+class Priced:
+    """What :func:`price` returns."""
+
+    #: The priced lines: every input column, then wabill's (rules, pricing_model,
+    #: pricing_type, pricing_category, market, country, tier, rate, rate_verified, charge,
+    #: currency, and aggregator_fee with a tariff).
+    lines: pa.Table
+    #: Counts and charges by the grouping's keys (default: month, business, market,
+    #: category, type) and currency.
+    summary: pa.Table
+    #: Each tariff's invoice lines, by the tariff's name.
+    invoices: Dict[str, pa.Table] = field(default_factory=dict)
+    #: rows read = priced + rejected; duplicates are priced lines.
+    counts: Dict[str, int] = field(default_factory=dict)
+    #: The rows skipped (with ``skip_invalid``): (file, line, message).
+    rejects: List[tuple] = field(default_factory=list)
+
+
+def _stream(log: Any) -> Any:
+    """A log as the native module takes it: a path, or an Arrow C stream."""
+    if isinstance(log, (str, os.PathLike)):
+        return os.fspath(log)
+    if isinstance(log, pa.Table):
+        return log.to_reader()
+    if isinstance(log, (pa.RecordBatchReader, pa.RecordBatch)):
+        return log if isinstance(log, pa.RecordBatchReader) else pa.Table.from_batches([log]).to_reader()
+    module = type(log).__module__.split(".")[0]
+    if module == "pandas":
+        return pa.Table.from_pandas(log, preserve_index=False).to_reader()
+    if module == "polars":
+        return log.to_arrow().to_reader()
+    if hasattr(log, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(log)
+    raise TypeError(f"a log is a path, a pyarrow Table or RecordBatchReader, or a DataFrame, not {type(log).__name__}")
+
+
+def _logs(log: Any) -> List[Any]:
+    if isinstance(log, (list, tuple)):
+        return [_stream(one) for one in log]
+    return [_stream(log)]
+
+
+def _path(p: Optional[Union[str, os.PathLike]]) -> Optional[str]:
+    return None if p is None else os.fspath(p)
+
+
+def _tariffs(tariff: Any) -> List[str]:
+    if tariff is None:
+        return []
+    if isinstance(tariff, (str, os.PathLike)):
+        return [os.fspath(tariff)]
+    return [os.fspath(t) for t in tariff]
+
+
+def price(
+    log: Any,
+    accounts: Optional[Union[str, os.PathLike]] = None,
+    rules: str = "auto",
+    rates: Optional[Union[str, os.PathLike]] = None,
+    tariff: Any = None,
+    *,
+    markets: Optional[Union[str, os.PathLike]] = None,
+    rates_date: Optional[str] = None,
+    sort: bool = False,
+    skip_invalid: bool = False,
+    group_by: Optional[Sequence[str]] = None,
+    naive_zone: Optional[str] = None,
+) -> Priced:
+    """Prices a log (or a list of logs, merged by timestamp) as ``wabill price`` does.
+
+    ``accounts``, ``rates``, ``markets`` and ``tariff`` are files as the CLI takes them
+    (``tariff`` may be a list: each is billed). Raises :class:`WabillError` with wabill's
+    positioned message (``FILE:LINE: column NAME: ...``) for a bad row or file.
+    ``naive_zone`` is the IANA zone of timestamps written without an offset.
+    """
+    r = _wabill.price(
+        _logs(log),
+        accounts=_path(accounts),
+        rules=rules,
+        rates=_path(rates),
+        markets=_path(markets),
+        tariffs=_tariffs(tariff),
+        rates_date=rates_date,
+        sort=sort,
+        skip_invalid=skip_invalid,
+        group_by=list(group_by) if group_by is not None else None,
+        naive_zone=naive_zone,
+    )
+    return Priced(
+        lines=r["lines"],
+        summary=r["summary"],
+        invoices=dict(r["invoices"]),
+        counts=dict(r["counts"]),
+        rejects=list(r["rejects"]),
+    )
+
+
+def price_batches(
+    log: Any,
+    accounts: Optional[Union[str, os.PathLike]] = None,
+    rules: str = "auto",
+    rates: Optional[Union[str, os.PathLike]] = None,
+    tariff: Any = None,
+    *,
+    markets: Optional[Union[str, os.PathLike]] = None,
+    rates_date: Optional[str] = None,
+    sort: bool = False,
+    skip_invalid: bool = False,
+    naive_zone: Optional[str] = None,
+) -> pa.RecordBatchReader:
+    """The priced lines of :func:`price` as a stream: a ``pyarrow.RecordBatchReader`` whose
+    batches (65,536 lines each) are priced on another thread a few batches ahead of the reader,
+    so that memory stays as the CLI's whatever the log's size. A bad row raises
+    :class:`WabillError` when its batch is read."""
+    reader = _wabill.price_stream(
+        _logs(log),
+        accounts=_path(accounts),
+        rules=rules,
+        rates=_path(rates),
+        markets=_path(markets),
+        tariffs=_tariffs(tariff),
+        rates_date=rates_date,
+        sort=sort,
+        skip_invalid=skip_invalid,
+        naive_zone=naive_zone,
+    )
+    return pa.RecordBatchReader.from_batches(reader.schema, _batches(reader))
+
+
+def price_to_parquet(log: Any, path: Union[str, os.PathLike], **options: Any) -> int:
+    """Writes the priced lines of :func:`price_batches` to a Parquet file as they are priced
+    (zstd); the number of lines. Takes the options of :func:`price_batches`."""
+    import pyarrow.parquet as pq
+
+    reader = price_batches(log, **options)
+    lines = 0
+    with pq.ParquetWriter(os.fspath(path), reader.schema, compression="zstd") as w:
+        for batch in reader:
+            w.write_batch(batch)
+            lines += batch.num_rows
+    return lines
+
+
+def _batches(reader: pa.RecordBatchReader) -> Iterable[pa.RecordBatch]:
+    try:
+        for batch in reader:
+            yield batch
+    except pa.ArrowException as e:
+        raise WabillError(_message(e)) from None
+
+
+def _message(e: Exception) -> str:
+    # The pricing thread's message, without Arrow's wrapping.
+    text = str(e)
+    return text.split("External error: ", 1)[-1]
+
+
+#: The columns of :func:`compare`'s table that are money.
+_COMPARISON_MONEY = ["amount", "above_cheapest", "per_active_user", "per_delivered_message"]
+
+
+def compare(
+    log: Any,
+    tariffs: Sequence[Union[str, os.PathLike]],
+    accounts: Optional[Union[str, os.PathLike]] = None,
+    rules: str = "auto",
+    rates: Optional[Union[str, os.PathLike]] = None,
+    **options: Any,
+) -> pa.Table:
+    """Bills a log under several tariffs, as ``wabill compare`` does: a row per invoice, month
+    and tariff, with its amount, whether it is the cheapest, how much above the cheapest, and
+    the amount per active user and per delivered message (money as ``decimal128(38, 10)``).
+    Takes the options of :func:`price`."""
+    import io
+
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if len(tariffs) < 2:
+        raise WabillError("compare needs at least two tariffs")
+    r = _wabill.price(
+        _logs(log),
+        accounts=_path(accounts),
+        rules=rules,
+        rates=_path(rates),
+        markets=_path(options.pop("markets", None)),
+        tariffs=_tariffs(tariffs),
+        **options,
+    )
+    text = r["comparison"].encode()
+    names = text.split(b"\n", 1)[0].decode().split(",")
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
+    table = pacsv.read_csv(io.BytesIO(text), convert_options=convert)
+    for name in _COMPARISON_MONEY:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table[name].cast(MONEY))
+    i = table.column_names.index("cheapest")
+    return table.set_column(i, "cheapest", pc.equal(table["cheapest"], "yes"))
