@@ -54,6 +54,7 @@ pub mod log {
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
     pub use crate::io::log::Record;
     pub use crate::io::pipeline::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Row, Sink};
+    pub use crate::io::reconcile::{read_templates, Disagreements, NoSink, ReconcileSink};
     pub use crate::io::webhook::{
         MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader, COLUMNS as WEBHOOK_COLUMNS,
     };

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use chrono::TimeDelta;
 use clap::{Args, ValueEnum};
 use wabill::log::{WebhookOptions, WebhookReader, WEBHOOK_COLUMNS as COLUMNS};
-use wabill::{Category, Error, Kind};
+use wabill::{Error, Kind};
 
 use super::output::Output;
 use super::{csv_io, io_error};
@@ -125,24 +125,5 @@ pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
 fn templates(path: &PathBuf) -> Result<std::collections::HashMap<String, Kind>, Error> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| io_error(&name, e))?;
-    let mut reader = csv::Reader::from_reader(file);
-    let mut out = std::collections::HashMap::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| io_error(&name, csv_io(e)))?;
-        let line = n as u64 + 2;
-        let (id, category) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
-        let at = wabill::Position { file: name.as_str().into(), line };
-        let kind = match category {
-            "service" => Kind::NonTemplate,
-            c => Kind::Template(c.parse::<Category>().map_err(|_| {
-                let what = "not a template category (marketing, utility, authentication) nor service";
-                Error::data(at.clone(), "category", what, category)
-            })?),
-        };
-        if id.is_empty() {
-            return Err(Error::data(at, "id", "must not be empty", id));
-        }
-        out.insert(id.to_string(), kind);
-    }
-    Ok(out)
+    wabill::log::read_templates(file, &name)
 }

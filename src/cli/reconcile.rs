@@ -6,13 +6,10 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Args;
-use csv::StringRecord;
-use wabill::log::{Row, Sink};
-use wabill::reconcile::{
-    Analytics, MetaSays, Names, Reconciler, Tolerance, UnknownWord, DISAGREEMENT_COLUMNS,
-};
+use wabill::log::{Disagreements, ReconcileSink};
+use wabill::reconcile::{Analytics, Disagreement, Reconciler, Tolerance, DISAGREEMENT_COLUMNS};
 use wabill::report::{Format, Render};
-use wabill::{Error, PricedLine};
+use wabill::{Error, Event, PricedLine};
 
 use super::output::Output;
 use super::sink::PriceSink;
@@ -50,72 +47,28 @@ pub(super) struct ReconcileArgs {
     pub(super) check: bool,
 }
 
-/// Where each log keeps what reconcile reads beside the event: Meta's words, the WABA and the
-/// displayed business number.
-#[derive(Default, Clone)]
-struct Columns {
-    meta: [Option<usize>; 5],
-    waba: Option<usize>,
-    phone: Option<usize>,
-}
-
-const META: [&str; 5] =
-    ["meta_billable", "meta_pricing_model", "meta_pricing_type", "meta_pricing_category", "meta_cost"];
-
-struct ReconcileSink {
-    check: Reconciler,
-    columns: Vec<Columns>,
+/// The `--disagreements` file: its header once the logs are open, then a row per message.
+struct DisagreementsFile {
     to: Option<Output>,
-    disagreements: Option<(csv::Writer<Output>, String)>,
-    /// The summary sink, for its rejected rows and businesses.
-    price: PriceSink,
+    writer: Option<(csv::Writer<Output>, String)>,
 }
 
-impl Sink for ReconcileSink {
-    fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
-        self.columns = headers
-            .iter()
-            .map(|h| {
-                let find = |name: &str| h.iter().position(|c| c == name);
-                Columns { meta: META.map(find), waba: find("waba"), phone: find("display_phone_number") }
-            })
-            .collect();
+impl Disagreements for DisagreementsFile {
+    fn begin(&mut self) -> Result<(), Error> {
         if let Some(out) = self.to.take() {
             let name = out.name();
             let mut w = csv::Writer::from_writer(out);
             w.write_record(DISAGREEMENT_COLUMNS).map_err(|e| io_error(&name, csv_io(e)))?;
-            self.disagreements = Some((w, name));
+            self.writer = Some((w, name));
         }
-        self.price.begin(headers)
+        Ok(())
     }
 
-    fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
-        let event = row.event().expect("a priced row has its event");
-        let record = row.record();
-        let c = &self.columns[row.log()];
-        let field = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).filter(|v| !v.is_empty());
-        let [billable, model, kind, category, cost] = c.meta.map(|i| field(i).unwrap_or(""));
-        let meta: Option<Result<MetaSays, UnknownWord>> =
-            MetaSays::read(billable, model, kind, category, cost).transpose();
-        let names = Names { waba: field(c.waba), phone: field(c.phone) };
-        if let Some(d) = self.check.message(&event, line, meta, &row.position(), names) {
-            if let Some((w, name)) = &mut self.disagreements {
-                w.write_record(d.record(&event, line)).map_err(|e| io_error(&*name, csv_io(e)))?;
-            }
+    fn disagreement(&mut self, d: &Disagreement, event: &Event, line: &PricedLine) -> Result<(), Error> {
+        if let Some((w, name)) = &mut self.writer {
+            w.write_record(d.record(event, line)).map_err(|e| io_error(&*name, csv_io(e)))?;
         }
-        self.price.priced(row, line)
-    }
-
-    fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
-        self.price.rejected(row, error)
-    }
-
-    fn business(&mut self, name: &str, first: wabill::Position) {
-        self.price.business(name, first);
-    }
-
-    fn progress(&mut self, counts: &wabill::log::Counts) {
-        self.price.progress(counts);
+        Ok(())
     }
 }
 
@@ -130,19 +83,15 @@ fn load(path: &PathBuf) -> Result<Analytics, Error> {
 pub(super) fn reconcile(args: ReconcileArgs) -> Result<bool, Error> {
     let to = args.disagreements.as_deref().map(Output::create).transpose()?;
     let analytics = args.analytics.iter().map(load).collect::<Result<Vec<_>, Error>>()?;
-    let mut sink = ReconcileSink {
-        check: Reconciler::new(analytics, args.tolerance),
-        columns: Vec::new(),
-        to,
-        disagreements: None,
-        price: PriceSink::new(wabill::report::Summary::new(&[]), Vec::new()),
-    };
-    run_logs(&args.logs, &args.pricing, false, &mut sink, |s| &mut s.price)?;
-    if let Some((w, name)) = sink.disagreements.take() {
+    let price = PriceSink::new(wabill::report::Summary::new(&[]), Vec::new());
+    let to = DisagreementsFile { to, writer: None };
+    let mut sink = ReconcileSink::new(Reconciler::new(analytics, args.tolerance), to, price);
+    run_logs(&args.logs, &args.pricing, false, &mut sink, |s| &mut s.inner)?;
+    let (result, to, price) = sink.finish();
+    if let Some((w, name)) = to.writer {
         w.into_inner().map_err(|e| io_error(&name, e.into_error()))?.finish()?;
     }
-    sink.price.finish()?;
-    let result = sink.check.finish();
+    price.finish()?;
     if result.messages.compared == 0 {
         eprintln!(
             "wabill: no message of the logs carries Meta's verdict (a webhook's pricing, or meta_* \

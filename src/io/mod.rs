@@ -1,5 +1,6 @@
 //! The boundary with files: CSV logs read into events, priced in a two-thread pipeline, and
-//! priced lines and rejected rows written back as CSV; with the `arrow` and `parquet`
+//! priced lines and rejected rows written back as CSV, each line checked against Meta's
+//! verdict for `reconcile`; with the `arrow` and `parquet`
 //! features, logs and priced lines as Arrow record batches and Parquet files too.
 
 pub(crate) mod aliases;
@@ -11,5 +12,6 @@ pub(crate) mod log;
 #[cfg(feature = "parquet")]
 pub(crate) mod parquet;
 pub(crate) mod pipeline;
+pub(crate) mod reconcile;
 pub(crate) mod timestamp;
 pub(crate) mod webhook;
