@@ -7,7 +7,9 @@ use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
-use arrow::array::builder::{Decimal128Builder, StringBuilder, UInt64Builder};
+use arrow::array::builder::{
+    BooleanBuilder, Decimal128Builder, StringBuilder, TimestampSecondBuilder, UInt64Builder,
+};
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchReader, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
@@ -19,7 +21,11 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use wabill::billing::{Billing, Tariff};
-use wabill::log::{price_logs, ArrowLines, ArrowLog, Counts, LogInput, ReadOptions, Row, Sink, MONEY};
+use wabill::log::{
+    price_logs, read_templates, ArrowLines, ArrowLog, Counts, LogInput, NoSink, ReadOptions, ReconcileSink,
+    Row, Sink, MONEY,
+};
+use wabill::reconcile::{Analytics, Bucket, Reconciler, Tolerance, DIMENSIONS, DISAGREEMENT_COLUMNS};
 use wabill::report::{GroupBy, Summary, Totals};
 use wabill::{
     Accounts, Decimal, Engine, Error, Markets, NaiveDate, Options, Pricebook, PricedLine, RateCard,
@@ -97,6 +103,7 @@ impl Config {
         skip_invalid: bool,
         group_by: Option<Vec<String>>,
         naive_zone: Option<String>,
+        templates: Option<String>,
     ) -> Result<Config, Error> {
         let naive_zone = match naive_zone {
             Some(z) => Some(z.parse::<wabill::Tz>().map_err(|_| {
@@ -130,13 +137,11 @@ impl Config {
             Some(keys) => keys.iter().map(|k| k.parse()).collect::<Result<_, Error>>()?,
             None => GroupBy::DEFAULT.to_vec(),
         };
-        Ok(Config {
-            book: Pricebook::new(markets, &card, accounts).into(),
-            options,
-            read: ReadOptions { sort, skip_invalid, naive_zone, ..ReadOptions::default() },
-            tariffs,
-            group_by,
-        })
+        let mut read = ReadOptions { sort, skip_invalid, naive_zone, ..ReadOptions::default() };
+        if let Some(p) = templates {
+            read.webhooks.templates = read_templates(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?;
+        }
+        Ok(Config { book: Pricebook::new(markets, &card, accounts).into(), options, read, tariffs, group_by })
     }
 }
 
@@ -209,11 +214,16 @@ impl Sink for PySink {
     }
 }
 
-/// Prices the logs into the sink.
-fn run(logs: Vec<Log>, config: &Config, sink: &mut PySink) -> Result<Counts, Error> {
+/// Prices logs into a sink.
+fn price_into(logs: Vec<Log>, config: &Config, sink: &mut impl Sink) -> Result<Counts, Error> {
     let inputs = logs.into_iter().map(Log::open).collect::<Result<Vec<_>, Error>>()?;
     let mut engine = Engine::new(config.book.clone(), config.options.clone());
-    let counts = price_logs(inputs, &mut engine, &config.read, sink)?;
+    price_logs(inputs, &mut engine, &config.read, sink)
+}
+
+/// Prices the logs into the sink.
+fn run(logs: Vec<Log>, config: &Config, sink: &mut PySink) -> Result<Counts, Error> {
+    let counts = price_into(logs, config, sink)?;
     if let Some(batch) = sink.lines.as_mut().and_then(ArrowLines::finish) {
         sink.emit(batch)?;
     }
@@ -361,6 +371,7 @@ fn price<'py>(
         skip_invalid,
         group_by,
         naive_zone,
+        None,
     )
     .map_err(|e| py_err(&e))?;
     let billings = config.tariffs.iter().cloned().map(Billing::new).collect::<Result<Vec<_>, Error>>();
@@ -456,6 +467,7 @@ fn price_stream<'py>(
         skip_invalid,
         None,
         naive_zone,
+        None,
     )
     .map_err(|e| py_err(&e))?;
     let billings = config
@@ -500,10 +512,210 @@ fn py_message(e: &Error) -> String {
     message
 }
 
+/// The disagreements, a row each ([`DISAGREEMENT_COLUMNS`]), as a record batch: `line` a
+/// count, `meta_billable` a boolean, the charges money, empty fields null.
+fn disagreements_batch(rows: &[Vec<String>]) -> Result<RecordBatch, ArrowError> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (i, name) in DISAGREEMENT_COLUMNS.iter().enumerate() {
+        let cells = rows.iter().map(|r| r[i].as_str());
+        let (kind, column): (DataType, ArrayRef) = match *name {
+            "line" => {
+                let mut b = UInt64Builder::new();
+                for c in cells {
+                    b.append_option(c.parse().ok());
+                }
+                (DataType::UInt64, Arc::new(b.finish()))
+            }
+            "meta_billable" => {
+                let mut b = BooleanBuilder::new();
+                for c in cells {
+                    b.append_option(c.parse().ok());
+                }
+                (DataType::Boolean, Arc::new(b.finish()))
+            }
+            "wabill_charge" | "meta_charge" | "difference" => {
+                let mut b = Decimal128Builder::new().with_data_type(MONEY);
+                for c in cells {
+                    let d = c.parse::<Decimal>().map_err(|e| ArrowError::ParseError(format!("{c}: {e}")))?;
+                    b.append_value(money(d)?);
+                }
+                (MONEY, Arc::new(b.finish()))
+            }
+            _ => {
+                let mut b = StringBuilder::new();
+                for c in cells {
+                    b.append_option(Some(c).filter(|c| !c.is_empty()));
+                }
+                (DataType::Utf8, Arc::new(b.finish()))
+            }
+        };
+        fields.push(Field::new(*name, kind, true));
+        columns.push(column);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// Rows of the bucket table as a record batch: the columns of `wabill reconcile --format csv`,
+/// times as `timestamp[s, UTC]`, costs as money, empty fields null.
+fn buckets_batch(rows: &[Bucket]) -> Result<RecordBatch, ArrowError> {
+    let text = |n: &str| Field::new(n, DataType::Utf8, true);
+    let time = |n: &str| {
+        Field::new(n, DataType::Timestamp(arrow::datatypes::TimeUnit::Second, Some("UTC".into())), false)
+    };
+    let mut fields =
+        vec![Field::new("source", DataType::Utf8, false), text("waba"), time("start"), time("end")];
+    fields.extend(DIMENSIONS.iter().map(|d| text(d)));
+    fields.push(text("currency"));
+    for n in ["wabill_volume", "meta_volume"] {
+        fields.push(Field::new(n, DataType::UInt64, false));
+    }
+    for n in ["wabill_cost", "meta_cost"] {
+        fields.push(Field::new(n, MONEY, true));
+    }
+    for n in ["volume_agrees", "cost_agrees"] {
+        fields.push(Field::new(n, DataType::Boolean, false));
+    }
+    fields.push(text("note"));
+    let strings = |f: &dyn Fn(&Bucket) -> Option<String>| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        for r in rows {
+            b.append_option(f(r).filter(|s| !s.is_empty()));
+        }
+        Arc::new(b.finish())
+    };
+    let times = |f: fn(&Bucket) -> i64| -> ArrayRef {
+        let mut b = TimestampSecondBuilder::new().with_timezone("UTC");
+        rows.iter().for_each(|r| b.append_value(f(r)));
+        Arc::new(b.finish())
+    };
+    let mut columns: Vec<ArrayRef> = vec![
+        strings(&|r| Some(r.source.to_string())),
+        strings(&|r| r.waba.clone()),
+        times(|r| r.start),
+        times(|r| r.end),
+    ];
+    for i in 0..DIMENSIONS.len() {
+        columns.push(strings(&|r| Some(r.dims[i].clone())));
+    }
+    columns.push(strings(&|r| r.currency.map(|c| c.to_string())));
+    let volumes: [fn(&Bucket) -> u64; 2] = [|r| r.wabill.volume, |r| r.meta.volume];
+    for volume in volumes {
+        let mut b = UInt64Builder::new();
+        rows.iter().for_each(|r| b.append_value(volume(r)));
+        columns.push(Arc::new(b.finish()));
+    }
+    let costs: [fn(&Bucket) -> Option<Decimal>; 2] = [|r| r.wabill.cost, |r| r.meta.cost];
+    for cost in costs {
+        let mut b = Decimal128Builder::new().with_data_type(MONEY);
+        for r in rows {
+            b.append_option(cost(r).map(money).transpose()?);
+        }
+        columns.push(Arc::new(b.finish()));
+    }
+    let agrees: [fn(&Bucket) -> bool; 2] = [|r| r.volume_agrees, |r| r.cost_agrees];
+    for agree in agrees {
+        let mut b = BooleanBuilder::new();
+        rows.iter().for_each(|r| b.append_value(agree(r)));
+        columns.push(Arc::new(b.finish()));
+    }
+    columns.push(strings(&|r| Some(r.note.clone())));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// Reads the analytics responses: each `(name, text)`, the text read from the file `name` when
+/// absent.
+fn analytics_of(given: Vec<(String, Option<String>)>) -> Result<Vec<Analytics>, Error> {
+    given
+        .into_iter()
+        .map(|(name, text)| {
+            let text = match text {
+                Some(t) => t,
+                None => read_text(&name)?,
+            };
+            Analytics::from_json(&text, &name)
+        })
+        .collect()
+}
+
+/// Checks logs against Meta's verdicts and analytics (`wabill reconcile`); a dict of
+/// `disagreements`, `messages`, `buckets` (tables), `agrees`, `compared` (the message counts)
+/// and `counts`.
+#[pyfunction]
+#[pyo3(signature = (logs, accounts=None, analytics=Vec::new(), tolerance="0.01", rules="auto", rates=None, markets=None, templates=None, rates_date=None, sort=false, skip_invalid=false, naive_zone=None))]
+#[allow(clippy::too_many_arguments)]
+fn reconcile<'py>(
+    py: Python<'py>,
+    logs: &Bound<'py, PyAny>,
+    accounts: Option<String>,
+    analytics: Vec<(String, Option<String>)>,
+    tolerance: &str,
+    rules: &str,
+    rates: Option<String>,
+    markets: Option<String>,
+    templates: Option<String>,
+    rates_date: Option<String>,
+    sort: bool,
+    skip_invalid: bool,
+    naive_zone: Option<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let logs = logs_of(logs)?;
+    let config = Config::new(
+        accounts,
+        rules,
+        rates,
+        markets,
+        Vec::new(),
+        rates_date,
+        sort,
+        skip_invalid,
+        None,
+        naive_zone,
+        templates,
+    )
+    .map_err(|e| py_err(&e))?;
+    let tolerance: Tolerance =
+        tolerance.parse().map_err(|e| WabillError::new_err(format!("tolerance: {e}")))?;
+    let analytics = analytics_of(analytics).map_err(|e| py_err(&e))?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let keep = |d: &wabill::reconcile::Disagreement, event: &wabill::Event, line: &PricedLine| {
+        rows.push(d.record(event, line));
+        Ok(())
+    };
+    let mut sink = ReconcileSink::new(Reconciler::new(analytics, tolerance), keep, NoSink);
+    let counts = py.detach(|| price_into(logs, &config, &mut sink)).map_err(|e| py_err(&e))?;
+    let (result, _, _) = sink.finish();
+    let result_dict = PyDict::new(py);
+    let disagreements = disagreements_batch(&rows).map_err(arrow_err)?;
+    result_dict.set_item("disagreements", table(py, disagreements.schema(), vec![disagreements])?)?;
+    let all = result.rows();
+    let (messages, buckets) = all.split_at(all.len() - result.buckets.len());
+    for (name, part) in [("messages", messages), ("buckets", buckets)] {
+        let batch = buckets_batch(part).map_err(arrow_err)?;
+        result_dict.set_item(name, table(py, batch.schema(), vec![batch])?)?;
+    }
+    result_dict.set_item("agrees", result.agrees())?;
+    let m = &result.messages;
+    let compared = PyDict::new(py);
+    compared.set_item("compared", m.compared)?;
+    compared.set_item("agree", m.agree)?;
+    compared.set_item("disagree", m.disagreements())?;
+    let by_kind = PyDict::new(py);
+    for (kind, n) in &m.disagree {
+        by_kind.set_item(kind.to_string(), n)?;
+    }
+    compared.set_item("by_kind", by_kind)?;
+    compared.set_item("without_verdict", m.without_verdict)?;
+    result_dict.set_item("compared", compared)?;
+    result_dict.set_item("counts", counts_dict(py, &counts)?)?;
+    Ok(result_dict)
+}
+
 #[pymodule]
 fn _wabill(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WabillError", m.py().get_type::<WabillError>())?;
     m.add_function(wrap_pyfunction!(price, m)?)?;
     m.add_function(wrap_pyfunction!(price_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(reconcile, m)?)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ optional ones). Priced lines come back as Arrow: every input column, then wabill
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
@@ -23,7 +24,17 @@ import pyarrow as pa
 from ._wabill import WabillError
 from . import _wabill
 
-__all__ = ["price", "price_batches", "price_to_parquet", "compare", "Priced", "WabillError", "MONEY"]
+__all__ = [
+    "price",
+    "price_batches",
+    "price_to_parquet",
+    "compare",
+    "reconcile",
+    "Priced",
+    "Reconciled",
+    "WabillError",
+    "MONEY",
+]
 
 #: The type of money in every table wabill returns.
 MONEY = pa.decimal128(38, 10)
@@ -228,3 +239,92 @@ def compare(
         table = table.set_column(i, name, table[name].cast(MONEY))
     i = table.column_names.index("cheapest")
     return table.set_column(i, "cheapest", pc.equal(table["cheapest"], "yes"))
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What :func:`reconcile` returns."""
+
+    #: Whether nothing disagrees: no message, no bucket's volume, no bucket's cost.
+    agrees: bool
+    #: A row per message on which wabill and Meta disagree, with a likely reason: the columns
+    #: of ``wabill reconcile --disagreements`` (charges as money, ``line`` a count,
+    #: ``meta_billable`` a boolean).
+    disagreements: pa.Table
+    #: The messages compared, by the words of each side's verdict: the rows of source
+    #: ``messages`` of ``wabill reconcile --format csv``.
+    messages: pa.Table
+    #: Every bucket of every analytics response, wabill's and Meta's figures side by side:
+    #: the other rows of ``wabill reconcile --format csv``.
+    buckets: pa.Table
+    #: The counts of the messages compared: compared, agree, disagree, by_kind (the
+    #: disagreements by kind), without_verdict.
+    compared: Dict[str, Any] = field(default_factory=dict)
+    #: rows read = priced + rejected; duplicates are priced lines.
+    counts: Dict[str, int] = field(default_factory=dict)
+
+
+def _analytics(analytics: Any) -> List[tuple]:
+    """Analytics responses as the native module takes them: (name, text or None for a file)."""
+    if analytics is None:
+        return []
+    if isinstance(analytics, (str, os.PathLike, dict)):
+        analytics = [analytics]
+    out = []
+    for i, a in enumerate(analytics, 1):
+        if isinstance(a, dict):
+            out.append((f"<analytics {i}>", json.dumps(a)))
+        elif isinstance(a, str) and a.lstrip().startswith(("{", "[")):
+            out.append((f"<analytics {i}>", a))
+        else:
+            out.append((os.fspath(a), None))
+    return out
+
+
+def reconcile(
+    log: Any,
+    accounts: Optional[Union[str, os.PathLike]] = None,
+    analytics: Any = None,
+    tolerance: str = "0.01",
+    rules: str = "auto",
+    rates: Optional[Union[str, os.PathLike]] = None,
+    templates: Optional[Union[str, os.PathLike]] = None,
+    *,
+    markets: Optional[Union[str, os.PathLike]] = None,
+    rates_date: Optional[str] = None,
+    sort: bool = False,
+    skip_invalid: bool = False,
+    naive_zone: Optional[str] = None,
+) -> Reconciled:
+    """Checks a log (or a list of logs) against Meta, as ``wabill reconcile`` does: each
+    message's line against Meta's verdict the log carries (a webhook dump's, or a CSV log's
+    ``meta_*`` columns), and wabill's lines counted into the buckets of Meta's
+    ``pricing_analytics`` (or ``conversation_analytics``) responses.
+
+    ``analytics`` is a response or a list of them: paths, JSON texts or dicts.
+    ``tolerance`` is how far apart a bucket's costs may be: an amount (``"0.01"``) or a share
+    of Meta's cost (``"0.5%"``). ``templates`` is the sender's ``id,category`` file for webhook
+    logs. Raises :class:`WabillError` with wabill's positioned message.
+    """
+    r = _wabill.reconcile(
+        _logs(log),
+        accounts=_path(accounts),
+        analytics=_analytics(analytics),
+        tolerance=str(tolerance),
+        rules=rules,
+        rates=_path(rates),
+        markets=_path(markets),
+        templates=_path(templates),
+        rates_date=rates_date,
+        sort=sort,
+        skip_invalid=skip_invalid,
+        naive_zone=naive_zone,
+    )
+    return Reconciled(
+        agrees=bool(r["agrees"]),
+        disagreements=r["disagreements"],
+        messages=r["messages"],
+        buckets=r["buckets"],
+        compared=dict(r["compared"]),
+        counts=dict(r["counts"]),
+    )

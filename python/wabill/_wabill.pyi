@@ -33,3 +33,17 @@ def price_stream(
     skip_invalid: bool = False,
     naive_zone: Optional[str] = None,
 ) -> pa.RecordBatchReader: ...
+def reconcile(
+    logs: List[Any],
+    accounts: Optional[str] = None,
+    analytics: List[Tuple[str, Optional[str]]] = ...,
+    tolerance: str = "0.01",
+    rules: str = "auto",
+    rates: Optional[str] = None,
+    markets: Optional[str] = None,
+    templates: Optional[str] = None,
+    rates_date: Optional[str] = None,
+    sort: bool = False,
+    skip_invalid: bool = False,
+    naive_zone: Optional[str] = None,
+) -> Dict[str, Any]: ...

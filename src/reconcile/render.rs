@@ -55,8 +55,10 @@ fn cost(c: Option<Decimal>) -> String {
 }
 
 impl Reconciliation {
-    /// The bucket table: the messages by words, then the buckets.
-    fn rows(&self) -> Vec<Bucket> {
+    /// The rows of the bucket table: the messages compared by the words of each side's verdict
+    /// ([`Reconciliation::tally`], source `messages`, over the span of the messages), then
+    /// [`Reconciliation::buckets`].
+    pub fn rows(&self) -> Vec<Bucket> {
         let (start, end) = self.span.map_or((0, 0), |(s, e)| (s.timestamp(), e.timestamp() + 1));
         let mut rows: Vec<Bucket> = self
             .tally()
