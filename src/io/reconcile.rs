@@ -166,3 +166,46 @@ pub fn read_templates<R: Read>(reader: R, file: &str) -> Result<HashMap<String, 
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, Options};
+    use crate::io::pipeline::{price_logs, LogInput, ReadOptions};
+    use crate::pricebook::account::Accounts;
+    use crate::pricebook::Pricebook;
+    use crate::reconcile::Tolerance;
+
+    /// A CSV log with Meta's verdicts: a utility template after the user's message is free for
+    /// both; one with no user message before is charged by wabill, and Meta says free.
+    #[test]
+    fn each_line_is_checked_against_the_meta_columns_and_handed_on() {
+        let log = "timestamp,business,user,direction,category,id,meta_billable,meta_pricing_model,meta_pricing_type,meta_pricing_category\n\
+                   2025-09-01T08:00:00Z,B,919876543210,mo,,m1,,,,\n\
+                   2025-09-01T08:01:00Z,B,919876543210,mt,utility,m2,false,PMP,free_customer_service,utility\n\
+                   2025-09-03T08:01:00Z,B,919876543210,mt,utility,m3,false,PMP,free_customer_service,utility\n";
+        let mut engine = Engine::new(Pricebook::embedded(Accounts::default()).into(), Options::default());
+        let mut ids = Vec::new();
+        let keep = |d: &Disagreement, event: &Event, _: &PricedLine| {
+            ids.push((event.id.unwrap_or("").to_string(), d.mismatch.to_string(), d.at.line));
+            Ok(())
+        };
+        let mut sink = ReconcileSink::new(Reconciler::new(Vec::new(), Tolerance::default()), keep, NoSink);
+        let input = LogInput { name: "log.csv".to_string(), reader: log.as_bytes() };
+        let counts = price_logs(vec![input], &mut engine, &ReadOptions::default(), &mut sink).unwrap();
+        assert_eq!(counts.priced, 3);
+        let (result, _, NoSink) = sink.finish();
+        assert_eq!((result.messages.compared, result.messages.agree), (2, 1));
+        assert_eq!(ids, [("m3".to_string(), "charged".to_string(), 4)]);
+    }
+
+    #[test]
+    fn the_templates_file_gives_each_id_its_kind_and_a_bad_row_says_where() {
+        let file = "id,category\nm1,service\nm2,marketing\n";
+        let kinds = read_templates(file.as_bytes(), "templates.csv").unwrap();
+        assert_eq!(kinds["m1"], Kind::NonTemplate);
+        assert_eq!(kinds["m2"], Kind::Template(Category::Marketing));
+        let err = read_templates("id,category\nm1,promo\n".as_bytes(), "templates.csv").unwrap_err();
+        assert!(err.to_string().starts_with("templates.csv:2: column category: not a template category"));
+    }
+}
