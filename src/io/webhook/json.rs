@@ -410,6 +410,69 @@ pub(crate) enum Item<'a> {
     },
 }
 
+impl<'a> Item<'a> {
+    /// The item with each of its borrowed strings given by `keep`: e.g. the same text, in
+    /// another place that lives longer.
+    pub(crate) fn keep<'b>(self, keep: &mut impl FnMut(&'a str) -> &'b str) -> Item<'b> {
+        fn cow<'a, 'b>(c: Cow<'a, str>, keep: &mut impl FnMut(&'a str) -> &'b str) -> Cow<'b, str> {
+            match c {
+                Cow::Borrowed(s) => Cow::Borrowed(keep(s)),
+                Cow::Owned(s) => Cow::Owned(s),
+            }
+        }
+        match self {
+            Item::Incoming { at, waba, business, phone, user, id, entry_point, extra } => Item::Incoming {
+                at,
+                waba: keep(waba),
+                business: keep(business),
+                phone: keep(phone),
+                user: keep(user),
+                id: id.map(&mut *keep),
+                entry_point,
+                extra: Extra {
+                    bsuid: extra.bsuid.map(&mut *keep),
+                    group: extra.group.map(&mut *keep),
+                    call: extra.call,
+                },
+            },
+            Item::Status {
+                at,
+                waba,
+                business,
+                phone,
+                user,
+                bsuid,
+                id,
+                stage,
+                verdict,
+                origin,
+                place,
+                index,
+            } => Item::Status {
+                at,
+                waba: keep(waba),
+                business: keep(business),
+                phone: keep(phone),
+                user: keep(user),
+                bsuid: bsuid.map(&mut *keep),
+                id: keep(id),
+                stage,
+                verdict: verdict.map(|v| Verdict {
+                    billable: v.billable,
+                    pricing_model: keep(v.pricing_model),
+                    pricing_type: cow(v.pricing_type, keep),
+                    category: cow(v.category, keep),
+                    cost: cow(v.cost, keep),
+                    charge: v.charge,
+                }),
+                origin: origin.map(|o| cow(o, keep)),
+                place,
+                index,
+            },
+        }
+    }
+}
+
 /// What a user message or a call says beside the names of its business and user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Extra<'a> {

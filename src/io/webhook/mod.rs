@@ -14,6 +14,7 @@
 //! # Ok::<(), wabill::Error>(())
 //! ```
 
+mod chunk;
 mod json;
 mod reduce;
 
@@ -23,14 +24,15 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 
-use crate::domain::error::{Error, ErrorKind, Position, Problem};
+use crate::domain::error::{Error, ErrorKind, Position};
 use crate::domain::event::{Direction, Event, Kind};
 use crate::domain::time::rfc3339;
 use crate::domain::user::bsuid_country;
 use crate::reconcile::{MetaSays, UnknownWord};
 use crate::util::rows::{RowBuf, READ_BUFFER};
+use chunk::Lines;
 pub use json::MetaVerdict;
-use json::{document, Document, Item, Place};
+use json::{Document, Item, Place};
 use reduce::Reducer;
 pub use reduce::WebhookMessage;
 
@@ -214,11 +216,12 @@ impl<R: BufRead> WebhookRows<R> {
 pub struct WebhookReader<R> {
     file: Arc<str>,
     input: R,
-    /// The documents of a JSON array, read whole; `None` for NDJSON, read a line at a time.
+    /// The documents of a JSON array, read whole; `None` for NDJSON, read a chunk of lines at
+    /// a time.
     array: Option<std::vec::IntoIter<serde_json::Value>>,
     started: bool,
-    /// The line being read.
-    bytes: Vec<u8>,
+    /// The lines of NDJSON, parsed on a second thread when they are more than a chunk.
+    lines: Lines,
     /// The number of the document read last: its line (NDJSON) or its place in the array.
     line: u64,
     /// The items of a document, empty between documents: kept for its allocation.
@@ -236,7 +239,7 @@ impl<R: BufRead> WebhookReader<R> {
             input,
             array: None,
             started: false,
-            bytes: Vec::new(),
+            lines: Lines::default(),
             line: 0,
             items: Vec::new(),
             reducer: Reducer::new(options.reorder_window, options.templates),
@@ -275,30 +278,17 @@ impl<R: BufRead> WebhookReader<R> {
                 let doc = Document::of_value(&value, self.line as u32 - 1).map_err(|p| p.at(at.clone()))?;
                 let mut items = recycle(std::mem::take(&mut self.items));
                 doc.items(Some(self.line as u32 - 1), &mut items).map_err(|p| p.at(at))?;
-                give(&mut self.reducer, &mut self.problems, &self.file, &mut items, self.line);
+                give(&mut self.reducer, &mut self.problems, &self.file, items.drain(..), self.line);
                 self.items = recycle(items);
             }
-            None => loop {
-                self.bytes.clear();
-                let n =
-                    self.input.read_until(b'\n', &mut self.bytes).map_err(|e| Error::io(&*self.file, e))?;
-                if n == 0 {
-                    return Ok(false);
+            None => match self.lines.next(&mut self.input).map_err(|e| Error::io(&*self.file, e))? {
+                None => return Ok(false),
+                Some((line, items)) => {
+                    self.line = line;
+                    let at = Position { file: self.file.clone(), line };
+                    let items = items.map_err(|p| p.at(at))?;
+                    give(&mut self.reducer, &mut self.problems, &self.file, items, line);
                 }
-                self.line += 1;
-                let Ok(text) = std::str::from_utf8(&self.bytes) else {
-                    return Err(Problem::path(Place::DOCUMENT.path(format_args!("")), "not UTF-8", "")
-                        .at(self.at(self.line)));
-                };
-                if text.trim().is_empty() {
-                    continue;
-                }
-                let doc = document(text.trim_end()).map_err(|p| p.at(self.at(self.line)))?;
-                let mut items = recycle(std::mem::take(&mut self.items));
-                doc.items(None, &mut items).map_err(|p| p.at(self.at(self.line)))?;
-                give(&mut self.reducer, &mut self.problems, &self.file, &mut items, self.line);
-                self.items = recycle(items);
-                break;
             },
         }
         Ok(true)
@@ -307,14 +297,14 @@ impl<R: BufRead> WebhookReader<R> {
 
 /// Gives the items of document `line` of `file` to the reducer, and keeps the problems it
 /// finds.
-fn give(
+fn give<'a>(
     reducer: &mut Reducer,
     problems: &mut VecDeque<Error>,
     file: &Arc<str>,
-    items: &mut Vec<Item>,
+    items: impl Iterator<Item = Item<'a>>,
     line: u64,
 ) {
-    for item in items.drain(..) {
+    for item in items {
         if let Err(p) = reducer.push(item, line) {
             problems.push_back(p.at(Position { file: file.clone(), line }));
         }
@@ -682,6 +672,84 @@ mod tests {
         );
         let m = one(&[changed, next].join("\n"));
         assert_eq!((m.user.as_str(), m.bsuid.as_deref()), ("33612345678", Some("FR.new1")));
+    }
+
+    /// Reads `bytes` in chunks of `size` bytes of lines, through a buffer of `buffer` bytes.
+    fn read_in_chunks(
+        bytes: impl std::io::Read,
+        buffer: usize,
+        size: usize,
+    ) -> Vec<Result<WebhookMessage, String>> {
+        let mut reader = WebhookReader::new(
+            BufReader::with_capacity(buffer, bytes),
+            "w.ndjson",
+            WebhookOptions::default(),
+        );
+        reader.lines.size = size;
+        let chain = |e: Error| match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        reader.map(|r| r.map_err(chain)).collect()
+    }
+
+    /// A log parsed a chunk at a time on a second thread reads as one parsed where it is read:
+    /// the same messages and problems, in the same order, at the same lines.
+    #[test]
+    fn chunks_parsed_on_a_second_thread_read_alike() {
+        let dump = include_str!("../../../fixtures/webhooks/month.ndjson");
+        let mut lines: Vec<&[u8]> = dump.lines().map(str::as_bytes).collect();
+        let cut = &lines[6][..100];
+        let late = lines[3];
+        let missing = br#"{"metadata":{"phone_number_id":"B"},"statuses":[{"id":"x","status":"sent"}]}"#;
+        for (at, line) in
+            [(2, &b""[..]), (5, b"\xff{}"), (8, cut), (9, b"   "), (12, missing), (lines.len() - 1, late)]
+        {
+            lines.insert(at, line);
+        }
+        let mut log = lines.join(&b"\n"[..]);
+        let whole = read(&log);
+        assert_eq!(whole.iter().filter(|r| r.is_err()).count(), 3, "{whole:?}");
+        for (buffer, size) in [(1, 1), (7, 1), (64, 300), (4096, 2000), (8192, chunk::CHUNK)] {
+            assert_eq!(
+                read_in_chunks(&log[..], buffer, size),
+                whole,
+                "{buffer}-byte buffer, {size}-byte chunks"
+            );
+        }
+        // A last line with its line break reads as without.
+        log.push(b'\n');
+        assert_eq!(read_in_chunks(&log[..], 64, 100), whole);
+    }
+
+    /// An input that fails: the documents of the lines before the failure, the failure, then
+    /// the messages held.
+    #[test]
+    fn a_failing_input_gives_the_lines_before_it() {
+        struct Failing<'a>(&'a [u8]);
+        impl std::io::Read for Failing<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let dump = include_str!("../../../fixtures/webhooks/month.ndjson");
+        let cut = dump.len() / 2;
+        let whole = dump[..cut].rfind('\n').unwrap() + 1;
+        let before: Vec<_> = read(&dump.as_bytes()[..whole]).into_iter().filter_map(Result::ok).collect();
+        for (buffer, size) in [(7, 1), (64, 300), (8192, chunk::CHUNK)] {
+            let read = read_in_chunks(Failing(&dump.as_bytes()[..cut]), buffer, size);
+            let errors: Vec<_> = read.iter().filter_map(|r| r.as_ref().err()).collect();
+            assert_eq!(errors.len(), 1, "{read:?}");
+            assert_eq!(errors[0], "w.ndjson: disk on fire");
+            let messages: Vec<_> = read.into_iter().filter_map(Result::ok).collect();
+            assert_eq!(messages, before, "{buffer}-byte buffer, {size}-byte chunks");
+        }
     }
 
     /// A bare value, a document a line, and a JSON array of documents read alike.

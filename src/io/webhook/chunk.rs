@@ -1,0 +1,316 @@
+//! NDJSON read a chunk of whole lines at a time, and parsed on a second thread while the
+//! reducer folds the chunk before: the documents of a log are independent lines, so parsing
+//! them needs nothing of the reduction, which takes their items in document order.
+//!
+//! A log of one chunk (the tests' logs, a day's small dump) is parsed where it is read,
+//! without a thread.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, ErrorKind};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use super::json::{document, Item, Place};
+use super::recycle;
+use crate::domain::error::Problem;
+
+/// How many bytes of whole lines a chunk holds (a line longer than that is one chunk): some
+/// 600 documents of Meta's, few enough to stay in cache between the two threads, many enough
+/// that handing them over costs nothing next to their parse.
+pub(super) const CHUNK: usize = 256 * 1024;
+
+/// How many chunks may be read ahead of the reduction: the memory of the parse is bounded by
+/// this many chunks of text and their items.
+const AHEAD: usize = 4;
+
+/// Lines of NDJSON and, once parsed, the items of their documents.
+///
+/// The items borrow the text, or a copy of a string the document owned (one with escapes):
+/// both are replaced only by [`Chunk::parse`], which drops the items first. Each document is
+/// dropped once its items are made, on the thread that parses.
+#[derive(Default)]
+pub(super) struct Chunk {
+    /// The items of the documents not yet taken, in document order.
+    items: VecDeque<Item<'static>>,
+    /// Each document not yet taken (its line, and its number of items) or its line's problem.
+    docs: VecDeque<(u64, Result<usize, Problem>)>,
+    /// The strings of the items that their documents owned.
+    owned: Vec<String>,
+    text: Vec<u8>,
+}
+
+/// A document's items, as [`Chunk::next`] gives them: they borrow the chunk.
+pub(super) struct Items<'c>(std::collections::vec_deque::Drain<'c, Item<'static>>);
+
+impl<'c> Iterator for Items<'c> {
+    type Item = Item<'c>;
+
+    fn next(&mut self) -> Option<Item<'c>> {
+        self.0.next()
+    }
+}
+
+/// Empties `text` and reads into it whole lines of `input`, at least `size` bytes of them
+/// unless the input ends first; `true` once the input has ended. Lines read before an error
+/// of the input are kept, a line cut by it is not.
+fn fill(text: &mut Vec<u8>, input: &mut impl BufRead, size: usize) -> std::io::Result<bool> {
+    text.clear();
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |end| end + 1);
+                text.truncate(whole);
+                return Err(e);
+            }
+        };
+        if buf.is_empty() {
+            return Ok(true);
+        }
+        // The end of the first line that reaches `size` bytes, if it is in this buffer.
+        let need = size.saturating_sub(text.len()).saturating_sub(1);
+        let end = buf.get(need..).and_then(|rest| rest.iter().position(|&b| b == b'\n'));
+        let taken = end.map_or(buf.len(), |end| need + end + 1);
+        text.extend_from_slice(&buf[..taken]);
+        input.consume(taken);
+        if end.is_some() {
+            return Ok(false);
+        }
+    }
+}
+
+impl Chunk {
+    /// Drops what the chunk held and parses the lines of `text`, the first being line
+    /// `line + 1` (`line` becomes the last); gives back the chunk's text before, to be
+    /// filled again.
+    pub(super) fn parse(&mut self, text: Vec<u8>, line: &mut u64) -> Vec<u8> {
+        self.items.clear();
+        self.docs.clear();
+        self.owned.clear();
+        let old = std::mem::replace(&mut self.text, text);
+        let mut items = Vec::from(std::mem::take(&mut self.items));
+        // The items of one document, borrowing it, in one allocation for all.
+        let mut made: Vec<Item> = Vec::new();
+        // SAFETY: the text is neither changed nor dropped while the items that borrow it are
+        // kept: `parse` drops them before it replaces the text, and the fields are dropped in
+        // order, the text last. Moving the chunk does not move its bytes.
+        let text: &'static [u8] = unsafe { &*std::ptr::from_ref::<[u8]>(&self.text) };
+        // Each line ends after its line break; the last may have none.
+        let ends = memchr::memchr_iter(b'\n', text).map(|end| end + 1);
+        let last = text.last().is_some_and(|&b| b != b'\n').then_some(text.len());
+        let mut start = 0;
+        for end in ends.chain(last) {
+            let bytes = &text[start..end];
+            start = end;
+            *line += 1;
+            let Ok(line_text) = std::str::from_utf8(bytes) else {
+                let problem = Problem::path(Place::DOCUMENT.path(format_args!("")), "not UTF-8", "");
+                self.docs.push_back((*line, Err(problem)));
+                continue;
+            };
+            if line_text.trim().is_empty() {
+                continue;
+            }
+            let doc = match document(line_text.trim_end()) {
+                Ok(doc) => doc,
+                Err(problem) => {
+                    self.docs.push_back((*line, Err(problem)));
+                    continue;
+                }
+            };
+            let mut these = recycle(std::mem::take(&mut made));
+            match doc.items(None, &mut these) {
+                Ok(()) => {
+                    self.docs.push_back((*line, Ok(these.len())));
+                    let owned = &mut self.owned;
+                    // What the line holds is borrowed from it; what the document owned, copied.
+                    let mut keep = |s: &str| -> &'static str {
+                        let at = (s.as_ptr() as usize).wrapping_sub(line_text.as_ptr() as usize);
+                        if let Some(kept) = at.checked_add(s.len()).and_then(|end| line_text.get(at..end)) {
+                            return kept;
+                        }
+                        if s.is_empty() {
+                            return "";
+                        }
+                        owned.push(s.to_string());
+                        let copy = owned.last().expect("just pushed").as_str();
+                        // SAFETY: the copy's bytes stay where they are until `parse` drops
+                        // them, after the items that borrow them: moving a `String` does not
+                        // move its bytes, and it is never changed.
+                        unsafe { &*std::ptr::from_ref::<str>(copy) }
+                    };
+                    items.extend(these.drain(..).map(|item| item.keep(&mut keep)));
+                }
+                Err(problem) => self.docs.push_back((*line, Err(problem))),
+            }
+            made = recycle(these);
+        }
+        self.items = VecDeque::from(items);
+        old
+    }
+
+    /// The next document parsed: its line, and its items or its problem.
+    pub(super) fn next(&mut self) -> Option<(u64, Result<Items<'_>, Problem>)> {
+        let (line, doc) = self.docs.pop_front()?;
+        Some((line, doc.map(|n| Items(self.items.drain(..n)))))
+    }
+}
+
+/// NDJSON read a chunk at a time, parsed on a second thread once the log is longer than a
+/// chunk.
+pub(super) struct Lines {
+    /// How many bytes a chunk holds.
+    pub(super) size: usize,
+    /// The chunk whose documents are being taken.
+    current: Chunk,
+    /// Chunks whose documents are all taken, to be dropped and filled again by the thread
+    /// that parses (which allocated them).
+    used: Vec<Chunk>,
+    /// Texts to fill.
+    texts: Vec<Vec<u8>>,
+    parsing: Option<Parsing>,
+    /// Texts sent to the parsing thread whose chunks are not yet taken back.
+    in_flight: usize,
+    /// The last line parsed on this thread.
+    line: u64,
+    /// The input has ended (or failed: `error`).
+    end: bool,
+    /// An error of the input, given once every line before it is taken.
+    error: Option<std::io::Error>,
+    /// Parse on this thread (no thread could be started).
+    alone: bool,
+}
+
+impl Default for Lines {
+    fn default() -> Lines {
+        Lines {
+            size: CHUNK,
+            current: Chunk::default(),
+            used: Vec::new(),
+            texts: Vec::new(),
+            parsing: None,
+            in_flight: 0,
+            line: 0,
+            end: false,
+            error: None,
+            alone: false,
+        }
+    }
+}
+
+impl Lines {
+    /// The next text of whole lines of `input`, keeping the end of the input and its error.
+    fn fill(&mut self, input: &mut impl BufRead) -> Vec<u8> {
+        let mut text = self.texts.pop().unwrap_or_default();
+        match fill(&mut text, input, self.size) {
+            Ok(end) => self.end = end,
+            Err(e) => (self.end, self.error) = (true, Some(e)),
+        }
+        text
+    }
+
+    /// The next document of `input`: its line, and its items or its problem; `None` at the
+    /// end of the input; the input's error once the lines before it are taken.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn next(
+        &mut self,
+        input: &mut impl BufRead,
+    ) -> std::io::Result<Option<(u64, Result<Items<'_>, Problem>)>> {
+        while self.current.docs.is_empty() {
+            if self.parsing.is_some() {
+                while self.in_flight < AHEAD && !self.end {
+                    let text = self.fill(input);
+                    let used = self.used.pop();
+                    self.parsing.as_ref().expect("parsing").send(text, used);
+                    self.in_flight += 1;
+                }
+                if self.in_flight == 0 {
+                    return self.error.take().map_or(Ok(None), Err);
+                }
+                let (parsed, text) = self.parsing.as_mut().expect("parsing").recv();
+                self.in_flight -= 1;
+                self.texts.push(text);
+                self.used.push(std::mem::replace(&mut self.current, parsed));
+                continue;
+            }
+            if self.end {
+                return self.error.take().map_or(Ok(None), Err);
+            }
+            let text = self.fill(input);
+            if !self.end && !self.alone {
+                // More than a chunk: the rest is parsed on a second thread.
+                match Parsing::start(self.line) {
+                    Ok(parsing) => {
+                        parsing.send(text, None);
+                        self.in_flight = 1;
+                        self.parsing = Some(parsing);
+                        continue;
+                    }
+                    Err(_) => self.alone = true,
+                }
+            }
+            let old = self.current.parse(text, &mut self.line);
+            self.texts.push(old);
+        }
+        Ok(self.current.next())
+    }
+}
+
+/// A text to parse, and a chunk to parse it into (else a new one).
+type Work = (Vec<u8>, Option<Chunk>);
+
+/// The thread that parses texts into chunks, in the order sent, and gives back with each
+/// chunk the text it held before.
+struct Parsing {
+    texts: Option<SyncSender<Work>>,
+    parsed: Receiver<(Chunk, Vec<u8>)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Parsing {
+    /// Starts the thread; the first text sent starts after line `line`.
+    fn start(mut line: u64) -> std::io::Result<Parsing> {
+        // Never more than `AHEAD` texts in flight: neither side waits for room.
+        let (texts, to_parse) = sync_channel::<Work>(AHEAD);
+        let (done, parsed) = sync_channel(AHEAD);
+        let thread = std::thread::Builder::new().name("wabill json".into()).spawn(move || {
+            for (text, chunk) in to_parse {
+                let mut chunk = chunk.unwrap_or_default();
+                let old = chunk.parse(text, &mut line);
+                if done.send((chunk, old)).is_err() {
+                    return;
+                }
+            }
+        })?;
+        Ok(Parsing { texts: Some(texts), parsed, thread: Some(thread) })
+    }
+
+    fn send(&self, text: Vec<u8>, chunk: Option<Chunk>) {
+        // A thread gone has panicked: `recv` says so.
+        let _ = self.texts.as_ref().expect("sending until dropped").send((text, chunk));
+    }
+
+    fn recv(&mut self) -> (Chunk, Vec<u8>) {
+        match self.parsed.recv() {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                let thread = self.thread.take().expect("the thread is joined once");
+                match thread.join() {
+                    Err(panic) => std::panic::resume_unwind(panic),
+                    Ok(()) => unreachable!("the parsing thread ends only when no text can come"),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Parsing {
+    fn drop(&mut self) {
+        // The thread ends once no text can come; it never waits for room to send a chunk.
+        self.texts = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
