@@ -270,14 +270,12 @@ fn parse_2026<'r>(
     kind: Kind,
 ) -> Result<(Kind, u32, Extras<'r>), Problem> {
     let field = |i: Option<usize>| record.field(i);
-    let (kind, duration) = match (Kind::parse_call(field(c.kind))?, field(c.duration)) {
-        (false, "") => (kind, 0),
-        (false, d) => return Err(Problem::column("duration", "only a call (kind call) has a duration", d)),
-        (true, _) if direction == Direction::Mt && kind != Kind::NonTemplate => {
-            return Err(Problem::column("category", "must be empty for a call", field(c.category)));
-        }
-        (true, d) => (Kind::Call, parse_seconds(d)?),
-    };
+    let call = Kind::parse_call(field(c.kind))?;
+    if call && direction == Direction::Mt && kind != Kind::NonTemplate {
+        return Err(Problem::column("category", "must be empty for a call", field(c.category)));
+    }
+    // A message with a duration is refused by the engine, as from any caller.
+    let (kind, duration) = (if call { Kind::Call } else { kind }, parse_seconds(field(c.duration))?);
     Ok((kind, duration, parse_extras(c, record)?))
 }
 
@@ -311,6 +309,46 @@ pub(super) fn parse_extras<'r>(c: &Columns, record: Record<'r>) -> Result<Extras
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/rules.md §2 and §12: a call (`kind` `call`) has a duration and no template category;
+    /// Meta's observed `cost` carries its currency.
+    #[test]
+    fn the_2026_columns_of_a_row() {
+        let header = StringRecord::from(vec![
+            "timestamp",
+            "business",
+            "user",
+            "direction",
+            "category",
+            "kind",
+            "duration",
+            "cost",
+            "cost_currency",
+        ]);
+        let c = Columns::of_header(&header);
+        let parse = |row: &str| {
+            let ends: Vec<usize> = row.match_indices(',').map(|(i, _)| i).chain([row.len()]).collect();
+            let record = Record { text: row, ends: &ends, plain: true, clean: false };
+            parse_event(&c, record, DateTime::<Utc>::UNIX_EPOCH)
+                .map(|e| (e.kind, e.duration, e.cost.map(|c| c.amount)))
+        };
+        assert_eq!(parse("t,B,33612345678,mt,,CALL,56,,").unwrap(), (Kind::Call, 56, None));
+        assert_eq!(parse("t,B,33612345678,mo,,call,,,").unwrap(), (Kind::Call, 0, None));
+        assert_eq!(
+            parse("t,B,33612345678,mt,marketing,call,5,,").unwrap_err().to_string(),
+            "category: must be empty for a call (marketing)"
+        );
+        assert_eq!(
+            parse("t,B,33612345678,mt,,call,5s,,").unwrap_err().to_string(),
+            "duration: not a whole number of seconds (5s)"
+        );
+        let lite = parse("t,B,33612345678,mt,marketing_lite,,,0.0291,USD").unwrap();
+        assert_eq!(lite.2, Some("0.0291".parse().unwrap()));
+        assert_eq!(
+            parse("t,B,33612345678,mt,marketing_lite,,,0.03,US").unwrap_err().to_string(),
+            "cost_currency: not a currency code (US)"
+        );
+    }
 
     proptest::proptest! {
         /// A field's span holds the field as `Record::field` gives it (trimmed), whatever its

@@ -50,6 +50,16 @@ fn a_call_crossing_a_minute_tier_pays_the_new_bands_rate() {
     assert_eq!(tc(&l.mt(at(0, 300), FR, MARKETING)).1, "0.0859");
 }
 
+/// docs/rules.md §2: only a call has a duration, and a call no template category.
+#[test]
+fn only_a_call_has_a_duration() {
+    let mut l = log();
+    let timed = Event { duration: 5, ..Event::mt(at(0, 0), "B", FR, TEXT) };
+    let err = l.engine.push(&timed).unwrap_err();
+    assert_eq!(err.to_string(), "duration: only a call has a duration (5)");
+    assert_eq!(l.engine.live_pairs(), 0);
+}
+
 /// A user's call opens the window even unanswered: a free-form reply 23h59m later is free, one
 /// at 24h is a violation. A user's call is `inbound`, category `call`.
 #[test]
