@@ -11,7 +11,7 @@ use csv::StringRecord;
 use crate::domain::error::{Error, Problem};
 use crate::domain::event::{Cost, Direction, Event, Kind, Status};
 use crate::domain::money::Country;
-use crate::engine::Extras;
+use crate::engine::{Extras, Facts};
 use crate::util::rows::{RowBuf, MAX_FIELD};
 use crate::util::table::Table;
 
@@ -242,23 +242,11 @@ pub(super) fn parse_event<'r>(
     };
     let id = Some(field(c.id)).filter(|s| !s.is_empty());
     let (business, user) = (field(Some(c.business)), field(Some(c.user)));
-    let (kind, duration, Extras { group, bsuid, cost }) =
+    let (kind, duration, extras) =
         if c.of_2026 { parse_2026(c, record, direction, kind)? } else { (kind, 0, Extras::default()) };
-    Ok(Event {
-        timestamp,
-        business,
-        user,
-        direction,
-        kind,
-        status,
-        entry_point,
-        id,
-        country,
-        duration,
-        group,
-        bsuid,
-        cost,
-    })
+    // `extras` is the flag `Facts::of` sets; `event` takes the extras themselves.
+    let facts = Facts { timestamp, direction, kind, status, entry_point, country, duration, extras: false };
+    Ok(facts.event(business, user, id, extras))
 }
 
 /// The columns of docs/rules.md §12 of a row whose direction and kind (from `category`) are
