@@ -152,6 +152,18 @@ fn pairs_whose_windows_closed_are_dropped() {
     assert_eq!(l.engine.live_pairs(), 1);
 }
 
+/// A log of business `B` priced under pmp-2026 with the card of 2026-10-01 (the test card's
+/// service rates start then) and `allowance` free service messages a month.
+pub(crate) fn pmp_2026(allowance: u64) -> Log {
+    let options = Options {
+        rules: crate::rules::RuleChoice::Fixed(crate::rules::RuleSet::Pmp2026),
+        service_allowance: allowance,
+        rates_date: Some("2026-10-01".parse().unwrap()),
+        ..Options::default()
+    };
+    Log::new(engine_with("business\n", options))
+}
+
 pub(crate) fn engine() -> Engine {
     engine_with("business\n", Options::default())
 }

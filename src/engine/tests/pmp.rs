@@ -226,13 +226,7 @@ fn pmp_2026_charges_utility_in_the_window_and_service_after_the_allowance() {
     l.mo(at(0, 0), FR);
     assert_eq!(tc(&l.mt(at(0, 1), FR, UTILITY)), (PT::Regular, "0.03".into()));
     // Service rates exist from 2026-10-01 only in the test card: price with that card.
-    let options = Options {
-        rules: RuleChoice::Fixed(RuleSet::Pmp2026),
-        service_allowance: 2,
-        rates_date: Some("2026-10-01".parse().unwrap()),
-        ..Options::default()
-    };
-    let mut l = Log::new(engine_with("business\n", options));
+    let mut l = pmp_2026(2);
     l.mo(at(0, 0), FR);
     let types: Vec<_> = (1..=3).map(|s| tc(&l.mt(at(0, s), FR, TEXT))).collect();
     let free = (PT::FreeCustomerService, "0".into());
@@ -261,13 +255,7 @@ fn pmp_2026_labels_the_allowances_free_messages_free_customer_service() {
 
 #[test]
 fn the_service_allowance_is_per_business_number_and_local_month() {
-    let options = Options {
-        rules: RuleChoice::Fixed(RuleSet::Pmp2026),
-        service_allowance: 1,
-        rates_date: Some("2026-10-01".parse().unwrap()),
-        ..Options::default()
-    };
-    let mut l = Log::new(engine_with("business\n", options));
+    let mut l = pmp_2026(1);
     l.mo(at(0, 0), FR);
     l.push(Event::mo(at(0, 0), "B2", FR));
     assert_eq!(l.mt(at(0, 1), FR, TEXT).pricing_type, PT::FreeCustomerService);

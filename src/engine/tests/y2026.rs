@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::domain::event::{Cost, Direction, PricingCategory as PC, PricingType as PT};
-use crate::rules::{RuleChoice, RuleSet};
 
 fn log() -> Log {
     Log::new(engine())
@@ -161,13 +160,7 @@ fn a_group_message_with_one_member_undelivered() {
 /// Group service deliveries use the business number's pmp-2026 allowance.
 #[test]
 fn group_service_deliveries_use_the_numbers_allowance() {
-    let options = Options {
-        rules: RuleChoice::Fixed(RuleSet::Pmp2026),
-        service_allowance: 1,
-        rates_date: Some("2026-10-01".parse().unwrap()),
-        ..Options::default()
-    };
-    let mut l = Log::new(engine_with("business\n", options));
+    let mut l = pmp_2026(1);
     l.mo(at(0, 0), FR);
     l.push(Event::mo(at(0, 0), "B", FR).in_group("G1"));
     assert_eq!(l.mt(at(0, 1), FR, TEXT).pricing_type, PT::FreeCustomerService);
