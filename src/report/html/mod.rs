@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use super::summary::{GroupBy, GroupKey, Summary, Totals};
 use crate::billing::{compare, Billing, Comparison, Crossing, Profile, Tariff};
 use crate::domain::error::{Error, Problem};
+use crate::domain::event::{PricingCategory, PricingType};
 use crate::domain::money::{format_fixed, Currency};
 
 use svg::{Bar, Column, Line, Marker, Segment, Tick};
@@ -393,33 +394,43 @@ const FREE: &str = "#cbd5e1";
 
 /// What a pricing type means, for a reader of the report.
 fn why(reason: &str) -> &'static str {
-    match reason {
-        "regular" => "charged at the rate of its market and category",
-        "conversation" => "free: inside a conversation already open (charged on the message that opened it)",
-        "free_customer_service" => "free: within 24 hours of the user's last message",
-        "free_entry_point" => "free: within the 72-hour window of an ad or page button",
-        "free_tier" => "free: within a monthly free allowance (conversations or service messages)",
-        "inbound" => "a user's message: never charged",
-        "undelivered" => "never delivered: not charged",
-        "violation" => "free-form outside the customer service window: not charged, but refused by Meta",
-        "duplicate" => "a repeated webhook of a message already priced",
-        _ => "",
+    let Ok(t) = reason.parse::<PricingType>() else { return "" };
+    match t {
+        PricingType::Regular => "charged at the rate of its market and category",
+        PricingType::Conversation => {
+            "free: inside a conversation already open (charged on the message that opened it)"
+        }
+        PricingType::FreeCustomerService => "free: within 24 hours of the user's last message",
+        PricingType::FreeGroupCustomerService => "free: within 24 hours of a group member's last message",
+        PricingType::FreeEntryPoint => "free: within the 72-hour window of an ad or page button",
+        PricingType::FreeTier => "free: within a monthly free allowance of conversations",
+        PricingType::Inbound => "a user's message or call: never charged",
+        PricingType::Undelivered => "never delivered (or a call not answered): not charged",
+        PricingType::Violation => {
+            "free-form outside the customer service window: not charged, but refused by Meta"
+        }
+        PricingType::Duplicate => "a repeated webhook of a message already priced",
     }
 }
 
-/// A category's colour, the same in every chart.
+/// A category's colour, the same in every chart; its place in the charts is its place in
+/// [`PricingCategory::ALL`].
 fn category_colour(category: &str) -> &'static str {
-    match category {
-        "marketing" => "#4f46e5",
-        "utility" => "#0891b2",
-        "authentication" => "#16a34a",
-        "authentication_international" => "#84cc16",
-        "service" => "#f59e0b",
-        "referral_conversion" => "#db2777",
-        "business_initiated" => "#9333ea",
-        "user_initiated" => "#ea580c",
-        "template" => "#0d9488",
-        _ => "#64748b",
+    let Ok(c) = category.parse::<PricingCategory>() else { return "#64748b" };
+    match c {
+        PricingCategory::Marketing => "#4f46e5",
+        PricingCategory::MarketingLite => "#818cf8",
+        PricingCategory::Utility => "#0891b2",
+        PricingCategory::Authentication => "#16a34a",
+        PricingCategory::AuthenticationInternational => "#84cc16",
+        PricingCategory::Service => "#f59e0b",
+        PricingCategory::Call => "#0d9488",
+        PricingCategory::GroupMarketing => "#a855f7",
+        PricingCategory::GroupUtility => "#06b6d4",
+        PricingCategory::GroupService => "#fbbf24",
+        PricingCategory::ReferralConversion => "#db2777",
+        PricingCategory::BusinessInitiated => "#9333ea",
+        PricingCategory::UserInitiated => "#ea580c",
     }
 }
 
@@ -428,8 +439,10 @@ const TARIFF_COLOURS: [&str; 6] = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "
 fn month_category(out: &mut String, c: &CurrencyFigures) {
     let cur = c.currency;
     let mut categories: Vec<&String> = c.months.values().flat_map(|m| m.keys()).collect();
-    categories
-        .sort_by_key(|k| (CATEGORY_ORDER.iter().position(|o| o == k).unwrap_or(usize::MAX), k.to_string()));
+    categories.sort_by_key(|k| {
+        let place = PricingCategory::ALL.iter().position(|c| c.as_str() == k.as_str());
+        (place.unwrap_or(usize::MAX), k.to_string())
+    });
     categories.dedup();
     let mut max = Decimal::ZERO;
     let columns: Vec<Column> = c
@@ -473,18 +486,6 @@ fn month_category(out: &mut String, c: &CurrencyFigures) {
     }
     out.push_str("</ul></article>\n");
 }
-
-const CATEGORY_ORDER: [&str; 9] = [
-    "marketing",
-    "utility",
-    "authentication",
-    "authentication_international",
-    "service",
-    "referral_conversion",
-    "business_initiated",
-    "user_initiated",
-    "template",
-];
 
 fn ranking(
     out: &mut String,
@@ -768,6 +769,17 @@ const STYLE: &str = include_str!("report.css");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every pricing type has its words and every category its own colour (2026's calls and
+    /// groups included).
+    #[test]
+    fn every_reason_is_described_and_every_category_coloured() {
+        assert!(PricingType::ALL.iter().all(|t| !why(t.as_str()).is_empty()));
+        let colours: std::collections::HashSet<_> =
+            PricingCategory::ALL.iter().map(|c| category_colour(c.as_str())).collect();
+        assert_eq!(colours.len(), PricingCategory::ALL.len());
+        assert!(!colours.contains(category_colour("")));
+    }
 
     #[test]
     fn thousands_are_separated_and_text_escaped() {
