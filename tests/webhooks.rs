@@ -306,7 +306,7 @@ fn malformed_2026_payloads_are_named_by_json_path() {
         [
             format!("bad-2026.ndjson:1: {value}.contacts[0].user_id: not a business-scoped user id (CC.…) (8f3k2Q)"),
             format!("bad-2026.ndjson:2: {value}.statuses[0].pricing.cost.currency: not an ISO 4217 currency code (US$)"),
-            format!("bad-2026.ndjson:3: {value}.statuses[0].pricing.cost.amount: not an amount (n/a)"),
+            format!("bad-2026.ndjson:3: {value}.statuses[0].pricing.cost.amount: not a decimal number (n/a)"),
             format!("bad-2026.ndjson:4: {value}.calls[0].direction: not USER_INITIATED nor BUSINESS_INITIATED (INBOUND)"),
             format!("bad-2026.ndjson:5: {value}.calls[0].duration: not whole seconds (12.5)"),
             format!("bad-2026.ndjson:6: {value}.calls[0].id: missing"),

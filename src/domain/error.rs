@@ -81,6 +81,16 @@ impl Problem {
         Problem { place: Some(Place::Path(path)), what: what.into(), value: Some(value.into()) }
     }
 
+    /// The problem of one value read from a JSON document: a problem that names a column
+    /// (found by a reader of single values, e.g. [`crate::domain::money::parse_amount`]) names
+    /// the value's path instead, `path` making it from the column.
+    pub(crate) fn at_path(mut self, path: impl FnOnce(&str) -> String) -> Problem {
+        if let Some(Place::Column(c)) = &self.place {
+            self.place = Some(Place::Path(path(c)));
+        }
+        self
+    }
+
     /// Names the TOML key this problem is at, if it names no place yet.
     pub(crate) fn at_key(mut self, key: impl Into<Cow<'static, str>>) -> Problem {
         if self.place.is_none() {

@@ -238,6 +238,21 @@ pub struct Cost {
     pub currency: Option<crate::domain::money::Currency>,
 }
 
+impl Cost {
+    /// Reads a cost as a log's `cost` and `cost_currency` columns (or a webhook's
+    /// `pricing.cost`) give it: an exact amount, not negative, and the currency's ISO code when
+    /// given. A problem names the column of the part that is wrong.
+    pub(crate) fn parse(amount: &str, currency: Option<&str>) -> Result<Cost, Problem> {
+        let not_a_code = |c: &str| Problem::column("cost_currency", "not an ISO 4217 currency code", c);
+        Ok(Cost {
+            amount: crate::domain::money::parse_amount("cost", amount)?,
+            currency: currency
+                .map(|c| crate::domain::money::Currency::parse_text(c).map_err(|_| not_a_code(c)))
+                .transpose()?,
+        })
+    }
+}
+
 impl<'a> Event<'a> {
     /// A user message (MO).
     pub fn mo(timestamp: DateTime<Utc>, business: &'a str, user: &'a str) -> Event<'a> {

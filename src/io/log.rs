@@ -279,15 +279,7 @@ fn parse_seconds(s: &str) -> Result<u32, Problem> {
 /// `cost_currency` (empty: the WABA's).
 pub(super) fn parse_extras<'r>(c: &Columns, record: Record<'r>) -> Result<Extras<'r>, Problem> {
     let [group, bsuid, cost, currency] = c.extras.map(|i| Some(record.field(i)).filter(|s| !s.is_empty()));
-    let cost = match cost {
-        None => None,
-        Some(amount) => Some(Cost {
-            amount: amount.parse().map_err(|_| Problem::column("cost", "not an amount", amount))?,
-            currency: currency.map(crate::domain::money::Currency::parse_text).transpose().map_err(|_| {
-                Problem::column("cost_currency", "not a currency code", currency.unwrap_or(""))
-            })?,
-        }),
-    };
+    let cost = cost.map(|amount| Cost::parse(amount, currency)).transpose()?;
     if let Some(b) = bsuid.filter(|b| crate::domain::user::bsuid_country(b).is_none()) {
         return Err(Problem::column("bsuid", "not a business-scoped user id (CC.…)", b));
     }
@@ -334,7 +326,7 @@ mod tests {
         assert_eq!(lite.2, Some("0.0291".parse().unwrap()));
         assert_eq!(
             parse("t,B,33612345678,mt,marketing_lite,,,0.03,US").unwrap_err().to_string(),
-            "cost_currency: not a currency code (US)"
+            "cost_currency: not an ISO 4217 currency code (US)"
         );
     }
 

@@ -286,16 +286,15 @@ impl Cost<'_> {
         if amount.is_empty() {
             return Ok(None);
         }
-        let at = |field: &str| if matches!(self, Cost::Object { .. }) { path(field) } else { path("") };
-        let parsed = amount.parse().map_err(|_| Problem::path(at(".amount"), "not an amount", &*amount))?;
-        let currency = match self.currency() {
-            None => None,
-            Some(c) => Some(
-                crate::domain::money::Currency::parse_text(c)
-                    .map_err(|_| Problem::path(path(".currency"), "not an ISO 4217 currency code", c))?,
-            ),
-        };
-        Ok(Some(crate::domain::event::Cost { amount: parsed, currency }))
+        let object = matches!(self, Cost::Object { .. });
+        let cost = crate::domain::event::Cost::parse(&amount, self.currency()).map_err(|p| {
+            p.at_path(|column| match (column, object) {
+                ("cost_currency", _) => path(".currency"),
+                (_, true) => path(".amount"),
+                (_, false) => path(""),
+            })
+        })?;
+        Ok(Some(cost))
     }
 }
 

@@ -124,7 +124,7 @@ impl WebhookMessage {
         match &self.cost {
             Some(cost) => {
                 field(&cost.amount.to_string());
-                field(&cost.currency.map_or(String::new(), |c| c.to_string()));
+                field(cost.currency.as_ref().map_or("", |c| c.code()));
             }
             None => {
                 field("");
@@ -550,11 +550,11 @@ mod tests {
         assert_eq!((m.cost, m.verdict.unwrap().cost.as_str()), (None, "0.0123"));
         assert_eq!(
             error(&status("marketing_lite", r#"{"amount":"1,5","currency":"USD"}"#)),
-            "w.ndjson:1: $.statuses[0].pricing.cost.amount: not an amount (1,5)"
+            "w.ndjson:1: $.statuses[0].pricing.cost.amount: not a decimal number (1,5)"
         );
         assert_eq!(
             error(&status("marketing_lite", r#""about 1""#)),
-            "w.ndjson:1: $.statuses[0].pricing.cost: not an amount (about 1)"
+            "w.ndjson:1: $.statuses[0].pricing.cost: not a decimal number (about 1)"
         );
         assert_eq!(
             error(&status("marketing_lite", r#"{"amount":1,"currency":"dollars"}"#)),
