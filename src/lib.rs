@@ -61,7 +61,7 @@ pub mod log {
 
     /// Logs and priced lines as Arrow record batches (feature `arrow`).
     #[cfg(feature = "arrow")]
-    pub use crate::io::arrow::{ArrowLines, ArrowLog, LINES_BATCH, MONEY};
+    pub use crate::io::arrow::{money, ArrowLines, ArrowLog, LINES_BATCH, MONEY};
     /// Parquet logs and priced lines (feature `parquet`).
     #[cfg(feature = "parquet")]
     pub use crate::io::parquet::{is_parquet, open_parquet_log, ParquetLinesWriter, ParquetLog};

@@ -278,14 +278,9 @@ fn summary_batch(summary: &Summary) -> Result<RecordBatch, ArrowError> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
-/// An amount as `decimal128(38, 10)`.
+/// An amount as `decimal128(38, 10)` ([`wabill::log::money`]), or why it cannot be one.
 fn money(d: Decimal) -> Result<i128, ArrowError> {
-    let mut d = d.normalize();
-    if d.scale() > 10 {
-        return Err(ArrowError::InvalidArgumentError(format!("{d}: more than 10 decimals")));
-    }
-    d.rescale(10);
-    Ok(d.mantissa())
+    wabill::log::money(d).map_err(|why| ArrowError::InvalidArgumentError(format!("{d}: {why}")))
 }
 
 /// A tariff's invoice lines as a record batch (docs/rules.md §8's columns).

@@ -342,7 +342,7 @@ impl ArrowLines {
 }
 
 /// `d` as a [`MONEY`] value: its digits at scale 10, when it fits without rounding.
-fn money(d: Decimal) -> Result<i128, &'static str> {
+pub fn money(d: Decimal) -> Result<i128, &'static str> {
     let d = d.normalize();
     let scale = d.scale() as i8;
     if scale > MONEY_SCALE {
