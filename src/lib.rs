@@ -52,7 +52,7 @@ pub mod log {
     //! [`Sink`]; and the writers of priced lines and rejected rows back to CSV.
     pub use crate::io::aliases::link_aliases;
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
-    pub use crate::io::log::Record;
+    pub use crate::io::log::{is_parquet, Record, PARQUET_MAGIC};
     pub use crate::io::pipeline::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Row, Sink};
     pub use crate::io::reconcile::{read_templates, Disagreements, NoSink, ReconcileSink};
     pub use crate::io::webhook::{
@@ -64,7 +64,7 @@ pub mod log {
     pub use crate::io::arrow::{money, ArrowLines, ArrowLog, LINES_BATCH, MONEY};
     /// Parquet logs and priced lines (feature `parquet`).
     #[cfg(feature = "parquet")]
-    pub use crate::io::parquet::{is_parquet, open_parquet_log, ParquetLinesWriter, ParquetLog};
+    pub use crate::io::parquet::{open_parquet_log, ParquetLinesWriter, ParquetLog};
     #[cfg(feature = "parquet")]
     pub use parquet;
     /// The Arrow and Parquet crates whose types the Arrow and Parquet functions take.

@@ -316,43 +316,48 @@ fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
 
 /// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
 /// name): several members one after the other are read as one stream, as `gzip -d` does. Any
-/// other file is read as it is, without a buffer of its own (the readers have theirs); a
-/// Parquet file (by its name or its first four bytes) as the CSV log it stands for.
+/// other file is read as it is, without a buffer of its own (the readers have theirs).
 fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
-    open_counting(path, None)
+    let (head, reader) = open_head(path, None)?;
+    Ok(decompressed(head, reader))
 }
 
-/// [`open`], adding the bytes read from the file (before decompression) to `read` if given.
-fn open_counting(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<Box<dyn Read + Send>, Error> {
+/// A log, as [`open`] reads a file, or a Parquet log (by its name or its first bytes) as the
+/// CSV log it stands for. The bytes read from a log that is not Parquet are added to `read`;
+/// the second value says whether they are.
+fn open_log(path: &str, read: &Arc<AtomicU64>) -> Result<(Box<dyn Read + Send>, bool), Error> {
+    let (head, reader) = open_head(path, Some(read))?;
+    if path != "-" && wabill::log::is_parquet(path, &head) {
+        return Ok((open_parquet(path)?, false));
+    }
+    Ok((decompressed(head, reader), true))
+}
+
+/// The file's first bytes (up to four), and the rest of it; what is read of it is added to
+/// `read` if given.
+fn open_head(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<(Vec<u8>, Box<dyn Read + Send>), Error> {
     let mut reader: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path).map_err(|e| io_error(path, e))?)
     };
-    if path != "-" && path.to_ascii_lowercase().ends_with(".parquet") {
-        return open_parquet(path);
-    }
     if let Some(read) = read {
         reader = Box::new(progress::Counting { inner: reader, read: read.clone() });
     }
-    let mut magic = [0u8; 4];
-    let mut n = 0;
-    while n < magic.len() {
-        match reader.read(&mut magic[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_error(path, e)),
-        }
+    let mut head = Vec::with_capacity(4);
+    (&mut reader).take(4).read_to_end(&mut head).map_err(|e| io_error(path, e))?;
+    Ok((head, reader))
+}
+
+/// The file whose first bytes are `head`, gunzipped when they say gzip.
+fn decompressed(head: Vec<u8>, rest: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let whole = io::Cursor::new(head).chain(rest);
+    if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(whole))
+    } else {
+        Box::new(whole)
     }
-    if path != "-" && magic == *b"PAR1" {
-        return open_parquet(path);
-    }
-    let whole = io::Cursor::new(magic).take(n as u64).chain(reader);
-    if magic[..2] == [0x1f, 0x8b] {
-        return Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)));
-    }
-    Ok(Box::new(whole))
 }
 
 /// A csv error as the I/O error it wraps (keeping its kind, e.g. a broken pipe), or as one.
@@ -435,15 +440,19 @@ fn run_logs<S: Sink>(
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
     }
     let read = Arc::new(AtomicU64::new(0));
-    let inputs = logs
-        .iter()
-        .map(|name| open_counting(name, Some(&read)).map(|reader| LogInput { name: name.clone(), reader }))
-        .collect::<Result<Vec<_>, Error>>()?;
-    // The share read is known when every log is a file.
+    let mut counted = true;
+    let mut inputs = Vec::with_capacity(logs.len());
+    for name in logs {
+        let (reader, counts) = open_log(name, &read)?;
+        counted &= counts;
+        inputs.push(LogInput { name: name.clone(), reader });
+    }
+    // The share read is known when every log is a file whose bytes are counted.
     let size = logs
         .iter()
         .map(|name| std::fs::metadata(name).ok().filter(|m| m.is_file() && name != "-").map(|m| m.len()))
-        .sum::<Option<u64>>();
+        .sum::<Option<u64>>()
+        .filter(|_| counted);
     price_sink(sink).progress = progress::Progress::on_terminal(size, read);
     let counts = price_logs(inputs, &mut engine, &options, sink);
     if let Some(p) = price_sink(sink).progress.take() {

@@ -59,7 +59,7 @@ impl Sink for PriceSink {
             let name = out.name();
             let fee: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
             #[cfg(feature = "parquet")]
-            if name.to_ascii_lowercase().ends_with(".parquet") {
+            if wabill::log::is_parquet(&name, &[]) {
                 if self.explainer.is_some() {
                     let e = std::io::Error::other("--explain writes its sentences to CSV lines, not Parquet");
                     return Err(io_error(&name, e));

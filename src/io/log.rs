@@ -30,6 +30,16 @@ pub const APPENDED: [&str; 11] = [
     "currency",
 ];
 
+/// The first bytes of a Parquet file (and its last).
+pub const PARQUET_MAGIC: &[u8; 4] = b"PAR1";
+
+/// Whether a log is Parquet, by its name (`.parquet`, `.parq`) or its first bytes: known
+/// whether or not this build reads Parquet, so that one that does not can say so.
+pub fn is_parquet(name: &str, first: &[u8]) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.ends_with(".parquet") || name.ends_with(".parq") || first.starts_with(PARQUET_MAGIC)
+}
+
 /// Where the columns of one log file are.
 #[derive(Debug, Clone)]
 pub(super) struct Columns {

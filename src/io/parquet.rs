@@ -20,15 +20,6 @@ use super::pipeline::Row;
 use crate::domain::error::Error;
 use crate::engine::PricedLine;
 
-/// The first bytes of a Parquet file (and its last).
-pub const MAGIC: &[u8; 4] = b"PAR1";
-
-/// Whether a log is Parquet, by its name (`.parquet`, `.parq`) or its first bytes.
-pub fn is_parquet(name: &str, first: &[u8]) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.ends_with(".parquet") || name.ends_with(".parq") || first.starts_with(MAGIC)
-}
-
 /// A Parquet log, read a record batch at a time (a row group's rows at most), as a CSV log.
 pub type ParquetLog = ArrowLog<ParquetRecordBatchReader>;
 

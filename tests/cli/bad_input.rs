@@ -357,3 +357,16 @@ fn bad_usage_exits_with_2() {
         assert!(run.stderr.starts_with("error:"), "{}", run.stderr);
     }
 }
+
+/// A Parquet log (by its first bytes, whatever its name) is read by a build with the feature
+/// `parquet`; a build without it says so, naming the file.
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn a_parquet_log_needs_the_parquet_build() {
+    let dir = common::Scratch::new();
+    let log = dir.join("log.bin");
+    std::fs::write(&log, b"PAR1 not a real file").unwrap();
+    let run = wabill(&["price", log.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("log.bin") && run.stderr.contains("built without Parquet"), "{}", run.stderr);
+}
