@@ -8,11 +8,12 @@ use std::io::Read;
 
 use csv::StringRecord;
 
-use crate::domain::error::{Error, Position};
-use crate::domain::event::{Category, Event, Kind};
+use crate::domain::error::{Error, Position, Problem};
+use crate::domain::event::{Event, Kind};
 use crate::engine::PricedLine;
 use crate::io::pipeline::{Counts, Row, Sink};
 use crate::reconcile::{Disagreement, MetaSays, Names, Reconciler, Reconciliation, UnknownWord};
+use crate::util::table::Table;
 
 /// The columns of Meta's verdict in a CSV log, as `wabill convert` writes them.
 const META: [&str; 5] =
@@ -139,29 +140,16 @@ impl Sink for NoSink {
 /// a template category, or `service` for a non-template; for
 /// [`WebhookOptions::templates`](crate::io::webhook::WebhookOptions::templates).
 pub fn read_templates<R: Read>(reader: R, file: &str) -> Result<HashMap<String, Kind>, Error> {
-    let mut reader = csv::Reader::from_reader(reader);
+    let mut t = Table::new(reader, file)?;
+    let [id, category] = t.require_all(["id", "category"])?;
     let mut out = HashMap::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| {
-            let e = match e.into_kind() {
-                csv::ErrorKind::Io(io) => io,
-                other => std::io::Error::other(format!("{other:?}")),
-            };
-            Error::io(file, e)
-        })?;
-        let line = n as u64 + 2;
-        let (id, category) = (record.get(0).unwrap_or("").trim(), record.get(1).unwrap_or("").trim());
-        let at = Position { file: file.into(), line };
-        let kind = match category {
-            "service" => Kind::NonTemplate,
-            c => Kind::Template(c.parse::<Category>().map_err(|_| {
-                let what = "not a template category (marketing, utility, authentication) nor service";
-                Error::data(at.clone(), "category", what, category)
-            })?),
-        };
+    while t.next_row()? {
+        let (id, category) = (t.get(Some(id)), t.get(Some(category)));
         if id.is_empty() {
-            return Err(Error::data(at, "id", "must not be empty", id));
+            return Err(Problem::column("id", "must not be empty", id).at(t.position()));
         }
+        // A category as a log's `category` column gives it.
+        let kind = Kind::parse_log(category).map_err(|p| p.at(t.position()))?;
         out.insert(id.to_string(), kind);
     }
     Ok(out)
@@ -204,8 +192,10 @@ mod tests {
         let file = "id,category\nm1,service\nm2,marketing\n";
         let kinds = read_templates(file.as_bytes(), "templates.csv").unwrap();
         assert_eq!(kinds["m1"], Kind::NonTemplate);
-        assert_eq!(kinds["m2"], Kind::Template(Category::Marketing));
+        assert_eq!(kinds["m2"], Kind::Template(crate::domain::event::Category::Marketing));
         let err = read_templates("id,category\nm1,promo\n".as_bytes(), "templates.csv").unwrap_err();
-        assert!(err.to_string().starts_with("templates.csv:2: column category: not a template category"));
+        assert!(err.to_string().starts_with("templates.csv:2: column category: unknown category"), "{err}");
+        let err = read_templates("id,kind\nm1,promo\n".as_bytes(), "templates.csv").unwrap_err();
+        assert!(err.to_string().contains("category"), "{err}");
     }
 }
