@@ -425,6 +425,11 @@ fn load_tariff(path: &Path) -> Result<Tariff, Error> {
     Tariff::from_toml(&text, &name)
 }
 
+/// A billing of each tariff file, in order.
+fn billings(paths: &[PathBuf]) -> Result<Vec<Billing>, Error> {
+    paths.iter().map(|p| load_tariff(p).and_then(Billing::new)).collect()
+}
+
 /// Prices the logs through the engine into the sink, reporting the counts.
 fn run_logs<S: Sink>(
     logs: &[String],
@@ -551,7 +556,7 @@ fn price(mut args: PriceArgs) -> Result<(), Error> {
     let (lines, rejects, invoices_to) =
         (create(&args.lines)?, create(&args.rejects)?, create(&args.invoices)?);
     let billings = match &args.tariff {
-        Some(path) => vec![Billing::new(load_tariff(path)?)?],
+        Some(path) => billings(std::slice::from_ref(path))?,
         None => Vec::new(),
     };
     let mut sink = PriceSink::new(Summary::with_keys(&args.group_by), billings);
@@ -628,12 +633,7 @@ fn generate(args: GenerateArgs) -> Result<(), Error> {
 }
 
 fn compare(args: CompareArgs) -> Result<(), Error> {
-    let billings = args
-        .tariffs
-        .iter()
-        .map(|p| load_tariff(p).and_then(Billing::new))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let mut sink = PriceSink::new(Summary::new(&[]), billings);
+    let mut sink = PriceSink::new(Summary::new(&[]), billings(&args.tariffs)?);
     run_logs(&args.logs, &args.pricing, false, &mut sink, |s| s)?;
     let (_, billings) = sink.finish()?;
     let comparison = compare_tariffs(&billings)?;

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use wabill::billing::Billing;
 use wabill::report::{HtmlReport, Summary};
 use wabill::Error;
 
 use super::output::Output;
 use super::sink::PriceSink;
-use super::{io_error, load_tariff, run_logs, PricingArgs};
+use super::{billings, io_error, run_logs, PricingArgs};
 
 #[derive(Args)]
 pub(super) struct ReportArgs {
@@ -32,12 +31,7 @@ pub(super) struct ReportArgs {
 pub(super) fn report(args: ReportArgs) -> Result<(), Error> {
     // The output is opened first: one that cannot be written fails the run before it starts.
     let mut out = Output::create(&args.html)?;
-    let billings = args
-        .tariffs
-        .iter()
-        .map(|p| load_tariff(p).and_then(Billing::new))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let mut sink = PriceSink::new(Summary::new(&HtmlReport::GROUPING), billings);
+    let mut sink = PriceSink::new(Summary::new(&HtmlReport::GROUPING), billings(&args.tariffs)?);
     run_logs(&args.logs, &args.pricing, false, &mut sink, |s| s)?;
     let (summary, billings) = sink.finish()?;
     let report = HtmlReport::new(&summary)?.logs(args.logs.iter().cloned()).tariffs(&billings)?;

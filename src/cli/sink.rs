@@ -84,12 +84,12 @@ impl Sink for PriceSink {
 
     fn priced(&mut self, row: &Row, line: &PricedLine) -> Result<(), Error> {
         let mut fee = None;
-        if !self.billings.is_empty() {
-            let event = row.event().expect("a priced row has its event");
-            for b in &mut self.billings {
-                let f = b.add(&event, line)?;
-                fee.get_or_insert(f);
-            }
+        // The event, read from the row only when a tariff or an explanation needs it.
+        let event = (!self.billings.is_empty() || self.explainer.is_some())
+            .then(|| row.event().expect("a priced row has its event"));
+        for b in &mut self.billings {
+            let f = b.add(event.as_ref().expect("read for the tariffs"), line)?;
+            fee.get_or_insert(f);
         }
         if let Some((Lines::Csv(w), name)) = &mut self.lines {
             self.buf.clear();
@@ -101,8 +101,8 @@ impl Sink for PriceSink {
             match &mut self.explainer {
                 None => w.write(row.log(), row.record(), line, fee),
                 Some(explainer) => {
-                    let event = row.event().expect("a priced row has its event");
-                    let e = explainer.explain(&event, line, &row.position());
+                    let event = event.as_ref().expect("read for the explanation");
+                    let e = explainer.explain(event, line, &row.position());
                     let words =
                         std::iter::once(e.sentence.as_str()).chain(e.facts.iter().map(String::as_str));
                     let extra: Vec<&str> = fee.iter().copied().chain(words).collect();

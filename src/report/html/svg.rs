@@ -269,7 +269,6 @@ pub(crate) fn lines(
     out
 }
 
-/// `text` cut to `n` characters, with an ellipsis when cut.
 /// The horizontal grid lines of `ticks` across the plot, each labelled at its left, `y` placing
 /// a value.
 fn y_grid(out: &mut String, ticks: &[Tick], (left, right): (f64, f64), y: impl Fn(f64) -> f64) {
@@ -287,6 +286,7 @@ fn y_grid(out: &mut String, ticks: &[Tick], (left, right): (f64, f64), y: impl F
     }
 }
 
+/// `text` cut to `n` characters, with an ellipsis when cut.
 fn clip(text: &str, n: usize) -> String {
     match text.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &text[..i]),
