@@ -191,7 +191,8 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, other: &Totals, what: &dyn std::fmt::Display) -> Result<(), Problem> {
+    /// Adds `other`'s counts and charge (`what` names the sum if it overflows).
+    pub(crate) fn add(&mut self, other: &Totals, what: &dyn std::fmt::Display) -> Result<(), Problem> {
         self.lines += other.lines;
         self.charged += other.charged;
         self.unverified += other.unverified;

@@ -20,7 +20,7 @@ use super::summary::{GroupBy, GroupKey, Summary, Totals};
 use crate::billing::{compare, Billing, Comparison, Crossing, Profile, Tariff};
 use crate::domain::error::{Error, Problem};
 use crate::domain::event::{PricingCategory, PricingType};
-use crate::domain::money::{format_fixed, Currency};
+use crate::domain::money::{checked_add, format_fixed, Currency};
 
 use svg::{Bar, Column, Line, Marker, Segment, Tick};
 
@@ -102,14 +102,7 @@ impl HtmlReport {
         let mut reasons: BTreeMap<String, Totals> = BTreeMap::new();
         let mut markets: BTreeMap<(Currency, String), Totals> = BTreeMap::new();
         let mut businesses: BTreeMap<(Currency, String), Totals> = BTreeMap::new();
-        let add = |into: &mut Totals, t: &Totals, what: &str| -> Result<(), Error> {
-            into.lines += t.lines;
-            into.charged += t.charged;
-            into.unverified += t.unverified;
-            into.charge =
-                into.charge.checked_add(t.charge).ok_or_else(|| Problem::new(format!("{what} overflows")))?;
-            Ok(())
-        };
+        let add = |into: &mut Totals, t: &Totals, what: &str| into.add(t, &what).map_err(Error::from);
         for g in summary.groups() {
             let c = g.currency;
             let figures = currencies.entry(c).or_insert_with(|| CurrencyFigures {
@@ -123,9 +116,7 @@ impl HtmlReport {
             let cells = figures.months.entry(g.keys[month].clone()).or_default();
             if !g.totals.charge.is_zero() {
                 let cell = cells.entry(g.keys[category].clone()).or_default();
-                *cell = cell
-                    .checked_add(g.totals.charge)
-                    .ok_or_else(|| Problem::new("a month's cost overflows"))?;
+                *cell = checked_add(*cell, g.totals.charge, &"a month's cost")?;
             }
             add(markets.entry((c, g.keys[market].clone())).or_default(), &g.totals, "a market's cost")?;
             add(
