@@ -16,6 +16,17 @@ use crate::billing::tariff::{Tariff, Unit};
 use crate::domain::error::{Error, Problem};
 use crate::domain::money::Currency;
 
+/// The sum of a tariff's invoices of `profiles` with every user's traffic scaled by `k`.
+pub(crate) fn total_at(profiles: &[Profile], tariff: &Tariff, k: Decimal) -> Result<Decimal, Error> {
+    let mut sum = Decimal::ZERO;
+    for p in profiles {
+        sum = sum
+            .checked_add(p.invoice(tariff, k)?.total)
+            .ok_or_else(|| Problem::new("the total overflows"))?;
+    }
+    Ok(sum)
+}
+
 /// One invoice (unit and month) under every tariff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceRow {
@@ -186,15 +197,7 @@ pub fn compare(billings: &[Billing]) -> Result<Comparison, Error> {
             });
         }
     }
-    let total = |i: usize, k: Decimal| -> Result<Decimal, Error> {
-        let mut sum = Decimal::ZERO;
-        for p in &profiles[i] {
-            sum = sum
-                .checked_add(p.invoice(tariffs[i], k)?.total)
-                .ok_or_else(|| Problem::new("the total overflows"))?;
-        }
-        Ok(sum)
-    };
+    let total = |i: usize, k: Decimal| total_at(&profiles[i], tariffs[i], k);
     let totals = (0..tariffs.len()).map(|i| total(i, Decimal::ONE)).collect::<Result<Vec<_>, Error>>()?;
     let (active_users, delivered, messages) = profiles[0]
         .iter()

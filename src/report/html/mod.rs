@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 use super::summary::{GroupBy, GroupKey, Summary, Totals};
 use crate::billing::{compare, Billing, Comparison, Crossing, Profile, Tariff};
-use crate::domain::error::{Error, Problem};
+use crate::domain::error::Error;
 use crate::domain::event::{PricingCategory, PricingType};
 use crate::domain::money::{checked_add, format_fixed, Currency};
 
@@ -172,16 +172,9 @@ impl HtmlReport {
         };
         let profiles: Vec<(Vec<Profile>, &Tariff)> =
             billings.iter().map(|b| (b.profiles(), b.tariff())).collect();
-        let cost = |i: usize, x: Decimal| -> Result<Decimal, Error> {
-            let k = x / today;
+        let cost = |i: usize, x: Decimal| {
             let (ps, t) = &profiles[i];
-            let mut sum = Decimal::ZERO;
-            for p in ps {
-                sum = sum
-                    .checked_add(p.invoice(t, k)?.total)
-                    .ok_or_else(|| Problem::new("a curve's cost overflows"))?;
-            }
-            Ok(sum)
+            crate::billing::compare::total_at(ps, t, x / today)
         };
         let (mut lo, mut hi) = (today / Decimal::from(4), today * Decimal::from(4));
         let levels: Vec<Decimal> = comparison
