@@ -123,10 +123,22 @@ pub enum Kind {
 
 impl Kind {
     /// Parses the log's `category` column: empty or `service` is a non-template.
+    // Inlined into the batch parse, where it runs for every row (callgrind, 300,000 rows: 8M
+    // instructions as a call); the spellings other than the canonical ones apart.
+    #[inline(always)]
     pub(crate) fn parse_log(s: &str) -> Result<Kind, Problem> {
         if let Some(&c) = Category::ALL.iter().find(|c| c.as_str() == s) {
             return Ok(Kind::Template(c));
         }
+        if s.is_empty() || s == "service" {
+            return Ok(Kind::NonTemplate);
+        }
+        Kind::parse_other(s)
+    }
+
+    /// [`Kind::parse_log`] of a spelling that is not a canonical one.
+    #[cold]
+    fn parse_other(s: &str) -> Result<Kind, Problem> {
         let t = s.trim();
         if t.is_empty() || t.eq_ignore_ascii_case("service") {
             return Ok(Kind::NonTemplate);
