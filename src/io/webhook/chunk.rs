@@ -10,8 +10,7 @@ use std::io::{BufRead, ErrorKind};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::json::{document, Item, Place};
-use super::recycle;
+use super::json::{Fields, Item, Place};
 use crate::domain::error::Problem;
 
 /// How many bytes of whole lines a chunk holds (a line longer than that is one chunk): some
@@ -36,6 +35,9 @@ pub(super) struct Chunk {
     docs: VecDeque<(u64, Result<usize, Problem>)>,
     /// The strings of the items that their documents owned.
     owned: Vec<String>,
+    /// A document's fields while its items are made (empty between parses): kept for their
+    /// vectors.
+    fields: Fields<'static>,
     text: Vec<u8>,
 }
 
@@ -90,11 +92,11 @@ impl Chunk {
         self.owned.clear();
         let old = std::mem::replace(&mut self.text, text);
         let mut items = Vec::from(std::mem::take(&mut self.items));
-        // The items of one document, borrowing it, in one allocation for all.
-        let mut made: Vec<Item> = Vec::new();
+        let mut fields = std::mem::take(&mut self.fields);
         // SAFETY: the text is neither changed nor dropped while the items that borrow it are
         // kept: `parse` drops them before it replaces the text, and the fields are dropped in
-        // order, the text last. Moving the chunk does not move its bytes.
+        // order, the text last. Moving the chunk does not move its bytes. The document's
+        // fields are emptied before the text is given back.
         let text: &'static [u8] = unsafe { &*std::ptr::from_ref::<[u8]>(&self.text) };
         // Each line ends after its line break; the last may have none.
         let ends = memchr::memchr_iter(b'\n', text).map(|end| end + 1);
@@ -112,40 +114,38 @@ impl Chunk {
             if line_text.trim().is_empty() {
                 continue;
             }
-            let doc = match document(line_text.trim_end()) {
-                Ok(doc) => doc,
-                Err(problem) => {
-                    self.docs.push_back((*line, Err(problem)));
-                    continue;
-                }
-            };
-            let mut these = recycle(std::mem::take(&mut made));
-            match doc.items(None, &mut these) {
-                Ok(()) => {
-                    self.docs.push_back((*line, Ok(these.len())));
-                    let owned = &mut self.owned;
-                    // What the line holds is borrowed from it; what the document owned, copied.
-                    let mut keep = |s: &str| -> &'static str {
-                        let at = (s.as_ptr() as usize).wrapping_sub(line_text.as_ptr() as usize);
-                        if let Some(kept) = at.checked_add(s.len()).and_then(|end| line_text.get(at..end)) {
-                            return kept;
-                        }
-                        if s.is_empty() {
-                            return "";
-                        }
-                        owned.push(s.to_string());
-                        let copy = owned.last().expect("just pushed").as_str();
-                        // SAFETY: the copy's bytes stay where they are until `parse` drops
-                        // them, after the items that borrow them: moving a `String` does not
-                        // move its bytes, and it is never changed.
-                        unsafe { &*std::ptr::from_ref::<str>(copy) }
-                    };
-                    items.extend(these.drain(..).map(|item| item.keep(&mut keep)));
-                }
-                Err(problem) => self.docs.push_back((*line, Err(problem))),
+            if let Err(problem) = fields.read(line_text.trim_end()) {
+                self.docs.push_back((*line, Err(problem)));
+                continue;
             }
-            made = recycle(these);
+            let owned = &mut self.owned;
+            // What the line holds is borrowed from it; what the document owned, copied.
+            let mut keep = |s: &str| -> &'static str {
+                let at = (s.as_ptr() as usize).wrapping_sub(line_text.as_ptr() as usize);
+                if let Some(kept) = at.checked_add(s.len()).and_then(|end| line_text.get(at..end)) {
+                    return kept;
+                }
+                if s.is_empty() {
+                    return "";
+                }
+                owned.push(s.to_string());
+                let copy = owned.last().expect("just pushed").as_str();
+                // SAFETY: the copy's bytes stay where they are until `parse` drops them,
+                // after the items that borrow them: moving a `String` does not move its
+                // bytes, and it is never changed.
+                unsafe { &*std::ptr::from_ref::<str>(copy) }
+            };
+            let before = items.len();
+            match fields.items(None, &mut keep, &mut items) {
+                Ok(()) => self.docs.push_back((*line, Ok(items.len() - before))),
+                Err(problem) => {
+                    items.truncate(before);
+                    self.docs.push_back((*line, Err(problem)));
+                }
+            }
         }
+        fields.clear();
+        self.fields = fields;
         self.items = VecDeque::from(items);
         old
     }

@@ -15,25 +15,421 @@ use crate::domain::error::Problem;
 use crate::domain::event::Direction;
 use crate::domain::user::bsuid_country;
 
-/// One document: a notification, or a bare value (every field optional, so that the shape is
-/// told by what is there). A notification's changes hold values of the same shape.
-#[derive(Debug, Deserialize)]
-pub(super) struct Document<'a> {
-    #[serde(borrow, default)]
-    entry: Option<Vec<Entry<'a>>>,
-    #[serde(borrow)]
-    metadata: Option<Metadata<'a>>,
-    #[serde(borrow, default)]
+/// A document as read: the values it holds (each change's, or the bare value the document is)
+/// and their items' fields, in vectors kept from one document to the next (see
+/// [`Fields::recycle`]). Reading fills them in place: no vector and no struct of the document
+/// is made for one document alone.
+#[derive(Debug, Default)]
+pub(super) struct Fields<'a> {
+    /// The document has `entry` (a notification): its values are its changes'; else it is a
+    /// bare value, `values[0]`.
+    notification: bool,
+    /// Each entry's `id` (its WABA).
+    entries: Vec<Option<Text<'a>>>,
+    values: Vec<Value<'a>>,
+    contacts: Vec<Contact<'a>>,
     messages: Vec<Incoming<'a>>,
-    #[serde(borrow, default)]
     statuses: Vec<StatusItem<'a>>,
+    calls: Vec<CallItem<'a>>,
+}
+
+/// A value: a change's (of entry `entry`, with its `field`), or the document's own.
+#[derive(Debug, Default)]
+struct Value<'a> {
+    /// The entry and the change that hold it; `None` for a bare value.
+    change: Option<(u32, u32)>,
+    field: Option<Text<'a>>,
+    /// A change's value was given (and was not `null`).
+    given: bool,
+    metadata: Option<Metadata<'a>>,
     /// Who the users of the value are: a phone number (`wa_id`) and a business-scoped id
     /// (`user_id`), either or both.
-    #[serde(borrow, default)]
-    contacts: Contacts<'a>,
+    contacts: std::ops::Range<usize>,
+    messages: std::ops::Range<usize>,
+    statuses: std::ops::Range<usize>,
     /// The Calling API's events (`field: "calls"`).
-    #[serde(borrow, default)]
-    calls: Vec<CallItem<'a>>,
+    calls: std::ops::Range<usize>,
+}
+
+impl Fields<'_> {
+    /// Empties the fields, keeping their vectors.
+    pub(super) fn clear(&mut self) {
+        self.notification = false;
+        self.entries.clear();
+        self.values.clear();
+        self.contacts.clear();
+        self.messages.clear();
+        self.statuses.clear();
+        self.calls.clear();
+    }
+}
+
+/// Which of a map's keys were met, to refuse one given twice as serde's derive does.
+#[derive(Default)]
+struct Seen(u8);
+
+impl Seen {
+    fn first<E: serde::de::Error>(&mut self, bit: u8, name: &'static str) -> Result<(), E> {
+        if self.0 & bit != 0 {
+            return Err(E::duplicate_field(name));
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
+/// Reads a document (a notification, or a bare value: every field optional, so that the shape
+/// is told by what is there; other keys are skipped) into [`Fields`].
+struct DocumentSeed<'f, 'a>(&'f mut Fields<'a>);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for DocumentSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for DocumentSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Document")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let fields = self.0;
+        let root = fields.values.len();
+        fields.values.push(Value::default());
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Entry => {
+                    seen.first(1, "entry")?;
+                    fields.notification = map.next_value_seed(Optional(EntriesSeed(&mut *fields)))?.is_some();
+                }
+                Key::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                key => value_field(&mut map, &mut *fields, root, key, &mut seen)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A key of a document, an entry, a change or a value that is read; any other is skipped.
+enum Key {
+    Entry,
+    Id,
+    Changes,
+    Field,
+    Value,
+    Metadata,
+    Messages,
+    Statuses,
+    Contacts,
+    Calls,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("field identifier")
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "entry" => Key::Entry,
+                    "id" => Key::Id,
+                    "changes" => Key::Changes,
+                    "field" => Key::Field,
+                    "value" => Key::Value,
+                    "metadata" => Key::Metadata,
+                    "messages" => Key::Messages,
+                    "statuses" => Key::Statuses,
+                    "contacts" => Key::Contacts,
+                    "calls" => Key::Calls,
+                    _ => Key::Other,
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(Visitor)
+    }
+}
+
+/// Reads the value of `key`, one of a value's fields, into value `at` of `fields`; a key that
+/// is not one is skipped.
+fn value_field<'de: 'a, 'a, M: serde::de::MapAccess<'de>>(
+    map: &mut M,
+    fields: &mut Fields<'a>,
+    at: usize,
+    key: Key,
+    seen: &mut Seen,
+) -> Result<(), M::Error> {
+    match key {
+        Key::Metadata => {
+            seen.first(2, "metadata")?;
+            fields.values[at].metadata = map.next_value()?;
+        }
+        Key::Messages => {
+            seen.first(4, "messages")?;
+            let start = fields.messages.len();
+            map.next_value_seed(Many(&mut fields.messages))?;
+            fields.values[at].messages = start..fields.messages.len();
+        }
+        Key::Statuses => {
+            seen.first(8, "statuses")?;
+            let start = fields.statuses.len();
+            map.next_value_seed(Many(&mut fields.statuses))?;
+            fields.values[at].statuses = start..fields.statuses.len();
+        }
+        Key::Contacts => {
+            seen.first(16, "contacts")?;
+            let start = fields.contacts.len();
+            map.next_value_seed(Many(&mut fields.contacts))?;
+            fields.values[at].contacts = start..fields.contacts.len();
+        }
+        Key::Calls => {
+            seen.first(32, "calls")?;
+            let start = fields.calls.len();
+            map.next_value_seed(Many(&mut fields.calls))?;
+            fields.values[at].calls = start..fields.calls.len();
+        }
+        _ => {
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+    }
+    Ok(())
+}
+
+/// A sequence whose elements are pushed onto a vector, as they are read.
+struct Many<'v, T>(&'v mut Vec<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for Many<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Many<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(element) = seq.next_element()? {
+            self.0.push(element);
+        }
+        Ok(())
+    }
+}
+
+/// A seed of a value that may be `null`: `None` then.
+struct Optional<S>(S);
+
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::DeserializeSeed<'de> for Optional<S> {
+    type Value = Option<S::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for Optional<S> {
+    type Value = Option<S::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(deserializer).map(Some)
+    }
+}
+
+/// A notification's `entry`: each entry's changes' values.
+struct EntriesSeed<'f, 'a>(&'f mut Fields<'a>);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for EntriesSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for EntriesSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq.next_element_seed(EntrySeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// One entry: its `id` and its `changes`.
+struct EntrySeed<'f, 'a>(&'f mut Fields<'a>);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for EntrySeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for EntrySeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Entry")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let fields = self.0;
+        let entry = fields.entries.len();
+        fields.entries.push(None);
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => {
+                    seen.first(1, "id")?;
+                    fields.entries[entry] = map.next_value()?;
+                }
+                Key::Changes => {
+                    seen.first(2, "changes")?;
+                    map.next_value_seed(Optional(ChangesSeed(&mut *fields, entry as u32)))?;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An entry's `changes`.
+struct ChangesSeed<'f, 'a>(&'f mut Fields<'a>, u32);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for ChangesSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for ChangesSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        let ChangesSeed(fields, entry) = self;
+        let mut change = 0;
+        while seq.next_element_seed(ChangeSeed(&mut *fields, (entry, change)))?.is_some() {
+            change += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One change: its `field` and its `value`.
+struct ChangeSeed<'f, 'a>(&'f mut Fields<'a>, (u32, u32));
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for ChangeSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for ChangeSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Change")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let ChangeSeed(fields, change) = self;
+        let at = fields.values.len();
+        fields.values.push(Value { change: Some(change), ..Value::default() });
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Field => {
+                    seen.first(1, "field")?;
+                    fields.values[at].field = map.next_value()?;
+                }
+                Key::Value => {
+                    seen.first(2, "value")?;
+                    fields.values[at].given =
+                        map.next_value_seed(Optional(ValueSeed(&mut *fields, at)))?.is_some();
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A change's value: value `at` of the fields.
+struct ValueSeed<'f, 'a>(&'f mut Fields<'a>, usize);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for ValueSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for ValueSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Document")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let ValueSeed(fields, at) = self;
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            value_field(&mut map, &mut *fields, at, key, &mut seen)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,45 +438,6 @@ struct Contact<'a> {
     wa_id: Option<Text<'a>>,
     #[serde(borrow)]
     user_id: Option<Text<'a>>,
-}
-
-/// The value's `contacts[]`: nearly always one, kept without an allocation.
-#[derive(Debug, Default)]
-struct Contacts<'a> {
-    first: Option<Contact<'a>>,
-    rest: Vec<Contact<'a>>,
-}
-
-impl<'a> Contacts<'a> {
-    fn iter(&self) -> impl Iterator<Item = &Contact<'a>> {
-        self.first.iter().chain(&self.rest)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Contacts<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Contacts<'a>, D::Error> {
-        struct Visitor<'a>(std::marker::PhantomData<Contacts<'a>>);
-
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
-            type Value = Contacts<'a>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a sequence")
-            }
-
-            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Contacts<'a>, S::Error> {
-                let mut contacts = Contacts { first: seq.next_element()?, rest: Vec::new() };
-                if contacts.first.is_some() {
-                    while let Some(c) = seq.next_element()? {
-                        contacts.rest.push(c);
-                    }
-                }
-                Ok(contacts)
-            }
-        }
-
-        deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
-    }
 }
 
 /// A Calling API event: `connect` when a call is set up, `terminate` when it ends (with its
@@ -128,23 +485,6 @@ impl Seconds<'_> {
             Seconds::Text(t) => trim(t).parse().map_err(|_| t.to_string()),
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct Entry<'a> {
-    #[serde(borrow)]
-    id: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    changes: Vec<Change<'a>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Change<'a> {
-    #[serde(borrow)]
-    field: Option<Text<'a>>,
-    /// A value: a document without `entry`.
-    #[serde(borrow)]
-    value: Option<Document<'a>>,
 }
 
 /// A string of a document: borrowed from the document's text, or owned when it holds escapes.
@@ -539,7 +879,7 @@ fn unix_seconds(path: impl Fn() -> String, s: Option<&str>) -> Result<DateTime<U
 /// else the business-scoped id. `here` names a field of the item in a problem.
 fn identity<'s>(
     [phone, user_id]: [&'s Option<Text<'_>>; 2],
-    contacts: &'s Contacts<'_>,
+    contacts: &'s [Contact<'_>],
     [phone_field, id_field]: [&str; 2],
     place: Place,
     here: impl Fn(&str) -> String,
@@ -603,59 +943,84 @@ fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
-impl Document<'_> {
-    /// The items of the document, in the order written; `element` is its place in a JSON
-    /// array (`None` for a document a line).
-    pub(super) fn items<'d>(&'d self, element: Option<u32>, out: &mut Vec<Item<'d>>) -> Result<(), Problem> {
-        let root = Place { element, change: None };
-        match &self.entry {
-            Some(entries) => {
-                for (e, entry) in entries.iter().enumerate() {
-                    let waba = trim(entry.id.as_deref().unwrap_or(""));
-                    for (c, change) in entry.changes.iter().enumerate() {
-                        // A `calls` change's statuses are a call's (ringing, accepted), not a
-                        // message's.
-                        let calls = match change.field.as_deref() {
-                            None | Some("messages") => false,
-                            Some("calls") => true,
-                            Some(_) => continue,
-                        };
-                        let place = Place { element, change: Some((e as u32, c as u32)) };
-                        match &change.value {
-                            Some(value) => value.value_items(place, waba, calls, out)?,
-                            None => return Err(Problem::path(place.path(format_args!("")), "missing", "")),
-                        }
-                    }
-                }
-                Ok(())
-            }
-            None if self.metadata.is_some()
-                || !self.messages.is_empty()
-                || !self.statuses.is_empty()
-                || !self.calls.is_empty() =>
-            {
-                self.value_items(root, "", false, out)
-            }
-            None => Err(Problem::path(
-                root.path(format_args!("")),
-                "not a webhook: neither a notification (entry) nor a value (metadata, messages, statuses, calls)",
-                "",
-            )),
-        }
+impl<'a> Fields<'a> {
+    /// Reads one document of NDJSON into the fields (emptied first).
+    pub(super) fn read(&mut self, text: &'a str) -> Result<(), Problem> {
+        self.clear();
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        serde::de::DeserializeSeed::deserialize(DocumentSeed(self), &mut deserializer)
+            .and_then(|()| deserializer.end())
+            .map_err(|e| problem(&e, Place::DOCUMENT))
     }
-}
 
-impl Document<'_> {
-    /// The items of the value this document is, at `place`, of WABA `waba` ("" when the
-    /// document does not say); of a `calls` change (`calls`), only its calls.
-    fn value_items<'d>(
+    /// Reads a document of a JSON array, element `element`, from its value.
+    pub(super) fn read_value(&mut self, value: &'a serde_json::Value, element: u32) -> Result<(), Problem> {
+        self.clear();
+        let place = Place { element: Some(element), change: None };
+        serde::de::DeserializeSeed::deserialize(DocumentSeed(self), value).map_err(|e| problem(&e, place))
+    }
+
+    /// The items of the document, in the order written, each string given by `keep` (e.g.
+    /// the same text, in a place that lives longer); `element` is its place in a JSON array
+    /// (`None` for a document a line).
+    pub(super) fn items<'d, 'o>(
         &'d self,
+        element: Option<u32>,
+        keep: &mut impl FnMut(&'d str) -> &'o str,
+        out: &mut Vec<Item<'o>>,
+    ) -> Result<(), Problem> {
+        let root = Place { element, change: None };
+        if self.notification {
+            for value in &self.values[1..] {
+                let (e, c) = value.change.expect("a change's value");
+                // A `calls` change's statuses are a call's (ringing, accepted), not a
+                // message's.
+                let calls = match value.field.as_deref() {
+                    None | Some("messages") => false,
+                    Some("calls") => true,
+                    Some(_) => continue,
+                };
+                let place = Place { element, change: Some((e, c)) };
+                if !value.given {
+                    return Err(Problem::path(place.path(format_args!("")), "missing", ""));
+                }
+                let waba = trim(self.entries[e as usize].as_deref().unwrap_or(""));
+                self.value_items(value, place, waba, calls, keep, out)?;
+            }
+            return Ok(());
+        }
+        let value = &self.values[0];
+        if value.metadata.is_some()
+            || !value.messages.is_empty()
+            || !value.statuses.is_empty()
+            || !value.calls.is_empty()
+        {
+            return self.value_items(value, root, "", false, keep, out);
+        }
+        Err(Problem::path(
+            root.path(format_args!("")),
+            "not a webhook: neither a notification (entry) nor a value (metadata, messages, statuses, calls)",
+            "",
+        ))
+    }
+
+    /// The items of `value`, at `place`, of WABA `waba` ("" when the document does not say);
+    /// of a `calls` change (`calls`), only its calls.
+    fn value_items<'d, 'o>(
+        &'d self,
+        value: &'d Value<'a>,
         place: Place,
         waba: &'d str,
         calls: bool,
-        out: &mut Vec<Item<'d>>,
+        keep: &mut impl FnMut(&'d str) -> &'o str,
+        out: &mut Vec<Item<'o>>,
     ) -> Result<(), Problem> {
-        let Document { metadata, messages, statuses, contacts, .. } = self;
+        let Value { metadata, .. } = value;
+        let contacts = &self.contacts[value.contacts.clone()];
+        let (messages, statuses) = match calls {
+            true => (&[][..], &[][..]),
+            false => (&self.messages[value.messages.clone()], &self.statuses[value.statuses.clone()]),
+        };
         let business = metadata
             .as_ref()
             .and_then(|m| m.phone_number_id.as_deref().or(m.display_phone_number.as_deref()));
@@ -667,7 +1032,6 @@ impl Document<'_> {
             })
         };
         let waba = if waba.is_empty() { None } else { Some(waba) };
-        let (messages, statuses) = if calls { (&[][..], &[][..]) } else { (&messages[..], &statuses[..]) };
         for (i, m) in messages.iter().enumerate() {
             if !is_user_message(m.kind.as_deref()) {
                 continue;
@@ -680,7 +1044,7 @@ impl Document<'_> {
             let id = m.id.as_deref().map(trim).filter(|id| !id.is_empty());
             let group = m.group_id.as_deref().map(trim).filter(|g| !g.is_empty());
             let waba = waba.unwrap_or(business);
-            out.push(Item::Incoming {
+            let item = Item::Incoming {
                 at,
                 waba,
                 business,
@@ -689,7 +1053,8 @@ impl Document<'_> {
                 id,
                 entry_point: m.referral.is_some(),
                 extra: Extra { bsuid, group, call: None },
-            });
+            };
+            out.push(item.keep(keep));
         }
         for (i, s) in statuses.iter().enumerate() {
             let here = |field: &str| place.status(i, field);
@@ -736,7 +1101,7 @@ impl Document<'_> {
                 s.conversation.as_ref().and_then(|c| c.origin.as_ref()).and_then(|o| o.kind.as_deref());
             let origin = origin.map(|o| lower(trim(o))).filter(|o| !o.is_empty());
             let waba = waba.unwrap_or(business);
-            out.push(Item::Status {
+            let item = Item::Status {
                 at,
                 waba,
                 business,
@@ -749,88 +1114,74 @@ impl Document<'_> {
                 origin,
                 place,
                 index: i as u32,
-            });
+            };
+            out.push(item.keep(keep));
         }
-        for (i, c) in self.calls.iter().enumerate() {
-            if let Some(item) = self.call_item(i, c, place, waba, phone, &business)? {
-                out.push(item);
+        for (i, c) in self.calls[value.calls.clone()].iter().enumerate() {
+            if let Some(item) = call_item(i, c, contacts, place, waba, phone, &business)? {
+                out.push(item.keep(keep));
             }
         }
         Ok(())
     }
+}
 
-    /// The row of call event `i`, `c`: a `terminate` (which tells the outcome), at the call's
-    /// start; none for another event (`connect`).
-    fn call_item<'d>(
-        &'d self,
-        i: usize,
-        c: &'d CallItem<'d>,
-        place: Place,
-        waba: Option<&'d str>,
-        phone: &'d str,
-        business: &dyn Fn() -> Result<&'d str, Problem>,
-    ) -> Result<Option<Item<'d>>, Problem> {
-        if !c.event.as_deref().is_some_and(|e| trim(e).eq_ignore_ascii_case("terminate")) {
-            return Ok(None);
+/// The row of call event `i`, `c`: a `terminate` (which tells the outcome), at the call's
+/// start; none for another event (`connect`). `contacts` are its value's.
+fn call_item<'d>(
+    i: usize,
+    c: &'d CallItem<'_>,
+    contacts: &'d [Contact<'_>],
+    place: Place,
+    waba: Option<&'d str>,
+    phone: &'d str,
+    business: &dyn Fn() -> Result<&'d str, Problem>,
+) -> Result<Option<Item<'d>>, Problem> {
+    if !c.event.as_deref().is_some_and(|e| trim(e).eq_ignore_ascii_case("terminate")) {
+        return Ok(None);
+    }
+    let here = |field: &str| place.path(format_args!(".calls[{i}].{field}"));
+    let business = business()?;
+    let id = required(|| here("id"), &c.id)?;
+    let direction = match required(|| here("direction"), &c.direction)? {
+        d if d.eq_ignore_ascii_case("USER_INITIATED") => Direction::Mo,
+        d if d.eq_ignore_ascii_case("BUSINESS_INITIATED") => Direction::Mt,
+        d => return Err(Problem::path(here("direction"), "not USER_INITIATED nor BUSINESS_INITIATED", d)),
+    };
+    // The user is the caller of a user's call, the callee of a business's.
+    let (names, fields) = match direction {
+        Direction::Mo => ([&c.from, &c.from_user_id], ["from", "from_user_id"]),
+        Direction::Mt => ([&c.to, &c.to_user_id], ["to", "to_user_id"]),
+    };
+    let (user, bsuid) = identity(names, contacts, fields, place, here)?;
+    let seconds = match &c.duration {
+        None => 0,
+        Some(d) => d.whole().map_err(|d| Problem::path(here("duration"), "not whole seconds", d))?,
+    };
+    // Answered: completed (or no status said) with a length; a failed call lasted nothing.
+    let completed = c.status.as_deref().is_none_or(|s| trim(s).eq_ignore_ascii_case("completed"));
+    let seconds = if completed { seconds } else { 0 };
+    let at = match c.start_time.as_deref() {
+        Some(_) => unix_seconds(|| here("start_time"), c.start_time.as_deref())?,
+        None => {
+            let (field, end) = match c.end_time.as_deref() {
+                Some(_) => ("end_time", &c.end_time),
+                None => ("timestamp", &c.timestamp),
+            };
+            let end = unix_seconds(|| here(field), end.as_deref())?;
+            end - chrono::TimeDelta::seconds(seconds.into())
         }
-        let here = |field: &str| place.path(format_args!(".calls[{i}].{field}"));
-        let business = business()?;
-        let id = required(|| here("id"), &c.id)?;
-        let direction = match required(|| here("direction"), &c.direction)? {
-            d if d.eq_ignore_ascii_case("USER_INITIATED") => Direction::Mo,
-            d if d.eq_ignore_ascii_case("BUSINESS_INITIATED") => Direction::Mt,
-            d => {
-                return Err(Problem::path(here("direction"), "not USER_INITIATED nor BUSINESS_INITIATED", d))
-            }
-        };
-        // The user is the caller of a user's call, the callee of a business's.
-        let (names, fields) = match direction {
-            Direction::Mo => ([&c.from, &c.from_user_id], ["from", "from_user_id"]),
-            Direction::Mt => ([&c.to, &c.to_user_id], ["to", "to_user_id"]),
-        };
-        let (user, bsuid) = identity(names, &self.contacts, fields, place, here)?;
-        let seconds = match &c.duration {
-            None => 0,
-            Some(d) => d.whole().map_err(|d| Problem::path(here("duration"), "not whole seconds", d))?,
-        };
-        // Answered: completed (or no status said) with a length; a failed call lasted nothing.
-        let completed = c.status.as_deref().is_none_or(|s| trim(s).eq_ignore_ascii_case("completed"));
-        let seconds = if completed { seconds } else { 0 };
-        let at = match c.start_time.as_deref() {
-            Some(_) => unix_seconds(|| here("start_time"), c.start_time.as_deref())?,
-            None => {
-                let (field, end) = match c.end_time.as_deref() {
-                    Some(_) => ("end_time", &c.end_time),
-                    None => ("timestamp", &c.timestamp),
-                };
-                let end = unix_seconds(|| here(field), end.as_deref())?;
-                end - chrono::TimeDelta::seconds(seconds.into())
-            }
-        };
-        Ok(Some(Item::Incoming {
-            at,
-            waba: waba.unwrap_or(business),
-            business,
-            phone,
-            user,
-            id: Some(id),
-            entry_point: false,
-            extra: Extra { bsuid, group: None, call: Some((direction, seconds)) },
-        }))
-    }
-}
-
-/// Reads one document of NDJSON.
-pub(super) fn document(text: &str) -> Result<Document<'_>, Problem> {
-    serde_json::from_str(text).map_err(|e| problem(&e, Place::DOCUMENT))
-}
-
-impl Document<'_> {
-    /// A document of a JSON array, read from its value.
-    pub(super) fn of_value(value: &serde_json::Value, element: u32) -> Result<Document<'_>, Problem> {
-        let place = Place { element: Some(element), change: None };
-        Deserialize::deserialize(value).map_err(|e: serde_json::Error| problem(&e, place))
-    }
+    };
+    Ok(Some(Item::Incoming {
+        at,
+        waba: waba.unwrap_or(business),
+        business,
+        phone,
+        user,
+        id: Some(id),
+        entry_point: false,
+        extra: Extra { bsuid, group: None, call: Some((direction, seconds)) },
+    }))
 }
 
 /// What serde could not read, and where it stopped (the column within the document).

@@ -32,7 +32,7 @@ use crate::reconcile::{MetaSays, UnknownWord};
 use crate::util::rows::{RowBuf, READ_BUFFER};
 use chunk::Lines;
 pub use json::MetaVerdict;
-use json::{Document, Item, Place};
+use json::{Fields, Item, Place};
 use reduce::Reducer;
 pub use reduce::WebhookMessage;
 
@@ -224,8 +224,6 @@ pub struct WebhookReader<R> {
     lines: Lines,
     /// The number of the document read last: its line (NDJSON) or its place in the array.
     line: u64,
-    /// The items of a document, empty between documents: kept for its allocation.
-    items: Vec<Item<'static>>,
     reducer: Reducer,
     problems: VecDeque<Error>,
     done: bool,
@@ -241,7 +239,6 @@ impl<R: BufRead> WebhookReader<R> {
             started: false,
             lines: Lines::default(),
             line: 0,
-            items: Vec::new(),
             reducer: Reducer::new(options.reorder_window, options.templates),
             problems: VecDeque::new(),
             done: false,
@@ -275,11 +272,12 @@ impl<R: BufRead> WebhookReader<R> {
                 let Some(value) = values.next() else { return Ok(false) };
                 self.line += 1;
                 let at = Position { file: self.file.clone(), line: self.line };
-                let doc = Document::of_value(&value, self.line as u32 - 1).map_err(|p| p.at(at.clone()))?;
-                let mut items = recycle(std::mem::take(&mut self.items));
-                doc.items(Some(self.line as u32 - 1), &mut items).map_err(|p| p.at(at))?;
+                let element = self.line as u32 - 1;
+                let mut fields = Fields::default();
+                fields.read_value(&value, element).map_err(|p| p.at(at.clone()))?;
+                let mut items = Vec::new();
+                fields.items(Some(element), &mut |s| s, &mut items).map_err(|p| p.at(at))?;
                 give(&mut self.reducer, &mut self.problems, &self.file, items.drain(..), self.line);
-                self.items = recycle(items);
             }
             None => match self.lines.next(&mut self.input).map_err(|e| Error::io(&*self.file, e))? {
                 None => return Ok(false),
@@ -309,13 +307,6 @@ fn give<'a>(
             problems.push_back(p.at(Position { file: file.clone(), line }));
         }
     }
-}
-
-/// An empty vector of items that may borrow from another document, in the same allocation.
-fn recycle<'b>(mut items: Vec<Item<'_>>) -> Vec<Item<'b>> {
-    items.clear();
-    // The standard library collects in place when the layouts match, as here: no allocation.
-    items.into_iter().map(|_| unreachable!("cleared")).collect()
 }
 
 impl<R: BufRead> Iterator for WebhookReader<R> {
