@@ -101,6 +101,34 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
+/// [`rfc3339`] of an instant on a whole second (as Meta's and most logs' are), written into
+/// `buf` without an allocation; `None` for another instant, or a year outside 0 to 9999.
+pub(crate) fn rfc3339_seconds(t: DateTime<Utc>, buf: &mut [u8; 20]) -> Option<&str> {
+    use chrono::Datelike;
+    let (date, time) = (t.naive_utc().date(), t.naive_utc().time());
+    if time.nanosecond() != 0 || !(0..=9999).contains(&date.year()) {
+        return None;
+    }
+    let second = time.num_seconds_from_midnight();
+    let year = date.year() as u32;
+    let fields = [
+        (0, 4, year),
+        (5, 2, date.month()),
+        (8, 2, date.day()),
+        (11, 2, second / 3600),
+        (14, 2, second / 60 % 60),
+        (17, 2, second % 60),
+    ];
+    *buf = *b"0000-00-00T00:00:00Z";
+    for (at, width, mut n) in fields {
+        for digit in buf[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+    Some(std::str::from_utf8(buf).expect("ASCII digits"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +150,20 @@ mod tests {
                     proptest::prop_assert_eq!(stamps.of(t), Stamp::of(t), "{}", t);
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whole seconds written without chrono are chrono's text, from year 0 to 9999.
+        #[test]
+        fn whole_seconds_are_written_as_chrono_writes_them(
+            seconds in -62_167_219_200i64..253_402_300_800,
+            nanos in proptest::prop_oneof![proptest::strategy::Just(0u32), 0u32..1_000_000_000],
+        ) {
+            let t = DateTime::from_timestamp(seconds, nanos).unwrap();
+            let mut buf = [0; 20];
+            let written = rfc3339_seconds(t, &mut buf).map(str::to_string);
+            proptest::prop_assert_eq!(written, (nanos == 0).then(|| rfc3339(t)));
         }
     }
 

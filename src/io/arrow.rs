@@ -173,7 +173,11 @@ impl Column {
             }
             Column::Time(v, tz) => {
                 if let Some(t) = v[r].and_then(DateTime::from_timestamp_micros) {
-                    out.push_str(&format_time(t, *tz));
+                    let mut buf = [0; 20];
+                    match crate::domain::time::rfc3339_seconds(t, &mut buf).filter(|_| *tz) {
+                        Some(text) => out.push_str(text),
+                        None => out.push_str(&format_time(t, *tz)),
+                    }
                 }
             }
         }

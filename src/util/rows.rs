@@ -134,7 +134,8 @@ impl RowBuf {
 
     /// Appends a field to a row being made ([`RowBuf::clear`]).
     pub(crate) fn push(&mut self, field: &str) {
-        self.clean &= field.bytes().all(|b| (b'!'..=b'~').contains(&b));
+        // Every byte looked at, without a branch: the loop vectorises.
+        self.clean &= field.bytes().fold(true, |clean, b| clean & (b'!'..=b'~').contains(&b));
         self.ascii &= field.is_ascii();
         self.bytes.extend_from_slice(field.as_bytes());
         self.ends.push(self.bytes.len());

@@ -26,7 +26,7 @@ use chrono::TimeDelta;
 
 use crate::domain::error::{Error, ErrorKind, Position};
 use crate::domain::event::{Direction, Event, Kind};
-use crate::domain::time::rfc3339;
+use crate::domain::time::{rfc3339, rfc3339_seconds};
 use crate::domain::user::bsuid_country;
 use crate::reconcile::{MetaSays, UnknownWord};
 use crate::util::rows::{RowBuf, READ_BUFFER};
@@ -103,7 +103,11 @@ impl WebhookMessage {
             Some(false) => "false",
             None => "",
         };
-        field(&rfc3339(self.timestamp));
+        let mut buf = [0; 20];
+        match rfc3339_seconds(self.timestamp, &mut buf) {
+            Some(t) => field(t),
+            None => field(&rfc3339(self.timestamp)),
+        }
         for f in [&*self.business, &self.user, self.direction.as_str(), category, status] {
             field(f);
         }

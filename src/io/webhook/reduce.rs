@@ -9,12 +9,10 @@
 //! what was released, is late: reported, never dropped in silence.
 
 use std::cmp::Reverse;
-use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, VecDeque};
 use std::hash::BuildHasher;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use foldhash::{HashMap, HashMapExt};
 
 use super::json::{Extra, Item, MetaVerdict, Stage};
 #[cfg(test)]
@@ -92,8 +90,8 @@ struct Id {
 
 #[derive(Debug, Clone, Copy)]
 enum State {
-    /// Held, by number.
-    Held(u64),
+    /// Held, in this slot.
+    Held(u32),
     /// Released at this time: a status for it is late.
     Gone(DateTime<Utc>),
 }
@@ -137,8 +135,59 @@ fn message(
 
 impl Held {
     /// A message held, no status time known yet.
-    fn new(message: WebhookMessage) -> Box<Held> {
-        Box::new(Held { message, delivered: None, read: None, failed: None, sent: None })
+    fn new(message: WebhookMessage) -> Held {
+        Held { message, delivered: None, read: None, failed: None, sent: None }
+    }
+}
+
+/// A row's time as the heap orders it: seconds, then nanoseconds.
+type Time = (i64, u32);
+
+fn key(t: DateTime<Utc>) -> Time {
+    (t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+/// The messages held, each in a slot of a vector (the slots of those released are used
+/// again): a message is found by its slot, without a hash.
+#[derive(Debug, Default)]
+struct Slots {
+    /// Each slot's message and its arrival number, `None` when free.
+    slots: Vec<Option<(u64, Held)>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl Slots {
+    fn insert(&mut self, arrival: u64, held: Held) -> u32 {
+        self.len += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some((arrival, held));
+                slot
+            }
+            None => {
+                self.slots.push(Some((arrival, held)));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn get_mut(&mut self, slot: u32) -> &mut Held {
+        &mut self.slots[slot as usize].as_mut().expect("a slot named is held").1
+    }
+
+    /// The message of `arrival` in `slot`, if it is still there.
+    fn of(&self, slot: u32, arrival: u64) -> Option<&Held> {
+        match &self.slots[slot as usize] {
+            Some((a, held)) if *a == arrival => Some(held),
+            _ => None,
+        }
+    }
+
+    fn remove(&mut self, slot: u32) -> Held {
+        self.len -= 1;
+        self.free.push(slot);
+        self.slots[slot as usize].take().expect("a slot removed is held").1
     }
 }
 
@@ -152,16 +201,15 @@ fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<U
 pub(crate) struct Reducer {
     window: TimeDelta,
     templates: std::collections::HashMap<String, Kind>,
-    /// The messages held, by number (the arrival of their first item); boxed, so that the
-    /// table's room to grow costs a pointer a slot, not a message.
-    held: HashMap<u64, Box<Held>>,
+    /// The messages held.
+    held: Slots,
     /// The ids of the MTs held, and of those released within the last window (to tell a late
     /// status from a new message): one lookup a status, by the id as the document has it.
     ids: hashbrown::HashTable<Id>,
     hasher: foldhash::fast::RandomState,
-    /// Rows by time, then arrival, each naming its message by number: an entry is stale when
-    /// its message's time has moved since.
-    heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, u64)>>,
+    /// Rows by time, then arrival, each naming its message by its arrival number (that of its
+    /// first item) and slot: an entry is stale when its message's time has moved since.
+    heap: BinaryHeap<Reverse<(Time, u64, u64, u32)>>,
     arrivals: u64,
     /// The latest time met.
     latest: Option<DateTime<Utc>>,
@@ -195,7 +243,7 @@ impl Reducer {
         Reducer {
             window,
             templates,
-            held: HashMap::new(),
+            held: Slots::default(),
             ids: hashbrown::HashTable::new(),
             hasher: Default::default(),
             heap: BinaryHeap::new(),
@@ -237,8 +285,8 @@ impl Reducer {
                         message.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
                     }
                 }
-                self.held.insert(arrival, Held::new(message));
-                self.heap.push(Reverse((at, arrival, arrival)));
+                let slot = self.held.insert(arrival, Held::new(message));
+                self.heap.push(Reverse((key(at), arrival, arrival, slot)));
             }
             Item::Status {
                 at,
@@ -255,7 +303,7 @@ impl Reducer {
                 index,
             } => {
                 let hash = self.hasher.hash_one(id);
-                let number = match self.ids.find(hash, |i| i.id == id).map(|i| i.state) {
+                let (slot, fresh) = match self.ids.find(hash, |i| i.id == id).map(|i| i.state) {
                     Some(State::Gone(_)) => {
                         return Err(Problem::path(
                             place.status(index as usize, "status"),
@@ -263,20 +311,20 @@ impl Reducer {
                             id,
                         ))
                     }
-                    Some(State::Held(number)) => number,
+                    Some(State::Held(slot)) => (slot, false),
                     None => {
-                        let hasher = &self.hasher;
-                        let entry = Id { id: id.to_string(), state: State::Held(arrival) };
-                        self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
                         let names = [waba, business, phone, user];
                         let m = message(at, names, Some(id), Direction::Mt, line);
                         let m = WebhookMessage { bsuid: bsuid.map(String::from), ..m };
-                        self.held.insert(arrival, Held::new(m));
-                        arrival
+                        let slot = self.held.insert(arrival, Held::new(m));
+                        let hasher = &self.hasher;
+                        let entry = Id { id: id.to_string(), state: State::Held(slot) };
+                        self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
+                        (slot, true)
                     }
                 };
-                let p = self.held.get_mut(&number).expect("an id held names a message held");
-                let before = (number != arrival).then(|| p.time());
+                let p = self.held.get_mut(slot);
+                let before = (!fresh).then(|| p.time());
                 match stage {
                     Stage::Delivered => p.delivered = earliest(p.delivered, at),
                     Stage::Read => p.read = earliest(p.read, at),
@@ -316,7 +364,8 @@ impl Reducer {
                 let now = p.time();
                 if before != Some(now) {
                     p.message.timestamp = now;
-                    self.heap.push(Reverse((now, arrival, number)));
+                    let first = self.held.slots[slot as usize].as_ref().expect("held").0;
+                    self.heap.push(Reverse((key(now), arrival, first, slot)));
                 }
             }
         }
@@ -341,18 +390,20 @@ impl Reducer {
     /// The next message no status can change any more (or every one left, at the end).
     pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
         loop {
-            let &Reverse((at, _, number)) = self.heap.peek()?;
-            let ready = end || self.latest.is_some_and(|l| l - at >= self.window);
+            let &Reverse((time, _, first, slot)) = self.heap.peek()?;
+            let ready = end
+                || self.latest.and_then(|l| l.checked_sub_signed(self.window)).is_some_and(|l| key(l) >= time);
             if !ready {
                 return None;
             }
             self.heap.pop();
             // A stale entry: the message's time moved since it was pushed.
-            let Entry::Occupied(held) = self.held.entry(number) else { continue };
-            if held.get().time() != at {
+            let Some(held) = self.held.of(slot, first) else { continue };
+            let at = held.time();
+            if key(at) != time {
                 continue;
             }
-            let message = held.remove().message;
+            let message = self.held.remove(slot).message;
             self.released = Some(at);
             // A call is whole at its one item; a business message is its statuses.
             let of_statuses = message.direction == Direction::Mt && message.kind != Kind::Call;
@@ -397,7 +448,7 @@ impl Reducer {
 
     /// How many messages are held.
     pub(crate) fn held(&self) -> usize {
-        self.held.len()
+        self.held.len
     }
 }
 
