@@ -79,8 +79,10 @@ fn the_cop_card_prices_every_market_on_the_dates_it_covers() {
                 assert!(price.verified(), "COP {market} {category} on {date}: {}", price.source());
             }
         }
-        let with_intl =
-            in_force.iter().filter(|m| card.price(cop, m, C::AuthenticationInternational, date).is_some()).count();
+        let with_intl = in_force
+            .iter()
+            .filter(|m| card.price(cop, m, C::AuthenticationInternational, date).is_some())
+            .count();
         assert_eq!(with_intl, intl, "{date}");
     }
     let june = "2026-06-30".parse().unwrap();

@@ -284,7 +284,10 @@ fn the_example_prices_in_cop_on_the_dates_of_its_card() {
     golden("example.cop.txt", &priced);
     let own_dates = wabill(&args);
     assert_eq!(own_dates.code, 1);
-    assert_eq!(own_dates.stderr, "wabill: fixtures/example/log.csv:2: no rate for COP India authentication on 2025-09-29\n");
+    assert_eq!(
+        own_dates.stderr,
+        "wabill: fixtures/example/log.csv:2: no rate for COP India authentication on 2025-09-29\n"
+    );
 }
 
 /// An account billed in a currency the card has no price in is an error that says so, at the
