@@ -57,3 +57,34 @@ fn the_embedded_table_routes_the_documented_cases() {
     assert_eq!(m.lookup("201001234567", None, d("2025-07-01")).1, "Egypt");
     assert_eq!(m.lookup("99912345", None, d("2025-07-01")), (None, "Other"));
 }
+
+/// The COP card is Meta's of 2026-07-01 and 2026-10-01 (data/rates.md): every market in force
+/// on either date has each rate its era charges, every figure verified, and authentication-
+/// international for the 9 (then 18) markets that have it. Before the July card it has no price.
+#[test]
+fn the_cop_card_prices_every_market_on_the_dates_it_covers() {
+    let markets = Markets::embedded();
+    let card = RateCard::embedded();
+    let cop: Currency = "COP".parse().unwrap();
+    for (date, needed, intl) in [
+        ("2026-07-01", &[C::Marketing, C::Utility, C::Authentication][..], 9),
+        ("2026-10-01", &[C::Marketing, C::Utility, C::Authentication, C::Service][..], 18),
+    ] {
+        let date = date.parse().unwrap();
+        let in_force = markets.in_force(date);
+        for market in &in_force {
+            for category in needed {
+                let price = card.price(cop, market, *category, date);
+                let price = price.unwrap_or_else(|| panic!("no COP {category} rate for {market} on {date}"));
+                assert!(price.verified(), "COP {market} {category} on {date}: {}", price.source());
+            }
+        }
+        let with_intl = in_force
+            .iter()
+            .filter(|m| card.price(cop, m, C::AuthenticationInternational, date).is_some())
+            .count();
+        assert_eq!(with_intl, intl, "{date}");
+    }
+    let june = "2026-06-30".parse().unwrap();
+    assert!(card.price(cop, "Colombia", C::Marketing, june).is_none());
+}

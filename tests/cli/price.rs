@@ -265,6 +265,27 @@ fn the_example_prices_in_eur() {
     golden("example.eur.txt", &eur.stdout);
 }
 
+/// The example traffic billed in COP, priced on each date the embedded COP card covers (Meta's
+/// cards of 2026-07-01 and 2026-10-01, data/rates.md), every figure verified; on the traffic's
+/// own dates (2025) the COP card has no price yet.
+#[test]
+fn the_example_prices_in_cop_on_the_dates_of_its_card() {
+    let args = ["price", "fixtures/example/log.csv", "--accounts", "fixtures/example/accounts-cop.csv"];
+    let mut priced = String::new();
+    for date in ["2026-07-01", "2026-10-01"] {
+        let cop = wabill(&[&args[..], &["--rates-date", date, "--group-by", "month,category"]].concat());
+        assert_eq!(cop.code, 0, "{}", cop.stderr);
+        priced.push_str(&format!("--rates-date {date}\n{}\n", cop.stdout));
+    }
+    golden("example.cop.txt", &priced);
+    let own_dates = wabill(&args);
+    assert_eq!(own_dates.code, 1);
+    assert_eq!(
+        own_dates.stderr,
+        "wabill: fixtures/example/log.csv:2: no rate for COP India authentication on 2025-09-29\n"
+    );
+}
+
 /// An account billed in a currency the card has no price in is an error that says so, at the
 /// first charged row (the embedded card has no SGD figures yet: data/rates.md).
 #[test]
