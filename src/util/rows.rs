@@ -132,6 +132,36 @@ impl RowBuf {
         (self.clean, self.ascii) = (true, true);
     }
 
+    /// Empties the row, in the memory it has, for fields of line `line` to be pushed as one
+    /// plain line ([`RowBuf::push_plain`]).
+    pub(crate) fn clear_plain(&mut self, line: u64) {
+        self.clear(line);
+        self.sep = 1;
+    }
+
+    /// Appends a field to a row being made as a plain line ([`RowBuf::clear_plain`]), a comma
+    /// before it unless it is the first; `false`, and the row left unfinished, when the field
+    /// holds a comma, a quote or a line break, which a plain line cannot.
+    pub(crate) fn push_plain(&mut self, field: &str) -> bool {
+        debug_assert_eq!(self.sep, 1);
+        // Every byte looked at, without a branch: the loop vectorises.
+        let (clean, special) = field.bytes().fold((true, false), |(clean, special), b| {
+            (clean & (b'!'..=b'~').contains(&b), special | matches!(b, b',' | b'"' | b'\n' | b'\r'))
+        });
+        if special {
+            return false;
+        }
+        self.clean &= clean;
+        self.ascii &= field.is_ascii();
+        if self.fields > 0 {
+            self.bytes.push(b',');
+        }
+        self.bytes.extend_from_slice(field.as_bytes());
+        self.ends.push(self.bytes.len());
+        (self.used, self.fields) = (self.bytes.len(), self.fields + 1);
+        true
+    }
+
     /// Appends a field to a row being made ([`RowBuf::clear`]).
     pub(crate) fn push(&mut self, field: &str) {
         // Every byte looked at, without a branch: the loop vectorises.

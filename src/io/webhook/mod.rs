@@ -201,8 +201,14 @@ impl<R: BufRead> WebhookRows<R> {
         match self.reader.next() {
             None => Ok(false),
             Some(Ok(message)) => {
-                row.clear(message.line);
-                message.each_field(&mut |f| row.push(f));
+                // A plain line, as most are; a field that needs quoting makes it fields.
+                row.clear_plain(message.line);
+                let mut plain = true;
+                message.each_field(&mut |f| plain = plain && row.push_plain(f));
+                if !plain {
+                    row.clear(message.line);
+                    message.each_field(&mut |f| row.push(f));
+                }
                 Ok(true)
             }
             Some(Err(e)) => {
@@ -417,6 +423,23 @@ mod tests {
                   expected a string"
                 .to_string())]
         );
+    }
+
+    /// A message's row is one plain line when no field needs quoting, its fields one after the
+    /// other when one does: the same fields either way.
+    #[test]
+    fn a_row_holds_the_messages_fields_whether_plain_or_not() {
+        for (id, plain) in [("wamid.plain", true), (r#"wamid.\"q\",x"#, false)] {
+            let doc = value(&format!(
+                r#""statuses":[{{"id":"{id}","status":"delivered","timestamp":"1750000000","recipient_id":"33612345678"}}]"#
+            ));
+            let mut rows = WebhookRows::new(doc.as_bytes(), "w.ndjson", WebhookOptions::default());
+            let mut row = RowBuf::default();
+            assert!(rows.read_into(&mut row).unwrap());
+            let fields = one(&doc).fields();
+            assert_eq!(row.iter().collect::<Vec<_>>(), fields.iter().map(String::as_str).collect::<Vec<_>>());
+            assert_eq!(row.sep() == 1, plain, "{id}");
+        }
     }
 
     /// A value with `metadata` and what else is given, as one document.

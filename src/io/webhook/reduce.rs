@@ -392,7 +392,10 @@ impl Reducer {
         loop {
             let &Reverse((time, _, first, slot)) = self.heap.peek()?;
             let ready = end
-                || self.latest.and_then(|l| l.checked_sub_signed(self.window)).is_some_and(|l| key(l) >= time);
+                || self
+                    .latest
+                    .and_then(|l| l.checked_sub_signed(self.window))
+                    .is_some_and(|l| key(l) >= time);
             if !ready {
                 return None;
             }
