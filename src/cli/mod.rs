@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
-use wabill::log::{open_file, price_logs, AccountsCheck, Counts, InputFormat, LogInput, Setup, Sink};
+use wabill::log::{open_file, price_logs, Counts, InputFormat, LogInput, Setup, Sink};
 use wabill::report::{Format, GroupKey, Invoices, Render, Summary};
 use wabill::{Error, RuleChoice};
 
@@ -402,9 +402,10 @@ fn run_logs<S: Sink>(
     }
     let counts = counts?;
     report_counts(&counts);
-    let check = setup.check_accounts(&engine, &price_sink(sink).businesses)?;
-    if let Some(file) = &pricing.accounts {
-        report_accounts(&check, &file.display().to_string());
+    // After the closing counts: the businesses the accounts file does not list (a typo there
+    // moves a business to UTC and USD), and those it lists that no row names.
+    for note in setup.check_accounts(&engine, &price_sink(sink).businesses)?.notes(SHOWN_BUSINESSES) {
+        eprintln!("wabill: {note}");
     }
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();
@@ -419,33 +420,6 @@ fn run_logs<S: Sink>(
         );
     }
     Ok(())
-}
-
-/// Reports, after the closing counts, the businesses of the logs the accounts file does not
-/// list (priced with the defaults: a typo there moves a business to UTC and USD), and the
-/// businesses it lists that no row of the logs names.
-fn report_accounts(check: &AccountsCheck, file: &str) {
-    for (name, first) in check.missing.iter().take(SHOWN_BUSINESSES) {
-        eprintln!(
-            "wabill: business {name} (first on {first}) is not in the accounts file {file}: \
-             priced with the defaults (its own WABA, UTC, USD)"
-        );
-    }
-    if check.missing.len() > SHOWN_BUSINESSES {
-        eprintln!(
-            "wabill: … and {} more businesses not in the accounts file {file}",
-            check.missing.len() - SHOWN_BUSINESSES
-        );
-    }
-    for name in check.unused.iter().take(SHOWN_BUSINESSES) {
-        eprintln!("wabill: business {name} of the accounts file {file} has no row in the log");
-    }
-    if check.unused.len() > SHOWN_BUSINESSES {
-        eprintln!(
-            "wabill: … and {} more businesses of the accounts file {file} with no row in the log",
-            check.unused.len() - SHOWN_BUSINESSES
-        );
-    }
 }
 
 /// The process's peak resident memory in KiB (Linux: `VmHWM`), if known.

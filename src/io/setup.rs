@@ -276,18 +276,19 @@ impl Setup {
     /// and those it lists that no row names. With [`Setup::strict_accounts`], the first of the
     /// former is an error instead. Without an accounts file, nothing.
     pub fn check_accounts(&self, engine: &Engine, businesses: &Businesses) -> Result<AccountsCheck, Error> {
-        let Some(file) = &self.accounts else { return Ok(AccountsCheck::default()) };
+        let Some(path) = &self.accounts else { return Ok(AccountsCheck::default()) };
+        let file = path.display().to_string();
         let accounts = &engine.pricebook().accounts;
         let missing: Vec<(String, Position)> =
             businesses.0.iter().filter(|(name, _)| !accounts.contains(name)).cloned().collect();
         if let (true, Some((name, first))) = (self.strict_accounts, missing.first()) {
-            let what = format!("not in the accounts file {} (--strict-accounts)", file.display());
+            let what = format!("not in the accounts file {file} (--strict-accounts)");
             return Err(Error::data(first.clone(), "business", &what, name));
         }
         let seen: std::collections::HashSet<&str> =
             businesses.0.iter().map(|(name, _)| name.as_str()).collect();
         let unused = accounts.businesses().iter().filter(|b| !seen.contains(b.as_str())).cloned().collect();
-        Ok(AccountsCheck { missing, unused })
+        Ok(AccountsCheck { file, missing, unused })
     }
 }
 
@@ -298,10 +299,49 @@ fn unknown(name: &str) -> Error {
 /// What [`Setup::check_accounts`] finds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountsCheck {
+    /// The accounts file, as named.
+    pub file: String,
     /// The businesses of the logs the accounts file does not list, each with its first row.
     pub missing: Vec<(String, Position)>,
     /// The businesses of the accounts file no row names, in the file's order.
     pub unused: Vec<String>,
+}
+
+impl AccountsCheck {
+    /// What it finds, a sentence each: each business missing from the accounts file (priced
+    /// with the defaults), each it lists that no row names; past `shown` of either, how many
+    /// more.
+    pub fn notes(&self, shown: usize) -> Vec<String> {
+        let file = &self.file;
+        let mut notes: Vec<String> = self
+            .missing
+            .iter()
+            .take(shown)
+            .map(|(name, first)| {
+                format!(
+                    "business {name} (first on {first}) is not in the accounts file {file}: priced \
+                     with the defaults (its own WABA, UTC, USD)"
+                )
+            })
+            .collect();
+        if self.missing.len() > shown {
+            let more = self.missing.len() - shown;
+            notes.push(format!("… and {more} more businesses not in the accounts file {file}"));
+        }
+        notes.extend(
+            self.unused
+                .iter()
+                .take(shown)
+                .map(|name| format!("business {name} of the accounts file {file} has no row in the log")),
+        );
+        if self.unused.len() > shown {
+            let more = self.unused.len() - shown;
+            notes.push(format!(
+                "… and {more} more businesses of the accounts file {file} with no row in the log"
+            ));
+        }
+        notes
+    }
 }
 
 /// The businesses of a run, each with its first row, in order of appearance
@@ -525,30 +565,25 @@ mod tests {
 
     #[test]
     fn a_bad_option_or_value_says_which() {
-        let mut setup = Setup::default();
-        let message = |name: &str, value: Option<&str>| {
-            Setup::default().set(name, value).map_or_else(|e| e.to_string(), |()| "ok".to_string())
-        };
+        let message =
+            |name: &str, value: Option<&str>| Setup::default().set(name, value).unwrap_err().to_string();
         assert!(message("explain", None).starts_with("unknown option explain (the options: rates, "));
-        assert_eq!(message("sort", Some("yes")), "sort: not true or false: yes");
-        assert_eq!(
-            message("rates_date", Some("2025-13-01")),
-            "rates_date: not a date (YYYY-MM-DD): 2025-13-01"
-        );
-        assert_eq!(
-            message("naive_zone", Some("Mars/Olympus")),
-            "naive_zone: not an IANA time zone: Mars/Olympus"
-        );
-        assert_eq!(message("dedup_days", Some("-1")), "dedup_days: not a whole number: -1");
-        assert_eq!(message("reorder_window", Some("0h")), "reorder_window: must be positive: 0h");
-        assert_eq!(
-            message("input_format", Some("xml")),
-            "input_format: not a log format (csv, webhooks): xml"
-        );
-        assert_eq!(
-            message("rates", Some("card.csv@USD")),
-            "rates: card.csv@USD: a currency after @ comes after a date (FILE@DATE@CURRENCY)"
-        );
+        for (name, value, expected) in [
+            ("sort", "yes", "sort: not true or false: yes"),
+            ("rates_date", "2025-13-01", "rates_date: not a date (YYYY-MM-DD): 2025-13-01"),
+            ("naive_zone", "Mars/Olympus", "naive_zone: not an IANA time zone: Mars/Olympus"),
+            ("dedup_days", "-1", "dedup_days: not a whole number: -1"),
+            ("reorder_window", "0h", "reorder_window: must be positive: 0h"),
+            ("input_format", "xml", "input_format: not a log format (csv, webhooks): xml"),
+            (
+                "rates",
+                "card.csv@USD",
+                "rates: card.csv@USD: a currency after @ comes after a date (FILE@DATE@CURRENCY)",
+            ),
+        ] {
+            assert_eq!(message(name, Some(value)), expected);
+        }
+        let mut setup = Setup::default();
         setup.set("rates", Some("a.csv")).unwrap();
         setup.set("rates", Some("b.csv")).unwrap();
         assert_eq!(setup.rates.len(), 2);
