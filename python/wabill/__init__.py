@@ -1,11 +1,13 @@
 """wabill prices recorded WhatsApp Business message logs under Meta's pricing rules of each era
 and an aggregator's tariff, and explains every charge.
 
-A log is a path (CSV, Meta's webhooks as NDJSON, Parquet), a pyarrow Table or
+A log is a path (CSV, Meta's webhooks as NDJSON, Parquet; gzipped or not), a pyarrow Table or
 RecordBatchReader, a pandas or Polars DataFrame, or anything with ``__arrow_c_stream__``; its
 columns are wabill's log columns (``timestamp``, ``business``, ``user``, ``direction``, and the
 optional ones). Priced lines come back as Arrow: every input column, then wabill's, money as
-``decimal128(38, 10)``, the ``timestamp`` as ``timestamp[us, UTC]``.
+``decimal128(38, 10)``, the ``timestamp`` as ``timestamp[us, UTC]``. Every function takes the
+pricing options of the command line by name, as keyword arguments (``PricingOptions`` in the
+stubs: ``aliases=``, ``service_allowance=``, ``rates=["card.xlsx@2026-10-01"]``...).
 
 >>> import wabill
 >>> priced = wabill.price("fixtures/example/log.csv", accounts="fixtures/example/accounts.csv")  # doctest: +SKIP
@@ -47,6 +49,9 @@ class WabillWarning(UserWarning):
     """What the accounts file says of the logs' businesses: one it does not list (priced with
     the defaults: its own WABA, UTC, USD), or one it lists that no row names."""
 
+
+#: A rate card file (``FILE[@DATE[@CURRENCY]]``), or a list of them that make one card.
+_Cards = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
 #: The type of money in every table wabill returns.
 MONEY = pa.decimal128(38, 10)
@@ -113,7 +118,7 @@ def price(
     log: Any,
     accounts: Optional[Union[str, os.PathLike]] = None,
     rules: str = "auto",
-    rates: Any = None,
+    rates: Optional[_Cards] = None,
     tariff: Any = None,
     *,
     group_by: Optional[Sequence[str]] = None,
@@ -152,7 +157,7 @@ def price_batches(
     log: Any,
     accounts: Optional[Union[str, os.PathLike]] = None,
     rules: str = "auto",
-    rates: Any = None,
+    rates: Optional[_Cards] = None,
     tariff: Any = None,
     **options: Unpack[PricingOptions],
 ) -> pa.RecordBatchReader:
@@ -204,7 +209,7 @@ def compare(
     tariffs: Sequence[Union[str, os.PathLike]],
     accounts: Optional[Union[str, os.PathLike]] = None,
     rules: str = "auto",
-    rates: Any = None,
+    rates: Optional[_Cards] = None,
     **options: Unpack[PricingOptions],
 ) -> pa.Table:
     """Bills a log under several tariffs, as ``wabill compare`` does: a row per invoice, month
@@ -280,7 +285,7 @@ def reconcile(
     analytics: Any = None,
     tolerance: str = "0.01",
     rules: str = "auto",
-    rates: Any = None,
+    rates: Optional[_Cards] = None,
     **options: Unpack[PricingOptions],
 ) -> Reconciled:
     """Checks a log (or a list of logs) against Meta, as ``wabill reconcile`` does: each
