@@ -139,12 +139,9 @@ impl Run {
         let inputs = logs.into_iter().map(Log::open).collect::<Result<Vec<_>, Error>>()?;
         let counts = price_logs(inputs, &mut self.engine, &self.read, sink)?;
         let check = self.setup.check_accounts(&self.engine, businesses(sink))?;
-        Ok((counts, check.notes(SHOWN_BUSINESSES)))
+        Ok((counts, check.notes()))
     }
 }
-
-/// How many businesses missing from the accounts file, or from the logs, are noted.
-const SHOWN_BUSINESSES: usize = 20;
 
 fn read_text(path: &str) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::io(path, e))

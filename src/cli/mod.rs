@@ -16,7 +16,7 @@ use wabill::{Error, RuleChoice};
 
 use output::Output;
 use paths::Named;
-use sink::{PriceSink, SHOWN_BUSINESSES};
+use sink::PriceSink;
 
 mod background;
 mod cards;
@@ -404,7 +404,7 @@ fn run_logs<S: Sink>(
     report_counts(&counts);
     // After the closing counts: the businesses the accounts file does not list (a typo there
     // moves a business to UTC and USD), and those it lists that no row names.
-    for note in setup.check_accounts(&engine, &price_sink(sink).businesses)?.notes(SHOWN_BUSINESSES) {
+    for note in setup.check_accounts(&engine, &price_sink(sink).businesses)?.notes() {
         eprintln!("wabill: {note}");
     }
     if pricing.stats {

@@ -46,9 +46,6 @@ enum Lines {
 
 const SHOWN_REJECTIONS: u64 = 20;
 
-/// How many businesses missing from the accounts file, or from the log, are named on stderr.
-pub(super) const SHOWN_BUSINESSES: usize = 20;
-
 impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
         self.summary.begin(headers, &self.logs)?;

@@ -308,11 +308,14 @@ pub struct AccountsCheck {
 }
 
 impl AccountsCheck {
+    /// How many businesses of either kind [`AccountsCheck::notes`] names.
+    pub const SHOWN: usize = 20;
+
     /// What it finds, a sentence each: each business missing from the accounts file (priced
-    /// with the defaults), each it lists that no row names; past `shown` of either, how many
-    /// more.
-    pub fn notes(&self, shown: usize) -> Vec<String> {
-        let file = &self.file;
+    /// with the defaults), each it lists that no row names; past [`AccountsCheck::SHOWN`] of
+    /// either, how many more.
+    pub fn notes(&self) -> Vec<String> {
+        let (file, shown) = (&self.file, AccountsCheck::SHOWN);
         let mut notes: Vec<String> = self
             .missing
             .iter()
