@@ -97,6 +97,8 @@ def test_strict_accounts_refuse_a_business_the_file_lacks():
     with pytest.raises(wabill.WabillError, match=r"log.csv:119: column business: not in the accounts file"):
         wabill.price(LOG, accounts=typo, strict_accounts=True)
     with pytest.raises(wabill.WabillError, match="not in the accounts file"):
+        wabill.price_batches(LOG, accounts=typo, strict_accounts=True).read_all()
+    with pytest.raises(wabill.WabillError, match="not in the accounts file"):
         wabill.reconcile(LOG, accounts=typo, strict_accounts=True)
 
 

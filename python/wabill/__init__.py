@@ -165,8 +165,8 @@ def price_batches(
     batches (65,536 lines each) are priced on another thread a few batches ahead of the reader,
     so that memory stays as the CLI's whatever the log's size. Takes the options of
     :func:`price` but ``group_by``. A bad file or option raises :class:`WabillError` here; a
-    bad row, or with ``strict_accounts`` a business the accounts file lacks, when its batch (the
-    last) is read. It warns of nothing: :func:`price` does."""
+    bad row when its batch is read; with ``strict_accounts``, a business the accounts file lacks
+    after the last batch. It warns of nothing (:func:`price` does)."""
     reader = _wabill.price_stream(
         _logs(log), tariffs=_tariffs(tariff), accounts=accounts, rules=rules, rates=rates, **options
     )
