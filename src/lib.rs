@@ -49,12 +49,19 @@ pub use rust_decimal::Decimal;
 pub mod log {
     //! Logs as files hold them: CSV logs (docs/rules.md §2) read, merged by timestamp and
     //! priced on two threads ([`price_logs`]), every priced line and rejected row handed to a
-    //! [`Sink`]; and the writers of priced lines and rejected rows back to CSV.
+    //! [`Sink`]; the options of a run as the command line and Python take them ([`Setup`]),
+    //! and the files they name opened (gzip and Parquet recognised by their first bytes); and
+    //! the writers of priced lines and rejected rows back to CSV.
     pub use crate::io::aliases::link_aliases;
     pub use crate::io::lines::{LinesWriter, RejectsWriter};
     pub use crate::io::log::{is_parquet, Record, PARQUET_MAGIC};
     pub use crate::io::pipeline::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Row, Sink};
     pub use crate::io::reconcile::{read_templates, Disagreements, NoSink, ReconcileSink};
+    pub use crate::io::setup::{
+        gunzipped, open_file, open_log, open_log_through, parse_duration, AccountsCheck, Businesses,
+        CardFile, Setup,
+    };
+    pub use crate::io::summary::RowSummary;
     pub use crate::io::webhook::{
         MetaVerdict, WebhookMessage, WebhookOptions, WebhookReader, COLUMNS as WEBHOOK_COLUMNS,
     };

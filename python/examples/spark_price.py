@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Optional
 
 import pyarrow as pa
@@ -58,15 +59,24 @@ def price_by_portfolio(
     the copy ``SparkContext.addFile`` (or ``spark-submit --files``) gave each of them."""
     grouped = with_portfolio(spark, log, accounts)
     name = os.path.basename(accounts)
+
+    # Defined here, not at the module's level, to be shipped to the workers with `price`.
+    def price_group(rows: pa.Table, accounts: str) -> pa.Table:
+        # The accounts file's businesses of other portfolios have no row in one portfolio's:
+        # wabill's warnings of them are not said.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wabill.WabillWarning)
+            return wabill.price(rows, accounts=accounts, tariff=tariff).lines
+
     # The lines' schema: wabill's columns after the input's, as wabill gives them for no rows.
-    schema = wabill.price(grouped.limit(0).toArrow(), accounts=accounts, tariff=tariff).lines.schema
+    schema = price_group(grouped.limit(0).toArrow(), accounts).schema
 
     def price(group: pa.Table) -> pa.Table:
         # The group's rows in the log's order (a sorted log's: wabill prices ties of timestamp
         # in input order).
         group = group.sort_by(SEQ)
         on_worker = SparkFiles.get(name) if shipped else accounts
-        return wabill.price(group, accounts=on_worker, tariff=tariff).lines
+        return price_group(group, on_worker)
 
     return grouped.groupBy("portfolio").applyInArrow(price, from_arrow_schema(schema))
 

@@ -1,9 +1,11 @@
 //! Python bindings of wabill (the module `wabill._wabill`, wrapped by `wabill/__init__.py`):
 //! logs in as paths or Arrow streams, priced lines, summary and invoices out as Arrow record
-//! batches, every error a `wabill.WabillError` with wabill's positioned message.
+//! batches, every error a `wabill.WabillError` with wabill's positioned message. Every function
+//! takes the pricing options by name as keyword arguments, each set on wabill's
+//! [`Setup`] (`Setup::OPTIONS`), so that they are the command line's.
 
-use std::fs::File;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -19,18 +21,15 @@ use csv::StringRecord;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use wabill::billing::{Billing, Tariff};
 use wabill::log::{
-    price_logs, read_templates, ArrowLines, ArrowLog, Counts, LogInput, NoSink, ReadOptions, ReconcileSink,
-    Row, Sink, MONEY,
+    open_log, price_logs, ArrowLines, ArrowLog, Businesses, Counts, LogInput, ReadOptions, ReconcileSink,
+    Row, RowSummary, Setup, Sink, MONEY,
 };
 use wabill::reconcile::{Analytics, Bucket, Reconciler, Tolerance, DIMENSIONS, DISAGREEMENT_COLUMNS};
-use wabill::report::{GroupBy, Summary, Totals};
-use wabill::{
-    Accounts, Decimal, Engine, Error, Markets, NaiveDate, Options, Pricebook, PricedLine, RateCard,
-    RuleChoice,
-};
+use wabill::report::{GroupBy, GroupKey, Render, Summary, Totals};
+use wabill::{Decimal, Engine, Error, Position, PricedLine};
 
 create_exception!(
     _wabill,
@@ -55,20 +54,17 @@ enum Log {
 }
 
 impl Log {
+    /// Its name in messages.
+    fn name(&self) -> &str {
+        match self {
+            Log::Path(path) => path,
+            Log::Stream(_, name) => name,
+        }
+    }
+
     fn open(self) -> Result<LogInput<Box<dyn Read + Send>>, Error> {
         Ok(match self {
-            Log::Path(path) => {
-                let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-                let mut first = [0u8; 4];
-                let n = (&file).read(&mut first).map_err(|e| Error::io(&path, e))?;
-                let reader: Box<dyn Read + Send> = if wabill::log::is_parquet(&path, &first[..n]) {
-                    Box::new(wabill::log::open_parquet_log(file, &path)?)
-                } else {
-                    let head = std::io::Cursor::new(first).take(n as u64);
-                    Box::new(head.chain(file))
-                };
-                LogInput { name: path, reader }
-            }
+            Log::Path(path) => LogInput { reader: open_log(&path)?, name: path },
             Log::Stream(stream, name) => {
                 let schema = stream.schema();
                 LogInput { name, reader: Box::new(ArrowLog::new(schema, stream)) }
@@ -77,78 +73,98 @@ impl Log {
     }
 }
 
-/// How to price: the pricebook, the engine's options, how logs are read, the tariffs.
-struct Config {
-    book: Arc<Pricebook>,
-    options: Options,
+/// The pricing options given by name (keyword arguments), each set on the library's
+/// [`Setup`] as the command line gives it: an unknown name is an error naming it.
+fn setup_of(options: Option<&Bound<PyDict>>) -> PyResult<Setup> {
+    let mut setup = Setup::default();
+    for (name, value) in options.into_iter().flat_map(|o| o.iter()) {
+        let name: String = name.extract()?;
+        let texts = if value.is_none() { Vec::new() } else { texts(&value)? };
+        if texts.is_empty() {
+            setup.set(&name, None).map_err(|e| py_err(&e))?;
+        }
+        for text in &texts {
+            setup.set(&name, Some(text)).map_err(|e| py_err(&e))?;
+        }
+    }
+    Ok(setup)
+}
+
+/// An option's value as text, as the command line gives it; a list or tuple, each of its
+/// items.
+fn texts(value: &Bound<PyAny>) -> PyResult<Vec<String>> {
+    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        return value.try_iter()?.map(|item| text(&item?)).collect();
+    }
+    Ok(vec![text(value)?])
+}
+
+/// `true` or `false`, a path, a `datetime.timedelta` in seconds, anything else as `str()`
+/// gives it (a `datetime.date` as `YYYY-MM-DD`).
+fn text(value: &Bound<PyAny>) -> PyResult<String> {
+    if value.is_instance_of::<PyBool>() {
+        return Ok(value.is_truthy()?.to_string());
+    }
+    if let Ok(path) = value.extract::<PathBuf>() {
+        return Ok(path.display().to_string());
+    }
+    if value.hasattr("total_seconds")? {
+        let seconds: f64 = value.call_method0("total_seconds")?.extract()?;
+        return Ok(format!("{seconds}s"));
+    }
+    Ok(value.str()?.to_string())
+}
+
+/// A run set up: the engine and how logs are read (every file the options name read, every
+/// option checked, before any log is opened).
+struct Run {
+    setup: Setup,
+    engine: Engine,
     read: ReadOptions,
-    tariffs: Vec<Tariff>,
-    group_by: Vec<GroupBy>,
+}
+
+impl Run {
+    fn new(setup: Setup) -> Result<Run, Error> {
+        Ok(Run { engine: setup.engine()?, read: setup.read_options()?, setup })
+    }
+
+    /// Prices the logs into the sink; the counts, and the notes of what the accounts file
+    /// says of the logs' businesses (with `strict_accounts`, one it lacks is an error).
+    fn price<S: Sink>(
+        mut self,
+        logs: Vec<Log>,
+        sink: &mut S,
+        businesses: fn(&S) -> &Businesses,
+    ) -> Result<(Counts, Vec<String>), Error> {
+        let inputs = logs.into_iter().map(Log::open).collect::<Result<Vec<_>, Error>>()?;
+        let counts = price_logs(inputs, &mut self.engine, &self.read, sink)?;
+        let check = self.setup.check_accounts(&self.engine, businesses(sink))?;
+        Ok((counts, check.notes()))
+    }
 }
 
 fn read_text(path: &str) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
 }
 
-impl Config {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        accounts: Option<String>,
-        rules: &str,
-        rates: Option<String>,
-        markets: Option<String>,
-        tariffs: Vec<String>,
-        rates_date: Option<String>,
-        sort: bool,
-        skip_invalid: bool,
-        group_by: Option<Vec<String>>,
-        naive_zone: Option<String>,
-        templates: Option<String>,
-    ) -> Result<Config, Error> {
-        let naive_zone = match naive_zone {
-            Some(z) => Some(z.parse::<wabill::Tz>().map_err(|_| {
-                Error::io("naive_zone", std::io::Error::other(format!("not an IANA time zone: {z}")))
-            })?),
-            None => None,
-        };
-        let markets = match markets {
-            Some(p) => Markets::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
-            None => Markets::embedded(),
-        };
-        let card = match rates {
-            Some(p) => RateCard::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
-            None => RateCard::embedded(),
-        };
-        let accounts = match accounts {
-            Some(p) => Accounts::from_csv(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?,
-            None => Accounts::default(),
-        };
-        let rules: RuleChoice = rules.parse()?;
-        let rates_date = match rates_date {
-            Some(d) => Some(d.parse::<NaiveDate>().map_err(|_| {
-                Error::io("rates_date", std::io::Error::other(format!("not a date (YYYY-MM-DD): {d}")))
-            })?),
-            None => None,
-        };
-        let options = Options::builder().rules(rules).rates_date(rates_date).build()?;
-        let tariffs =
-            tariffs.iter().map(|p| Tariff::from_toml(&read_text(p)?, p)).collect::<Result<_, _>>()?;
-        let group_by = match group_by {
-            Some(keys) => keys.iter().map(|k| k.parse()).collect::<Result<_, Error>>()?,
-            None => GroupBy::DEFAULT.to_vec(),
-        };
-        let mut read = ReadOptions { sort, skip_invalid, naive_zone, ..ReadOptions::default() };
-        if let Some(p) = templates {
-            read.webhooks.templates = read_templates(File::open(&p).map_err(|e| Error::io(&p, e))?, &p)?;
-        }
-        Ok(Config { book: Pricebook::new(markets, &card, accounts).into(), options, read, tariffs, group_by })
-    }
+/// The logs, the run of the options given by name, and a billing of each tariff file.
+fn prepare(
+    logs: &Bound<PyAny>,
+    tariffs: &[String],
+    options: Option<&Bound<PyDict>>,
+) -> PyResult<(Vec<Log>, Run, Vec<Billing>)> {
+    let logs = logs_of(logs)?;
+    let run = Run::new(setup_of(options)?).map_err(|e| py_err(&e))?;
+    let billings = tariffs.iter().map(|p| Billing::new(Tariff::from_toml(&read_text(p)?, p)?));
+    Ok((logs, run, billings.collect::<Result<_, Error>>().map_err(|e| py_err(&e))?))
 }
 
-/// Where the priced batches go: kept, or sent to a reader on another thread.
+/// Where the priced batches go: kept, sent to a reader on another thread, or nowhere (the
+/// lines are not made: a comparison of tariffs keeps their billings alone).
 enum Out {
     Keep(Vec<RecordBatch>),
     Send(SyncSender<Message>),
+    Nowhere,
 }
 
 /// What the pricing thread of a stream sends.
@@ -159,29 +175,58 @@ enum Message {
 }
 
 /// The sink of a run from Python: priced lines as record batches, the summary, the tariffs'
-/// billings, the rejected rows.
+/// billings, the rejected rows, the logs' businesses.
 struct PySink {
     lines: Option<ArrowLines>,
     out: Out,
-    summary: Summary,
+    summary: RowSummary,
     billings: Vec<Billing>,
     rejects: Vec<(String, u64, String)>,
+    businesses: Businesses,
+    /// The logs' names, for messages.
+    logs: Vec<String>,
 }
 
 impl PySink {
+    fn new(logs: &[Log], out: Out, summary: Summary, billings: Vec<Billing>) -> PySink {
+        PySink {
+            lines: None,
+            out,
+            summary: RowSummary::new(summary),
+            billings,
+            rejects: Vec::new(),
+            businesses: Businesses::default(),
+            logs: logs.iter().map(|l| l.name().to_string()).collect(),
+        }
+    }
+
     fn emit(&mut self, batch: RecordBatch) -> Result<(), Error> {
         match &mut self.out {
             Out::Keep(batches) => batches.push(batch),
             Out::Send(to) => to
                 .send(Message::Batch(batch))
                 .map_err(|_| Error::io("<stream>", std::io::Error::other("the reader was closed")))?,
+            Out::Nowhere => {}
         }
         Ok(())
+    }
+
+    /// Prices the logs into it, and emits the last batch of lines.
+    fn run(&mut self, run: Run, logs: Vec<Log>) -> Result<(Counts, Vec<String>), Error> {
+        let done = run.price(logs, self, |s| &s.businesses)?;
+        if let Some(batch) = self.lines.as_mut().and_then(ArrowLines::finish) {
+            self.emit(batch)?;
+        }
+        Ok(done)
     }
 }
 
 impl Sink for PySink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
+        self.summary.begin(headers, &self.logs)?;
+        if let Out::Nowhere = self.out {
+            return Ok(());
+        }
         let extra: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
         let lines = ArrowLines::new(headers, extra);
         if let Out::Send(to) = &self.out {
@@ -200,34 +245,23 @@ impl Sink for PySink {
                 fee.get_or_insert(f);
             }
         }
-        let extra: &[Option<Decimal>] = if self.billings.is_empty() { &[] } else { &[fee] };
-        let lines = self.lines.as_mut().expect("begun");
-        if let Some(batch) = lines.push(row, line, extra)? {
-            self.emit(batch)?;
+        if let Some(lines) = &mut self.lines {
+            let extra: &[Option<Decimal>] = if self.billings.is_empty() { &[] } else { &[fee] };
+            if let Some(batch) = lines.push(row, line, extra)? {
+                self.emit(batch)?;
+            }
         }
-        self.summary.add(line).map_err(|e| e.at(row.position()))
+        self.summary.add(row, line)
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
         self.rejects.push((row.file().to_string(), row.line(), error.to_string()));
         Ok(())
     }
-}
 
-/// Prices logs into a sink.
-fn price_into(logs: Vec<Log>, config: &Config, sink: &mut impl Sink) -> Result<Counts, Error> {
-    let inputs = logs.into_iter().map(Log::open).collect::<Result<Vec<_>, Error>>()?;
-    let mut engine = Engine::new(config.book.clone(), config.options.clone());
-    price_logs(inputs, &mut engine, &config.read, sink)
-}
-
-/// Prices the logs into the sink.
-fn run(logs: Vec<Log>, config: &Config, sink: &mut PySink) -> Result<Counts, Error> {
-    let counts = price_into(logs, config, sink)?;
-    if let Some(batch) = sink.lines.as_mut().and_then(ArrowLines::finish) {
-        sink.emit(batch)?;
+    fn business(&mut self, name: &str, first: Position) {
+        self.businesses.add(name, first);
     }
-    Ok(counts)
 }
 
 fn logs_of(logs: &Bound<PyAny>) -> PyResult<Vec<Log>> {
@@ -251,7 +285,7 @@ fn table<'py>(py: Python<'py>, schema: SchemaRef, batches: Vec<RecordBatch>) -> 
 /// The summary's groups as a record batch: the grouping's keys, the currency, the counts, the
 /// charge.
 fn summary_batch(summary: &Summary) -> Result<RecordBatch, ArrowError> {
-    let keys: Vec<String> = summary.grouping().iter().map(|k| k.to_string()).collect();
+    let keys: Vec<String> = summary.keys().iter().map(|k| k.to_string()).collect();
     let groups = summary.groups();
     let mut fields: Vec<Field> = keys.iter().map(|k| Field::new(k, DataType::Utf8, false)).collect();
     fields.push(Field::new("currency", DataType::Utf8, false));
@@ -335,57 +369,43 @@ fn counts_dict<'py>(py: Python<'py>, counts: &Counts) -> PyResult<Bound<'py, PyD
     Ok(d)
 }
 
-/// Prices logs; a dict of `lines`, `summary`, `invoices` (one table per tariff), `counts` and
-/// `rejects`.
+/// The counts and notes of a run as a dict's items.
+fn set_run(result: &Bound<PyDict>, (counts, notes): (Counts, Vec<String>)) -> PyResult<()> {
+    result.set_item("counts", counts_dict(result.py(), &counts)?)?;
+    result.set_item("notes", notes)
+}
+
+/// Prices logs with the pricing options given by name (`Setup::OPTIONS`); a dict of `lines`,
+/// `summary` (grouped by `group_by`: the line's keys or the log's columns), `invoices` (one
+/// table per tariff), `counts`, `rejects` and `notes` (what the accounts file says of the
+/// logs' businesses).
 #[pyfunction]
-#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, group_by=None, naive_zone=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (logs, tariffs=Vec::new(), group_by=None, **options))]
 fn price<'py>(
     py: Python<'py>,
     logs: &Bound<'py, PyAny>,
-    accounts: Option<String>,
-    rules: &str,
-    rates: Option<String>,
-    markets: Option<String>,
     tariffs: Vec<String>,
-    rates_date: Option<String>,
-    sort: bool,
-    skip_invalid: bool,
     group_by: Option<Vec<String>>,
-    naive_zone: Option<String>,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let logs = logs_of(logs)?;
-    let config = Config::new(
-        accounts,
-        rules,
-        rates,
-        markets,
-        tariffs,
-        rates_date,
-        sort,
-        skip_invalid,
-        group_by,
-        naive_zone,
-        None,
-    )
-    .map_err(|e| py_err(&e))?;
-    let billings = config.tariffs.iter().cloned().map(Billing::new).collect::<Result<Vec<_>, Error>>();
-    let mut sink = PySink {
-        lines: None,
-        out: Out::Keep(Vec::new()),
-        summary: Summary::new(&config.group_by),
-        billings: billings.map_err(|e| py_err(&e))?,
-        rejects: Vec::new(),
+    let (logs, run, billings) = prepare(logs, &tariffs, options)?;
+    let summary = match group_by {
+        Some(keys) => {
+            let keys = keys.iter().map(|k| k.parse()).collect::<Result<Vec<GroupKey>, Error>>();
+            Summary::with_keys(&keys.map_err(|e| py_err(&e))?)
+        }
+        None => Summary::new(&GroupBy::DEFAULT),
     };
-    let counts = py.detach(|| run(logs, &config, &mut sink)).map_err(|e| py_err(&e))?;
+    let mut sink = PySink::new(&logs, Out::Keep(Vec::new()), summary, billings);
+    let done = py.detach(|| sink.run(run, logs)).map_err(|e| py_err(&e))?;
     let schema = match &sink.lines {
         Some(l) => l.schema(),
         None => Arc::new(Schema::empty()),
     };
-    let Out::Keep(batches) = std::mem::replace(&mut sink.out, Out::Keep(Vec::new())) else { unreachable!() };
+    let Out::Keep(batches) = std::mem::replace(&mut sink.out, Out::Nowhere) else { unreachable!() };
     let result = PyDict::new(py);
     result.set_item("lines", table(py, schema, batches)?)?;
-    let summary = summary_batch(&sink.summary).map_err(arrow_err)?;
+    let summary = summary_batch(sink.summary.summary()).map_err(arrow_err)?;
     result.set_item("summary", table(py, summary.schema(), vec![summary])?)?;
     let invoices = sink
         .billings
@@ -396,15 +416,30 @@ fn price<'py>(
         })
         .collect::<PyResult<Vec<_>>>()?;
     result.set_item("invoices", invoices)?;
-    if sink.billings.len() > 1 {
-        let comparison = wabill::billing::compare(&sink.billings).map_err(|e| py_err(&e))?;
-        let mut text = Vec::new();
-        wabill::report::Render::csv(&comparison, &mut text)
-            .map_err(|e| py_err(&Error::io("<comparison>", e)))?;
-        result.set_item("comparison", String::from_utf8_lossy(&text).into_owned())?;
-    }
-    result.set_item("counts", counts_dict(py, &counts)?)?;
-    result.set_item("rejects", sink.rejects.clone())?;
+    result.set_item("rejects", std::mem::take(&mut sink.rejects))?;
+    set_run(&result, done)?;
+    Ok(result)
+}
+
+/// Bills logs under several tariffs (`wabill compare`), keeping no line; a dict of
+/// `comparison` (the CSV of `wabill compare --format csv`), `counts` and `notes`.
+#[pyfunction]
+#[pyo3(signature = (logs, tariffs, **options))]
+fn compare<'py>(
+    py: Python<'py>,
+    logs: &Bound<'py, PyAny>,
+    tariffs: Vec<String>,
+    options: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (logs, run, billings) = prepare(logs, &tariffs, options)?;
+    let mut sink = PySink::new(&logs, Out::Nowhere, Summary::new(&[]), billings);
+    let done = py.detach(|| sink.run(run, logs)).map_err(|e| py_err(&e))?;
+    let comparison = wabill::billing::compare(&sink.billings).map_err(|e| py_err(&e))?;
+    let mut text = Vec::new();
+    Render::csv(&comparison, &mut text).map_err(|e| py_err(&Error::io("<comparison>", e)))?;
+    let result = PyDict::new(py);
+    result.set_item("comparison", String::from_utf8_lossy(&text).into_owned())?;
+    set_run(&result, done)?;
     Ok(result)
 }
 
@@ -433,57 +468,22 @@ impl RecordBatchReader for Stream {
 }
 
 /// Prices logs on another thread; a `pyarrow.RecordBatchReader` of the priced lines, a batch
-/// of 65,536 lines at a time, a few batches ahead of the reader: memory as the CLI's.
+/// of 65,536 lines at a time, a few batches ahead of the reader: memory as the CLI's. The
+/// options' files are read, and the options checked, before it returns.
 #[pyfunction]
-#[pyo3(signature = (logs, accounts=None, rules="auto", rates=None, markets=None, tariffs=Vec::new(), rates_date=None, sort=false, skip_invalid=false, naive_zone=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (logs, tariffs=Vec::new(), **options))]
 fn price_stream<'py>(
     py: Python<'py>,
     logs: &Bound<'py, PyAny>,
-    accounts: Option<String>,
-    rules: &str,
-    rates: Option<String>,
-    markets: Option<String>,
     tariffs: Vec<String>,
-    rates_date: Option<String>,
-    sort: bool,
-    skip_invalid: bool,
-    naive_zone: Option<String>,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let logs = logs_of(logs)?;
-    let config = Config::new(
-        accounts,
-        rules,
-        rates,
-        markets,
-        tariffs,
-        rates_date,
-        sort,
-        skip_invalid,
-        None,
-        naive_zone,
-        None,
-    )
-    .map_err(|e| py_err(&e))?;
-    let billings = config
-        .tariffs
-        .iter()
-        .cloned()
-        .map(Billing::new)
-        .collect::<Result<Vec<_>, Error>>()
-        .map_err(|e| py_err(&e))?;
+    let (logs, run, billings) = prepare(logs, &tariffs, options)?;
     let (to, from) = sync_channel(2);
     std::thread::spawn(move || {
-        let mut sink = PySink {
-            lines: None,
-            out: Out::Send(to.clone()),
-            summary: Summary::new(&[]),
-            billings,
-            rejects: Vec::new(),
-        };
-        if let Err(e) = run(logs, &config, &mut sink) {
-            let message = py_message(&e);
-            let _ = to.send(Message::Failed(message));
+        let mut sink = PySink::new(&logs, Out::Send(to.clone()), Summary::new(&[]), billings);
+        if let Err(e) = sink.run(run, logs) {
+            let _ = to.send(Message::Failed(py_message(&e)));
         }
     });
     let (first, from) = py.detach(move || (from.recv(), from));
@@ -633,42 +633,19 @@ fn analytics_of(given: Vec<(String, Option<String>)>) -> Result<Vec<Analytics>, 
         .collect()
 }
 
-/// Checks logs against Meta's verdicts and analytics (`wabill reconcile`); a dict of
-/// `disagreements`, `messages`, `buckets` (tables), `agrees`, `compared` (the message counts)
-/// and `counts`.
+/// Checks logs against Meta's verdicts and analytics (`wabill reconcile`) with the pricing
+/// options given by name; a dict of `disagreements`, `messages`, `buckets` (tables), `agrees`,
+/// `compared` (the message counts), `counts` and `notes`.
 #[pyfunction]
-#[pyo3(signature = (logs, accounts=None, analytics=Vec::new(), tolerance="0.01", rules="auto", rates=None, markets=None, templates=None, rates_date=None, sort=false, skip_invalid=false, naive_zone=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (logs, analytics=Vec::new(), tolerance="0.01", **options))]
 fn reconcile<'py>(
     py: Python<'py>,
     logs: &Bound<'py, PyAny>,
-    accounts: Option<String>,
     analytics: Vec<(String, Option<String>)>,
     tolerance: &str,
-    rules: &str,
-    rates: Option<String>,
-    markets: Option<String>,
-    templates: Option<String>,
-    rates_date: Option<String>,
-    sort: bool,
-    skip_invalid: bool,
-    naive_zone: Option<String>,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let logs = logs_of(logs)?;
-    let config = Config::new(
-        accounts,
-        rules,
-        rates,
-        markets,
-        Vec::new(),
-        rates_date,
-        sort,
-        skip_invalid,
-        None,
-        naive_zone,
-        templates,
-    )
-    .map_err(|e| py_err(&e))?;
+    let (logs, run, _) = prepare(logs, &[], options)?;
     let tolerance: Tolerance =
         tolerance.parse().map_err(|e| WabillError::new_err(format!("tolerance: {e}")))?;
     let analytics = analytics_of(analytics).map_err(|e| py_err(&e))?;
@@ -677,8 +654,8 @@ fn reconcile<'py>(
         rows.push(d.record(event, line));
         Ok(())
     };
-    let mut sink = ReconcileSink::new(Reconciler::new(analytics, tolerance), keep, NoSink);
-    let counts = py.detach(|| price_into(logs, &config, &mut sink)).map_err(|e| py_err(&e))?;
+    let mut sink = ReconcileSink::new(Reconciler::new(analytics, tolerance), keep, Businesses::default());
+    let done = py.detach(|| run.price(logs, &mut sink, |s| &s.inner)).map_err(|e| py_err(&e))?;
     let (result, _, _) = sink.finish();
     let result_dict = PyDict::new(py);
     let disagreements = disagreements_batch(&rows).map_err(arrow_err)?;
@@ -702,7 +679,7 @@ fn reconcile<'py>(
     compared.set_item("by_kind", by_kind)?;
     compared.set_item("without_verdict", m.without_verdict)?;
     result_dict.set_item("compared", compared)?;
-    result_dict.set_item("counts", counts_dict(py, &counts)?)?;
+    set_run(&result_dict, done)?;
     Ok(result_dict)
 }
 
@@ -711,6 +688,7 @@ fn _wabill(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WabillError", m.py().get_type::<WabillError>())?;
     m.add_function(wrap_pyfunction!(price, m)?)?;
     m.add_function(wrap_pyfunction!(price_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(reconcile, m)?)?;
     Ok(())
 }

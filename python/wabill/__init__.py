@@ -1,11 +1,13 @@
 """wabill prices recorded WhatsApp Business message logs under Meta's pricing rules of each era
 and an aggregator's tariff, and explains every charge.
 
-A log is a path (CSV, Meta's webhooks as NDJSON, Parquet), a pyarrow Table or
+A log is a path (CSV, Meta's webhooks as NDJSON, Parquet; gzipped or not), a pyarrow Table or
 RecordBatchReader, a pandas or Polars DataFrame, or anything with ``__arrow_c_stream__``; its
 columns are wabill's log columns (``timestamp``, ``business``, ``user``, ``direction``, and the
 optional ones). Priced lines come back as Arrow: every input column, then wabill's, money as
-``decimal128(38, 10)``, the ``timestamp`` as ``timestamp[us, UTC]``.
+``decimal128(38, 10)``, the ``timestamp`` as ``timestamp[us, UTC]``. Every function takes the
+pricing options of the command line by name, as keyword arguments (``PricingOptions`` in the
+stubs: ``aliases=``, ``service_allowance=``, ``rates=["card.xlsx@2026-10-01"]``...).
 
 >>> import wabill
 >>> priced = wabill.price("fixtures/example/log.csv", accounts="fixtures/example/accounts.csv")  # doctest: +SKIP
@@ -16,13 +18,19 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import pyarrow as pa
 
 from ._wabill import WabillError
 from . import _wabill
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._wabill import PricingOptions
 
 __all__ = [
     "price",
@@ -33,8 +41,17 @@ __all__ = [
     "Priced",
     "Reconciled",
     "WabillError",
+    "WabillWarning",
     "MONEY",
 ]
+
+class WabillWarning(UserWarning):
+    """What the accounts file says of the logs' businesses: one it does not list (priced with
+    the defaults: its own WABA, UTC, USD), or one it lists that no row names."""
+
+
+#: A rate card file (``FILE[@DATE[@CURRENCY]]``), or a list of them that make one card.
+_Cards = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
 #: The type of money in every table wabill returns.
 MONEY = pa.decimal128(38, 10)
@@ -83,10 +100,6 @@ def _logs(log: Any) -> List[Any]:
     return [_stream(log)]
 
 
-def _path(p: Optional[Union[str, os.PathLike]]) -> Optional[str]:
-    return None if p is None else os.fspath(p)
-
-
 def _tariffs(tariff: Any) -> List[str]:
     if tariff is None:
         return []
@@ -95,40 +108,42 @@ def _tariffs(tariff: Any) -> List[str]:
     return [os.fspath(t) for t in tariff]
 
 
+def _notes(result: Dict[str, Any]) -> None:
+    """What the accounts file says of the logs' businesses, as warnings."""
+    for note in result["notes"]:
+        warnings.warn(note, WabillWarning, stacklevel=3)
+
+
 def price(
     log: Any,
     accounts: Optional[Union[str, os.PathLike]] = None,
     rules: str = "auto",
-    rates: Optional[Union[str, os.PathLike]] = None,
+    rates: Optional[_Cards] = None,
     tariff: Any = None,
     *,
-    markets: Optional[Union[str, os.PathLike]] = None,
-    rates_date: Optional[str] = None,
-    sort: bool = False,
-    skip_invalid: bool = False,
     group_by: Optional[Sequence[str]] = None,
-    naive_zone: Optional[str] = None,
+    **options: Unpack[PricingOptions],
 ) -> Priced:
     """Prices a log (or a list of logs, merged by timestamp) as ``wabill price`` does.
 
-    ``accounts``, ``rates``, ``markets`` and ``tariff`` are files as the CLI takes them
-    (``tariff`` may be a list: each is billed). Raises :class:`WabillError` with wabill's
-    positioned message (``FILE:LINE: column NAME: ...``) for a bad row or file.
-    ``naive_zone`` is the IANA zone of timestamps written without an offset.
+    ``tariff`` is a tariff file, or a list of them: each is billed. ``group_by`` groups the
+    summary by the line's keys (month, business, waba, portfolio, market, country, category,
+    type, rules, model) or any column of the log (e.g. ``campaign``). ``accounts``, ``rules``,
+    ``rates`` and the keyword ``options`` are the pricing options of the command line
+    (:class:`PricingOptions`). Raises :class:`WabillError` with wabill's positioned message
+    (``FILE:LINE: column NAME: ...``) for a bad row, file or option; warns
+    (:class:`WabillWarning`) of a business the accounts file does not list.
     """
     r = _wabill.price(
         _logs(log),
-        accounts=_path(accounts),
-        rules=rules,
-        rates=_path(rates),
-        markets=_path(markets),
         tariffs=_tariffs(tariff),
-        rates_date=rates_date,
-        sort=sort,
-        skip_invalid=skip_invalid,
         group_by=list(group_by) if group_by is not None else None,
-        naive_zone=naive_zone,
+        accounts=accounts,
+        rules=rules,
+        rates=rates,
+        **options,
     )
+    _notes(r)
     return Priced(
         lines=r["lines"],
         summary=r["summary"],
@@ -142,30 +157,18 @@ def price_batches(
     log: Any,
     accounts: Optional[Union[str, os.PathLike]] = None,
     rules: str = "auto",
-    rates: Optional[Union[str, os.PathLike]] = None,
+    rates: Optional[_Cards] = None,
     tariff: Any = None,
-    *,
-    markets: Optional[Union[str, os.PathLike]] = None,
-    rates_date: Optional[str] = None,
-    sort: bool = False,
-    skip_invalid: bool = False,
-    naive_zone: Optional[str] = None,
+    **options: Unpack[PricingOptions],
 ) -> pa.RecordBatchReader:
     """The priced lines of :func:`price` as a stream: a ``pyarrow.RecordBatchReader`` whose
     batches (65,536 lines each) are priced on another thread a few batches ahead of the reader,
-    so that memory stays as the CLI's whatever the log's size. A bad row raises
-    :class:`WabillError` when its batch is read."""
+    so that memory stays as the CLI's whatever the log's size. Takes the options of
+    :func:`price` but ``group_by``. A bad file or option raises :class:`WabillError` here; a
+    bad row when its batch is read; with ``strict_accounts``, a business the accounts file lacks
+    after the last batch. It warns of nothing (:func:`price` does)."""
     reader = _wabill.price_stream(
-        _logs(log),
-        accounts=_path(accounts),
-        rules=rules,
-        rates=_path(rates),
-        markets=_path(markets),
-        tariffs=_tariffs(tariff),
-        rates_date=rates_date,
-        sort=sort,
-        skip_invalid=skip_invalid,
-        naive_zone=naive_zone,
+        _logs(log), tariffs=_tariffs(tariff), accounts=accounts, rules=rules, rates=rates, **options
     )
     return pa.RecordBatchReader.from_batches(reader.schema, _batches(reader))
 
@@ -207,13 +210,14 @@ def compare(
     tariffs: Sequence[Union[str, os.PathLike]],
     accounts: Optional[Union[str, os.PathLike]] = None,
     rules: str = "auto",
-    rates: Optional[Union[str, os.PathLike]] = None,
-    **options: Any,
+    rates: Optional[_Cards] = None,
+    **options: Unpack[PricingOptions],
 ) -> pa.Table:
     """Bills a log under several tariffs, as ``wabill compare`` does: a row per invoice, month
     and tariff, with its amount, whether it is the cheapest, how much above the cheapest, and
     the amount per active user and per delivered message (money as ``decimal128(38, 10)``).
-    Takes the options of :func:`price`."""
+    Keeps the tariffs' billings, not the priced lines: memory as the CLI's whatever the log's
+    size. Takes the options of :func:`price` but ``group_by``."""
     import io
 
     import pyarrow.compute as pc
@@ -221,15 +225,10 @@ def compare(
 
     if len(tariffs) < 2:
         raise WabillError("compare needs at least two tariffs")
-    r = _wabill.price(
-        _logs(log),
-        accounts=_path(accounts),
-        rules=rules,
-        rates=_path(rates),
-        markets=_path(options.pop("markets", None)),
-        tariffs=_tariffs(tariffs),
-        **options,
+    r = _wabill.compare(
+        _logs(log), tariffs=_tariffs(tariffs), accounts=accounts, rules=rules, rates=rates, **options
     )
+    _notes(r)
     text = r["comparison"].encode()
     names = text.split(b"\n", 1)[0].decode().split(",")
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
@@ -287,14 +286,8 @@ def reconcile(
     analytics: Any = None,
     tolerance: str = "0.01",
     rules: str = "auto",
-    rates: Optional[Union[str, os.PathLike]] = None,
-    templates: Optional[Union[str, os.PathLike]] = None,
-    *,
-    markets: Optional[Union[str, os.PathLike]] = None,
-    rates_date: Optional[str] = None,
-    sort: bool = False,
-    skip_invalid: bool = False,
-    naive_zone: Optional[str] = None,
+    rates: Optional[_Cards] = None,
+    **options: Unpack[PricingOptions],
 ) -> Reconciled:
     """Checks a log (or a list of logs) against Meta, as ``wabill reconcile`` does: each
     message's line against Meta's verdict the log carries (a webhook dump's, or a CSV log's
@@ -303,23 +296,20 @@ def reconcile(
 
     ``analytics`` is a response or a list of them: paths, JSON texts or dicts.
     ``tolerance`` is how far apart a bucket's costs may be: an amount (``"0.01"``) or a share
-    of Meta's cost (``"0.5%"``). ``templates`` is the sender's ``id,category`` file for webhook
-    logs. Raises :class:`WabillError` with wabill's positioned message.
+    of Meta's cost (``"0.5%"``). Takes the options of :func:`price` but ``group_by`` (for a
+    webhook dump, ``templates``: the sender's ``id,category`` file). Raises
+    :class:`WabillError` with wabill's positioned message.
     """
     r = _wabill.reconcile(
         _logs(log),
-        accounts=_path(accounts),
         analytics=_analytics(analytics),
         tolerance=str(tolerance),
+        accounts=accounts,
         rules=rules,
-        rates=_path(rates),
-        markets=_path(markets),
-        templates=_path(templates),
-        rates_date=rates_date,
-        sort=sort,
-        skip_invalid=skip_invalid,
-        naive_zone=naive_zone,
+        rates=rates,
+        **options,
     )
+    _notes(r)
     return Reconciled(
         agrees=bool(r["agrees"]),
         disagreements=r["disagreements"],

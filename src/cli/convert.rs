@@ -1,15 +1,14 @@
 //! `wabill convert`: webhook logs reduced to wabill's CSV log, one row per message, with Meta's
 //! verdict in `meta_*` columns, so that a user can see and keep what was derived.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::iter::Peekable;
 use std::path::PathBuf;
 
 use chrono::TimeDelta;
 use clap::{Args, ValueEnum};
-use wabill::log::{WebhookOptions, WebhookReader, WEBHOOK_COLUMNS as COLUMNS};
-use wabill::{Error, Kind};
+use wabill::log::{open_file, parse_duration, Setup, WebhookReader, WEBHOOK_COLUMNS as COLUMNS};
+use wabill::Error;
 
 use super::output::Output;
 use super::{csv_io, io_error};
@@ -48,43 +47,29 @@ pub(super) struct WebhookArgs {
     pub(super) templates: Option<PathBuf>,
     /// Webhook logs: how long, in event time, a message may still receive statuses (`24h`,
     /// `90m`, `2d`).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
     reorder_window: TimeDelta,
 }
 
 impl WebhookArgs {
-    pub(super) fn options(&self) -> Result<WebhookOptions, Error> {
-        let mut options = WebhookOptions { reorder_window: self.reorder_window, ..WebhookOptions::default() };
-        if let Some(path) = &self.templates {
-            options.templates = templates(path)?;
-        }
-        Ok(options)
+    /// These options set in the library's setup.
+    pub(super) fn set(&self, setup: &mut Setup) {
+        setup.templates.clone_from(&self.templates);
+        setup.reorder_window = self.reorder_window;
     }
-}
-
-/// A duration of whole seconds, minutes, hours or days.
-fn duration(s: &str) -> Result<TimeDelta, String> {
-    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| format!("not a duration (24h, 90m, 2d): {s}"))?;
-    match unit {
-        "s" => Ok(TimeDelta::seconds(n)),
-        "m" => Ok(TimeDelta::minutes(n)),
-        "h" => Ok(TimeDelta::hours(n)),
-        "d" => Ok(TimeDelta::days(n)),
-        _ => Err(format!("not a duration (24h, 90m, 2d): {s}")),
-    }
-    .and_then(|d| if d > TimeDelta::zero() { Ok(d) } else { Err(format!("must be positive: {s}")) })
 }
 
 type Reader = WebhookReader<Box<dyn BufRead>>;
 
 pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
     let Target::Csv = args.to;
-    let options = args.webhooks.options()?;
+    let mut setup = Setup::default();
+    args.webhooks.set(&mut setup);
+    let options = setup.read_options()?.webhooks;
     let mut readers: Vec<Peekable<Reader>> = Vec::new();
     for log in &args.logs {
         let name = log.display().to_string();
-        let input: Box<dyn BufRead> = Box::new(BufReader::new(super::open(&name)?));
+        let input: Box<dyn BufRead> = Box::new(BufReader::new(open_file(&name)?));
         readers.push(WebhookReader::new(input, &name, options.clone()).peekable());
     }
     let mut out = Output::create(&args.output)?;
@@ -118,12 +103,4 @@ pub(super) fn convert(args: ConvertArgs) -> Result<(), Error> {
         eprintln!("wabill: {skipped} problems skipped");
     }
     out.finish()
-}
-
-/// The `id,category` file of the sender's messages: a template category, or `service` for a
-/// non-template.
-fn templates(path: &PathBuf) -> Result<std::collections::HashMap<String, Kind>, Error> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| io_error(&name, e))?;
-    wabill::log::read_templates(file, &name)
 }

@@ -1,6 +1,5 @@
 //! The subcommands and their options (docs/rules.md §9).
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -11,13 +10,13 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
-use wabill::log::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Sink};
+use wabill::log::{open_file, price_logs, Counts, InputFormat, LogInput, Setup, Sink};
 use wabill::report::{Format, GroupKey, Invoices, Render, Summary};
-use wabill::{Accounts, Engine, Error, Options, Position, Pricebook, RuleChoice};
+use wabill::{Error, RuleChoice};
 
 use output::Output;
 use paths::Named;
-use sink::{PriceSink, SHOWN_BUSINESSES};
+use sink::PriceSink;
 
 mod background;
 mod cards;
@@ -299,65 +298,16 @@ pub fn is_broken_pipe(e: &Error) -> bool {
     false
 }
 
-/// A Parquet log (by its name, or its first bytes `PAR1`), read as the CSV log it stands for.
-#[cfg(feature = "parquet")]
-fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
-    Ok(Box::new(wabill::log::open_parquet_log(file, path)?))
-}
-
-#[cfg(not(feature = "parquet"))]
-fn open_parquet(path: &str) -> Result<Box<dyn Read + Send>, Error> {
-    let e = io::Error::other(
-        "a Parquet file, and this wabill was built without Parquet (cargo install --features parquet)",
-    );
-    Err(io_error(path, e))
-}
-
-/// A file (`-`: stdin), decompressed when it is gzip (by its first two bytes, whatever its
-/// name): several members one after the other are read as one stream, as `gzip -d` does. Any
-/// other file is read as it is, without a buffer of its own (the readers have theirs).
-fn open(path: &str) -> Result<Box<dyn Read + Send>, Error> {
-    let (head, reader) = open_head(path, None)?;
-    Ok(decompressed(head, reader))
-}
-
-/// A log, as [`open`] reads a file, or a Parquet log (by its name or its first bytes) as the
-/// CSV log it stands for. The bytes read from a log that is not Parquet are added to `read`;
-/// the second value says whether they are.
+/// A log (`-`: stdin) as the library opens it ([`wabill::log::open_log`]); the bytes read of
+/// a log that is not Parquet are added to `read`, and the second value says whether they are.
 fn open_log(path: &str, read: &Arc<AtomicU64>) -> Result<(Box<dyn Read + Send>, bool), Error> {
-    let (head, reader) = open_head(path, Some(read))?;
-    if path != "-" && wabill::log::is_parquet(path, &head) {
-        return Ok((open_parquet(path)?, false));
-    }
-    Ok((decompressed(head, reader), true))
-}
-
-/// The file's first bytes (up to four), and the rest of it; what is read of it is added to
-/// `read` if given.
-fn open_head(path: &str, read: Option<&Arc<AtomicU64>>) -> Result<(Vec<u8>, Box<dyn Read + Send>), Error> {
-    let mut reader: Box<dyn Read + Send> = if path == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(File::open(path).map_err(|e| io_error(path, e))?)
+    let counted = |inner: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
+        Box::new(progress::Counting { inner, read: read.clone() })
     };
-    if let Some(read) = read {
-        reader = Box::new(progress::Counting { inner: reader, read: read.clone() });
+    if path == "-" {
+        return Ok((wabill::log::gunzipped(counted(Box::new(io::stdin())), path)?, true));
     }
-    let mut head = Vec::with_capacity(4);
-    (&mut reader).take(4).read_to_end(&mut head).map_err(|e| io_error(path, e))?;
-    Ok((head, reader))
-}
-
-/// The file whose first bytes are `head`, gunzipped when they say gzip.
-fn decompressed(head: Vec<u8>, rest: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let whole = io::Cursor::new(head).chain(rest);
-    if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(whole))
-    } else {
-        Box::new(whole)
-    }
+    wabill::log::open_log_through(path, counted)
 }
 
 /// A csv error as the I/O error it wraps (keeping its kind, e.g. a broken pipe), or as one.
@@ -381,47 +331,33 @@ impl PricingArgs {
         self.book.files().chain(files)
     }
 
-    /// The engine, and the accounts when read from a file.
-    fn engine(&self) -> Result<(Engine, Option<Accounts>), Error> {
-        let name = |p: &Path| p.display().to_string();
-        let (markets, card) = self.book.book()?;
-        let listed = match &self.accounts {
-            Some(p) => Some(Accounts::from_csv(open(&name(p))?, &name(p))?),
-            None => None,
-        };
-        let accounts = listed.clone().unwrap_or_default();
-        let options = Options::builder()
-            .rules(self.rules)
-            .rates_date(self.rates_date)
-            .service_allowance(self.service_allowance)
-            .dedup_window(chrono::TimeDelta::days(i64::from(self.dedup_days)))
-            .explain(self.explain)
-            .build()?;
-        let mut engine = Engine::new(Pricebook::new(markets, &card, accounts).into(), options);
-        if let Some(p) = &self.aliases {
-            wabill::log::link_aliases(&mut engine, open(&name(p))?, &name(p))?;
-        }
-        Ok((engine, listed))
-    }
-
-    fn read_options(&self, rejects: bool) -> Result<ReadOptions, Error> {
-        Ok(ReadOptions {
-            sort: self.sort,
-            skip_invalid: self.skip_invalid || rejects,
-            naive_zone: self.naive_zone,
-            input_format: self.input_format.map(|f| match f {
-                LogFormat::Csv => InputFormat::Csv,
-                LogFormat::Webhooks => InputFormat::Webhooks,
-            }),
-            webhooks: self.webhooks.options()?,
-        })
+    /// The library's setup of these options; with a rejects file, bad rows are skipped.
+    fn setup(&self, rejects: bool) -> Setup {
+        let mut setup = self.book.setup();
+        setup.accounts.clone_from(&self.accounts);
+        setup.strict_accounts = self.strict_accounts;
+        setup.aliases.clone_from(&self.aliases);
+        setup.rules = self.rules;
+        setup.rates_date = self.rates_date;
+        setup.sort = self.sort;
+        setup.skip_invalid = self.skip_invalid || rejects;
+        setup.naive_zone = self.naive_zone;
+        setup.input_format = self.input_format.map(|f| match f {
+            LogFormat::Csv => InputFormat::Csv,
+            LogFormat::Webhooks => InputFormat::Webhooks,
+        });
+        setup.dedup_days = self.dedup_days;
+        setup.service_allowance = self.service_allowance;
+        self.webhooks.set(&mut setup);
+        setup.explain = self.explain;
+        setup
     }
 }
 
 fn load_tariff(path: &Path) -> Result<Tariff, Error> {
     let name = path.display().to_string();
     let mut text = String::new();
-    open(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
+    open_file(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
     Tariff::from_toml(&text, &name)
 }
 
@@ -439,8 +375,9 @@ fn run_logs<S: Sink>(
     price_sink: fn(&mut S) -> &mut PriceSink,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let (mut engine, accounts) = pricing.engine()?;
-    let options = pricing.read_options(rejects)?;
+    let setup = pricing.setup(rejects);
+    let mut engine = setup.engine()?;
+    let options = setup.read_options()?;
     if options.sort {
         eprintln!("wabill: --sort: reading the whole log into memory to sort it");
     }
@@ -465,13 +402,10 @@ fn run_logs<S: Sink>(
     }
     let counts = counts?;
     report_counts(&counts);
-    if let (Some(accounts), Some(file)) = (&accounts, &pricing.accounts) {
-        check_accounts(
-            accounts,
-            &file.display().to_string(),
-            &price_sink(sink).businesses,
-            pricing.strict_accounts,
-        )?;
+    // After the closing counts: the businesses the accounts file does not list (a typo there
+    // moves a business to UTC and USD), and those it lists that no row names.
+    for note in setup.check_accounts(&engine, &price_sink(sink).businesses)?.notes() {
+        eprintln!("wabill: {note}");
     }
     if pricing.stats {
         let seconds = started.elapsed().as_secs_f64();
@@ -483,51 +417,6 @@ fn run_logs<S: Sink>(
             counts.rows as f64 / seconds.max(1e-9),
             engine.live_pairs(),
             engine.remembered_ids()
-        );
-    }
-    Ok(())
-}
-
-/// Reports, after the closing counts, the businesses of the logs the accounts file does not
-/// list (priced with the defaults: a typo there moves a business to UTC and USD), and the
-/// businesses it lists that no row of the logs names; with `--strict-accounts` the first of
-/// the former is an error instead.
-fn check_accounts(
-    accounts: &Accounts,
-    file: &str,
-    businesses: &[(String, Position)],
-    strict: bool,
-) -> Result<(), Error> {
-    let mut missing = businesses.iter().filter(|(name, _)| !accounts.contains(name)).peekable();
-    if let (true, Some((name, first))) = (strict, missing.peek()) {
-        let what = format!("not in the accounts file {file} (--strict-accounts)");
-        return Err(Error::data(first.clone(), "business", &what, name.as_str()));
-    }
-    let mut count = 0;
-    for (name, first) in missing {
-        count += 1;
-        if count <= SHOWN_BUSINESSES {
-            eprintln!(
-                "wabill: business {name} (first on {first}) is not in the accounts file {file}: \
-                 priced with the defaults (its own WABA, UTC, USD)"
-            );
-        }
-    }
-    if count > SHOWN_BUSINESSES {
-        eprintln!(
-            "wabill: … and {} more businesses not in the accounts file {file}",
-            count - SHOWN_BUSINESSES
-        );
-    }
-    let seen: std::collections::HashSet<&str> = businesses.iter().map(|(name, _)| name.as_str()).collect();
-    let unused: Vec<&String> = accounts.businesses().iter().filter(|b| !seen.contains(b.as_str())).collect();
-    for name in unused.iter().take(SHOWN_BUSINESSES) {
-        eprintln!("wabill: business {name} of the accounts file {file} has no row in the log");
-    }
-    if unused.len() > SHOWN_BUSINESSES {
-        eprintln!(
-            "wabill: … and {} more businesses of the accounts file {file} with no row in the log",
-            unused.len() - SHOWN_BUSINESSES
         );
     }
     Ok(())

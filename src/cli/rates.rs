@@ -6,7 +6,9 @@ use clap::{Args, Subcommand};
 use wabill::report::{CardFigures, Format, Render};
 use wabill::{Currency, Error, RateCategory, RuleSet};
 
-use super::cards::{BookArgs, CardFile, ReadArgs};
+use wabill::log::CardFile;
+
+use super::cards::{BookArgs, ReadArgs};
 use super::output::Output;
 use super::{emit, io_error};
 
@@ -48,14 +50,16 @@ pub(super) enum Import {
 
 pub(super) fn rates(args: RatesArgs) -> Result<(), Error> {
     if let Some(Import::Import { files, read, out }) = args.import {
-        let card = read.card(&files, &read.markets()?)?;
+        let setup = read.setup(&files);
+        let card = setup.card(&setup.markets()?)?;
         let mut output = Output::create(&out)?;
         let name = output.name();
         let figures = CardFigures { prices: card.prices().collect(), verified_column: false };
         figures.csv(&mut output).map_err(|e| io_error(&name, e))?;
         return output.finish();
     }
-    let (_, card) = args.book.book()?;
+    let setup = args.book.setup();
+    let card = setup.card(&setup.markets()?)?;
     let prices: Vec<_> = match args.date {
         // The categories the rules of that date price with, not those of earlier eras.
         Some(date) => {

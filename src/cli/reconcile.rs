@@ -13,7 +13,7 @@ use wabill::{Error, Event, PricedLine};
 
 use super::output::Output;
 use super::sink::PriceSink;
-use super::{csv_io, emit, io_error, open, run_logs, PricingArgs};
+use super::{csv_io, emit, io_error, open_file, run_logs, PricingArgs};
 
 /// The exit status of `--check` when anything disagrees.
 pub(super) const DISAGREES: u8 = 3;
@@ -75,7 +75,7 @@ impl Disagreements for DisagreementsFile {
 fn load(path: &PathBuf) -> Result<Analytics, Error> {
     let name = path.display().to_string();
     let mut text = String::new();
-    open(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
+    open_file(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
     Analytics::from_json(&text, &name)
 }
 

@@ -3,7 +3,7 @@
 
 use csv::StringRecord;
 use wabill::billing::Billing;
-use wabill::log::{Counts, LinesWriter, RejectsWriter, Row, Sink};
+use wabill::log::{Businesses, Counts, LinesWriter, RejectsWriter, Row, RowSummary, Sink};
 use wabill::report::{Explainer, Summary, EXPLAIN_COLUMNS};
 use wabill::{Error, Position, PricedLine};
 
@@ -21,19 +21,16 @@ pub(super) struct PriceSink {
     rejects: Option<(RejectsWriter<Output>, String)>,
     /// Rejections reported on stderr when there is no rejects file.
     shown: u64,
-    pub(super) summary: Summary,
+    summary: RowSummary,
     /// The tariffs billed as the lines go (one for `price`, one each for `compare`).
     pub(super) billings: Vec<Billing>,
     buf: String,
     /// The businesses of the logs, each with its first row, in order of appearance.
-    pub(super) businesses: Vec<(String, Position)>,
+    pub(super) businesses: Businesses,
     /// With `--explain`: each line's sentence and facts, as more columns of the lines.
     pub(super) explainer: Option<Explainer>,
     /// The logs' names as given, for messages.
     pub(super) logs: Vec<String>,
-    /// Per log, where each column the summary groups by is in its rows (empty when it groups
-    /// by none).
-    columns_at: Vec<Vec<usize>>,
     /// Progress on a terminal, while the logs are priced.
     pub(super) progress: Option<Progress>,
 }
@@ -49,12 +46,9 @@ enum Lines {
 
 const SHOWN_REJECTIONS: u64 = 20;
 
-/// How many businesses missing from the accounts file, or from the log, are named on stderr.
-pub(super) const SHOWN_BUSINESSES: usize = 20;
-
 impl Sink for PriceSink {
     fn begin(&mut self, headers: &[StringRecord]) -> Result<(), Error> {
-        self.columns_at = summary_columns(&self.summary, headers, &self.logs)?;
+        self.summary.begin(headers, &self.logs)?;
         if let Some(out) = self.lines_to.take() {
             let name = out.name();
             let fee: &[&str] = if self.billings.is_empty() { &[] } else { &["aggregator_fee"] };
@@ -116,12 +110,7 @@ impl Sink for PriceSink {
             let extra: &[Option<wabill::Decimal>] = if self.billings.is_empty() { &[] } else { &[fee] };
             w.write(row, line, extra)?.map_err(|e| io_error(&*name, e))?;
         }
-        if self.columns_at.is_empty() {
-            return self.summary.add(line).map_err(|p| p.at(row.position()));
-        }
-        let (record, at) = (row.record(), &self.columns_at[row.log()]);
-        let values = at.iter().map(|&i| record.get(i).unwrap_or(""));
-        self.summary.add_with_columns(line, values).map_err(|p| p.at(row.position()))
+        self.summary.add(row, line)
     }
 
     fn rejected(&mut self, row: &Row, error: &Error) -> Result<(), Error> {
@@ -138,7 +127,7 @@ impl Sink for PriceSink {
     }
 
     fn business(&mut self, name: &str, first: Position) {
-        self.businesses.push((name.to_string(), first));
+        self.businesses.add(name, first);
     }
 
     fn progress(&mut self, counts: &Counts) {
@@ -165,13 +154,12 @@ impl PriceSink {
             rejects_to: None,
             rejects: None,
             shown: 0,
-            summary,
+            summary: RowSummary::new(summary),
             billings,
             buf: String::new(),
-            businesses: Vec::new(),
+            businesses: Businesses::default(),
             explainer: None,
             logs: Vec::new(),
-            columns_at: Vec::new(),
             progress: None,
         }
     }
@@ -195,19 +183,6 @@ impl PriceSink {
                 self.shown - SHOWN_REJECTIONS
             );
         }
-        Ok((self.summary, self.billings))
+        Ok((self.summary.into_summary(), self.billings))
     }
-}
-
-/// Per log, where each column the summary groups by is (none when it groups by no column).
-fn summary_columns(
-    summary: &Summary,
-    headers: &[StringRecord],
-    logs: &[String],
-) -> Result<Vec<Vec<usize>>, Error> {
-    if summary.columns().is_empty() {
-        return Ok(Vec::new());
-    }
-    let name = |n: usize| logs.get(n).map_or_else(|| format!("log {}", n + 1), Clone::clone);
-    headers.iter().enumerate().map(|(n, header)| summary.find_columns(header.iter(), &name(n))).collect()
 }
