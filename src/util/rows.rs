@@ -140,26 +140,31 @@ impl RowBuf {
     }
 
     /// Appends a field to a row being made as a plain line ([`RowBuf::clear_plain`]), a comma
-    /// before it unless it is the first; `false`, and the row left unfinished, when the field
-    /// holds a comma, a quote or a line break, which a plain line cannot.
-    pub(crate) fn push_plain(&mut self, field: &str) -> bool {
+    /// before it unless it is the first. [`RowBuf::finish_plain`] then says whether it is one.
+    #[inline]
+    pub(crate) fn push_plain(&mut self, field: &str) {
         debug_assert_eq!(self.sep, 1);
-        // Every byte looked at, without a branch: the loop vectorises.
-        let (clean, special) = field.bytes().fold((true, false), |(clean, special), b| {
-            (clean & (b'!'..=b'~').contains(&b), special | matches!(b, b',' | b'"' | b'\n' | b'\r'))
-        });
-        if special {
-            return false;
-        }
-        self.clean &= clean;
-        self.ascii &= field.is_ascii();
         if self.fields > 0 {
             self.bytes.push(b',');
         }
         self.bytes.extend_from_slice(field.as_bytes());
         self.ends.push(self.bytes.len());
         (self.used, self.fields) = (self.bytes.len(), self.fields + 1);
-        true
+    }
+
+    /// Whether the fields pushed make a plain line: none holds a comma, a quote or a line
+    /// break (the line holds one comma fewer than fields, and neither of the others); one pass
+    /// over the line, which also tells whether it is clean and ASCII. When it is not, the row
+    /// must be made again with [`RowBuf::push`].
+    pub(crate) fn finish_plain(&mut self) -> bool {
+        let line = &self.bytes[..self.used];
+        // Each a pass without a branch, which vectorises.
+        let commas = line.iter().filter(|&&b| b == b',').count();
+        let special = memchr::memchr3(b'"', b'\n', b'\r', line).is_some();
+        // The commas between fields are clean; the fields' blanks are not, as in `push`.
+        self.clean = line.iter().fold(true, |clean, &b| clean & (b'!'..=b'~').contains(&b));
+        self.ascii = line.is_ascii();
+        !special && commas + 1 == self.fields.max(1)
     }
 
     /// Appends a field to a row being made ([`RowBuf::clear`]).

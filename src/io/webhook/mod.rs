@@ -84,12 +84,13 @@ impl WebhookMessage {
     /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
     pub fn fields(&self) -> [String; COLUMNS.len()] {
         let mut fields = Vec::with_capacity(COLUMNS.len());
-        self.each_field(&mut |f| fields.push(f.to_string()));
+        self.each_field(|f| fields.push(f.to_string()));
         fields.try_into().expect("a field a column")
     }
 
     /// Gives each field of [`WebhookMessage::fields`] in turn, without a copy.
-    fn each_field(&self, field: &mut dyn FnMut(&str)) {
+    #[inline]
+    fn each_field(&self, mut field: impl FnMut(&str)) {
         let category = match (self.direction, self.kind) {
             (Direction::Mo, _) => "",
             (Direction::Mt, Kind::NonTemplate) => "service",
@@ -203,11 +204,10 @@ impl<R: BufRead> WebhookRows<R> {
             Some(Ok(message)) => {
                 // A plain line, as most are; a field that needs quoting makes it fields.
                 row.clear_plain(message.line);
-                let mut plain = true;
-                message.each_field(&mut |f| plain = plain && row.push_plain(f));
-                if !plain {
+                message.each_field(|f| row.push_plain(f));
+                if !row.finish_plain() {
                     row.clear(message.line);
-                    message.each_field(&mut |f| row.push(f));
+                    message.each_field(|f| row.push(f));
                 }
                 Ok(true)
             }
