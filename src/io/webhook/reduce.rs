@@ -11,6 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -26,11 +27,11 @@ pub struct WebhookMessage {
     /// For an MT, its delivery (else its read, failure or send); for an MO, when it was sent.
     pub timestamp: DateTime<Utc>,
     /// The WABA (`entry[].id`; the business number when the document does not say).
-    pub waba: String,
+    pub waba: Arc<str>,
     /// The business number (`metadata.phone_number_id`).
-    pub business: String,
+    pub business: Arc<str>,
     /// The business number as displayed (`metadata.display_phone_number`), empty when absent.
-    pub phone: String,
+    pub phone: Arc<str>,
     /// The user: `from` or `recipient_id` (a call's caller or callee), else the
     /// business-scoped user id.
     pub user: String,
@@ -107,16 +108,17 @@ fn set(held: &mut Option<String>, value: &str) {
 /// or verdict; an MO delivered, an MT sent.
 fn message(
     at: DateTime<Utc>,
-    [waba, business, phone, user]: [&str; 4],
+    [waba, business, phone]: [Arc<str>; 3],
+    user: &str,
     id: Option<&str>,
     direction: Direction,
     line: u64,
 ) -> WebhookMessage {
     WebhookMessage {
         timestamp: at,
-        waba: waba.to_string(),
-        business: business.to_string(),
-        phone: phone.to_string(),
+        waba,
+        business,
+        phone,
         user: user.to_string(),
         bsuid: None,
         direction,
@@ -137,6 +139,29 @@ impl Held {
     /// A message held, no status time known yet.
     fn new(message: WebhookMessage) -> Held {
         Held { message, delivered: None, read: None, failed: None, sent: None }
+    }
+}
+
+/// The names of the businesses met (WABAs, numbers, displayed numbers), each kept once and
+/// shared by their messages: a few per log, where messages are millions.
+#[derive(Debug, Default)]
+struct Names {
+    names: hashbrown::HashTable<Arc<str>>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Names {
+    fn of<const N: usize>(&mut self, names: [&str; N]) -> [Arc<str>; N] {
+        names.map(|name| {
+            let hash = self.hasher.hash_one(name);
+            if let Some(kept) = self.names.find(hash, |kept| **kept == *name) {
+                return kept.clone();
+            }
+            let kept: Arc<str> = name.into();
+            let hasher = &self.hasher;
+            self.names.insert_unique(hash, kept.clone(), |k| hasher.hash_one(&**k));
+            kept
+        })
     }
 }
 
@@ -203,6 +228,7 @@ pub(crate) struct Reducer {
     templates: std::collections::HashMap<String, Kind>,
     /// The messages held.
     held: Slots,
+    names: Names,
     /// The ids of the MTs held, and of those released within the last window (to tell a late
     /// status from a new message): one lookup a status, by the id as the document has it.
     ids: hashbrown::HashTable<Id>,
@@ -244,6 +270,7 @@ impl Reducer {
             window,
             templates,
             held: Slots::default(),
+            names: Names::default(),
             ids: hashbrown::HashTable::new(),
             hasher: Default::default(),
             heap: BinaryHeap::new(),
@@ -269,13 +296,13 @@ impl Reducer {
         match item {
             Item::Incoming { at, waba, business, phone, user, id, entry_point, extra } => {
                 let Extra { bsuid, group, call } = extra;
-                let names = [waba, business, phone, user];
+                let names = self.names.of([waba, business, phone]);
                 let direction = call.map_or(Direction::Mo, |(d, _)| d);
                 let mut message = WebhookMessage {
                     entry_point,
                     bsuid: bsuid.map(String::from),
                     group: group.map(String::from),
-                    ..message(at, names, id, direction, line)
+                    ..message(at, names, user, id, direction, line)
                 };
                 if let Some((_, seconds)) = call {
                     message.kind = Kind::Call;
@@ -313,8 +340,8 @@ impl Reducer {
                     }
                     Some(State::Held(slot)) => (slot, false),
                     None => {
-                        let names = [waba, business, phone, user];
-                        let m = message(at, names, Some(id), Direction::Mt, line);
+                        let names = self.names.of([waba, business, phone]);
+                        let m = message(at, names, user, Some(id), Direction::Mt, line);
                         let m = WebhookMessage { bsuid: bsuid.map(String::from), ..m };
                         let slot = self.held.insert(arrival, Held::new(m));
                         let hasher = &self.hasher;
