@@ -275,7 +275,10 @@ pub(super) fn price_logs_parsing<R: Read + Send>(
     })
 }
 
-/// A log as rows: a CSV file, or Meta's webhooks reduced to one row per message.
+/// A log as rows: a CSV file, or Meta's webhooks reduced to one row per message. There is one
+/// a log, read in place: its size does not matter, where a box would add a pointer to follow
+/// at each row.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Source<R> {
     Csv(Table<BufReader<R>>),
     Webhooks(WebhookRows<BufReader<R>>),
