@@ -9,7 +9,7 @@
 //! what was released, is late: reported, never dropped in silence.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -165,46 +165,49 @@ impl Names {
     }
 }
 
-/// A row's time as the heap orders it: seconds, then nanoseconds.
-type Time = (i64, u32);
-
-fn key(t: DateTime<Utc>) -> Time {
-    (t.timestamp(), t.timestamp_subsec_nanos())
+/// A row's time as the heap orders it: its Unix seconds (a webhook's times are whole seconds).
+fn key(t: DateTime<Utc>) -> i64 {
+    debug_assert_eq!(t.timestamp_subsec_nanos(), 0);
+    t.timestamp()
 }
 
 /// The messages held, each in a slot of a vector (the slots of those released are used
 /// again): a message is found by its slot, without a hash.
 #[derive(Debug, Default)]
 struct Slots {
-    /// Each slot's message and its arrival number, `None` when free.
-    slots: Vec<Option<(u64, Held)>>,
+    /// Each slot's message (`None` when free), and how many messages it has held: a message is
+    /// named by its slot and that count.
+    slots: Vec<(Option<Held>, u32)>,
     free: Vec<u32>,
     len: usize,
 }
 
 impl Slots {
-    fn insert(&mut self, arrival: u64, held: Held) -> u32 {
+    /// Holds a message: its slot, and the slot's count.
+    fn insert(&mut self, held: Held) -> (u32, u32) {
         self.len += 1;
-        match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some((arrival, held));
-                slot
-            }
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
             None => {
-                self.slots.push(Some((arrival, held)));
+                self.slots.push((None, 0));
                 (self.slots.len() - 1) as u32
             }
-        }
+        };
+        let (place, count) = &mut self.slots[slot as usize];
+        *place = Some(held);
+        *count = count.wrapping_add(1);
+        (slot, *count)
     }
 
-    fn get_mut(&mut self, slot: u32) -> &mut Held {
-        &mut self.slots[slot as usize].as_mut().expect("a slot named is held").1
+    fn get_mut(&mut self, slot: u32) -> (&mut Held, u32) {
+        let (held, count) = &mut self.slots[slot as usize];
+        (held.as_mut().expect("a slot named is held"), *count)
     }
 
-    /// The message of `arrival` in `slot`, if it is still there.
-    fn of(&self, slot: u32, arrival: u64) -> Option<&Held> {
+    /// The message named by `slot` and `count`, if it is still there.
+    fn of(&self, slot: u32, count: u32) -> Option<&Held> {
         match &self.slots[slot as usize] {
-            Some((a, held)) if *a == arrival => Some(held),
+            (Some(held), c) if *c == count => Some(held),
             _ => None,
         }
     }
@@ -212,7 +215,7 @@ impl Slots {
     fn remove(&mut self, slot: u32) -> Held {
         self.len -= 1;
         self.free.push(slot);
-        self.slots[slot as usize].take().expect("a slot removed is held").1
+        self.slots[slot as usize].0.take().expect("a slot removed is held")
     }
 }
 
@@ -220,6 +223,9 @@ impl Slots {
 fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(held.map_or(at, |h| h.min(at)))
 }
+
+/// How many released ids are kept at least before the forgotten ones are dropped.
+const PURGE: usize = 4096;
 
 /// The reduction of a webhook log's items into messages, in time order.
 #[derive(Debug)]
@@ -229,20 +235,24 @@ pub(crate) struct Reducer {
     /// The messages held.
     held: Slots,
     names: Names,
-    /// The ids of the MTs held, and of those released within the last window (to tell a late
-    /// status from a new message): one lookup a status, by the id as the document has it.
+    /// The ids of the MTs held, and of those released (to tell a late status from a new
+    /// message): one lookup a status, by the id as the document has it. An id released a
+    /// window before the last release is forgotten: treated as absent, and dropped in bulk
+    /// ([`Reducer::forget_gone`]).
     ids: hashbrown::HashTable<Id>,
     hasher: foldhash::fast::RandomState,
-    /// Rows by time, then arrival, each naming its message by its arrival number (that of its
-    /// first item) and slot: an entry is stale when its message's time has moved since.
-    heap: BinaryHeap<Reverse<(Time, u64, u64, u32)>>,
+    /// Rows by time, then arrival, each naming its message by its slot and the slot's count:
+    /// an entry is stale when its message's time has moved since.
+    heap: BinaryHeap<Reverse<(i64, u64, u32, u32)>>,
     arrivals: u64,
     /// The latest time met.
     latest: Option<DateTime<Utc>>,
     /// The time of the last row released: nothing earlier can follow it.
     released: Option<DateTime<Utc>>,
-    /// The ids gone, by the hash of each, in the order released: forgotten a window later.
-    gone: VecDeque<(DateTime<Utc>, u64)>,
+    /// How many ids released are kept, and how many to keep before the forgotten ones are
+    /// dropped.
+    gone: usize,
+    purge_at: usize,
 }
 
 /// A template category as Meta's words give it; `Ok(None)` for a non-template, `Err(())` for a
@@ -277,7 +287,8 @@ impl Reducer {
             arrivals: 0,
             latest: None,
             released: None,
-            gone: VecDeque::new(),
+            gone: 0,
+            purge_at: PURGE,
         }
     }
 
@@ -312,8 +323,8 @@ impl Reducer {
                         message.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
                     }
                 }
-                let slot = self.held.insert(arrival, Held::new(message));
-                self.heap.push(Reverse((key(at), arrival, arrival, slot)));
+                let (slot, count) = self.held.insert(Held::new(message));
+                self.heap.push(Reverse((key(at), arrival, slot, count)));
             }
             Item::Status {
                 at,
@@ -330,27 +341,39 @@ impl Reducer {
                 index,
             } => {
                 let hash = self.hasher.hash_one(id);
-                let (slot, fresh) = match self.ids.find(hash, |i| i.id == id).map(|i| i.state) {
-                    Some(State::Gone(_)) => {
+                let forgotten = self.released.and_then(|r| r.checked_sub_signed(self.window));
+                let found = self.ids.find_mut(hash, |i| i.id == id);
+                // An id forgotten names a new message: its entry is this one's.
+                let found = match found {
+                    Some(i) if matches!(i.state, State::Gone(t) if forgotten.is_some_and(|f| t <= f)) => {
+                        self.gone -= 1;
+                        let m = self.new_message(at, [waba, business, phone, user], bsuid, id, line);
+                        let (slot, _) = self.held.insert(Held::new(m));
+                        let i = self.ids.find_mut(hash, |i| i.id == id).expect("just found");
+                        i.state = State::Held(slot);
+                        Some((State::Held(slot), true))
+                    }
+                    found => found.map(|i| (i.state, false)),
+                };
+                let (slot, fresh) = match found {
+                    Some((State::Held(slot), fresh)) => (slot, fresh),
+                    Some((State::Gone(_), _)) => {
                         return Err(Problem::path(
                             place.status(index as usize, "status"),
                             "a status of a message already priced (later than the reorder window)",
                             id,
                         ))
                     }
-                    Some(State::Held(slot)) => (slot, false),
                     None => {
-                        let names = self.names.of([waba, business, phone]);
-                        let m = message(at, names, user, Some(id), Direction::Mt, line);
-                        let m = WebhookMessage { bsuid: bsuid.map(String::from), ..m };
-                        let slot = self.held.insert(arrival, Held::new(m));
+                        let m = self.new_message(at, [waba, business, phone, user], bsuid, id, line);
+                        let (slot, _) = self.held.insert(Held::new(m));
                         let hasher = &self.hasher;
                         let entry = Id { id: id.to_string(), state: State::Held(slot) };
                         self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
                         (slot, true)
                     }
                 };
-                let p = self.held.get_mut(slot);
+                let (p, count) = self.held.get_mut(slot);
                 let before = (!fresh).then(|| p.time());
                 match stage {
                     Stage::Delivered => p.delivered = earliest(p.delivered, at),
@@ -391,8 +414,7 @@ impl Reducer {
                 let now = p.time();
                 if before != Some(now) {
                     p.message.timestamp = now;
-                    let first = self.held.slots[slot as usize].as_ref().expect("held").0;
-                    self.heap.push(Reverse((key(now), arrival, first, slot)));
+                    self.heap.push(Reverse((key(now), arrival, slot, count)));
                 }
             }
         }
@@ -417,7 +439,7 @@ impl Reducer {
     /// The next message no status can change any more (or every one left, at the end).
     pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
         loop {
-            let &Reverse((time, _, first, slot)) = self.heap.peek()?;
+            let &Reverse((time, _, slot, count)) = self.heap.peek()?;
             let ready = end
                 || self
                     .latest
@@ -428,7 +450,7 @@ impl Reducer {
             }
             self.heap.pop();
             // A stale entry: the message's time moved since it was pushed.
-            let Some(held) = self.held.of(slot, first) else { continue };
+            let Some(held) = self.held.of(slot, count) else { continue };
             let at = held.time();
             if key(at) != time {
                 continue;
@@ -440,28 +462,44 @@ impl Reducer {
             let Some(id) = message.id.as_deref().filter(|_| of_statuses) else {
                 return Some(message);
             };
-            self.forget_gone(at);
             let hash = self.hasher.hash_one(id);
             let i = self.ids.find_mut(hash, |i| i.id == id).expect("a message held has its id");
             i.state = State::Gone(at);
-            self.gone.push_back((at, hash));
+            self.gone += 1;
+            if self.gone >= self.purge_at {
+                self.forget_gone(at);
+            }
             return Some(self.finish(message));
         }
     }
 
-    /// Forgets the ids released a window before `now`: a status for one of them would be
-    /// outside the window anyway, and is refused by its time.
+    /// Drops the ids released a window or more before `now`, the last release, in one pass
+    /// over the table (rather than one lookup each); then waits until as many again are kept.
     fn forget_gone(&mut self, now: DateTime<Utc>) {
-        while let Some(&(t, hash)) = self.gone.front() {
-            if now - t < self.window {
-                break;
+        let forgotten = now.checked_sub_signed(self.window);
+        let gone = &mut self.gone;
+        self.ids.retain(|i| match i.state {
+            State::Gone(t) if forgotten.is_some_and(|f| t <= f) => {
+                *gone -= 1;
+                false
             }
-            self.gone.pop_front();
-            // Ids of one hash released at one time are all forgotten now: which goes first
-            // does not matter.
-            let found = self.ids.find_entry(hash, |i| matches!(i.state, State::Gone(g) if g == t));
-            found.expect("an id gone is kept until forgotten").remove();
-        }
+            _ => true,
+        });
+        self.purge_at = (2 * self.gone).max(PURGE);
+    }
+
+    /// A business message's first row, at its first status.
+    fn new_message(
+        &mut self,
+        at: DateTime<Utc>,
+        [waba, business, phone, user]: [&str; 4],
+        bsuid: Option<&str>,
+        id: &str,
+        line: u64,
+    ) -> WebhookMessage {
+        let names = self.names.of([waba, business, phone]);
+        let m = message(at, names, user, Some(id), Direction::Mt, line);
+        WebhookMessage { bsuid: bsuid.map(String::from), ..m }
     }
 
     /// The message's kind: the sender's own record of its template, else Meta's category.
@@ -620,6 +658,25 @@ mod tests {
         );
         let old = r.push(incoming(-5), 4).unwrap_err();
         assert!(old.to_string().contains("later than the reorder window"), "{old}");
+    }
+
+    /// The ids forgotten are dropped in bulk: memory follows the window, not the log, and an
+    /// id is remembered exactly as long either side of a drop.
+    #[test]
+    fn forgotten_ids_are_dropped_as_the_log_goes_on() {
+        let mut r = Reducer::new(TimeDelta::seconds(10), Default::default());
+        let ids: Vec<String> = (0..3 * PURGE as i64).map(|n| format!("m{n}")).collect();
+        for (n, id) in ids.iter().enumerate() {
+            r.push(status(n as i64, id, Stage::Delivered, None), 1).unwrap();
+            while r.next(false).is_some() {}
+            assert!(r.ids.len() <= 2 * PURGE + 12, "{} ids kept at {n}", r.ids.len());
+        }
+        let last = 3 * PURGE as i64 - 1;
+        // Released within the window of the last release: late. Before it: a new message.
+        assert!(r.push(status(last, &ids[ids.len() - 12], Stage::Read, None), 2).is_err());
+        r.push(status(last, &ids[0], Stage::Read, None), 3).unwrap();
+        let rest: Vec<_> = std::iter::from_fn(|| r.next(true)).filter_map(|m| m.id).collect();
+        assert!(rest.contains(&ids[0]), "{rest:?}");
     }
 
     /// An id is remembered for a window after its message is released, then forgotten: a
