@@ -6,7 +6,7 @@
 //! without a thread.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, ErrorKind};
+use std::io::{ErrorKind, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -38,7 +38,7 @@ pub(super) struct Chunk {
     /// A document's fields while its items are made (empty between parses): kept for their
     /// vectors.
     fields: Fields<'static>,
-    text: Vec<u8>,
+    text: Text,
 }
 
 /// A document's items, as [`Chunk::next`] gives them: they borrow the chunk.
@@ -52,31 +52,55 @@ impl<'c> Iterator for Items<'c> {
     }
 }
 
-/// Empties `text` and reads into it whole lines of `input`, at least `size` bytes of them
-/// unless the input ends first; `true` once the input has ended. Lines read before an error
-/// of the input are kept, a line cut by it is not.
-fn fill(text: &mut Vec<u8>, input: &mut impl BufRead, size: usize) -> std::io::Result<bool> {
-    text.clear();
+/// Whole lines of NDJSON, in `bytes[..len]`, in a buffer kept from chunk to chunk. The bytes
+/// past `len` are room that was written once (zeroed when the buffer grew): the input is read
+/// straight into it, neither copied from another buffer nor zeroed again.
+#[derive(Default)]
+pub(super) struct Text {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Text {
+    fn lines(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Room for `more` bytes past `len`.
+    fn room(&mut self, more: usize) -> &mut [u8] {
+        if self.bytes.len() < self.len + more {
+            self.bytes.resize(self.len + more, 0);
+        }
+        &mut self.bytes[self.len..self.len + more]
+    }
+}
+
+/// Empties `text` and reads into it, after `carry` (the start of a line the chunk before cut),
+/// whole lines of `input`: about `size` bytes of them (more when a line is longer), or what is
+/// left. The start of the line it cuts goes to `carry`. `true` once the input has ended.
+/// Lines read before an error of the input are kept, a line cut by it is not.
+fn fill(text: &mut Text, carry: &mut Vec<u8>, input: &mut impl Read, size: usize) -> std::io::Result<bool> {
+    text.len = 0;
+    text.room(carry.len()).copy_from_slice(carry);
+    text.len = carry.len();
+    carry.clear();
     loop {
-        let buf = match input.fill_buf() {
-            Ok(buf) => buf,
+        let want = if text.len < size { size - text.len } else { size.max(4096) };
+        match input.read(text.room(want)) {
+            Ok(0) => return Ok(true),
+            Ok(n) => text.len += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
-                let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |end| end + 1);
-                text.truncate(whole);
+                text.len = memchr::memrchr(b'\n', text.lines()).map_or(0, |end| end + 1);
                 return Err(e);
             }
-        };
-        if buf.is_empty() {
-            return Ok(true);
         }
-        // The end of the first line that reaches `size` bytes, if it is in this buffer.
-        let need = size.saturating_sub(text.len()).saturating_sub(1);
-        let end = buf.get(need..).and_then(|rest| rest.iter().position(|&b| b == b'\n'));
-        let taken = end.map_or(buf.len(), |end| need + end + 1);
-        text.extend_from_slice(&buf[..taken]);
-        input.consume(taken);
-        if end.is_some() {
+        if text.len < size {
+            continue;
+        }
+        if let Some(end) = memchr::memrchr(b'\n', text.lines()).map(|end| end + 1) {
+            carry.extend_from_slice(&text.bytes[end..text.len]);
+            text.len = end;
             return Ok(false);
         }
     }
@@ -86,7 +110,7 @@ impl Chunk {
     /// Drops what the chunk held and parses the lines of `text`, the first being line
     /// `line + 1` (`line` becomes the last); gives back the chunk's text before, to be
     /// filled again.
-    pub(super) fn parse(&mut self, text: Vec<u8>, line: &mut u64) -> Vec<u8> {
+    pub(super) fn parse(&mut self, text: Text, line: &mut u64) -> Text {
         self.items.clear();
         self.docs.clear();
         self.owned.clear();
@@ -97,7 +121,7 @@ impl Chunk {
         // kept: `parse` drops them before it replaces the text, and the fields are dropped in
         // order, the text last. Moving the chunk does not move its bytes. The document's
         // fields are emptied before the text is given back.
-        let text: &'static [u8] = unsafe { &*std::ptr::from_ref::<[u8]>(&self.text) };
+        let text: &'static [u8] = unsafe { &*std::ptr::from_ref::<[u8]>(self.text.lines()) };
         // Each line ends after its line break; the last may have none.
         let ends = memchr::memchr_iter(b'\n', text).map(|end| end + 1);
         let last = text.last().is_some_and(|&b| b != b'\n').then_some(text.len());
@@ -168,7 +192,9 @@ pub(super) struct Lines {
     /// that parses (which allocated them).
     used: Vec<Chunk>,
     /// Texts to fill.
-    texts: Vec<Vec<u8>>,
+    texts: Vec<Text>,
+    /// The start of the line the last text read cut.
+    carry: Vec<u8>,
     parsing: Option<Parsing>,
     /// Texts sent to the parsing thread whose chunks are not yet taken back.
     in_flight: usize,
@@ -189,6 +215,7 @@ impl Default for Lines {
             current: Chunk::default(),
             used: Vec::new(),
             texts: Vec::new(),
+            carry: Vec::new(),
             parsing: None,
             in_flight: 0,
             line: 0,
@@ -201,9 +228,9 @@ impl Default for Lines {
 
 impl Lines {
     /// The next text of whole lines of `input`, keeping the end of the input and its error.
-    fn fill(&mut self, input: &mut impl BufRead) -> Vec<u8> {
+    fn fill(&mut self, input: &mut impl Read) -> Text {
         let mut text = self.texts.pop().unwrap_or_default();
-        match fill(&mut text, input, self.size) {
+        match fill(&mut text, &mut self.carry, input, self.size) {
             Ok(end) => self.end = end,
             Err(e) => (self.end, self.error) = (true, Some(e)),
         }
@@ -215,7 +242,7 @@ impl Lines {
     #[allow(clippy::type_complexity)]
     pub(super) fn next(
         &mut self,
-        input: &mut impl BufRead,
+        input: &mut impl Read,
     ) -> std::io::Result<Option<(u64, Result<Items<'_>, Problem>)>> {
         while self.current.docs.is_empty() {
             if self.parsing.is_some() {
@@ -258,13 +285,13 @@ impl Lines {
 }
 
 /// A text to parse, and a chunk to parse it into (else a new one).
-type Work = (Vec<u8>, Option<Chunk>);
+type Work = (Text, Option<Chunk>);
 
 /// The thread that parses texts into chunks, in the order sent, and gives back with each
 /// chunk the text it held before.
 struct Parsing {
     texts: Option<SyncSender<Work>>,
-    parsed: Receiver<(Chunk, Vec<u8>)>,
+    parsed: Receiver<(Chunk, Text)>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -286,12 +313,12 @@ impl Parsing {
         Ok(Parsing { texts: Some(texts), parsed, thread: Some(thread) })
     }
 
-    fn send(&self, text: Vec<u8>, chunk: Option<Chunk>) {
+    fn send(&self, text: Text, chunk: Option<Chunk>) {
         // A thread gone has panicked: `recv` says so.
         let _ = self.texts.as_ref().expect("sending until dropped").send((text, chunk));
     }
 
-    fn recv(&mut self) -> (Chunk, Vec<u8>) {
+    fn recv(&mut self) -> (Chunk, Text) {
         match self.parsed.recv() {
             Ok(parsed) => parsed,
             Err(_) => {
