@@ -147,7 +147,10 @@ impl RowBuf {
         if self.fields > 0 {
             self.bytes.push(b',');
         }
-        self.bytes.extend_from_slice(field.as_bytes());
+        // Many fields are empty: no copy called for them.
+        if !field.is_empty() {
+            self.bytes.extend_from_slice(field.as_bytes());
+        }
         self.ends.push(self.bytes.len());
         (self.used, self.fields) = (self.bytes.len(), self.fields + 1);
     }

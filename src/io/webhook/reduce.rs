@@ -9,7 +9,7 @@
 //! what was released, is late: reported, never dropped in silence.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -224,6 +224,45 @@ fn earliest(held: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<U
     Some(held.map_or(at, |h| h.min(at)))
 }
 
+/// A row waiting: its time ([`key`]), its arrival, and its message's slot and the slot's
+/// count.
+type Entry = (i64, u64, u32, u32);
+
+/// The rows waiting, in order: those that come in order (nearly all, as a log runs in time
+/// order) in a queue, which costs nothing to keep and stays in cache; the others in a heap.
+/// The next row is the earlier of the two firsts.
+#[derive(Debug, Default)]
+struct Waiting {
+    queue: VecDeque<Entry>,
+    heap: BinaryHeap<Reverse<Entry>>,
+}
+
+impl Waiting {
+    fn push(&mut self, entry: Entry) {
+        if self.queue.back().is_none_or(|last| *last <= entry) {
+            self.queue.push_back(entry);
+        } else {
+            self.heap.push(Reverse(entry));
+        }
+    }
+
+    fn peek(&self) -> Option<Entry> {
+        match (self.queue.front(), self.heap.peek()) {
+            (Some(&q), Some(&Reverse(h))) => Some(q.min(h)),
+            (q, h) => q.copied().or(h.map(|h| h.0)),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Entry> {
+        let next = self.peek()?;
+        if self.queue.front() == Some(&next) {
+            self.queue.pop_front()
+        } else {
+            self.heap.pop().map(|h| h.0)
+        }
+    }
+}
+
 /// How many released ids are kept at least before the forgotten ones are dropped.
 const PURGE: usize = 4096;
 
@@ -243,7 +282,7 @@ pub(crate) struct Reducer {
     hasher: foldhash::fast::RandomState,
     /// Rows by time, then arrival, each naming its message by its slot and the slot's count:
     /// an entry is stale when its message's time has moved since.
-    heap: BinaryHeap<Reverse<(i64, u64, u32, u32)>>,
+    waiting: Waiting,
     arrivals: u64,
     /// The latest time met.
     latest: Option<DateTime<Utc>>,
@@ -283,7 +322,7 @@ impl Reducer {
             names: Names::default(),
             ids: hashbrown::HashTable::new(),
             hasher: Default::default(),
-            heap: BinaryHeap::new(),
+            waiting: Waiting::default(),
             arrivals: 0,
             latest: None,
             released: None,
@@ -324,7 +363,7 @@ impl Reducer {
                     }
                 }
                 let (slot, count) = self.held.insert(Held::new(message));
-                self.heap.push(Reverse((key(at), arrival, slot, count)));
+                self.waiting.push((key(at), arrival, slot, count));
             }
             Item::Status {
                 at,
@@ -414,7 +453,7 @@ impl Reducer {
                 let now = p.time();
                 if before != Some(now) {
                     p.message.timestamp = now;
-                    self.heap.push(Reverse((key(now), arrival, slot, count)));
+                    self.waiting.push((key(now), arrival, slot, count));
                 }
             }
         }
@@ -439,7 +478,7 @@ impl Reducer {
     /// The next message no status can change any more (or every one left, at the end).
     pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
         loop {
-            let &Reverse((time, _, slot, count)) = self.heap.peek()?;
+            let (time, _, slot, count) = self.waiting.peek()?;
             let ready = end
                 || self
                     .latest
@@ -448,7 +487,7 @@ impl Reducer {
             if !ready {
                 return None;
             }
-            self.heap.pop();
+            self.waiting.pop();
             // A stale entry: the message's time moved since it was pushed.
             let Some(held) = self.held.of(slot, count) else { continue };
             let at = held.time();
