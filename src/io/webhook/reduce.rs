@@ -699,6 +699,29 @@ mod tests {
         assert!(old.to_string().contains("later than the reorder window"), "{old}");
     }
 
+    proptest::proptest! {
+        /// The rows waiting come out as one heap would give them, whatever the order they come
+        /// in and however pushes and pops mix.
+        #[test]
+        fn rows_waiting_come_out_in_order(ops in proptest::collection::vec(proptest::option::of(0i64..50), 0..200)) {
+            let (mut waiting, mut heap) = (Waiting::default(), BinaryHeap::new());
+            for (arrival, op) in ops.into_iter().enumerate() {
+                match op {
+                    Some(time) => {
+                        let entry = (time, arrival as u64, 0, 0);
+                        waiting.push(entry);
+                        heap.push(Reverse(entry));
+                    }
+                    None => proptest::prop_assert_eq!(waiting.pop(), heap.pop().map(|r| r.0)),
+                }
+            }
+            while let Some(Reverse(entry)) = heap.pop() {
+                proptest::prop_assert_eq!(waiting.pop(), Some(entry));
+            }
+            proptest::prop_assert_eq!(waiting.pop(), None);
+        }
+    }
+
     /// The ids forgotten are dropped in bulk: memory follows the window, not the log, and an
     /// id is remembered exactly as long either side of a drop.
     #[test]
