@@ -78,11 +78,29 @@ impl Seen {
     }
 }
 
-/// Reads a document (a notification, or a bare value: every field optional, so that the shape
-/// is told by what is there; other keys are skipped) into [`Fields`].
-struct DocumentSeed<'f, 'a>(&'f mut Fields<'a>);
+/// An object of a document read a key at a time into [`Fields`]: the document itself, an
+/// entry, a change, a value.
+trait Object<'a> {
+    /// Its name in a problem, as serde's derive would give it.
+    const NAME: &'static str;
 
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for DocumentSeed<'_, 'a> {
+    /// Begins reading it: e.g. makes its room in the fields.
+    fn begin(&mut self, fields: &mut Fields<'a>);
+
+    /// Reads the value of `key`.
+    fn key<'de: 'a, M: serde::de::MapAccess<'de>>(
+        &mut self,
+        fields: &mut Fields<'a>,
+        key: Key,
+        map: &mut M,
+        seen: &mut Seen,
+    ) -> Result<(), M::Error>;
+}
+
+/// Reads an object into the fields.
+struct Read<'f, 'a, O>(&'f mut Fields<'a>, O);
+
+impl<'de: 'a, 'a, O: Object<'a>> serde::de::DeserializeSeed<'de> for Read<'_, 'a, O> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -90,31 +108,176 @@ impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for DocumentSeed<'_, 'a> {
     }
 }
 
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for DocumentSeed<'_, 'a> {
+impl<'de: 'a, 'a, O: Object<'a>> serde::de::Visitor<'de> for Read<'_, 'a, O> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("struct Document")
+        f.write_str(O::NAME)
     }
 
     fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let fields = self.0;
-        let root = fields.values.len();
-        fields.values.push(Value::default());
+        let Read(fields, mut object) = self;
+        object.begin(fields);
         let mut seen = Seen::default();
         while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::Entry => {
-                    seen.first(1, "entry")?;
-                    fields.notification = map.next_value_seed(Optional(EntriesSeed(&mut *fields)))?.is_some();
-                }
-                Key::Other => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-                key => value_field(&mut map, &mut *fields, root, key, &mut seen)?,
+            object.key(fields, key, &mut map, &mut seen)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a sequence of objects into the fields, the `n`th made by `make(n)`.
+struct Each<'f, 'a, F>(&'f mut Fields<'a>, F);
+
+impl<'de: 'a, 'a, O: Object<'a>, F: FnMut(u32) -> O> serde::de::DeserializeSeed<'de> for Each<'_, 'a, F> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de: 'a, 'a, O: Object<'a>, F: FnMut(u32) -> O> serde::de::Visitor<'de> for Each<'_, 'a, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        let Each(fields, mut make) = self;
+        let mut n = 0;
+        while seq.next_element_seed(Read(&mut *fields, make(n)))?.is_some() {
+            n += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The document (a notification, or a bare value: every field optional, so that the shape is
+/// told by what is there; other keys are skipped). Its own value is `values[0]`.
+struct Document;
+
+impl<'a> Object<'a> for Document {
+    const NAME: &'static str = "struct Document";
+
+    fn begin(&mut self, fields: &mut Fields<'a>) {
+        fields.values.push(Value::default());
+    }
+
+    fn key<'de: 'a, M: serde::de::MapAccess<'de>>(
+        &mut self,
+        fields: &mut Fields<'a>,
+        key: Key,
+        map: &mut M,
+        seen: &mut Seen,
+    ) -> Result<(), M::Error> {
+        match key {
+            Key::Entry => {
+                seen.first(1, "entry")?;
+                let entries = Optional(Each(&mut *fields, |_| Entry(0)));
+                fields.notification = map.next_value_seed(entries)?.is_some();
+            }
+            key => value_field(map, fields, 0, key, seen)?,
+        }
+        Ok(())
+    }
+}
+
+/// An entry of a notification: its `id` (its WABA) and its `changes`; its number in the
+/// document once begun.
+struct Entry(u32);
+
+impl<'a> Object<'a> for Entry {
+    const NAME: &'static str = "struct Entry";
+
+    fn begin(&mut self, fields: &mut Fields<'a>) {
+        self.0 = fields.entries.len() as u32;
+        fields.entries.push(None);
+    }
+
+    fn key<'de: 'a, M: serde::de::MapAccess<'de>>(
+        &mut self,
+        fields: &mut Fields<'a>,
+        key: Key,
+        map: &mut M,
+        seen: &mut Seen,
+    ) -> Result<(), M::Error> {
+        let entry = self.0;
+        match key {
+            Key::Id => {
+                seen.first(1, "id")?;
+                fields.entries[entry as usize] = map.next_value()?;
+            }
+            Key::Changes => {
+                seen.first(2, "changes")?;
+                let changes = Each(&mut *fields, |change| Change { change: (entry, change), at: 0 });
+                map.next_value_seed(Optional(changes))?;
+            }
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
         Ok(())
+    }
+}
+
+/// A change of an entry: its `field` and its `value`, which is value `at` of the fields once
+/// begun.
+struct Change {
+    change: (u32, u32),
+    at: usize,
+}
+
+impl<'a> Object<'a> for Change {
+    const NAME: &'static str = "struct Change";
+
+    fn begin(&mut self, fields: &mut Fields<'a>) {
+        self.at = fields.values.len();
+        fields.values.push(Value { change: Some(self.change), ..Value::default() });
+    }
+
+    fn key<'de: 'a, M: serde::de::MapAccess<'de>>(
+        &mut self,
+        fields: &mut Fields<'a>,
+        key: Key,
+        map: &mut M,
+        seen: &mut Seen,
+    ) -> Result<(), M::Error> {
+        match key {
+            Key::Field => {
+                seen.first(1, "field")?;
+                fields.values[self.at].field = map.next_value()?;
+            }
+            Key::Value => {
+                seen.first(2, "value")?;
+                let value = Optional(Read(&mut *fields, ChangeValue(self.at)));
+                fields.values[self.at].given = map.next_value_seed(value)?.is_some();
+            }
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A change's value: value `at` of the fields.
+struct ChangeValue(usize);
+
+impl<'a> Object<'a> for ChangeValue {
+    const NAME: &'static str = "struct Document";
+
+    fn begin(&mut self, _: &mut Fields<'a>) {}
+
+    fn key<'de: 'a, M: serde::de::MapAccess<'de>>(
+        &mut self,
+        fields: &mut Fields<'a>,
+        key: Key,
+        map: &mut M,
+        seen: &mut Seen,
+    ) -> Result<(), M::Error> {
+        value_field(map, fields, self.0, key, seen)
     }
 }
 
@@ -181,33 +344,35 @@ fn value_field<'de: 'a, 'a, M: serde::de::MapAccess<'de>>(
         }
         Key::Messages => {
             seen.first(4, "messages")?;
-            let start = fields.messages.len();
-            map.next_value_seed(Many(&mut fields.messages))?;
-            fields.values[at].messages = start..fields.messages.len();
+            fields.values[at].messages = many(map, &mut fields.messages)?;
         }
         Key::Statuses => {
             seen.first(8, "statuses")?;
-            let start = fields.statuses.len();
-            map.next_value_seed(Many(&mut fields.statuses))?;
-            fields.values[at].statuses = start..fields.statuses.len();
+            fields.values[at].statuses = many(map, &mut fields.statuses)?;
         }
         Key::Contacts => {
             seen.first(16, "contacts")?;
-            let start = fields.contacts.len();
-            map.next_value_seed(Many(&mut fields.contacts))?;
-            fields.values[at].contacts = start..fields.contacts.len();
+            fields.values[at].contacts = many(map, &mut fields.contacts)?;
         }
         Key::Calls => {
             seen.first(32, "calls")?;
-            let start = fields.calls.len();
-            map.next_value_seed(Many(&mut fields.calls))?;
-            fields.values[at].calls = start..fields.calls.len();
+            fields.values[at].calls = many(map, &mut fields.calls)?;
         }
         _ => {
             map.next_value::<serde::de::IgnoredAny>()?;
         }
     }
     Ok(())
+}
+
+/// Reads the value, a sequence of `T`, onto `vec`: the range of it that the sequence fills.
+fn many<'de, T: Deserialize<'de>, M: serde::de::MapAccess<'de>>(
+    map: &mut M,
+    vec: &mut Vec<T>,
+) -> Result<std::ops::Range<usize>, M::Error> {
+    let start = vec.len();
+    map.next_value_seed(Many(&mut *vec))?;
+    Ok(start..vec.len())
 }
 
 /// A sequence whose elements are pushed onto a vector, as they are read.
@@ -264,171 +429,6 @@ impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for Option
 
     fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         self.0.deserialize(deserializer).map(Some)
-    }
-}
-
-/// A notification's `entry`: each entry's changes' values.
-struct EntriesSeed<'f, 'a>(&'f mut Fields<'a>);
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for EntriesSeed<'_, 'a> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for EntriesSeed<'_, 'a> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a sequence")
-    }
-
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while seq.next_element_seed(EntrySeed(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-}
-
-/// One entry: its `id` and its `changes`.
-struct EntrySeed<'f, 'a>(&'f mut Fields<'a>);
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for EntrySeed<'_, 'a> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for EntrySeed<'_, 'a> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("struct Entry")
-    }
-
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let fields = self.0;
-        let entry = fields.entries.len();
-        fields.entries.push(None);
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::Id => {
-                    seen.first(1, "id")?;
-                    fields.entries[entry] = map.next_value()?;
-                }
-                Key::Changes => {
-                    seen.first(2, "changes")?;
-                    map.next_value_seed(Optional(ChangesSeed(&mut *fields, entry as u32)))?;
-                }
-                _ => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An entry's `changes`.
-struct ChangesSeed<'f, 'a>(&'f mut Fields<'a>, u32);
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for ChangesSeed<'_, 'a> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for ChangesSeed<'_, 'a> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a sequence")
-    }
-
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        let ChangesSeed(fields, entry) = self;
-        let mut change = 0;
-        while seq.next_element_seed(ChangeSeed(&mut *fields, (entry, change)))?.is_some() {
-            change += 1;
-        }
-        Ok(())
-    }
-}
-
-/// One change: its `field` and its `value`.
-struct ChangeSeed<'f, 'a>(&'f mut Fields<'a>, (u32, u32));
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for ChangeSeed<'_, 'a> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for ChangeSeed<'_, 'a> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("struct Change")
-    }
-
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let ChangeSeed(fields, change) = self;
-        let at = fields.values.len();
-        fields.values.push(Value { change: Some(change), ..Value::default() });
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            match key {
-                Key::Field => {
-                    seen.first(1, "field")?;
-                    fields.values[at].field = map.next_value()?;
-                }
-                Key::Value => {
-                    seen.first(2, "value")?;
-                    fields.values[at].given =
-                        map.next_value_seed(Optional(ValueSeed(&mut *fields, at)))?.is_some();
-                }
-                _ => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A change's value: value `at` of the fields.
-struct ValueSeed<'f, 'a>(&'f mut Fields<'a>, usize);
-
-impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for ValueSeed<'_, 'a> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for ValueSeed<'_, 'a> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("struct Document")
-    }
-
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let ValueSeed(fields, at) = self;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<Key>()? {
-            value_field(&mut map, &mut *fields, at, key, &mut seen)?;
-        }
-        Ok(())
     }
 }
 
@@ -948,7 +948,7 @@ impl<'a> Fields<'a> {
     pub(super) fn read(&mut self, text: &'a str) -> Result<(), Problem> {
         self.clear();
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        serde::de::DeserializeSeed::deserialize(DocumentSeed(self), &mut deserializer)
+        serde::de::DeserializeSeed::deserialize(Read(self, Document), &mut deserializer)
             .and_then(|()| deserializer.end())
             .map_err(|e| problem(&e, Place::DOCUMENT))
     }
@@ -957,7 +957,7 @@ impl<'a> Fields<'a> {
     pub(super) fn read_value(&mut self, value: &'a serde_json::Value, element: u32) -> Result<(), Problem> {
         self.clear();
         let place = Place { element: Some(element), change: None };
-        serde::de::DeserializeSeed::deserialize(DocumentSeed(self), value).map_err(|e| problem(&e, place))
+        serde::de::DeserializeSeed::deserialize(Read(self, Document), value).map_err(|e| problem(&e, place))
     }
 
     /// The items of the document, in the order written, each string given by `keep` (e.g.
