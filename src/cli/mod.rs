@@ -325,7 +325,11 @@ fn io_error(path: impl AsRef<Path>, source: io::Error) -> Error {
 impl PricingArgs {
     /// The files it reads.
     fn files(&self) -> impl Iterator<Item = Named<'_>> {
-        let files = [("--accounts", &self.accounts), ("--templates", &self.webhooks.templates)];
+        let files = [
+            ("--accounts", &self.accounts),
+            ("--aliases", &self.aliases),
+            ("--templates", &self.webhooks.templates),
+        ];
         let files =
             files.into_iter().filter_map(|(option, path)| path.as_ref().map(|p| Named::new(option, p)));
         self.book.files().chain(files)

@@ -39,6 +39,18 @@ pub enum InputFormat {
     Webhooks,
 }
 
+impl std::str::FromStr for InputFormat {
+    type Err = Error;
+    /// `csv` or `webhooks`.
+    fn from_str(s: &str) -> Result<InputFormat, Error> {
+        match s {
+            "csv" => Ok(InputFormat::Csv),
+            "webhooks" => Ok(InputFormat::Webhooks),
+            _ => Err(Error::config(format!("not a log format (csv, webhooks): {s}"))),
+        }
+    }
+}
+
 /// How logs are read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {

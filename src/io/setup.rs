@@ -417,18 +417,6 @@ impl FromStr for CardFile {
     }
 }
 
-impl FromStr for InputFormat {
-    type Err = Error;
-    /// `csv` or `webhooks`.
-    fn from_str(s: &str) -> Result<InputFormat, Error> {
-        match s {
-            "csv" => Ok(InputFormat::Csv),
-            "webhooks" => Ok(InputFormat::Webhooks),
-            _ => Err(Error::config(format!("not a log format (csv, webhooks): {s}"))),
-        }
-    }
-}
-
 /// A positive duration of whole seconds, minutes, hours or days: `30s`, `90m`, `24h`, `2d`.
 pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
     let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));

@@ -194,8 +194,8 @@ fn a_failed_output_names_the_users_path_not_the_temporary_files() {
     }
 }
 
-/// docs/rules.md §9: an output may not overwrite an input (a log, --accounts, --rates, --markets,
-/// a tariff) or another output, however the paths are spelt, and only one output may be stdout
+/// docs/rules.md §9: an output may not overwrite an input (a log, --accounts, --aliases, --rates,
+/// --markets, a tariff) or another output, however the paths are spelt, and only one output may be stdout
 /// (`-`), one input stdin: bad usage (exit status 2), found before anything is read (the log of
 /// the cases with two outputs does not exist), naming the path and both options.
 #[test]
@@ -212,6 +212,7 @@ fn an_output_on_an_input_or_another_output_is_bad_usage() {
     let rates = copy("rates.csv", "fixtures/bad/rates-no-marketing.csv");
     let markets = copy("markets.csv", "data/markets.csv");
     let tariff = copy("tariff.toml", "fixtures/tariffs/licence.toml");
+    let aliases = copy("aliases.csv", "fixtures/y2026/aliases.csv");
     std::fs::create_dir(dir.join("sub")).unwrap();
     let respelt = format!("{d}/sub/../log.csv");
     let absent = format!("{d}/absent.csv");
@@ -223,6 +224,7 @@ fn an_output_on_an_input_or_another_output_is_bad_usage() {
         vec!["price", log, "--accounts", &accounts, "--lines", &accounts],
         vec!["price", log, "--rates", &rates, "--rejects", &rates],
         vec!["price", log, "--markets", &markets, "--lines", &markets],
+        vec!["price", log, "--aliases", &aliases, "--lines", &aliases],
         vec!["price", log, "--tariff", &tariff, "--invoices", &tariff],
         vec!["compare", "-", "--tariff", &tariff, "--tariff", "-"],
         vec!["price", &absent, "--lines", &out, "--invoices", &out, "--tariff", &tariff],
@@ -255,7 +257,10 @@ fn an_output_on_an_input_or_another_output_is_bad_usage() {
     let mut left: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     left.sort();
-    assert_eq!(left, ["accounts.csv", "log.csv", "markets.csv", "rates.csv", "sub", "tariff.toml"]);
+    assert_eq!(
+        left,
+        ["accounts.csv", "aliases.csv", "log.csv", "markets.csv", "rates.csv", "sub", "tariff.toml"]
+    );
     // A link to a log names the log.
     #[cfg(unix)]
     {
