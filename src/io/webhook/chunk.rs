@@ -84,6 +84,9 @@ fn fill(text: &mut Text, carry: &mut Vec<u8>, input: &mut impl Read, size: usize
     text.room(carry.len()).copy_from_slice(carry);
     text.len = carry.len();
     carry.clear();
+    // The text before this has no line break past the last chunk's: each byte is searched
+    // once, however long a line.
+    let mut searched = text.len;
     loop {
         let want = if text.len < size { size - text.len } else { size.max(4096) };
         match input.read(text.room(want)) {
@@ -98,11 +101,13 @@ fn fill(text: &mut Text, carry: &mut Vec<u8>, input: &mut impl Read, size: usize
         if text.len < size {
             continue;
         }
-        if let Some(end) = memchr::memrchr(b'\n', text.lines()).map(|end| end + 1) {
+        if let Some(end) = memchr::memrchr(b'\n', &text.bytes[searched..text.len]).map(|at| searched + at + 1)
+        {
             carry.extend_from_slice(&text.bytes[end..text.len]);
             text.len = end;
             return Ok(false);
         }
+        searched = text.len;
     }
 }
 

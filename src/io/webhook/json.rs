@@ -16,8 +16,8 @@ use crate::domain::event::Direction;
 use crate::domain::user::bsuid_country;
 
 /// A document as read: the values it holds (each change's, or the bare value the document is)
-/// and their items' fields, in vectors kept from one document to the next (see
-/// [`Fields::recycle`]). Reading fills them in place: no vector and no struct of the document
+/// and their items' fields, in vectors kept from one document to the next (emptied by
+/// [`Fields::clear`]). Reading fills them in place: no vector and no struct of the document
 /// is made for one document alone.
 #[derive(Debug, Default)]
 pub(super) struct Fields<'a> {
@@ -211,8 +211,9 @@ impl<'a> Object<'a> for Entry {
             }
             Key::Changes => {
                 seen.first(2, "changes")?;
+                // A sequence, as Meta writes it (`null` is not one).
                 let changes = Each(&mut *fields, |change| Change { change: (entry, change), at: 0 });
-                map.next_value_seed(Optional(changes))?;
+                map.next_value_seed(changes)?;
             }
             _ => {
                 map.next_value::<serde::de::IgnoredAny>()?;

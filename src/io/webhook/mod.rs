@@ -442,6 +442,23 @@ mod tests {
         }
     }
 
+    /// An entry's `changes` is a sequence: `null` is refused as serde's derive refused it; a
+    /// document's `entry` and a change's `value` may be `null` (a bare value; a value missing).
+    #[test]
+    fn null_is_refused_where_meta_writes_a_sequence() {
+        assert_eq!(
+            read(br#"{"entry":[{"id":"1","changes":null}]}"#),
+            [Err("w.ndjson:1: $: not a webhook document at column 34: invalid type: null, expected a \
+                  sequence"
+                .to_string())]
+        );
+        assert_eq!(read(br#"{"entry":null,"metadata":{"phone_number_id":"B"}}"#), []);
+        assert_eq!(
+            read(br#"{"entry":[{"id":"1","changes":[{"field":"messages","value":null}]}]}"#),
+            [Err("w.ndjson:1: $.entry[0].changes[0].value: missing".to_string())]
+        );
+    }
+
     /// A value with `metadata` and what else is given, as one document.
     fn value(rest: &str) -> String {
         format!(r#"{{"metadata":{{"phone_number_id":"B"}},{rest}}}"#)

@@ -171,6 +171,11 @@ fn key(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
+/// The latest row's time ([`key`]) at or before `t`, which may fall within a second.
+fn key_at_or_before(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
 /// The messages held, each in a slot of a vector (the slots of those released are used
 /// again): a message is found by its slot, without a hash.
 #[derive(Debug, Default)]
@@ -288,6 +293,9 @@ pub(crate) struct Reducer {
     latest: Option<DateTime<Utc>>,
     /// The time of the last row released: nothing earlier can follow it.
     released: Option<DateTime<Utc>>,
+    /// The time of the last business message released: ids released a window before it are
+    /// forgotten.
+    released_statuses: Option<DateTime<Utc>>,
     /// How many ids released are kept, and how many to keep before the forgotten ones are
     /// dropped.
     gone: usize,
@@ -326,6 +334,7 @@ impl Reducer {
             arrivals: 0,
             latest: None,
             released: None,
+            released_statuses: None,
             gone: 0,
             purge_at: PURGE,
         }
@@ -380,7 +389,7 @@ impl Reducer {
                 index,
             } => {
                 let hash = self.hasher.hash_one(id);
-                let forgotten = self.released.and_then(|r| r.checked_sub_signed(self.window));
+                let forgotten = self.released_statuses.and_then(|r| r.checked_sub_signed(self.window));
                 let found = self.ids.find_mut(hash, |i| i.id == id);
                 // An id forgotten names a new message: its entry is this one's.
                 let found = match found {
@@ -483,7 +492,7 @@ impl Reducer {
                 || self
                     .latest
                     .and_then(|l| l.checked_sub_signed(self.window))
-                    .is_some_and(|l| key(l) >= time);
+                    .is_some_and(|l| key_at_or_before(l) >= time);
             if !ready {
                 return None;
             }
@@ -501,6 +510,7 @@ impl Reducer {
             let Some(id) = message.id.as_deref().filter(|_| of_statuses) else {
                 return Some(message);
             };
+            self.released_statuses = Some(at);
             let hash = self.hasher.hash_one(id);
             let i = self.ids.find_mut(hash, |i| i.id == id).expect("a message held has its id");
             i.state = State::Gone(at);
@@ -720,6 +730,32 @@ mod tests {
             }
             proptest::prop_assert_eq!(waiting.pop(), None);
         }
+    }
+
+    /// An id is forgotten a window after the last business message released, whatever user
+    /// messages were released since: a status for it is still late.
+    #[test]
+    fn user_messages_released_do_not_make_an_id_forgotten() {
+        let mut r = Reducer::new(TimeDelta::seconds(100), Default::default());
+        r.push(status(0, "x", Stage::Sent, None), 1).unwrap();
+        for (line, s) in [(2, 10), (3, 150), (4, 260)] {
+            r.push(incoming(s), line).unwrap();
+            while r.next(false).is_some() {}
+        }
+        assert!(r.push(status(260, "x", Stage::Read, None), 5).is_err());
+    }
+
+    /// A window of a fraction of a second more than whole seconds releases what a whole
+    /// window would.
+    #[test]
+    fn a_window_within_a_second_is_read_as_time() {
+        let mut r = Reducer::new(TimeDelta::milliseconds(1500), Default::default());
+        r.push(incoming(0), 1).unwrap();
+        r.push(incoming(1), 2).unwrap();
+        assert_eq!(r.next(false), None, "1 s is less than the window");
+        r.push(incoming(2), 3).unwrap();
+        assert_eq!(r.next(false).map(|m| m.timestamp), Some(t(0)));
+        assert_eq!(r.next(false), None);
     }
 
     /// The ids forgotten are dropped in bulk: memory follows the window, not the log, and an
