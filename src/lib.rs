@@ -58,8 +58,8 @@ pub mod log {
     pub use crate::io::pipeline::{price_logs, Counts, InputFormat, LogInput, ReadOptions, Row, Sink};
     pub use crate::io::reconcile::{read_templates, Disagreements, NoSink, ReconcileSink};
     pub use crate::io::setup::{
-        gunzipped, open_file, open_log, open_log_through, parse_duration, AccountsCheck, Businesses,
-        CardFile, Setup,
+        gunzipped, open_file, open_log, open_log_through, parse_duration, read_text, AccountsCheck,
+        Businesses, CardFile, Setup,
     };
     pub use crate::io::summary::RowSummary;
     pub use crate::io::webhook::{

@@ -80,6 +80,10 @@ fn setup_of(options: Option<&Bound<PyDict>>) -> PyResult<Setup> {
     for (name, value) in options.into_iter().flat_map(|o| o.iter()) {
         let name: String = name.extract()?;
         let texts = if value.is_none() { Vec::new() } else { texts(&value)? };
+        if texts.len() > 1 && !Setup::repeats(&name) {
+            let message = format!("{name}: one value, not a list (only rates takes several)");
+            return Err(WabillError::new_err(message));
+        }
         if texts.is_empty() {
             setup.set(&name, None).map_err(|e| py_err(&e))?;
         }
@@ -99,8 +103,9 @@ fn texts(value: &Bound<PyAny>) -> PyResult<Vec<String>> {
     Ok(vec![text(value)?])
 }
 
-/// `true` or `false`, a path, a `datetime.timedelta` in seconds, anything else as `str()`
-/// gives it (a `datetime.date` as `YYYY-MM-DD`).
+/// `true` or `false`, a path, a `datetime.timedelta` of whole seconds, anything else as `str()`
+/// gives it (a `datetime.date` as `YYYY-MM-DD`; a `datetime.datetime` is refused, not cut to
+/// its date).
 fn text(value: &Bound<PyAny>) -> PyResult<String> {
     if value.is_instance_of::<PyBool>() {
         return Ok(value.is_truthy()?.to_string());
@@ -109,8 +114,16 @@ fn text(value: &Bound<PyAny>) -> PyResult<String> {
         return Ok(path.display().to_string());
     }
     if value.hasattr("total_seconds")? {
-        let seconds: f64 = value.call_method0("total_seconds")?.extract()?;
+        let whole = value.getattr("microseconds")?.extract::<i64>()? == 0;
+        let seconds =
+            value.getattr("days")?.extract::<i64>()? * 86_400 + value.getattr("seconds")?.extract::<i64>()?;
+        if !whole {
+            return Err(WabillError::new_err(format!("not whole seconds: {}", value.str()?)));
+        }
         return Ok(format!("{seconds}s"));
+    }
+    if value.hasattr("hour")? && value.hasattr("year")? {
+        return Err(WabillError::new_err(format!("a date, not a date and time: {}", value.str()?)));
     }
     Ok(value.str()?.to_string())
 }
@@ -143,10 +156,6 @@ impl Run {
     }
 }
 
-fn read_text(path: &str) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
-}
-
 /// The logs, the run of the options given by name, and a billing of each tariff file.
 fn prepare(
     logs: &Bound<PyAny>,
@@ -155,7 +164,7 @@ fn prepare(
 ) -> PyResult<(Vec<Log>, Run, Vec<Billing>)> {
     let logs = logs_of(logs)?;
     let run = Run::new(setup_of(options)?).map_err(|e| py_err(&e))?;
-    let billings = tariffs.iter().map(|p| Billing::new(Tariff::from_toml(&read_text(p)?, p)?));
+    let billings = tariffs.iter().map(|p| Billing::new(Tariff::from_toml(&wabill::log::read_text(p)?, p)?));
     Ok((logs, run, billings.collect::<Result<_, Error>>().map_err(|e| py_err(&e))?))
 }
 
@@ -626,7 +635,7 @@ fn analytics_of(given: Vec<(String, Option<String>)>) -> Result<Vec<Analytics>, 
         .map(|(name, text)| {
             let text = match text {
                 Some(t) => t,
-                None => read_text(&name)?,
+                None => wabill::log::read_text(&name)?,
             };
             Analytics::from_json(&text, &name)
         })

@@ -41,6 +41,30 @@ def test_an_unknown_option_or_a_bad_value_is_named():
         wabill.reconcile(DUMP, reorder_window="0h")
 
 
+def test_an_option_takes_the_values_the_command_line_takes():
+    """One value where the command line takes one; whole seconds; a date, not a date and time."""
+    with pytest.raises(wabill.WabillError, match=r"^accounts: one value, not a list"):
+        wabill.price(LOG, accounts=[ACCOUNTS, ACCOUNTS])
+    with pytest.raises(wabill.WabillError, match="^not whole seconds: 0:00:01.500000$"):
+        wabill.reconcile(DUMP, reorder_window=dt.timedelta(seconds=1.5))
+    with pytest.raises(wabill.WabillError, match="^a date, not a date and time: 2025-08-01 00:00:00$"):
+        wabill.price(LOG, rates_date=dt.datetime(2025, 8, 1))
+    with pytest.raises(wabill.WabillError, match="^reorder_window: too long: 9999999999999999s$"):
+        wabill.reconcile(DUMP, reorder_window="9999999999999999s")
+    with pytest.raises(wabill.WabillError, match="^strict_accounts: needs accounts"):
+        wabill.price(LOG, strict_accounts=True)
+    assert wabill.reconcile(DUMP, reorder_window=dt.timedelta(hours=1)).messages.num_rows > 0
+
+
+def test_a_failed_run_leaves_no_parquet_file(tmp_path):
+    out = tmp_path / "lines.parquet"
+    with pytest.raises(wabill.WabillError):
+        wabill.price_to_parquet(LOG, out, accounts=ACCOUNTS, rates_date="1999-01-01")
+    assert list(tmp_path.iterdir()) == []
+    assert wabill.price_to_parquet(LOG, out, accounts=ACCOUNTS) == 386
+    assert [p.name for p in tmp_path.iterdir()] == ["lines.parquet"]
+
+
 def test_metas_card_files_price_as_wabills_card():
     """Meta's list-rate card as published, CSV or XLSX, dated by `@DATE` or `rates_effective`."""
     # The INR card has no price for some markets of the log: those rows are skipped alike.
@@ -118,10 +142,11 @@ def test_the_summary_groups_by_a_column_of_the_log(cli):
 
 def test_gzip_logs_and_files_are_read_by_their_first_bytes(tmp_path):
     expected = of_table(wabill.price(LOG, ACCOUNTS, tariff=TARIFFS[0]).lines)
-    for plain, packed in [(LOG, tmp_path / "log.csv.gz"), (ACCOUNTS, tmp_path / "accounts")]:
-        with open(plain, "rb") as f, gzip.open(packed, "wb") as g:
+    packed = [(LOG, tmp_path / "log.csv.gz"), (ACCOUNTS, tmp_path / "accounts"), (TARIFFS[0], tmp_path / "tariff")]
+    for plain, gz in packed:
+        with open(plain, "rb") as f, gzip.open(gz, "wb") as g:
             g.write(f.read())
-    priced = wabill.price(tmp_path / "log.csv.gz", tmp_path / "accounts", tariff=TARIFFS[0])
+    priced = wabill.price(tmp_path / "log.csv.gz", tmp_path / "accounts", tariff=tmp_path / "tariff")
     assert of_table(priced.lines) == expected
     streamed = wabill.price_batches(tmp_path / "log.csv.gz", tmp_path / "accounts", tariff=TARIFFS[0])
     assert of_table(streamed.read_all()) == expected

@@ -166,7 +166,8 @@ def price_batches(
     so that memory stays as the CLI's whatever the log's size. Takes the options of
     :func:`price` but ``group_by``. A bad file or option raises :class:`WabillError` here; a
     bad row when its batch is read; with ``strict_accounts``, a business the accounts file lacks
-    after the last batch. It warns of nothing (:func:`price` does)."""
+    once the log is read, in place of the last batch. It warns of nothing (:func:`price`
+    does)."""
     reader = _wabill.price_stream(
         _logs(log), tariffs=_tariffs(tariff), accounts=accounts, rules=rules, rates=rates, **options
     )
@@ -175,15 +176,25 @@ def price_batches(
 
 def price_to_parquet(log: Any, path: Union[str, os.PathLike], **options: Any) -> int:
     """Writes the priced lines of :func:`price_batches` to a Parquet file as they are priced
-    (zstd); the number of lines. Takes the options of :func:`price_batches`."""
+    (zstd); the number of lines. Takes the options of :func:`price_batches`. The file is
+    written under a temporary name beside it and renamed when the run succeeds: a run that
+    fails leaves no file, as the command line does."""
     import pyarrow.parquet as pq
 
     reader = price_batches(log, **options)
+    final = os.fspath(path)
+    partial = os.path.join(os.path.dirname(final) or ".", "." + os.path.basename(final) + ".partial")
     lines = 0
-    with pq.ParquetWriter(os.fspath(path), reader.schema, compression="zstd") as w:
-        for batch in reader:
-            w.write_batch(batch)
-            lines += batch.num_rows
+    try:
+        with pq.ParquetWriter(partial, reader.schema, compression="zstd") as w:
+            for batch in reader:
+                w.write_batch(batch)
+                lines += batch.num_rows
+        os.replace(partial, final)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
     return lines
 
 

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use wabill::billing::{compare as compare_tariffs, Billing, Tariff};
-use wabill::log::{open_file, price_logs, Counts, InputFormat, LogInput, Setup, Sink};
+use wabill::log::{price_logs, read_text, Counts, InputFormat, LogInput, Setup, Sink};
 use wabill::report::{Format, GroupKey, Invoices, Render, Summary};
 use wabill::{Error, RuleChoice};
 
@@ -360,9 +360,7 @@ impl PricingArgs {
 
 fn load_tariff(path: &Path) -> Result<Tariff, Error> {
     let name = path.display().to_string();
-    let mut text = String::new();
-    open_file(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
-    Tariff::from_toml(&text, &name)
+    Tariff::from_toml(&read_text(&name)?, &name)
 }
 
 /// A billing of each tariff file, in order.

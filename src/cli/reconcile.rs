@@ -2,7 +2,6 @@
 //! it (a webhook log's, or a CSV log's `meta_*` columns), and the lines counted into the
 //! buckets of Meta's analytics responses (docs/rules.md §11).
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -13,7 +12,7 @@ use wabill::{Error, Event, PricedLine};
 
 use super::output::Output;
 use super::sink::PriceSink;
-use super::{csv_io, emit, io_error, open_file, run_logs, PricingArgs};
+use super::{csv_io, emit, io_error, run_logs, PricingArgs};
 
 /// The exit status of `--check` when anything disagrees.
 pub(super) const DISAGREES: u8 = 3;
@@ -72,17 +71,15 @@ impl Disagreements for DisagreementsFile {
     }
 }
 
-fn load(path: &PathBuf) -> Result<Analytics, Error> {
+fn load(path: &std::path::Path) -> Result<Analytics, Error> {
     let name = path.display().to_string();
-    let mut text = String::new();
-    open_file(&name)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
-    Analytics::from_json(&text, &name)
+    Analytics::from_json(&wabill::log::read_text(&name)?, &name)
 }
 
 /// Runs the check; `Ok(true)` when everything agrees.
 pub(super) fn reconcile(args: ReconcileArgs) -> Result<bool, Error> {
     let to = args.disagreements.as_deref().map(Output::create).transpose()?;
-    let analytics = args.analytics.iter().map(load).collect::<Result<Vec<_>, Error>>()?;
+    let analytics = args.analytics.iter().map(|p| load(p)).collect::<Result<Vec<_>, Error>>()?;
     let price = PriceSink::new(wabill::report::Summary::new(&[]), Vec::new());
     let to = DisagreementsFile { to, writer: None };
     let mut sink = ReconcileSink::new(Reconciler::new(analytics, args.tolerance), to, price);

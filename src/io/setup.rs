@@ -123,7 +123,7 @@ impl Default for Setup {
 
 impl Setup {
     /// The options [`Setup::set`] takes, by name: the command line's, `_` for `-`.
-    pub const OPTIONS: [&'static str; 16] = [
+    pub const OPTIONS: &'static [&'static str] = &[
         "rates",
         "rates_effective",
         "markets",
@@ -141,6 +141,11 @@ impl Setup {
         "reorder_window",
         "templates",
     ];
+
+    /// Whether option `name` may be given several times (each adds a value), as `rates` may.
+    pub fn repeats(name: &str) -> bool {
+        name == "rates"
+    }
 
     /// Sets the option `name` (one of [`Setup::OPTIONS`]) from its text as the command line
     /// takes it: a path, `FILE[@DATE[@CURRENCY]]` for a card, a date `YYYY-MM-DD`, `true` or
@@ -165,7 +170,13 @@ impl Setup {
         match name {
             "rates" => self.rates.push(text.parse().map_err(|e: Error| bad(e.to_string()))?),
             "rates_effective" => self.rates_effective = Some(date()?),
-            "markets" => self.markets = Some(text.parse().map_err(|e: Error| bad(e.to_string()))?),
+            "markets" => {
+                let file: CardFile = text.parse().map_err(|e: Error| bad(e.to_string()))?;
+                if file.currency.is_some() {
+                    return Err(bad(format!("a markets table has no currency: {text}")));
+                }
+                self.markets = Some(file);
+            }
             "accounts" => self.accounts = path(),
             "strict_accounts" => self.strict_accounts = flag()?,
             "aliases" => self.aliases = path(),
@@ -178,7 +189,12 @@ impl Setup {
                     Some(text.parse().map_err(|_| bad(format!("not an IANA time zone: {text}")))?)
             }
             "input_format" => self.input_format = Some(text.parse().map_err(|e: Error| bad(e.to_string()))?),
-            "dedup_days" => self.dedup_days = text.parse().map_err(|_| number())?,
+            "dedup_days" => {
+                self.dedup_days = text.parse().map_err(|_| number())?;
+                if self.dedup_days == 0 {
+                    return Err(bad(format!("must be positive: {text}")));
+                }
+            }
             "service_allowance" => self.service_allowance = text.parse().map_err(|_| number())?,
             "reorder_window" => self.reorder_window = parse_duration(text).map_err(bad)?,
             "templates" => self.templates = path(),
@@ -246,6 +262,11 @@ impl Setup {
 
     /// The engine of the pricebook and options, with the aliases linked.
     pub fn engine(&self) -> Result<Engine, Error> {
+        if self.strict_accounts && self.accounts.is_none() {
+            return Err(Error::config(
+                "strict_accounts: needs accounts (the accounts file to check against)",
+            ));
+        }
         let mut engine = Engine::new(self.pricebook()?.into(), self.options()?);
         if let Some(p) = &self.aliases {
             let name = p.display().to_string();
@@ -419,16 +440,25 @@ impl FromStr for CardFile {
 
 /// A positive duration of whole seconds, minutes, hours or days: `30s`, `90m`, `24h`, `2d`.
 pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
-    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| format!("not a duration (24h, 90m, 2d): {s}"))?;
-    match unit {
-        "s" => Ok(TimeDelta::seconds(n)),
-        "m" => Ok(TimeDelta::minutes(n)),
-        "h" => Ok(TimeDelta::hours(n)),
-        "d" => Ok(TimeDelta::days(n)),
-        _ => Err(format!("not a duration (24h, 90m, 2d): {s}")),
+    let not = || format!("not a duration (24h, 90m, 2d): {s}");
+    let t = s.trim();
+    let (n, unit) = ["s", "m", "h", "d"]
+        .into_iter()
+        .find_map(|unit| Some((t.strip_suffix(unit)?, unit)))
+        .ok_or_else(not)?;
+    let n: i64 = n.parse().map_err(|_| not())?;
+    let d = match unit {
+        "s" => TimeDelta::try_seconds(n),
+        "m" => TimeDelta::try_minutes(n),
+        "h" => TimeDelta::try_hours(n),
+        _ => TimeDelta::try_days(n),
+    };
+    let d = d.ok_or_else(|| format!("too long: {s}"))?;
+    if d > TimeDelta::zero() {
+        Ok(d)
+    } else {
+        Err(format!("must be positive: {s}"))
     }
-    .and_then(|d| if d > TimeDelta::zero() { Ok(d) } else { Err(format!("must be positive: {s}")) })
 }
 
 /// A file's bytes (`-`: stdin, as on the command line), gunzipped when its first two bytes
@@ -509,6 +539,14 @@ fn read_all(name: &str) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// A text file's content as [`open_file`] reads it (gunzipped when it is gzip): a tariff, an
+/// analytics response.
+pub fn read_text(name: &str) -> Result<String, Error> {
+    let mut text = String::new();
+    open_file(name)?.read_to_string(&mut text).map_err(|e| Error::io(name, e))?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,6 +603,15 @@ mod tests {
             ("naive_zone", "Mars/Olympus", "naive_zone: not an IANA time zone: Mars/Olympus"),
             ("dedup_days", "-1", "dedup_days: not a whole number: -1"),
             ("reorder_window", "0h", "reorder_window: must be positive: 0h"),
+            ("reorder_window", "5é", "reorder_window: not a duration (24h, 90m, 2d): 5é"),
+            ("reorder_window", "9999999999999999s", "reorder_window: too long: 9999999999999999s"),
+            ("reorder_window", "999999999999d", "reorder_window: too long: 999999999999d"),
+            ("dedup_days", "0", "dedup_days: must be positive: 0"),
+            (
+                "markets",
+                "m.csv@2025-01-01@EUR",
+                "markets: a markets table has no currency: m.csv@2025-01-01@EUR",
+            ),
             ("input_format", "xml", "input_format: not a log format (csv, webhooks): xml"),
             (
                 "rates",
@@ -578,5 +625,12 @@ mod tests {
         setup.set("rates", Some("a.csv")).unwrap();
         setup.set("rates", Some("b.csv")).unwrap();
         assert_eq!(setup.rates.len(), 2);
+        assert!(Setup::repeats("rates") && !Setup::repeats("accounts"));
+        // Strict accounts need an accounts file to check against, as on the command line.
+        let strict = Setup { strict_accounts: true, ..Setup::default() };
+        assert_eq!(
+            strict.engine().err().map(|e| e.to_string()),
+            Some("strict_accounts: needs accounts (the accounts file to check against)".to_string())
+        );
     }
 }
