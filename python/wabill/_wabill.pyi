@@ -53,7 +53,7 @@ class PricingOptions(TypedDict, total=False):
     #: 1000).
     service_allowance: int
     #: Webhook logs: how long, in event time, a message may still receive statuses
-    #: (``"24h"``, ``"90m"``, ``"2d"`` or a ``datetime.timedelta``; default 24 hours).
+    #: (``"24h"``, ``"90m"``, ``"2d"`` or a ``datetime.timedelta`` of whole seconds; default 24 hours).
     reorder_window: Union[str, datetime.timedelta]
     #: Webhook logs: the sender's ``id,category`` file (a template category, or ``service``
     #: for a non-template; wins over Meta's category).
