@@ -552,4 +552,17 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    /// Every option the library's setup takes by name (and Python with it) is a flag of the
+    /// pricing commands, spelt with `-` for `_`: the two cannot drift apart.
+    #[test]
+    fn every_option_of_the_setup_is_a_flag() {
+        use clap::Args;
+        let command = super::PricingArgs::augment_args(clap::Command::new("price"));
+        let flags: Vec<&str> = command.get_arguments().filter_map(|a| a.get_long()).collect();
+        for name in wabill::log::Setup::OPTIONS {
+            let flag = name.replace('_', "-");
+            assert!(flags.contains(&flag.as_str()), "--{flag} is not a flag of the pricing commands");
+        }
+    }
 }
