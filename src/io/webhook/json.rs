@@ -728,26 +728,37 @@ pub(crate) enum Item<'a> {
         /// for a call, its direction and length.
         extra: Extra<'a>,
     },
-    Status {
-        at: DateTime<Utc>,
-        waba: &'a str,
-        business: &'a str,
-        /// `metadata.display_phone_number`, empty when absent.
-        phone: &'a str,
-        user: &'a str,
-        /// The user's business-scoped id, the user being their phone number.
-        bsuid: Option<&'a str>,
-        id: &'a str,
-        stage: Stage,
-        /// Meta's pricing object, when the status carries one.
-        verdict: Option<Verdict<'a>>,
-        /// The category of a CBP conversation's origin, when given, in lower case.
-        origin: Option<Cow<'a, str>>,
-        /// Where the status is, for a problem found later.
-        place: Place,
-        /// Its index in the value's `statuses`.
-        index: u32,
-    },
+    Status(MessageStatus<'a>),
+}
+
+/// A status of a business message, borrowed from its document.
+#[derive(Debug, Clone)]
+pub(crate) struct MessageStatus<'a> {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) waba: &'a str,
+    pub(crate) business: &'a str,
+    /// `metadata.display_phone_number`, empty when absent.
+    pub(crate) phone: &'a str,
+    pub(crate) user: &'a str,
+    /// The user's business-scoped id, the user being their phone number.
+    pub(crate) bsuid: Option<&'a str>,
+    pub(crate) id: &'a str,
+    pub(crate) stage: Stage,
+    /// Meta's pricing object, when the status carries one.
+    pub(crate) verdict: Option<Verdict<'a>>,
+    /// The category of a CBP conversation's origin, when given, in lower case.
+    pub(crate) origin: Option<Cow<'a, str>>,
+    /// Where the status is, for a problem found later.
+    pub(crate) place: Place,
+    /// Its index in the value's `statuses`.
+    pub(crate) index: u32,
+}
+
+impl MessageStatus<'_> {
+    /// Where the status is, as a problem names it.
+    pub(crate) fn path(&self) -> String {
+        self.place.status(self.index as usize, "status")
+    }
 }
 
 impl<'a> Item<'a> {
@@ -775,29 +786,16 @@ impl<'a> Item<'a> {
                     call: extra.call,
                 },
             },
-            Item::Status {
-                at,
-                waba,
-                business,
-                phone,
-                user,
-                bsuid,
-                id,
-                stage,
-                verdict,
-                origin,
-                place,
-                index,
-            } => Item::Status {
-                at,
-                waba: keep(waba),
-                business: keep(business),
-                phone: keep(phone),
-                user: keep(user),
-                bsuid: bsuid.map(&mut *keep),
-                id: keep(id),
-                stage,
-                verdict: verdict.map(|v| Verdict {
+            Item::Status(s) => Item::Status(MessageStatus {
+                at: s.at,
+                waba: keep(s.waba),
+                business: keep(s.business),
+                phone: keep(s.phone),
+                user: keep(s.user),
+                bsuid: s.bsuid.map(&mut *keep),
+                id: keep(s.id),
+                stage: s.stage,
+                verdict: s.verdict.map(|v| Verdict {
                     billable: v.billable,
                     pricing_model: keep(v.pricing_model),
                     pricing_type: cow(v.pricing_type, keep),
@@ -805,10 +803,10 @@ impl<'a> Item<'a> {
                     cost: cow(v.cost, keep),
                     charge: v.charge,
                 }),
-                origin: origin.map(|o| cow(o, keep)),
-                place,
-                index,
-            },
+                origin: s.origin.map(|o| cow(o, keep)),
+                place: s.place,
+                index: s.index,
+            }),
         }
     }
 }
@@ -1102,7 +1100,7 @@ impl<'a> Fields<'a> {
                 s.conversation.as_ref().and_then(|c| c.origin.as_ref()).and_then(|o| o.kind.as_deref());
             let origin = origin.map(|o| lower(trim(o))).filter(|o| !o.is_empty());
             let waba = waba.unwrap_or(business);
-            let item = Item::Status {
+            let item = Item::Status(MessageStatus {
                 at,
                 waba,
                 business,
@@ -1115,7 +1113,7 @@ impl<'a> Fields<'a> {
                 origin,
                 place,
                 index: i as u32,
-            };
+            });
             out.push(item.keep(keep));
         }
         for (i, c) in self.calls[value.calls.clone()].iter().enumerate() {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::json::{Extra, Item, MetaVerdict, Stage};
+use super::json::{Extra, Item, MessageStatus, MetaVerdict, Stage};
 #[cfg(test)]
 use super::json::{Place, Verdict};
 use crate::domain::error::Problem;
@@ -344,7 +344,7 @@ impl Reducer {
     /// message already held allocates nothing unless it changes Meta's verdict or category.
     pub(crate) fn push(&mut self, item: Item<'_>, line: u64) -> Result<(), Problem> {
         let at = match &item {
-            Item::Incoming { at, .. } | Item::Status { at, .. } => *at,
+            Item::Incoming { at, .. } | Item::Status(MessageStatus { at, .. }) => *at,
         };
         if self.released.is_some_and(|r| at < r) {
             return Err(self.late(&item, at));
@@ -374,46 +374,31 @@ impl Reducer {
                 let (slot, count) = self.held.insert(Held::new(message));
                 self.waiting.push((key(at), arrival, slot, count));
             }
-            Item::Status {
-                at,
-                waba,
-                business,
-                phone,
-                user,
-                bsuid,
-                id,
-                stage,
-                verdict,
-                origin,
-                place,
-                index,
-            } => {
+            Item::Status(status) => {
+                let MessageStatus { at, user, bsuid, id, stage, .. } = status;
                 let hash = self.hasher.hash_one(id);
                 let forgotten = self.released_statuses.and_then(|r| r.checked_sub_signed(self.window));
-                let found = self.ids.find_mut(hash, |i| i.id == id);
-                // An id forgotten names a new message: its entry is this one's.
-                let found = match found {
-                    Some(i) if matches!(i.state, State::Gone(t) if forgotten.is_some_and(|f| t <= f)) => {
+                // An id forgotten names a new message: its entry goes.
+                let state = match self.ids.find_entry(hash, |i| i.id == id) {
+                    Ok(i) if matches!(i.get().state, State::Gone(t) if forgotten.is_some_and(|f| t <= f)) => {
+                        i.remove();
                         self.gone -= 1;
-                        let m = self.new_message(at, [waba, business, phone, user], bsuid, id, line);
-                        let (slot, _) = self.held.insert(Held::new(m));
-                        let i = self.ids.find_mut(hash, |i| i.id == id).expect("just found");
-                        i.state = State::Held(slot);
-                        Some((State::Held(slot), true))
+                        None
                     }
-                    found => found.map(|i| (i.state, false)),
+                    Ok(i) => Some(i.get().state),
+                    Err(_) => None,
                 };
-                let (slot, fresh) = match found {
-                    Some((State::Held(slot), fresh)) => (slot, fresh),
-                    Some((State::Gone(_), _)) => {
+                let (slot, fresh) = match state {
+                    Some(State::Held(slot)) => (slot, false),
+                    Some(State::Gone(_)) => {
                         return Err(Problem::path(
-                            place.status(index as usize, "status"),
+                            status.path(),
                             "a status of a message already priced (later than the reorder window)",
                             id,
                         ))
                     }
                     None => {
-                        let m = self.new_message(at, [waba, business, phone, user], bsuid, id, line);
+                        let m = self.new_message(&status, line);
                         let (slot, _) = self.held.insert(Held::new(m));
                         let hasher = &self.hasher;
                         let entry = Id { id: id.to_string(), state: State::Held(slot) };
@@ -445,7 +430,7 @@ impl Reducer {
                     (_, Stage::Failed) | (Status::Failed, _) => Status::Failed,
                     _ => Status::Sent,
                 };
-                if let Some(v) = &verdict {
+                if let Some(v) = &status.verdict {
                     if !v.category.is_empty() {
                         set(&mut m.meta_category, &v.category);
                     }
@@ -457,7 +442,7 @@ impl Reducer {
                     }
                 }
                 if m.meta_category.is_none() {
-                    m.meta_category = origin.map(String::from);
+                    m.meta_category = status.origin.as_deref().map(String::from);
                 }
                 let now = p.time();
                 if before != Some(now) {
@@ -475,9 +460,7 @@ impl Reducer {
         let what =
             format!("later than the reorder window: earlier than a message already priced ({released})");
         match item {
-            Item::Status { place, index, id, .. } => {
-                Problem::path(place.status(*index as usize, "status"), what, *id)
-            }
+            Item::Status(status) => Problem::path(status.path(), what, status.id),
             Item::Incoming { .. } => {
                 Problem::new(format!("a user message at {}: {what}", crate::domain::time::rfc3339(at)))
             }
@@ -538,17 +521,10 @@ impl Reducer {
     }
 
     /// A business message's first row, at its first status.
-    fn new_message(
-        &mut self,
-        at: DateTime<Utc>,
-        [waba, business, phone, user]: [&str; 4],
-        bsuid: Option<&str>,
-        id: &str,
-        line: u64,
-    ) -> WebhookMessage {
-        let names = self.names.of([waba, business, phone]);
-        let m = message(at, names, user, Some(id), Direction::Mt, line);
-        WebhookMessage { bsuid: bsuid.map(String::from), ..m }
+    fn new_message(&mut self, s: &MessageStatus, line: u64) -> WebhookMessage {
+        let names = self.names.of([s.waba, s.business, s.phone]);
+        let m = message(s.at, names, s.user, Some(s.id), Direction::Mt, line);
+        WebhookMessage { bsuid: s.bsuid.map(String::from), ..m }
     }
 
     /// The message's kind: the sender's own record of its template, else Meta's category.
@@ -586,7 +562,7 @@ mod tests {
             cost: "".into(),
             charge: None,
         });
-        Item::Status {
+        Item::Status(MessageStatus {
             at: t(s),
             waba: "W",
             business: "B",
@@ -599,7 +575,7 @@ mod tests {
             origin: None,
             place: Place::DOCUMENT,
             index: 0,
-        }
+        })
     }
 
     fn incoming(s: i64) -> Item<'static> {
