@@ -465,26 +465,33 @@ struct CallItem<'a> {
     start_time: Option<Text<'a>>,
     #[serde(borrow)]
     end_time: Option<Text<'a>>,
-    duration: Option<Seconds<'a>>,
+    duration: Option<Scalar<'a>>,
     #[serde(borrow)]
     status: Option<Text<'a>>,
 }
 
-/// A call's `duration`: a number of seconds, or the same as a string.
+/// A number, or the same written as a string: Meta writes a call's `duration` and a
+/// message's `cost` either way.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Seconds<'a> {
+enum Scalar<'a> {
     Number(serde_json::Number),
     Text(Cow<'a, str>),
 }
 
-impl Seconds<'_> {
+impl Scalar<'_> {
+    /// The value as written (a string trimmed).
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Scalar::Number(n) => Cow::Owned(n.to_string()),
+            Scalar::Text(t) => Cow::Borrowed(trim(t)),
+        }
+    }
+
     /// Whole seconds, or the text that is not.
     fn whole(&self) -> Result<u32, String> {
-        match self {
-            Seconds::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| n.to_string()),
-            Seconds::Text(t) => trim(t).parse().map_err(|_| t.to_string()),
-        }
+        let text = self.text();
+        text.parse().map_err(|_| text.to_string())
     }
 }
 
@@ -597,8 +604,7 @@ struct Pricing<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Cost<'a> {
-    Number(serde_json::Number),
-    Text(Cow<'a, str>),
+    Scalar(Scalar<'a>),
     Object { amount: Option<Box<Cost<'a>>>, currency: Option<Cow<'a, str>> },
 }
 
@@ -606,8 +612,7 @@ impl Cost<'_> {
     /// The amount as written.
     fn amount(&self) -> Cow<'_, str> {
         match self {
-            Cost::Number(n) => Cow::Owned(n.to_string()),
-            Cost::Text(t) => Cow::Borrowed(trim(t)),
+            Cost::Scalar(s) => s.text(),
             Cost::Object { amount, .. } => amount.as_ref().map_or(Cow::Borrowed(""), |a| a.amount()),
         }
     }
