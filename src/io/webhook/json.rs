@@ -695,14 +695,17 @@ pub(crate) struct Verdict<'a> {
 }
 
 impl Verdict<'_> {
-    /// The verdict a message keeps.
-    pub(crate) fn to_meta(&self) -> MetaVerdict {
-        MetaVerdict {
-            billable: self.billable,
-            pricing_model: self.pricing_model.to_string(),
-            pricing_type: self.pricing_type.to_string(),
-            category: self.category.to_string(),
-            cost: self.cost.to_string(),
+    /// Writes the verdict over `held`, in its strings' room.
+    pub(crate) fn write(&self, held: &mut MetaVerdict) {
+        held.billable = self.billable;
+        for (held, word) in [
+            (&mut held.pricing_model, self.pricing_model),
+            (&mut held.pricing_type, &self.pricing_type),
+            (&mut held.category, &self.category),
+            (&mut held.cost, &self.cost),
+        ] {
+            held.clear();
+            held.push_str(word);
         }
     }
 

@@ -199,10 +199,12 @@ impl<R: BufRead> WebhookRows<R> {
 
     /// The next message's row; `false` at the end.
     pub(crate) fn read_into(&mut self, row: &mut RowBuf) -> Result<bool, Error> {
-        match self.reader.next() {
+        match self.reader.advance() {
             None => Ok(false),
-            Some(Ok(message)) => {
-                // A plain line, as most are; a field that needs quoting makes it fields.
+            Some(Ok(())) => {
+                // Written from where the reducer holds it. A plain line, as most are; a field
+                // that needs quoting makes it fields.
+                let message = self.reader.reducer.lent().expect("a message ready");
                 row.clear_plain(message.line);
                 message.each_field(|f| row.push_plain(f));
                 if !row.finish_plain() {
@@ -319,16 +321,16 @@ fn give<'a>(
     }
 }
 
-impl<R: BufRead> Iterator for WebhookReader<R> {
-    type Item = Result<WebhookMessage, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<R: BufRead> WebhookReader<R> {
+    /// Readies the next message, which the reducer then lends ([`Reducer::lent`]), or gives
+    /// the next problem; `None` at the end.
+    fn advance(&mut self) -> Option<Result<(), Error>> {
         loop {
             if let Some(problem) = self.problems.pop_front() {
                 return Some(Err(problem));
             }
-            if let Some(message) = self.reducer.next(self.done) {
-                return Some(Ok(message));
+            if self.reducer.next(self.done).is_some() {
+                return Some(Ok(()));
             }
             if self.done {
                 return None;
@@ -343,6 +345,14 @@ impl<R: BufRead> Iterator for WebhookReader<R> {
                 }
             }
         }
+    }
+}
+
+impl<R: BufRead> Iterator for WebhookReader<R> {
+    type Item = Result<WebhookMessage, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.advance()?.map(|()| self.reducer.take_lent().expect("a message ready")))
     }
 }
 

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::json::{Extra, Item, MessageStatus, MetaVerdict, Stage};
 #[cfg(test)]
-use super::json::{Place, Verdict};
+use super::json::Place;
+use super::json::{Extra, Item, MessageStatus, MetaVerdict, Stage, Verdict};
 use crate::domain::error::Problem;
 use crate::domain::event::{Category, Cost, Direction, Kind, Status};
 
@@ -64,6 +64,9 @@ pub struct WebhookMessage {
 }
 
 /// A message held until no status can change it: an MO, or an MT and its statuses so far.
+///
+/// A slot's message is written over by the next message it holds, its strings kept for
+/// their room: a message held allocates only for a string longer than its slot has held.
 #[derive(Debug)]
 struct Held {
     message: WebhookMessage,
@@ -72,6 +75,12 @@ struct Held {
     read: Option<DateTime<Utc>>,
     failed: Option<DateTime<Utc>>,
     sent: Option<DateTime<Utc>>,
+    /// An MT's id hashed, as the reducer's table of ids keeps it.
+    id_hash: u64,
+    /// The verdict and category of a message held before, kept for their strings while this
+    /// one has none.
+    spare_verdict: Option<MetaVerdict>,
+    spare_category: Option<String>,
 }
 
 impl Held {
@@ -79,6 +88,103 @@ impl Held {
     /// MO's own.
     fn time(&self) -> DateTime<Utc> {
         self.delivered.or(self.read).or(self.failed).or(self.sent).unwrap_or(self.message.timestamp)
+    }
+
+    /// An empty slot's message.
+    fn empty([waba, business, phone]: [Arc<str>; 3]) -> Held {
+        Held {
+            message: WebhookMessage {
+                timestamp: DateTime::UNIX_EPOCH,
+                waba,
+                business,
+                phone,
+                user: String::new(),
+                bsuid: None,
+                direction: Direction::Mo,
+                kind: Kind::NonTemplate,
+                duration: 0,
+                group: None,
+                cost: None,
+                status: Status::Delivered,
+                entry_point: false,
+                id: None,
+                verdict: None,
+                meta_category: None,
+                line: 0,
+            },
+            delivered: None,
+            read: None,
+            failed: None,
+            sent: None,
+            id_hash: 0,
+            spare_verdict: None,
+            spare_category: None,
+        }
+    }
+
+    /// Writes a message's first row over the one held before, at its first item: its names
+    /// copied, nothing said yet of its kind or verdict; an MO delivered, an MT sent.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &mut self,
+        at: DateTime<Utc>,
+        [waba, business, phone]: [Arc<str>; 3],
+        user: &str,
+        id: Option<&str>,
+        bsuid: Option<&str>,
+        direction: Direction,
+        line: u64,
+    ) {
+        let m = &mut self.message;
+        (m.timestamp, m.waba, m.business, m.phone) = (at, waba, business, phone);
+        assign(&mut m.user, user);
+        put(&mut m.id, id);
+        put(&mut m.bsuid, bsuid);
+        m.group = None;
+        m.direction = direction;
+        m.kind = Kind::NonTemplate;
+        m.duration = 0;
+        m.cost = None;
+        m.status = if direction == Direction::Mo { Status::Delivered } else { Status::Sent };
+        m.entry_point = false;
+        m.line = line;
+        if let Some(v) = m.verdict.take() {
+            self.spare_verdict = Some(v);
+        }
+        if let Some(c) = m.meta_category.take() {
+            self.spare_category = Some(c);
+        }
+        (self.delivered, self.read, self.failed, self.sent) = (None, None, None, None);
+    }
+
+    /// Sets the category Meta gave the message, allocating only for a longer word than any
+    /// its slot held.
+    fn set_category(&mut self, category: &str) {
+        let held = &mut self.message.meta_category;
+        if held.as_deref() != Some(category) {
+            let kept = held.get_or_insert_with(|| self.spare_category.take().unwrap_or_default());
+            assign(kept, category);
+        }
+    }
+
+    /// Sets Meta's verdict, as [`Held::set_category`].
+    fn set_verdict(&mut self, verdict: &Verdict<'_>) {
+        let held = self.message.verdict.get_or_insert_with(|| self.spare_verdict.take().unwrap_or_default());
+        verdict.write(held);
+    }
+}
+
+/// Writes `value` over `held`, in its room.
+fn assign(held: &mut String, value: &str) {
+    held.clear();
+    held.push_str(value);
+}
+
+/// Writes `value` over `held`, in its room when both are strings.
+fn put(held: &mut Option<String>, value: Option<&str>) {
+    match (held.as_mut(), value) {
+        (Some(h), Some(v)) => assign(h, v),
+        (_, v) => *held = v.map(String::from),
     }
 }
 
@@ -95,51 +201,6 @@ enum State {
     Held(u32),
     /// Released at this time: a status for it is late.
     Gone(DateTime<Utc>),
-}
-
-/// Sets `held` to `value`, allocating only when it changes.
-fn set(held: &mut Option<String>, value: &str) {
-    if held.as_deref() != Some(value) {
-        *held = Some(value.to_string());
-    }
-}
-
-/// A message's first row, at its first item: its names copied, nothing said yet of its kind
-/// or verdict; an MO delivered, an MT sent.
-fn message(
-    at: DateTime<Utc>,
-    [waba, business, phone]: [Arc<str>; 3],
-    user: &str,
-    id: Option<&str>,
-    direction: Direction,
-    line: u64,
-) -> WebhookMessage {
-    WebhookMessage {
-        timestamp: at,
-        waba,
-        business,
-        phone,
-        user: user.to_string(),
-        bsuid: None,
-        direction,
-        kind: Kind::NonTemplate,
-        duration: 0,
-        group: None,
-        cost: None,
-        status: if direction == Direction::Mo { Status::Delivered } else { Status::Sent },
-        entry_point: false,
-        id: id.map(String::from),
-        verdict: None,
-        meta_category: None,
-        line,
-    }
-}
-
-impl Held {
-    /// A message held, no status time known yet.
-    fn new(message: WebhookMessage) -> Held {
-        Held { message, delivered: None, read: None, failed: None, sent: None }
-    }
 }
 
 /// The names of the businesses met (WABAs, numbers, displayed numbers), each kept once and
@@ -177,50 +238,63 @@ fn key_at_or_before(t: DateTime<Utc>) -> i64 {
 }
 
 /// The messages held, each in a slot of a vector (the slots of those released are used
-/// again): a message is found by its slot, without a hash.
+/// again, their messages written over): a message is found by its slot, without a hash.
 #[derive(Debug, Default)]
 struct Slots {
-    /// Each slot's message (`None` when free), and how many messages it has held: a message is
-    /// named by its slot and that count.
-    slots: Vec<(Option<Held>, u32)>,
+    /// Each slot's message, whether it is held, and how many messages it has held: a message
+    /// is named by its slot and that count.
+    slots: Vec<(Held, bool, u32)>,
     free: Vec<u32>,
     len: usize,
 }
 
 impl Slots {
-    /// Holds a message: its slot, and the slot's count.
-    fn insert(&mut self, held: Held) -> (u32, u32) {
+    /// A slot for a new message: its number, its count, and the message it held before, to be
+    /// written over ([`Held::start`]).
+    fn insert(&mut self, names: impl FnOnce() -> [Arc<str>; 3]) -> (u32, u32, &mut Held) {
         self.len += 1;
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                self.slots.push((None, 0));
+                self.slots.push((Held::empty(names()), false, 0));
                 (self.slots.len() - 1) as u32
             }
         };
-        let (place, count) = &mut self.slots[slot as usize];
-        *place = Some(held);
+        let (held, used, count) = &mut self.slots[slot as usize];
+        *used = true;
         *count = count.wrapping_add(1);
-        (slot, *count)
+        (slot, *count, held)
     }
 
     fn get_mut(&mut self, slot: u32) -> (&mut Held, u32) {
-        let (held, count) = &mut self.slots[slot as usize];
-        (held.as_mut().expect("a slot named is held"), *count)
+        let (held, _, count) = &mut self.slots[slot as usize];
+        (held, *count)
+    }
+
+    fn get(&self, slot: u32) -> &Held {
+        &self.slots[slot as usize].0
     }
 
     /// The message named by `slot` and `count`, if it is still there.
     fn of(&self, slot: u32, count: u32) -> Option<&Held> {
         match &self.slots[slot as usize] {
-            (Some(held), c) if *c == count => Some(held),
+            (held, true, c) if *c == count => Some(held),
             _ => None,
         }
     }
 
-    fn remove(&mut self, slot: u32) -> Held {
+    /// Lets the message of `slot` go: its slot is free once [`Slots::free`] gives it back.
+    fn release(&mut self, slot: u32) -> &mut Held {
         self.len -= 1;
+        let (held, used, _) = &mut self.slots[slot as usize];
+        debug_assert!(*used, "a slot released is held");
+        *used = false;
+        held
+    }
+
+    /// Gives back a slot released, to hold another message.
+    fn free(&mut self, slot: u32) {
         self.free.push(slot);
-        self.slots[slot as usize].0.take().expect("a slot removed is held")
     }
 }
 
@@ -300,6 +374,10 @@ pub(crate) struct Reducer {
     /// dropped.
     gone: usize,
     purge_at: usize,
+    /// The strings of ids dropped, each to hold a new id.
+    spare_ids: Vec<String>,
+    /// The slot of the message [`Reducer::next`] gave last, free once it is asked again.
+    lent: Option<u32>,
 }
 
 /// A template category as Meta's words give it; `Ok(None)` for a non-template, `Err(())` for a
@@ -337,6 +415,8 @@ impl Reducer {
             released_statuses: None,
             gone: 0,
             purge_at: PURGE,
+            spare_ids: Vec::new(),
+            lent: None,
         }
     }
 
@@ -357,21 +437,19 @@ impl Reducer {
                 let Extra { bsuid, group, call } = extra;
                 let names = self.names.of([waba, business, phone]);
                 let direction = call.map_or(Direction::Mo, |(d, _)| d);
-                let mut message = WebhookMessage {
-                    entry_point,
-                    bsuid: bsuid.map(String::from),
-                    group: group.map(String::from),
-                    ..message(at, names, user, id, direction, line)
-                };
+                let (slot, count, held) = self.held.insert(|| names.clone());
+                held.start(at, names, user, id, bsuid, direction, line);
+                let m = &mut held.message;
+                m.entry_point = entry_point;
+                m.group = group.map(String::from);
                 if let Some((_, seconds)) = call {
-                    message.kind = Kind::Call;
-                    message.duration = seconds;
+                    m.kind = Kind::Call;
+                    m.duration = seconds;
                     // An MO is delivered; a business's call reached the user when answered.
                     if direction == Direction::Mt {
-                        message.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
+                        m.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
                     }
                 }
-                let (slot, count) = self.held.insert(Held::new(message));
                 self.waiting.push((key(at), arrival, slot, count));
             }
             Item::Status(status) => {
@@ -381,7 +459,7 @@ impl Reducer {
                 // An id forgotten names a new message: its entry goes.
                 let state = match self.ids.find_entry(hash, |i| i.id == id) {
                     Ok(i) if matches!(i.get().state, State::Gone(t) if forgotten.is_some_and(|f| t <= f)) => {
-                        i.remove();
+                        self.spare_ids.push(i.remove().0.id);
                         self.gone -= 1;
                         None
                     }
@@ -398,10 +476,16 @@ impl Reducer {
                         ))
                     }
                     None => {
-                        let m = self.new_message(&status, line);
-                        let (slot, _) = self.held.insert(Held::new(m));
+                        // A business message's first row, at its first status.
+                        let s = &status;
+                        let names = self.names.of([s.waba, s.business, s.phone]);
+                        let (slot, _, held) = self.held.insert(|| names.clone());
+                        held.start(s.at, names, s.user, Some(s.id), s.bsuid, Direction::Mt, line);
+                        held.id_hash = hash;
                         let hasher = &self.hasher;
-                        let entry = Id { id: id.to_string(), state: State::Held(slot) };
+                        let mut kept = self.spare_ids.pop().unwrap_or_default();
+                        assign(&mut kept, id);
+                        let entry = Id { id: kept, state: State::Held(slot) };
                         self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
                         (slot, true)
                     }
@@ -420,7 +504,7 @@ impl Reducer {
                 // naming them by the id alone: the phone number is the user.
                 if let (None, Some(b)) = (&m.bsuid, bsuid) {
                     if m.user == b {
-                        m.user = user.to_string();
+                        assign(&mut m.user, user);
                     }
                     m.bsuid = Some(b.to_string());
                 }
@@ -432,17 +516,19 @@ impl Reducer {
                 };
                 if let Some(v) = &status.verdict {
                     if !v.category.is_empty() {
-                        set(&mut m.meta_category, &v.category);
+                        p.set_category(&v.category);
                     }
                     if matches!(stage, Stage::Delivered | Stage::Read)
-                        && !m.verdict.as_ref().is_some_and(|held| v.is(held))
+                        && !p.message.verdict.as_ref().is_some_and(|held| v.is(held))
                     {
-                        m.verdict = Some(v.to_meta());
-                        m.cost = v.charge;
+                        p.set_verdict(v);
+                        p.message.cost = v.charge;
                     }
                 }
-                if m.meta_category.is_none() {
-                    m.meta_category = status.origin.as_deref().map(String::from);
+                if p.message.meta_category.is_none() {
+                    if let Some(origin) = status.origin.as_deref() {
+                        p.set_category(origin);
+                    }
                 }
                 let now = p.time();
                 if before != Some(now) {
@@ -467,8 +553,12 @@ impl Reducer {
         }
     }
 
-    /// The next message no status can change any more (or every one left, at the end).
-    pub(crate) fn next(&mut self, end: bool) -> Option<WebhookMessage> {
+    /// The next message no status can change any more (or every one left, at the end), lent
+    /// until the reducer is next asked for one.
+    pub(crate) fn next(&mut self, end: bool) -> Option<&WebhookMessage> {
+        if let Some(slot) = self.lent.take() {
+            self.held.free(slot);
+        }
         loop {
             let (time, _, slot, count) = self.waiting.peek()?;
             let ready = end
@@ -486,33 +576,59 @@ impl Reducer {
             if key(at) != time {
                 continue;
             }
-            let message = self.held.remove(slot).message;
+            self.lent = Some(slot);
             self.released = Some(at);
+            let message = &self.held.release(slot).message;
             // A call is whole at its one item; a business message is its statuses.
-            let of_statuses = message.direction == Direction::Mt && message.kind != Kind::Call;
-            let Some(id) = message.id.as_deref().filter(|_| of_statuses) else {
-                return Some(message);
-            };
-            self.released_statuses = Some(at);
-            let hash = self.hasher.hash_one(id);
-            let i = self.ids.find_mut(hash, |i| i.id == id).expect("a message held has its id");
-            i.state = State::Gone(at);
-            self.gone += 1;
-            if self.gone >= self.purge_at {
-                self.forget_gone(at);
+            let of_statuses =
+                message.direction == Direction::Mt && message.kind != Kind::Call && message.id.is_some();
+            if of_statuses {
+                let kind = self.kind(&self.held.get(slot).message);
+                let (held, _) = self.held.get_mut(slot);
+                held.message.kind = kind;
+                self.released_statuses = Some(at);
+                // The one id held in this slot: found without comparing the ids.
+                let i = self
+                    .ids
+                    .find_mut(held.id_hash, |i| matches!(i.state, State::Held(s) if s == slot))
+                    .expect("a message held has its id");
+                i.state = State::Gone(at);
+                self.gone += 1;
+                if self.gone >= self.purge_at {
+                    self.forget_gone(at);
+                }
             }
-            return Some(self.finish(message));
+            return Some(&self.held.get(slot).message);
         }
+    }
+
+    /// The message [`Reducer::next`] gave last, taken from its slot.
+    pub(crate) fn take_lent(&mut self) -> Option<WebhookMessage> {
+        let held = &mut self.held.slots[self.lent? as usize].0;
+        let names = [held.message.waba.clone(), held.message.business.clone(), held.message.phone.clone()];
+        Some(std::mem::replace(held, Held::empty(names)).message)
+    }
+
+    /// The message [`Reducer::next`] gave last.
+    pub(crate) fn lent(&self) -> Option<&WebhookMessage> {
+        Some(&self.held.get(self.lent?).message)
+    }
+
+    #[cfg(test)]
+    fn next_owned(&mut self, end: bool) -> Option<WebhookMessage> {
+        self.next(end)?;
+        self.take_lent()
     }
 
     /// Drops the ids released a window or more before `now`, the last release, in one pass
     /// over the table (rather than one lookup each); then waits until as many again are kept.
     fn forget_gone(&mut self, now: DateTime<Utc>) {
         let forgotten = now.checked_sub_signed(self.window);
-        let gone = &mut self.gone;
+        let (gone, spare) = (&mut self.gone, &mut self.spare_ids);
         self.ids.retain(|i| match i.state {
             State::Gone(t) if forgotten.is_some_and(|f| t <= f) => {
                 *gone -= 1;
+                spare.push(std::mem::take(&mut i.id));
                 false
             }
             _ => true,
@@ -520,23 +636,17 @@ impl Reducer {
         self.purge_at = (2 * self.gone).max(PURGE);
     }
 
-    /// A business message's first row, at its first status.
-    fn new_message(&mut self, s: &MessageStatus, line: u64) -> WebhookMessage {
-        let names = self.names.of([s.waba, s.business, s.phone]);
-        let m = message(s.at, names, s.user, Some(s.id), Direction::Mt, line);
-        WebhookMessage { bsuid: s.bsuid.map(String::from), ..m }
-    }
-
-    /// The message's kind: the sender's own record of its template, else Meta's category.
-    fn finish(&self, mut m: WebhookMessage) -> WebhookMessage {
-        let known = m.id.as_ref().and_then(|id| self.templates.get(id));
-        m.kind = match (known, m.meta_category.as_deref().map(kind_of)) {
+    /// A business message's kind: the sender's own record of its template, else Meta's
+    /// category.
+    fn kind(&self, m: &WebhookMessage) -> Kind {
+        let known =
+            m.id.as_ref().filter(|_| !self.templates.is_empty()).and_then(|id| self.templates.get(id));
+        match (known, m.meta_category.as_deref().map(kind_of)) {
             (Some(&k), _) => k,
             (None, Some(Ok(Some(c)))) => Kind::Template(c),
             // A non-template, or nothing said: a message without a verdict is not charged.
             _ => Kind::NonTemplate,
-        };
-        m
+        }
     }
 
     /// How many messages are held.
@@ -595,7 +705,7 @@ mod tests {
     fn reduce(window: i64, items: Vec<Item>) -> Vec<WebhookMessage> {
         let mut r = Reducer::new(TimeDelta::seconds(window), Default::default());
         items.into_iter().for_each(|i| r.push(i, 1).unwrap());
-        std::iter::from_fn(|| r.next(true)).collect()
+        std::iter::from_fn(|| r.next_owned(true)).collect()
     }
 
     #[test]
@@ -749,7 +859,7 @@ mod tests {
         // Released within the window of the last release: late. Before it: a new message.
         assert!(r.push(status(last, &ids[ids.len() - 12], Stage::Read, None), 2).is_err());
         r.push(status(last, &ids[0], Stage::Read, None), 3).unwrap();
-        let rest: Vec<_> = std::iter::from_fn(|| r.next(true)).filter_map(|m| m.id).collect();
+        let rest: Vec<_> = std::iter::from_fn(|| r.next_owned(true)).filter_map(|m| m.id).collect();
         assert!(rest.contains(&ids[0]), "{rest:?}");
     }
 
@@ -766,7 +876,7 @@ mod tests {
         assert_eq!(r.next(false).unwrap().id.as_deref(), Some("b"));
         r.push(status(310, "a", Stage::Read, None), 5).unwrap();
         let rest: Vec<_> =
-            std::iter::from_fn(|| r.next(true)).map(|m| (m.id.unwrap(), m.timestamp)).collect();
+            std::iter::from_fn(|| r.next_owned(true)).map(|m| (m.id.unwrap(), m.timestamp)).collect();
         assert_eq!(rest, [("c".to_string(), t(300)), ("a".to_string(), t(310))]);
         assert_eq!(r.held(), 0);
     }
