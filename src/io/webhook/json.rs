@@ -694,31 +694,6 @@ pub(crate) struct Verdict<'a> {
     pub(crate) charge: Option<crate::domain::event::Cost>,
 }
 
-impl Verdict<'_> {
-    /// Writes the verdict over `held`, in its strings' room.
-    pub(crate) fn write(&self, held: &mut MetaVerdict) {
-        held.billable = self.billable;
-        for (held, word) in [
-            (&mut held.pricing_model, self.pricing_model),
-            (&mut held.pricing_type, &self.pricing_type),
-            (&mut held.category, &self.category),
-            (&mut held.cost, &self.cost),
-        ] {
-            held.clear();
-            held.push_str(word);
-        }
-    }
-
-    /// Whether `held` says the same.
-    pub(crate) fn is(&self, held: &MetaVerdict) -> bool {
-        self.billable == held.billable
-            && self.pricing_model == held.pricing_model
-            && self.pricing_type == held.pricing_type
-            && self.category == held.category
-            && self.cost == held.cost
-    }
-}
-
 /// One item of a document, borrowed from it: a user message or a status of a business
 /// message. The reducer copies what it keeps, once per message.
 #[derive(Debug, Clone)]

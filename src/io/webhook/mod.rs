@@ -22,10 +22,10 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::error::{Error, ErrorKind, Position};
-use crate::domain::event::{Direction, Event, Kind};
+use crate::domain::event::{Cost, Direction, Event, Kind, Status};
 use crate::domain::time::{rfc3339, rfc3339_seconds};
 use crate::domain::user::bsuid_country;
 use crate::reconcile::{MetaSays, UnknownWord};
@@ -80,12 +80,104 @@ pub const COLUMNS: [&str; 22] = [
     "meta_cost",
 ];
 
+/// A message as its row gives it, borrowed from where it is kept: a [`WebhookMessage`], or
+/// the reducer's slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) timestamp: DateTime<Utc>,
+    pub(crate) waba: &'a Arc<str>,
+    pub(crate) business: &'a Arc<str>,
+    pub(crate) phone: &'a Arc<str>,
+    pub(crate) user: &'a str,
+    pub(crate) bsuid: Option<&'a str>,
+    pub(crate) direction: Direction,
+    pub(crate) kind: Kind,
+    pub(crate) duration: u32,
+    pub(crate) group: Option<&'a str>,
+    pub(crate) cost: Option<Cost>,
+    pub(crate) status: Status,
+    pub(crate) entry_point: bool,
+    pub(crate) id: Option<&'a str>,
+    pub(crate) verdict: Option<ViewVerdict<'a>>,
+    pub(crate) meta_category: Option<&'a str>,
+    pub(crate) line: u64,
+}
+
+/// Meta's verdict, borrowed ([`MetaVerdict`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViewVerdict<'a> {
+    pub(crate) billable: Option<bool>,
+    pub(crate) pricing_model: &'a str,
+    pub(crate) pricing_type: &'a str,
+    pub(crate) category: &'a str,
+    pub(crate) cost: &'a str,
+}
+
 impl WebhookMessage {
     /// The message as a row of [`COLUMNS`]: what a CSV log would hold of it.
     pub fn fields(&self) -> [String; COLUMNS.len()] {
         let mut fields = Vec::with_capacity(COLUMNS.len());
-        self.each_field(|f| fields.push(f.to_string()));
+        self.view().each_field(|f| fields.push(f.to_string()));
         fields.try_into().expect("a field a column")
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            timestamp: self.timestamp,
+            waba: &self.waba,
+            business: &self.business,
+            phone: &self.phone,
+            user: &self.user,
+            bsuid: self.bsuid.as_deref(),
+            direction: self.direction,
+            kind: self.kind,
+            duration: self.duration,
+            group: self.group.as_deref(),
+            cost: self.cost,
+            status: self.status,
+            entry_point: self.entry_point,
+            id: self.id.as_deref(),
+            verdict: self.verdict.as_ref().map(|v| ViewVerdict {
+                billable: v.billable,
+                pricing_model: &v.pricing_model,
+                pricing_type: &v.pricing_type,
+                category: &v.category,
+                cost: &v.cost,
+            }),
+            meta_category: self.meta_category.as_deref(),
+            line: self.line,
+        }
+    }
+}
+
+impl View<'_> {
+    /// The message, owned.
+    pub(crate) fn to_message(self) -> WebhookMessage {
+        WebhookMessage {
+            timestamp: self.timestamp,
+            waba: self.waba.clone(),
+            business: self.business.clone(),
+            phone: self.phone.clone(),
+            user: self.user.to_string(),
+            bsuid: self.bsuid.map(String::from),
+            direction: self.direction,
+            kind: self.kind,
+            duration: self.duration,
+            group: self.group.map(String::from),
+            cost: self.cost,
+            status: self.status,
+            entry_point: self.entry_point,
+            id: self.id.map(String::from),
+            verdict: self.verdict.map(|v| MetaVerdict {
+                billable: v.billable,
+                pricing_model: v.pricing_model.to_string(),
+                pricing_type: v.pricing_type.to_string(),
+                category: v.category.to_string(),
+                cost: v.cost.to_string(),
+            }),
+            meta_category: self.meta_category.map(String::from),
+            line: self.line,
+        }
     }
 
     /// Gives each field of [`WebhookMessage::fields`] in turn, without a copy.
@@ -98,7 +190,7 @@ impl WebhookMessage {
             (Direction::Mt, Kind::Call) => "",
         };
         let status = if self.direction == Direction::Mo { "" } else { self.status.as_str() };
-        let v = self.verdict.as_ref();
+        let v = self.verdict;
         let billable = match v.and_then(|v| v.billable) {
             Some(true) => "true",
             Some(false) => "false",
@@ -109,12 +201,12 @@ impl WebhookMessage {
             Some(t) => field(t),
             None => field(&rfc3339(self.timestamp)),
         }
-        for f in [&*self.business, &self.user, self.direction.as_str(), category, status] {
+        for f in [&**self.business, self.user, self.direction.as_str(), category, status] {
             field(f);
         }
         field(if self.entry_point { "referral" } else { "" });
-        field(self.id.as_deref().unwrap_or(""));
-        let country = bsuid_country(&self.user);
+        field(self.id.unwrap_or(""));
+        let country = bsuid_country(self.user);
         field(country.as_ref().map_or("", |c| c.code()));
         // Most messages have none of the 2026 columns: empty, nothing formatted.
         if self.kind == Kind::Call {
@@ -124,8 +216,8 @@ impl WebhookMessage {
             field("");
             field("");
         }
-        field(self.group.as_deref().unwrap_or(""));
-        field(self.bsuid.as_deref().unwrap_or(""));
+        field(self.group.unwrap_or(""));
+        field(self.bsuid.unwrap_or(""));
         match &self.cost {
             Some(cost) => {
                 field(&cost.amount.to_string());
@@ -136,14 +228,17 @@ impl WebhookMessage {
                 field("");
             }
         }
-        field(&self.waba);
-        field(&self.phone);
+        field(self.waba);
+        field(self.phone);
         field(billable);
-        field(v.map_or("", |v| &v.pricing_model));
-        field(v.map_or("", |v| &v.pricing_type));
-        field(v.map_or("", |v| &v.category));
-        field(v.map_or("", |v| &v.cost));
+        field(v.map_or("", |v| v.pricing_model));
+        field(v.map_or("", |v| v.pricing_type));
+        field(v.map_or("", |v| v.category));
+        field(v.map_or("", |v| v.cost));
     }
+}
+
+impl WebhookMessage {
 
     /// Meta's verdict in wabill's words (docs/rules.md §11), if the message has one: what
     /// [`Reconciler::message`](crate::reconcile::Reconciler::message) checks its line against.
@@ -352,7 +447,7 @@ impl<R: BufRead> Iterator for WebhookReader<R> {
     type Item = Result<WebhookMessage, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.advance()?.map(|()| self.reducer.take_lent().expect("a message ready")))
+        Some(self.advance()?.map(|()| self.reducer.lent_message().expect("a message ready")))
     }
 }
 

@@ -18,8 +18,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 #[cfg(test)]
 use super::json::Place;
 use super::json::{Extra, Item, MessageStatus, MetaVerdict, Stage, Verdict};
+use super::{View, ViewVerdict};
 use crate::domain::error::Problem;
 use crate::domain::event::{Category, Cost, Direction, Kind, Status};
+use crate::engine::seen::SeenIds;
+use crate::util::slots::Slots as Table;
 
 /// One message of a webhook log, reduced: the row a CSV log would hold, with Meta's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,62 +66,135 @@ pub struct WebhookMessage {
     pub line: u64,
 }
 
+/// The strings of a message held, one after another in one buffer: one allocation for them
+/// all, reused by the next message of the slot, and the few cache lines a message is read
+/// from when a status comes and when it is written out.
+#[derive(Debug, Default)]
+struct Strings {
+    text: String,
+    /// Where each string ends in `text` (by [`Str`]).
+    ends: [u32; Str::COUNT],
+    /// Which are given (a bit by [`Str`]); the others are empty.
+    given: u16,
+}
+
+/// The strings of a message held, in the order [`Strings`] keeps them.
+#[derive(Debug, Clone, Copy)]
+enum Str {
+    User,
+    Id,
+    Bsuid,
+    Group,
+    /// The category Meta gave the message anywhere.
+    Category,
+    /// The words of Meta's verdict.
+    PricingModel,
+    PricingType,
+    PricingCategory,
+    Cost,
+}
+
+impl Str {
+    const COUNT: usize = 9;
+}
+
+impl Strings {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends = [0; Str::COUNT];
+        self.given = 0;
+    }
+
+    fn range(&self, s: Str) -> std::ops::Range<usize> {
+        let i = s as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        start..self.ends[i] as usize
+    }
+
+    fn get(&self, s: Str) -> Option<&str> {
+        (self.given & (1 << s as u16) != 0).then(|| &self.text[self.range(s)])
+    }
+
+    /// The string, empty when not given.
+    fn str(&self, s: Str) -> &str {
+        &self.text[self.range(s)]
+    }
+
+    /// Sets a string; nothing is moved when it is the same.
+    fn set(&mut self, s: Str, value: Option<&str>) {
+        let range = self.range(s);
+        let bit = 1 << s as u16;
+        if value == self.get(s) {
+            return;
+        }
+        let new = value.unwrap_or("");
+        if range.start == self.text.len() {
+            self.text.push_str(new);
+        } else {
+            self.text.replace_range(range.clone(), new);
+        }
+        let delta = new.len().wrapping_sub(range.len()) as u32;
+        self.ends[s as usize..].iter_mut().for_each(|end| *end = end.wrapping_add(delta));
+        self.given = if value.is_some() { self.given | bit } else { self.given & !bit };
+    }
+}
+
 /// A message held until no status can change it: an MO, or an MT and its statuses so far.
 ///
-/// A slot's message is written over by the next message it holds, its strings kept for
-/// their room: a message held allocates only for a string longer than its slot has held.
+/// A slot's message is written over by the next message it holds, in its strings' room: a
+/// message held allocates only for more text than its slot has held.
 #[derive(Debug)]
 struct Held {
-    message: WebhookMessage,
+    strings: Strings,
+    /// The WABA, the business number and the number as displayed.
+    names: [Arc<str>; 3],
+    /// For an MT, its delivery (else its read, failure or send); for an MO, when it was sent.
+    timestamp: DateTime<Utc>,
+    direction: Direction,
+    kind: Kind,
+    status: Status,
+    entry_point: bool,
+    duration: u32,
+    cost: Option<Cost>,
+    /// Meta's verdict is given (its words in the strings), with its `billable`.
+    verdict: Option<Option<bool>>,
+    /// The document line of the item that last changed it.
+    line: u64,
     /// The times of an MT's statuses, by stage (none for an MO).
     delivered: Option<DateTime<Utc>>,
     read: Option<DateTime<Utc>>,
     failed: Option<DateTime<Utc>>,
     sent: Option<DateTime<Utc>>,
-    /// An MT's id hashed, as the reducer's table of ids keeps it.
-    id_hash: u64,
-    /// The verdict and category of a message held before, kept for their strings while this
-    /// one has none.
-    spare_verdict: Option<MetaVerdict>,
-    spare_category: Option<String>,
+    /// An MT's id's fingerprint, as the reducer's table of ids keeps it.
+    id_key: u64,
 }
 
 impl Held {
     /// Its row's time: an MT's delivery, else its read, else its failure, else its send; an
     /// MO's own.
     fn time(&self) -> DateTime<Utc> {
-        self.delivered.or(self.read).or(self.failed).or(self.sent).unwrap_or(self.message.timestamp)
+        self.delivered.or(self.read).or(self.failed).or(self.sent).unwrap_or(self.timestamp)
     }
 
     /// An empty slot's message.
-    fn empty([waba, business, phone]: [Arc<str>; 3]) -> Held {
+    fn empty(names: [Arc<str>; 3]) -> Held {
         Held {
-            message: WebhookMessage {
-                timestamp: DateTime::UNIX_EPOCH,
-                waba,
-                business,
-                phone,
-                user: String::new(),
-                bsuid: None,
-                direction: Direction::Mo,
-                kind: Kind::NonTemplate,
-                duration: 0,
-                group: None,
-                cost: None,
-                status: Status::Delivered,
-                entry_point: false,
-                id: None,
-                verdict: None,
-                meta_category: None,
-                line: 0,
-            },
+            strings: Strings::default(),
+            names,
+            timestamp: DateTime::UNIX_EPOCH,
+            direction: Direction::Mo,
+            kind: Kind::NonTemplate,
+            status: Status::Delivered,
+            entry_point: false,
+            duration: 0,
+            cost: None,
+            verdict: None,
+            line: 0,
             delivered: None,
             read: None,
             failed: None,
             sent: None,
-            id_hash: 0,
-            spare_verdict: None,
-            spare_category: None,
+            id_key: 0,
         }
     }
 
@@ -128,79 +204,78 @@ impl Held {
     fn start(
         &mut self,
         at: DateTime<Utc>,
-        [waba, business, phone]: [Arc<str>; 3],
+        names: [Arc<str>; 3],
         user: &str,
         id: Option<&str>,
         bsuid: Option<&str>,
         direction: Direction,
         line: u64,
     ) {
-        let m = &mut self.message;
-        (m.timestamp, m.waba, m.business, m.phone) = (at, waba, business, phone);
-        assign(&mut m.user, user);
-        put(&mut m.id, id);
-        put(&mut m.bsuid, bsuid);
-        m.group = None;
-        m.direction = direction;
-        m.kind = Kind::NonTemplate;
-        m.duration = 0;
-        m.cost = None;
-        m.status = if direction == Direction::Mo { Status::Delivered } else { Status::Sent };
-        m.entry_point = false;
-        m.line = line;
-        if let Some(v) = m.verdict.take() {
-            self.spare_verdict = Some(v);
+        let mut strings = std::mem::take(&mut self.strings);
+        strings.clear();
+        strings.set(Str::User, Some(user));
+        strings.set(Str::Id, id);
+        strings.set(Str::Bsuid, bsuid);
+        let status = if direction == Direction::Mo { Status::Delivered } else { Status::Sent };
+        *self = Held { strings, timestamp: at, direction, status, line, ..Held::empty(names) };
+    }
+
+    /// Sets Meta's verdict: its words are moved only when they change.
+    fn set_verdict(&mut self, v: &Verdict<'_>) {
+        let s = &mut self.strings;
+        s.set(Str::PricingModel, Some(v.pricing_model));
+        s.set(Str::PricingType, Some(&v.pricing_type));
+        s.set(Str::PricingCategory, Some(&v.category));
+        s.set(Str::Cost, Some(&v.cost));
+        self.verdict = Some(v.billable);
+        self.cost = v.charge;
+    }
+
+    /// The message as its row gives it, borrowed.
+    fn view(&self) -> View<'_> {
+        let s = &self.strings;
+        View {
+            timestamp: self.timestamp,
+            waba: &self.names[0],
+            business: &self.names[1],
+            phone: &self.names[2],
+            user: s.str(Str::User),
+            bsuid: s.get(Str::Bsuid),
+            direction: self.direction,
+            kind: self.kind,
+            duration: self.duration,
+            group: s.get(Str::Group),
+            cost: self.cost,
+            status: self.status,
+            entry_point: self.entry_point,
+            id: s.get(Str::Id),
+            verdict: self.verdict.map(|billable| ViewVerdict {
+                billable,
+                pricing_model: s.str(Str::PricingModel),
+                pricing_type: s.str(Str::PricingType),
+                category: s.str(Str::PricingCategory),
+                cost: s.str(Str::Cost),
+            }),
+            meta_category: s.get(Str::Category),
+            line: self.line,
         }
-        if let Some(c) = m.meta_category.take() {
-            self.spare_category = Some(c);
-        }
-        (self.delivered, self.read, self.failed, self.sent) = (None, None, None, None);
-    }
-
-    /// Sets the category Meta gave the message, allocating only for a longer word than any
-    /// its slot held.
-    fn set_category(&mut self, category: &str) {
-        let held = &mut self.message.meta_category;
-        if held.as_deref() != Some(category) {
-            let kept = held.get_or_insert_with(|| self.spare_category.take().unwrap_or_default());
-            assign(kept, category);
-        }
-    }
-
-    /// Sets Meta's verdict, as [`Held::set_category`].
-    fn set_verdict(&mut self, verdict: &Verdict<'_>) {
-        let held = self.message.verdict.get_or_insert_with(|| self.spare_verdict.take().unwrap_or_default());
-        verdict.write(held);
     }
 }
 
-/// Writes `value` over `held`, in its room.
-fn assign(held: &mut String, value: &str) {
-    held.clear();
-    held.push_str(value);
-}
-
-/// Writes `value` over `held`, in its room when both are strings.
-fn put(held: &mut Option<String>, value: Option<&str>) {
-    match (held.as_mut(), value) {
-        (Some(h), Some(v)) => assign(h, v),
-        (_, v) => *held = v.map(String::from),
-    }
-}
-
-/// An MT's id, and what became of its message.
-#[derive(Debug)]
-struct Id {
-    id: String,
-    state: State,
-}
-
+/// What became of the message of an MT's id.
 #[derive(Debug, Clone, Copy)]
 enum State {
     /// Held, in this slot.
     Held(u32),
     /// Released at this time: a status for it is late.
     Gone(DateTime<Utc>),
+}
+
+/// An empty entry's value in the table of ids (never read).
+impl Default for State {
+    fn default() -> State {
+        State::Held(u32::MAX)
+    }
 }
 
 /// The names of the businesses met (WABAs, numbers, displayed numbers), each kept once and
@@ -342,6 +417,9 @@ impl Waiting {
     }
 }
 
+/// The load past which the table of ids grows.
+const IDS_LOAD: usize = 75;
+
 /// How many released ids are kept at least before the forgotten ones are dropped.
 const PURGE: usize = 4096;
 
@@ -354,11 +432,11 @@ pub(crate) struct Reducer {
     held: Slots,
     names: Names,
     /// The ids of the MTs held, and of those released (to tell a late status from a new
-    /// message): one lookup a status, by the id as the document has it. An id released a
-    /// window before the last release is forgotten: treated as absent, and dropped in bulk
+    /// message), by fingerprint as the engine keeps ids ([`SeenIds::fingerprint`]): one
+    /// lookup a status. An id released a window before the last release is forgotten:
+    /// treated as absent, its entry taken by a new id or dropped in bulk
     /// ([`Reducer::forget_gone`]).
-    ids: hashbrown::HashTable<Id>,
-    hasher: foldhash::fast::RandomState,
+    ids: Table<u64, State>,
     /// Rows by time, then arrival, each naming its message by its slot and the slot's count:
     /// an entry is stale when its message's time has moved since.
     waiting: Waiting,
@@ -370,12 +448,10 @@ pub(crate) struct Reducer {
     /// The time of the last business message released: ids released a window before it are
     /// forgotten.
     released_statuses: Option<DateTime<Utc>>,
-    /// How many ids released are kept, and how many to keep before the forgotten ones are
-    /// dropped.
+    /// How many ids released are kept (counted again at each purge: an entry a new id takes
+    /// is not counted off), and how many to keep before the forgotten ones are dropped.
     gone: usize,
     purge_at: usize,
-    /// The strings of ids dropped, each to hold a new id.
-    spare_ids: Vec<String>,
     /// The slot of the message [`Reducer::next`] gave last, free once it is asked again.
     lent: Option<u32>,
 }
@@ -406,8 +482,7 @@ impl Reducer {
             templates,
             held: Slots::default(),
             names: Names::default(),
-            ids: hashbrown::HashTable::new(),
-            hasher: Default::default(),
+            ids: Table::new(IDS_LOAD),
             waiting: Waiting::default(),
             arrivals: 0,
             latest: None,
@@ -415,7 +490,6 @@ impl Reducer {
             released_statuses: None,
             gone: 0,
             purge_at: PURGE,
-            spare_ids: Vec::new(),
             lent: None,
         }
     }
@@ -439,33 +513,24 @@ impl Reducer {
                 let direction = call.map_or(Direction::Mo, |(d, _)| d);
                 let (slot, count, held) = self.held.insert(|| names.clone());
                 held.start(at, names, user, id, bsuid, direction, line);
-                let m = &mut held.message;
-                m.entry_point = entry_point;
-                m.group = group.map(String::from);
+                held.entry_point = entry_point;
+                held.strings.set(Str::Group, group);
                 if let Some((_, seconds)) = call {
-                    m.kind = Kind::Call;
-                    m.duration = seconds;
+                    held.kind = Kind::Call;
+                    held.duration = seconds;
                     // An MO is delivered; a business's call reached the user when answered.
                     if direction == Direction::Mt {
-                        m.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
+                        held.status = if seconds > 0 { Status::Delivered } else { Status::Failed };
                     }
                 }
                 self.waiting.push((key(at), arrival, slot, count));
             }
             Item::Status(status) => {
                 let MessageStatus { at, user, bsuid, id, stage, .. } = status;
-                let hash = self.hasher.hash_one(id);
-                let forgotten = self.released_statuses.and_then(|r| r.checked_sub_signed(self.window));
-                // An id forgotten names a new message: its entry goes.
-                let state = match self.ids.find_entry(hash, |i| i.id == id) {
-                    Ok(i) if matches!(i.get().state, State::Gone(t) if forgotten.is_some_and(|f| t <= f)) => {
-                        self.spare_ids.push(i.remove().0.id);
-                        self.gone -= 1;
-                        None
-                    }
-                    Ok(i) => Some(i.get().state),
-                    Err(_) => None,
-                };
+                let fingerprint = SeenIds::fingerprint(id);
+                let forgotten = self.forgotten();
+                let (found, spot) = self.ids.probe(&fingerprint);
+                let state = found.copied().filter(|s| !forgotten(s));
                 let (slot, fresh) = match state {
                     Some(State::Held(slot)) => (slot, false),
                     Some(State::Gone(_)) => {
@@ -481,12 +546,9 @@ impl Reducer {
                         let names = self.names.of([s.waba, s.business, s.phone]);
                         let (slot, _, held) = self.held.insert(|| names.clone());
                         held.start(s.at, names, s.user, Some(s.id), s.bsuid, Direction::Mt, line);
-                        held.id_hash = hash;
-                        let hasher = &self.hasher;
-                        let mut kept = self.spare_ids.pop().unwrap_or_default();
-                        assign(&mut kept, id);
-                        let entry = Id { id: kept, state: State::Held(slot) };
-                        self.ids.insert_unique(hash, entry, |i| hasher.hash_one(i.id.as_str()));
+                        held.id_key = fingerprint;
+                        // An id forgotten names a new message: its entry is taken.
+                        self.ids.put(spot, fingerprint, State::Held(slot), |s| !forgotten(s));
                         (slot, true)
                     }
                 };
@@ -498,17 +560,16 @@ impl Reducer {
                     Stage::Failed => p.failed = earliest(p.failed, at),
                     Stage::Sent => p.sent = earliest(p.sent, at),
                 }
-                let m = &mut p.message;
-                m.line = line;
+                p.line = line;
                 // A status naming the user by phone number and business-scoped id, after one
                 // naming them by the id alone: the phone number is the user.
-                if let (None, Some(b)) = (&m.bsuid, bsuid) {
-                    if m.user == b {
-                        assign(&mut m.user, user);
+                if let (None, Some(b)) = (p.strings.get(Str::Bsuid), bsuid) {
+                    if p.strings.str(Str::User) == b {
+                        p.strings.set(Str::User, Some(user));
                     }
-                    m.bsuid = Some(b.to_string());
+                    p.strings.set(Str::Bsuid, Some(b));
                 }
-                m.status = match (m.status, stage) {
+                p.status = match (p.status, stage) {
                     (Status::Read, _) | (_, Stage::Read) => Status::Read,
                     (Status::Delivered, _) | (_, Stage::Delivered) => Status::Delivered,
                     (_, Stage::Failed) | (Status::Failed, _) => Status::Failed,
@@ -516,23 +577,20 @@ impl Reducer {
                 };
                 if let Some(v) = &status.verdict {
                     if !v.category.is_empty() {
-                        p.set_category(&v.category);
+                        p.strings.set(Str::Category, Some(&v.category));
                     }
-                    if matches!(stage, Stage::Delivered | Stage::Read)
-                        && !p.message.verdict.as_ref().is_some_and(|held| v.is(held))
-                    {
+                    if matches!(stage, Stage::Delivered | Stage::Read) {
                         p.set_verdict(v);
-                        p.message.cost = v.charge;
                     }
                 }
-                if p.message.meta_category.is_none() {
+                if p.strings.get(Str::Category).is_none() {
                     if let Some(origin) = status.origin.as_deref() {
-                        p.set_category(origin);
+                        p.strings.set(Str::Category, Some(origin));
                     }
                 }
                 let now = p.time();
                 if before != Some(now) {
-                    p.message.timestamp = now;
+                    p.timestamp = now;
                     self.waiting.push((key(now), arrival, slot, count));
                 }
             }
@@ -555,7 +613,7 @@ impl Reducer {
 
     /// The next message no status can change any more (or every one left, at the end), lent
     /// until the reducer is next asked for one.
-    pub(crate) fn next(&mut self, end: bool) -> Option<&WebhookMessage> {
+    pub(crate) fn next(&mut self, end: bool) -> Option<View<'_>> {
         if let Some(slot) = self.lent.take() {
             self.held.free(slot);
         }
@@ -578,70 +636,69 @@ impl Reducer {
             }
             self.lent = Some(slot);
             self.released = Some(at);
-            let message = &self.held.release(slot).message;
+            let held = self.held.release(slot);
             // A call is whole at its one item; a business message is its statuses.
-            let of_statuses =
-                message.direction == Direction::Mt && message.kind != Kind::Call && message.id.is_some();
+            let of_statuses = held.direction == Direction::Mt && held.kind != Kind::Call;
             if of_statuses {
-                let kind = self.kind(&self.held.get(slot).message);
+                let kind = self.kind(&self.held.get(slot).strings);
                 let (held, _) = self.held.get_mut(slot);
-                held.message.kind = kind;
+                held.kind = kind;
                 self.released_statuses = Some(at);
-                // The one id held in this slot: found without comparing the ids.
-                let i = self
-                    .ids
-                    .find_mut(held.id_hash, |i| matches!(i.state, State::Held(s) if s == slot))
-                    .expect("a message held has its id");
-                i.state = State::Gone(at);
+                let fingerprint = held.id_key;
+                let spot = self.ids.probe(&fingerprint).1;
+                let forgotten = self.forgotten();
+                self.ids.put(spot, fingerprint, State::Gone(at), |s| !forgotten(s));
                 self.gone += 1;
                 if self.gone >= self.purge_at {
-                    self.forget_gone(at);
+                    self.forget_gone();
                 }
             }
-            return Some(&self.held.get(slot).message);
+            return Some(self.held.get(slot).view());
         }
     }
 
-    /// The message [`Reducer::next`] gave last, taken from its slot.
-    pub(crate) fn take_lent(&mut self) -> Option<WebhookMessage> {
-        let held = &mut self.held.slots[self.lent? as usize].0;
-        let names = [held.message.waba.clone(), held.message.business.clone(), held.message.phone.clone()];
-        Some(std::mem::replace(held, Held::empty(names)).message)
+    /// The message [`Reducer::next`] gave last, copied.
+    pub(crate) fn lent_message(&self) -> Option<WebhookMessage> {
+        Some(self.lent()?.to_message())
     }
 
     /// The message [`Reducer::next`] gave last.
-    pub(crate) fn lent(&self) -> Option<&WebhookMessage> {
-        Some(&self.held.get(self.lent?).message)
+    pub(crate) fn lent(&self) -> Option<View<'_>> {
+        Some(self.held.get(self.lent?).view())
     }
 
     #[cfg(test)]
     fn next_owned(&mut self, end: bool) -> Option<WebhookMessage> {
         self.next(end)?;
-        self.take_lent()
+        self.lent_message()
     }
 
-    /// Drops the ids released a window or more before `now`, the last release, in one pass
-    /// over the table (rather than one lookup each); then waits until as many again are kept.
-    fn forget_gone(&mut self, now: DateTime<Utc>) {
-        let forgotten = now.checked_sub_signed(self.window);
-        let (gone, spare) = (&mut self.gone, &mut self.spare_ids);
-        self.ids.retain(|i| match i.state {
-            State::Gone(t) if forgotten.is_some_and(|f| t <= f) => {
-                *gone -= 1;
-                spare.push(std::mem::take(&mut i.id));
-                false
-            }
-            _ => true,
+    /// Drops the ids forgotten, in one pass over the table (rather than one lookup each);
+    /// then waits until as many released again are kept.
+    fn forget_gone(&mut self) {
+        let forgotten = self.forgotten();
+        let mut gone = 0;
+        self.ids.retain(|_, s| {
+            let keep = !forgotten(s);
+            gone += usize::from(keep && matches!(s, State::Gone(_)));
+            keep
         });
+        self.gone = gone;
         self.purge_at = (2 * self.gone).max(PURGE);
+    }
+
+    /// Whether an id's entry is forgotten: released a window or more before the last business
+    /// message released.
+    fn forgotten(&self) -> impl Fn(&State) -> bool {
+        let before = self.released_statuses.and_then(|r| r.checked_sub_signed(self.window));
+        move |s| matches!(*s, State::Gone(t) if before.is_some_and(|f| t <= f))
     }
 
     /// A business message's kind: the sender's own record of its template, else Meta's
     /// category.
-    fn kind(&self, m: &WebhookMessage) -> Kind {
-        let known =
-            m.id.as_ref().filter(|_| !self.templates.is_empty()).and_then(|id| self.templates.get(id));
-        match (known, m.meta_category.as_deref().map(kind_of)) {
+    fn kind(&self, s: &Strings) -> Kind {
+        let known = s.get(Str::Id).filter(|_| !self.templates.is_empty()).and_then(|id| self.templates.get(id));
+        match (known, s.get(Str::Category).map(kind_of)) {
             (Some(&k), _) => k,
             (None, Some(Ok(Some(c)))) => Kind::Template(c),
             // A non-template, or nothing said: a message without a verdict is not charged.
@@ -767,10 +824,10 @@ mod tests {
         let mut r = Reducer::new(TimeDelta::seconds(100), Default::default());
         r.push(status(50, "a", Stage::Sent, None), 1).unwrap();
         r.push(incoming(10), 2).unwrap();
-        assert_eq!(r.next(false), None);
+        assert!(r.next(false).is_none());
         r.push(incoming(110), 3).unwrap();
         assert_eq!(r.next(false).map(|m| m.timestamp), Some(t(10)));
-        assert_eq!(r.next(false), None, "the status at 50 may still be delivered");
+        assert!(r.next(false).is_none(), "the status at 50 may still be delivered");
         r.push(status(60, "a", Stage::Delivered, None), 4).unwrap();
         r.push(incoming(161), 5).unwrap();
         let a = r.next(false).unwrap();
@@ -838,10 +895,10 @@ mod tests {
         let mut r = Reducer::new(TimeDelta::milliseconds(1500), Default::default());
         r.push(incoming(0), 1).unwrap();
         r.push(incoming(1), 2).unwrap();
-        assert_eq!(r.next(false), None, "1 s is less than the window");
+        assert!(r.next(false).is_none(), "1 s is less than the window");
         r.push(incoming(2), 3).unwrap();
         assert_eq!(r.next(false).map(|m| m.timestamp), Some(t(0)));
-        assert_eq!(r.next(false), None);
+        assert!(r.next(false).is_none());
     }
 
     /// The ids forgotten are dropped in bulk: memory follows the window, not the log, and an
