@@ -31,8 +31,11 @@ const AHEAD: usize = 4;
 pub(super) struct Chunk {
     /// The items of the documents not yet taken, in document order.
     items: VecDeque<Item<'static>>,
-    /// Each document not yet taken (its line, and its number of items) or its line's problem.
+    /// Each document not yet taken (its line, counted from the chunk's first, and its number
+    /// of items) or its line's problem.
     docs: VecDeque<(u64, Result<usize, Problem>)>,
+    /// How many lines the chunk holds.
+    lines: u64,
     /// The strings of the items that their documents owned.
     owned: Vec<String>,
     /// A document's fields while its items are made (empty between parses): kept for their
@@ -112,10 +115,11 @@ fn fill(text: &mut Text, carry: &mut Vec<u8>, input: &mut impl Read, size: usize
 }
 
 impl Chunk {
-    /// Drops what the chunk held and parses the lines of `text`, the first being line
-    /// `line + 1` (`line` becomes the last); gives back the chunk's text before, to be
-    /// filled again.
-    pub(super) fn parse(&mut self, text: Text, line: &mut u64) -> Text {
+    /// Drops what the chunk held and parses the lines of `text`, counted from 1; gives back
+    /// the chunk's text before, to be filled again.
+    pub(super) fn parse(&mut self, text: Text) -> Text {
+        let mut line = 0;
+        let line = &mut line;
         self.items.clear();
         self.docs.clear();
         self.owned.clear();
@@ -176,6 +180,7 @@ impl Chunk {
         fields.clear();
         self.fields = fields;
         self.items = VecDeque::from(items);
+        self.lines = *line;
         old
     }
 
@@ -187,14 +192,21 @@ impl Chunk {
 }
 
 /// NDJSON read a chunk at a time, parsed on a second thread once the log is longer than a
-/// chunk.
+/// chunk: the thread parses the texts sent to it, in order, and this one parses the next text
+/// itself whenever the chunk it needs is not parsed yet, rather than wait. The parse goes to
+/// whichever thread has time.
 pub(super) struct Lines {
     /// How many bytes a chunk holds.
     pub(super) size: usize,
     /// The chunk whose documents are being taken.
     current: Chunk,
-    /// Chunks whose documents are all taken, to be dropped and filled again by the thread
-    /// that parses (which allocated them).
+    /// The line before the current chunk's first.
+    base: u64,
+    /// The lines of the chunks before the current one and the current one.
+    lines: u64,
+    /// Chunks parsed on this thread, not yet taken, by number (in order).
+    own: VecDeque<(u64, Chunk)>,
+    /// Chunks whose documents are all taken, to be dropped and filled again.
     used: Vec<Chunk>,
     /// Texts to fill.
     texts: Vec<Text>,
@@ -203,8 +215,9 @@ pub(super) struct Lines {
     parsing: Option<Parsing>,
     /// Texts sent to the parsing thread whose chunks are not yet taken back.
     in_flight: usize,
-    /// The last line parsed on this thread.
-    line: u64,
+    /// The number of the next text read, and of the next chunk to take.
+    filled: u64,
+    taken: u64,
     /// The input has ended (or failed: `error`).
     end: bool,
     /// An error of the input, given once every line before it is taken.
@@ -218,12 +231,16 @@ impl Default for Lines {
         Lines {
             size: CHUNK,
             current: Chunk::default(),
+            base: 0,
+            lines: 0,
+            own: VecDeque::new(),
             used: Vec::new(),
             texts: Vec::new(),
             carry: Vec::new(),
             parsing: None,
             in_flight: 0,
-            line: 0,
+            filled: 0,
+            taken: 0,
             end: false,
             error: None,
             alone: false,
@@ -239,7 +256,24 @@ impl Lines {
             Ok(end) => self.end = end,
             Err(e) => (self.end, self.error) = (true, Some(e)),
         }
+        self.filled += 1;
         text
+    }
+
+    /// Parses `text` on this thread.
+    fn parse_here(&mut self, text: Text) -> Chunk {
+        let mut chunk = self.used.pop().unwrap_or_default();
+        let old = chunk.parse(text);
+        self.texts.push(old);
+        chunk
+    }
+
+    /// Makes `chunk` the current one.
+    fn take(&mut self, chunk: Chunk) {
+        self.taken += 1;
+        self.base = self.lines;
+        self.lines += chunk.lines;
+        self.used.push(std::mem::replace(&mut self.current, chunk));
     }
 
     /// The next document of `input`: its line, and its items or its problem; `None` at the
@@ -251,6 +285,11 @@ impl Lines {
     ) -> std::io::Result<Option<(u64, Result<Items<'_>, Problem>)>> {
         while self.current.docs.is_empty() {
             if self.parsing.is_some() {
+                if self.own.front().is_some_and(|(n, _)| *n == self.taken) {
+                    let (_, chunk) = self.own.pop_front().expect("a chunk");
+                    self.take(chunk);
+                    continue;
+                }
                 while self.in_flight < AHEAD && !self.end {
                     let text = self.fill(input);
                     let used = self.used.pop();
@@ -260,10 +299,23 @@ impl Lines {
                 if self.in_flight == 0 {
                     return self.error.take().map_or(Ok(None), Err);
                 }
-                let (parsed, text) = self.parsing.as_mut().expect("parsing").recv();
+                // The chunk needed is the next the thread gives: the texts it parses come
+                // back in the order sent, and none before it is left.
+                let parsing = self.parsing.as_mut().expect("parsing");
+                let (parsed, text) = match parsing.try_recv() {
+                    Some(parsed) => parsed,
+                    None if !self.end && self.own.len() < AHEAD => {
+                        // Not parsed yet: parse the next text here meanwhile.
+                        let text = self.fill(input);
+                        let chunk = self.parse_here(text);
+                        self.own.push_back((self.filled - 1, chunk));
+                        continue;
+                    }
+                    None => parsing.recv(),
+                };
                 self.in_flight -= 1;
                 self.texts.push(text);
-                self.used.push(std::mem::replace(&mut self.current, parsed));
+                self.take(parsed);
                 continue;
             }
             if self.end {
@@ -271,8 +323,8 @@ impl Lines {
             }
             let text = self.fill(input);
             if !self.end && !self.alone {
-                // More than a chunk: the rest is parsed on a second thread.
-                match Parsing::start(self.line) {
+                // More than a chunk: the rest is parsed on a second thread too.
+                match Parsing::start() {
                     Ok(parsing) => {
                         parsing.send(text, None);
                         self.in_flight = 1;
@@ -282,10 +334,10 @@ impl Lines {
                     Err(_) => self.alone = true,
                 }
             }
-            let old = self.current.parse(text, &mut self.line);
-            self.texts.push(old);
+            let chunk = self.parse_here(text);
+            self.take(chunk);
         }
-        Ok(self.current.next())
+        Ok(self.current.next().map(|(line, doc)| (self.base + line, doc)))
     }
 }
 
@@ -301,15 +353,15 @@ struct Parsing {
 }
 
 impl Parsing {
-    /// Starts the thread; the first text sent starts after line `line`.
-    fn start(mut line: u64) -> std::io::Result<Parsing> {
+    /// Starts the thread.
+    fn start() -> std::io::Result<Parsing> {
         // Never more than `AHEAD` texts in flight: neither side waits for room.
         let (texts, to_parse) = sync_channel::<Work>(AHEAD);
         let (done, parsed) = sync_channel(AHEAD);
         let thread = std::thread::Builder::new().name("wabill json".into()).spawn(move || {
             for (text, chunk) in to_parse {
                 let mut chunk = chunk.unwrap_or_default();
-                let old = chunk.parse(text, &mut line);
+                let old = chunk.parse(text);
                 if done.send((chunk, old)).is_err() {
                     return;
                 }
@@ -321,6 +373,11 @@ impl Parsing {
     fn send(&self, text: Text, chunk: Option<Chunk>) {
         // A thread gone has panicked: `recv` says so.
         let _ = self.texts.as_ref().expect("sending until dropped").send((text, chunk));
+    }
+
+    /// The next chunk parsed, if there is one yet.
+    fn try_recv(&mut self) -> Option<(Chunk, Text)> {
+        self.parsed.try_recv().ok()
     }
 
     fn recv(&mut self) -> (Chunk, Text) {
