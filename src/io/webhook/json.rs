@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::domain::error::Problem;
 use crate::domain::event::Direction;
 use crate::domain::user::bsuid_country;
+use crate::engine::seen::SeenIds;
 
 /// A document as read: the values it holds (each change's, or the bare value the document is)
 /// and their items' fields, in vectors kept from one document to the next (emptied by
@@ -726,6 +727,8 @@ pub(crate) struct MessageStatus<'a> {
     /// The user's business-scoped id, the user being their phone number.
     pub(crate) bsuid: Option<&'a str>,
     pub(crate) id: &'a str,
+    /// The id's fingerprint ([`SeenIds::fingerprint`]), made where the document is parsed.
+    pub(crate) fingerprint: u64,
     pub(crate) stage: Stage,
     /// Meta's pricing object, when the status carries one.
     pub(crate) verdict: Option<Verdict<'a>>,
@@ -777,6 +780,7 @@ impl<'a> Item<'a> {
                 user: keep(s.user),
                 bsuid: s.bsuid.map(&mut *keep),
                 id: keep(s.id),
+                fingerprint: s.fingerprint,
                 stage: s.stage,
                 verdict: s.verdict.map(|v| Verdict {
                     billable: v.billable,
@@ -1091,6 +1095,7 @@ impl<'a> Fields<'a> {
                 user,
                 bsuid,
                 id,
+                fingerprint: SeenIds::fingerprint(id),
                 stage,
                 verdict,
                 origin,

@@ -239,7 +239,6 @@ impl View<'_> {
 }
 
 impl WebhookMessage {
-
     /// Meta's verdict in wabill's words (docs/rules.md §11), if the message has one: what
     /// [`Reconciler::message`](crate::reconcile::Reconciler::message) checks its line against.
     pub fn meta_says(&self) -> Option<Result<MetaSays, UnknownWord>> {
@@ -317,6 +316,11 @@ impl<R: BufRead> WebhookRows<R> {
     }
 }
 
+/// How many items ahead of the next the reducer asks for the memory of a status's message,
+/// and of its id's entry ([`Reducer::prefetch_items`]).
+const ITEM_NEAR: usize = 4;
+const ITEM_FAR: usize = 8;
+
 /// The messages of a webhook log, in time order: an iterator of [`WebhookMessage`]s, or of
 /// the problems met (each with the file, the document's number and the JSON path), after which
 /// it goes on.
@@ -385,18 +389,27 @@ impl<R: BufRead> WebhookReader<R> {
                 let mut items = Vec::new();
                 fields.items(Some(element), &mut |s| s, &mut items).map_err(|p| p.at(at))?;
                 give(&mut self.reducer, &mut self.problems, &self.file, items.drain(..), self.line);
+                Ok(true)
             }
-            None => match self.lines.next(&mut self.input).map_err(|e| Error::io(&*self.file, e))? {
-                None => return Ok(false),
-                Some((line, items)) => {
-                    self.line = line;
-                    let at = Position { file: self.file.clone(), line };
-                    let items = items.map_err(|p| p.at(at))?;
-                    give(&mut self.reducer, &mut self.problems, &self.file, items, line);
-                }
-            },
+            None => {
+                self.reducer.prefetch_items(self.lines.peek(ITEM_NEAR), self.lines.peek(ITEM_FAR));
+                self.next_line()
+            }
         }
-        Ok(true)
+    }
+
+    /// Reads the next document of NDJSON into the reducer; `false` at the end of the input.
+    fn next_line(&mut self) -> Result<bool, Error> {
+        match self.lines.next(&mut self.input).map_err(|e| Error::io(&*self.file, e))? {
+            None => Ok(false),
+            Some((line, items)) => {
+                self.line = line;
+                let at = Position { file: self.file.clone(), line };
+                let items = items.map_err(|p| p.at(at))?;
+                give(&mut self.reducer, &mut self.problems, &self.file, items, line);
+                Ok(true)
+            }
+        }
     }
 }
 

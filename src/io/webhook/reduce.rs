@@ -21,7 +21,9 @@ use super::json::{Extra, Item, MessageStatus, MetaVerdict, Stage, Verdict};
 use super::{View, ViewVerdict};
 use crate::domain::error::Problem;
 use crate::domain::event::{Category, Cost, Direction, Kind, Status};
+#[cfg(test)]
 use crate::engine::seen::SeenIds;
+use crate::util::cpu;
 use crate::util::slots::Slots as Table;
 
 /// One message of a webhook log, reduced: the row a CSV log would hold, with Meta's verdict.
@@ -358,6 +360,16 @@ impl Slots {
         }
     }
 
+    /// Asks for the memory of the message of `slot`, without waiting for it.
+    fn prefetch(&self, slot: u32) {
+        if let Some(held) = self.slots.get(slot as usize) {
+            let at = std::ptr::from_ref(held).cast::<u8>();
+            (0..std::mem::size_of_val(held))
+                .step_by(64)
+                .for_each(|offset| cpu::prefetch(at.wrapping_add(offset)));
+        }
+    }
+
     /// Lets the message of `slot` go: its slot is free once [`Slots::free`] gives it back.
     fn release(&mut self, slot: u32) -> &mut Held {
         self.len -= 1;
@@ -417,6 +429,11 @@ impl Waiting {
     }
 }
 
+/// How far ahead of a release [`Reducer::prefetch`] asks for a message's slot, and for its
+/// strings and id entry: about the rows released while memory answers.
+const SLOT_AHEAD: usize = 16;
+const TEXT_AHEAD: usize = 8;
+
 /// The load past which the table of ids grows.
 const IDS_LOAD: usize = 75;
 
@@ -432,7 +449,8 @@ pub(crate) struct Reducer {
     held: Slots,
     names: Names,
     /// The ids of the MTs held, and of those released (to tell a late status from a new
-    /// message), by fingerprint as the engine keeps ids ([`SeenIds::fingerprint`]): one
+    /// message), by fingerprint as the engine keeps ids
+    /// ([`SeenIds::fingerprint`](crate::engine::seen::SeenIds::fingerprint)): one
     /// lookup a status. An id released a window before the last release is forgotten:
     /// treated as absent, its entry taken by a new id or dropped in bulk
     /// ([`Reducer::forget_gone`]).
@@ -526,8 +544,7 @@ impl Reducer {
                 self.waiting.push((key(at), arrival, slot, count));
             }
             Item::Status(status) => {
-                let MessageStatus { at, user, bsuid, id, stage, .. } = status;
-                let fingerprint = SeenIds::fingerprint(id);
+                let MessageStatus { at, user, bsuid, id, fingerprint, stage, .. } = status;
                 let forgotten = self.forgotten();
                 let (found, spot) = self.ids.probe(&fingerprint);
                 let state = found.copied().filter(|s| !forgotten(s));
@@ -628,6 +645,7 @@ impl Reducer {
                 return None;
             }
             self.waiting.pop();
+            self.prefetch();
             // A stale entry: the message's time moved since it was pushed.
             let Some(held) = self.held.of(slot, count) else { continue };
             let at = held.time();
@@ -654,6 +672,37 @@ impl Reducer {
                 }
             }
             return Some(self.held.get(slot).view());
+        }
+    }
+
+    /// Asks for the memory the statuses of `near` and `far`, items a few to come, will read:
+    /// the entry of `far`'s id, and the slot of `near`'s message, which its entry (asked for
+    /// earlier) tells.
+    pub(crate) fn prefetch_items(&self, near: Option<&Item>, far: Option<&Item>) {
+        if let Some(Item::Status(s)) = far {
+            self.ids.prefetch(&s.fingerprint);
+        }
+        if let Some(Item::Status(s)) = near {
+            if let Some(&State::Held(slot)) = self.ids.get(&s.fingerprint) {
+                self.held.prefetch(slot);
+            }
+        }
+    }
+
+    /// Asks for the memory the next releases will read, which a window of other messages has
+    /// pushed out of the cache since it was written: the slots of the rows [`SLOT_AHEAD`]
+    /// ahead, and the strings and id entries of those [`TEXT_AHEAD`] ahead, which their slots
+    /// (asked for earlier) tell.
+    fn prefetch(&self) {
+        if let Some(&(_, _, slot, _)) = self.waiting.queue.get(SLOT_AHEAD) {
+            self.held.prefetch(slot);
+        }
+        if let Some(&(_, _, slot, _)) = self.waiting.queue.get(TEXT_AHEAD) {
+            let held = self.held.get(slot);
+            cpu::prefetch(held.strings.text.as_ptr());
+            if held.id_key != 0 {
+                self.ids.prefetch(&held.id_key);
+            }
         }
     }
 
@@ -697,7 +746,8 @@ impl Reducer {
     /// A business message's kind: the sender's own record of its template, else Meta's
     /// category.
     fn kind(&self, s: &Strings) -> Kind {
-        let known = s.get(Str::Id).filter(|_| !self.templates.is_empty()).and_then(|id| self.templates.get(id));
+        let known =
+            s.get(Str::Id).filter(|_| !self.templates.is_empty()).and_then(|id| self.templates.get(id));
         match (known, s.get(Str::Category).map(kind_of)) {
             (Some(&k), _) => k,
             (None, Some(Ok(Some(c)))) => Kind::Template(c),
@@ -737,6 +787,7 @@ mod tests {
             user: "33612345678",
             bsuid: None,
             id,
+            fingerprint: SeenIds::fingerprint(id),
             stage,
             verdict,
             origin: None,
