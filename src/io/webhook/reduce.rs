@@ -978,10 +978,10 @@ mod tests {
         let mut r = Reducer::new(TimeDelta::seconds(100), Default::default());
         r.push(status(0, "a", Stage::Delivered, None), 1).unwrap();
         r.push(status(150, "b", Stage::Delivered, None), 2).unwrap();
-        assert_eq!(r.next(false).unwrap().id.as_deref(), Some("a"));
+        assert_eq!(r.next(false).unwrap().id, Some("a"));
         assert!(r.push(status(160, "a", Stage::Read, None), 3).is_err(), "a is still remembered");
         r.push(status(300, "c", Stage::Delivered, None), 4).unwrap();
-        assert_eq!(r.next(false).unwrap().id.as_deref(), Some("b"));
+        assert_eq!(r.next(false).unwrap().id, Some("b"));
         r.push(status(310, "a", Stage::Read, None), 5).unwrap();
         let rest: Vec<_> =
             std::iter::from_fn(|| r.next_owned(true)).map(|m| (m.id.unwrap(), m.timestamp)).collect();
