@@ -161,13 +161,22 @@ impl RowBuf {
     /// must be made again with [`RowBuf::push`].
     pub(crate) fn finish_plain(&mut self) -> bool {
         let line = &self.bytes[..self.used];
-        // Each a pass without a branch, which vectorises.
-        let commas = line.iter().filter(|&&b| b == b',').count();
-        let special = memchr::memchr3(b'"', b'\n', b'\r', line).is_some();
-        // The commas between fields are clean; the fields' blanks are not, as in `push`.
-        self.clean = line.iter().fold(true, |clean, &b| clean & (b'!'..=b'~').contains(&b));
-        self.ascii = line.is_ascii();
-        !special && commas + 1 == self.fields.max(1)
+        // One pass, a block at a time with a byte for each count, which vectorises.
+        let (mut commas, mut special, mut unclean, mut high) = (0, 0u8, 0u8, 0u8);
+        for block in line.chunks(32) {
+            let mut c = 0u8;
+            for &b in block {
+                c += u8::from(b == b',');
+                special |= u8::from(b == b'"') | u8::from(b == b'\n') | u8::from(b == b'\r');
+                // The commas between fields are clean; the fields' blanks are not, as in `push`.
+                unclean |= u8::from(!(b'!'..=b'~').contains(&b));
+                high |= b;
+            }
+            commas += usize::from(c);
+        }
+        self.clean = unclean == 0;
+        self.ascii = high < 0x80;
+        special == 0 && commas + 1 == self.fields.max(1)
     }
 
     /// Appends a field to a row being made ([`RowBuf::clear`]).

@@ -148,8 +148,8 @@ impl Strings {
 #[derive(Debug)]
 struct Held {
     strings: Strings,
-    /// The WABA, the business number and the number as displayed.
-    names: [Arc<str>; 3],
+    /// The WABA, the business number and the number as displayed ([`Names`]).
+    names: u32,
     /// For an MT, its delivery (else its read, failure or send); for an MO, when it was sent.
     timestamp: DateTime<Utc>,
     direction: Direction,
@@ -179,7 +179,7 @@ impl Held {
     }
 
     /// An empty slot's message.
-    fn empty(names: [Arc<str>; 3]) -> Held {
+    fn empty(names: u32) -> Held {
         Held {
             strings: Strings::default(),
             names,
@@ -206,7 +206,7 @@ impl Held {
     fn start(
         &mut self,
         at: DateTime<Utc>,
-        names: [Arc<str>; 3],
+        names: u32,
         user: &str,
         id: Option<&str>,
         bsuid: Option<&str>,
@@ -233,14 +233,15 @@ impl Held {
         self.cost = v.charge;
     }
 
-    /// The message as its row gives it, borrowed.
-    fn view(&self) -> View<'_> {
+    /// The message as its row gives it, borrowed (its names from `names`).
+    fn view<'a>(&'a self, names: &'a Names) -> View<'a> {
         let s = &self.strings;
+        let [waba, business, phone] = &names.list[self.names as usize];
         View {
             timestamp: self.timestamp,
-            waba: &self.names[0],
-            business: &self.names[1],
-            phone: &self.names[2],
+            waba,
+            business,
+            phone,
             user: s.str(Str::User),
             bsuid: s.get(Str::Bsuid),
             direction: self.direction,
@@ -280,26 +281,32 @@ impl Default for State {
     }
 }
 
-/// The names of the businesses met (WABAs, numbers, displayed numbers), each kept once and
-/// shared by their messages: a few per log, where messages are millions.
+/// The names of the businesses met (WABA, number, number as displayed), each three kept once
+/// and shared by their messages: a few per log, where messages are millions. Found by the
+/// number, in one lookup.
 #[derive(Debug, Default)]
 struct Names {
-    names: hashbrown::HashTable<Arc<str>>,
+    /// Each three names met, by number.
+    list: Vec<[Arc<str>; 3]>,
+    /// The numbers of `list`, by business number.
+    table: hashbrown::HashTable<u32>,
     hasher: foldhash::fast::RandomState,
 }
 
 impl Names {
-    fn of<const N: usize>(&mut self, names: [&str; N]) -> [Arc<str>; N] {
-        names.map(|name| {
-            let hash = self.hasher.hash_one(name);
-            if let Some(kept) = self.names.find(hash, |kept| **kept == *name) {
-                return kept.clone();
-            }
-            let kept: Arc<str> = name.into();
-            let hasher = &self.hasher;
-            self.names.insert_unique(hash, kept.clone(), |k| hasher.hash_one(&**k));
-            kept
-        })
+    /// The number of these names.
+    fn of(&mut self, names: [&str; 3]) -> u32 {
+        let hash = self.hasher.hash_one(names[1]);
+        let list = &self.list;
+        let same = |&n: &u32| list[n as usize].iter().zip(names).all(|(k, n)| **k == *n);
+        if let Some(&n) = self.table.find(hash, same) {
+            return n;
+        }
+        let n = self.list.len() as u32;
+        self.list.push(names.map(Arc::from));
+        let (hasher, list) = (&self.hasher, &self.list);
+        self.table.insert_unique(hash, n, |&n| hasher.hash_one(&*list[n as usize][1]));
+        n
     }
 }
 
@@ -328,12 +335,12 @@ struct Slots {
 impl Slots {
     /// A slot for a new message: its number, its count, and the message it held before, to be
     /// written over ([`Held::start`]).
-    fn insert(&mut self, names: impl FnOnce() -> [Arc<str>; 3]) -> (u32, u32, &mut Held) {
+    fn insert(&mut self) -> (u32, u32, &mut Held) {
         self.len += 1;
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                self.slots.push((Held::empty(names()), false, 0));
+                self.slots.push((Held::empty(0), false, 0));
                 (self.slots.len() - 1) as u32
             }
         };
@@ -529,7 +536,7 @@ impl Reducer {
                 let Extra { bsuid, group, call } = extra;
                 let names = self.names.of([waba, business, phone]);
                 let direction = call.map_or(Direction::Mo, |(d, _)| d);
-                let (slot, count, held) = self.held.insert(|| names.clone());
+                let (slot, count, held) = self.held.insert();
                 held.start(at, names, user, id, bsuid, direction, line);
                 held.entry_point = entry_point;
                 held.strings.set(Str::Group, group);
@@ -561,7 +568,7 @@ impl Reducer {
                         // A business message's first row, at its first status.
                         let s = &status;
                         let names = self.names.of([s.waba, s.business, s.phone]);
-                        let (slot, _, held) = self.held.insert(|| names.clone());
+                        let (slot, _, held) = self.held.insert();
                         held.start(s.at, names, s.user, Some(s.id), s.bsuid, Direction::Mt, line);
                         held.id_key = fingerprint;
                         // An id forgotten names a new message: its entry is taken.
@@ -671,7 +678,7 @@ impl Reducer {
                     self.forget_gone();
                 }
             }
-            return Some(self.held.get(slot).view());
+            return Some(self.held.get(slot).view(&self.names));
         }
     }
 
@@ -713,7 +720,7 @@ impl Reducer {
 
     /// The message [`Reducer::next`] gave last.
     pub(crate) fn lent(&self) -> Option<View<'_>> {
-        Some(self.held.get(self.lent?).view())
+        Some(self.held.get(self.lent?).view(&self.names))
     }
 
     #[cfg(test)]
