@@ -139,7 +139,14 @@ impl Chunk {
             let bytes = &text[start..end];
             start = end;
             *line += 1;
-            let Ok(line_text) = std::str::from_utf8(bytes) else {
+            // Nearly every line is ASCII, which is UTF-8 (a faster check than UTF-8's).
+            let line_text = if bytes.is_ascii() {
+                // SAFETY: ASCII is UTF-8.
+                Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+            } else {
+                std::str::from_utf8(bytes)
+            };
+            let Ok(line_text) = line_text else {
                 let problem = Problem::path(Place::DOCUMENT.path(format_args!("")), "not UTF-8", "");
                 self.docs.push_back((*line, Err(problem)));
                 continue;
@@ -155,8 +162,10 @@ impl Chunk {
             // What the line holds is borrowed from it; what the document owned, copied.
             let mut keep = |s: &str| -> &'static str {
                 let at = (s.as_ptr() as usize).wrapping_sub(line_text.as_ptr() as usize);
-                if let Some(kept) = at.checked_add(s.len()).and_then(|end| line_text.get(at..end)) {
-                    return kept;
+                if at <= line_text.len() && s.len() <= line_text.len() - at {
+                    // SAFETY: `s` lies within the line, which lives as long as the chunk's
+                    // text (see above): the same bytes, with the line's lifetime.
+                    return unsafe { &*std::ptr::from_ref::<str>(s) };
                 }
                 if s.is_empty() {
                     return "";
