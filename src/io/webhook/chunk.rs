@@ -18,8 +18,9 @@ use crate::domain::error::Problem;
 /// that handing them over costs nothing next to their parse.
 pub(super) const CHUNK: usize = 256 * 1024;
 
-/// How many chunks may be read ahead of the reduction: the memory of the parse is bounded by
-/// this many chunks of text and their items.
+/// How many chunks may be sent to the parsing thread ahead of the reduction, and how many the
+/// reading thread may parse ahead itself: the memory of the parse is bounded by twice this many
+/// chunks of text and their items.
 const AHEAD: usize = 4;
 
 /// Lines of NDJSON and, once parsed, the items of their documents.

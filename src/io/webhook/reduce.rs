@@ -222,13 +222,20 @@ impl Held {
         *self = Held { strings, timestamp: at, direction, status, line, ..Held::empty(names) };
     }
 
-    /// Sets Meta's verdict: its words are moved only when they change.
+    /// Sets Meta's verdict, unless the one held says the same words (then the charge read
+    /// first stays: a cost's currency is not one of the words).
     fn set_verdict(&mut self, v: &Verdict<'_>) {
         let s = &mut self.strings;
-        s.set(Str::PricingModel, Some(v.pricing_model));
-        s.set(Str::PricingType, Some(&v.pricing_type));
-        s.set(Str::PricingCategory, Some(&v.category));
-        s.set(Str::Cost, Some(&v.cost));
+        let words: [(Str, &str); 4] = [
+            (Str::PricingModel, v.pricing_model),
+            (Str::PricingType, &v.pricing_type),
+            (Str::PricingCategory, &v.category),
+            (Str::Cost, &v.cost),
+        ];
+        if self.verdict == Some(v.billable) && words.iter().all(|&(w, word)| s.get(w) == Some(word)) {
+            return;
+        }
+        words.iter().for_each(|&(w, word)| s.set(w, Some(word)));
         self.verdict = Some(v.billable);
         self.cost = v.charge;
     }
@@ -282,8 +289,8 @@ impl Default for State {
 }
 
 /// The names of the businesses met (WABA, number, number as displayed), each three kept once
-/// and shared by their messages: a few per log, where messages are millions. Found by the
-/// number, in one lookup.
+/// and shared by their messages: a few per log, where messages are millions. Found in one
+/// lookup of the three.
 #[derive(Debug, Default)]
 struct Names {
     /// Each three names met, by number.
@@ -296,7 +303,7 @@ struct Names {
 impl Names {
     /// The number of these names.
     fn of(&mut self, names: [&str; 3]) -> u32 {
-        let hash = self.hasher.hash_one(names[1]);
+        let hash = self.hasher.hash_one(names);
         let list = &self.list;
         let same = |&n: &u32| list[n as usize].iter().zip(names).all(|(k, n)| **k == *n);
         if let Some(&n) = self.table.find(hash, same) {
@@ -305,7 +312,8 @@ impl Names {
         let n = self.list.len() as u32;
         self.list.push(names.map(Arc::from));
         let (hasher, list) = (&self.hasher, &self.list);
-        self.table.insert_unique(hash, n, |&n| hasher.hash_one(&*list[n as usize][1]));
+        // The three hashed as `[&str; 3]` hashes them.
+        self.table.insert_unique(hash, n, |&n| hasher.hash_one(&list[n as usize]));
         n
     }
 }
@@ -839,6 +847,45 @@ mod tests {
             (m[0].timestamp, m[0].status, m[0].kind),
             (t(20), Status::Read, Kind::Template(Category::Utility))
         );
+    }
+
+    /// A verdict repeated in the same words keeps the charge read first, whatever the
+    /// currency of the repeat's cost (the words do not hold it).
+    #[test]
+    fn a_verdict_repeated_keeps_its_first_charge() {
+        let priced = |s: i64, stage, currency| {
+            let Item::Status(mut status) = status(s, "m", stage, Some("marketing_lite")) else {
+                unreachable!()
+            };
+            let v = status.verdict.as_mut().unwrap();
+            v.cost = "0.05".into();
+            v.charge = Some(Cost::parse("0.05", Some(currency)).unwrap());
+            Item::Status(status)
+        };
+        let m = reduce(60, vec![priced(0, Stage::Delivered, "USD"), priced(1, Stage::Read, "EUR")]);
+        assert_eq!(m[0].cost, Some(Cost::parse("0.05", Some("USD")).unwrap()));
+        let m = reduce(
+            60,
+            vec![priced(0, Stage::Delivered, "USD"), status(1, "m", Stage::Read, Some("marketing"))],
+        );
+        assert_eq!((m[0].cost, m[0].verdict.as_ref().unwrap().category.as_str()), (None, "marketing"));
+    }
+
+    /// Businesses that share a number but not their other names are told apart.
+    #[test]
+    fn names_sharing_a_number_are_kept_apart() {
+        let mut names = Names::default();
+        let a = names.of(["W", "B", "1"]);
+        let b = names.of(["W", "B", "2"]);
+        assert_ne!(a, b);
+        assert_eq!(names.of(["W", "B", "1"]), a);
+        assert_eq!(&*names.list[b as usize][2], "2");
+        // Found again after the table has grown (and hashed its entries anew).
+        let many: Vec<String> = (0..100).map(|n| n.to_string()).collect();
+        let numbers: Vec<u32> = many.iter().map(|d| names.of(["W", "B", d])).collect();
+        assert_eq!(names.of(["W", "B", "1"]), a);
+        assert!(many.iter().zip(numbers).all(|(d, n)| names.of(["W", "B", d]) == n));
+        assert_eq!(names.list.len(), 100, "\"1\" and \"2\" were kept already");
     }
 
     #[test]
