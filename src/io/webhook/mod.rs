@@ -404,8 +404,7 @@ impl<R: BufRead> WebhookReader<R> {
             None => Ok(false),
             Some((line, items)) => {
                 self.line = line;
-                let at = Position { file: self.file.clone(), line };
-                let items = items.map_err(|p| p.at(at))?;
+                let items = items.map_err(|p| p.at(Position { file: self.file.clone(), line }))?;
                 give(&mut self.reducer, &mut self.problems, &self.file, items, line);
                 Ok(true)
             }
@@ -541,6 +540,48 @@ mod tests {
                   expected a string"
                 .to_string())]
         );
+    }
+
+    /// Within statuses, user messages, their pricing, contacts and calls, a key given twice, an
+    /// object of the wrong type and a misplaced `null` are refused in serde's words; `null`
+    /// where a field or an object may be absent is as if it were not there.
+    #[test]
+    fn an_items_keys_are_read_as_serdes_derive_reads_them() {
+        let status = |rest: &str| {
+            value(&format!(
+                r#""statuses":[{{"id":"m","timestamp":"1750000000","recipient_id":"33612345678",{rest}}}]"#
+            ))
+        };
+        let refused = [
+            (status(r#""status":"sent","status":"read""#), "duplicate field `status`"),
+            (status(r#""status":"sent","pricing":5"#), "invalid type: integer `5`, expected struct Pricing"),
+            (
+                status(r#""status":"sent","pricing":{"billable":true,"billable":true}"#),
+                "duplicate field `billable`",
+            ),
+            (
+                status(r#""status":"sent","pricing":{"billable":"yes"}"#),
+                "invalid type: string \"yes\", expected a boolean",
+            ),
+            (value(r#""statuses":["m"]"#), "invalid type: string \"m\", expected struct StatusItem"),
+            (value(r#""statuses":[null]"#), "invalid type: null, expected struct StatusItem"),
+            (value(r#""messages":[{"id":"u","id":"v"}]"#), "duplicate field `id`"),
+            (value(r#""contacts":[{"wa_id":1}]"#), "invalid type: integer `1`, expected a string"),
+            (value(r#""calls":[{"duration":[]}]"#), "did not match any variant of untagged enum Scalar"),
+        ];
+        for (doc, words) in refused {
+            let e = error(&doc);
+            assert!(e.contains(": not a webhook document at column ") && e.ends_with(words), "{doc}: {e}");
+        }
+        let m =
+            one(&status(r#""status":"delivered","pricing":null,"conversation":null,"errors":[{"code":1}]"#));
+        assert_eq!((m.status, m.verdict), (Status::Delivered, None));
+        let mo = |referral: &str| {
+            one(&value(&format!(
+                r#""messages":[{{"id":"u","from":"33612345678","timestamp":"1750000000","type":"text","referral":{referral}}}]"#
+            )))
+        };
+        assert_eq!((mo("null").entry_point, mo(r#"{"source_type":"ad"}"#).entry_point), (false, true));
     }
 
     /// A message's row is one plain line when no field needs quoting, its fields one after the
