@@ -286,11 +286,6 @@ impl Lines {
         self.used.push(std::mem::replace(&mut self.current, chunk));
     }
 
-    /// The item `ahead` items past the next one, if the current chunk holds it.
-    pub(super) fn peek(&self, ahead: usize) -> Option<&Item<'_>> {
-        self.current.items.get(ahead)
-    }
-
     /// The next document of `input`: its line, and its items or its problem; `None` at the
     /// end of the input; the input's error once the lines before it are taken.
     #[allow(clippy::type_complexity)]

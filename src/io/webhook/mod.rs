@@ -316,11 +316,6 @@ impl<R: BufRead> WebhookRows<R> {
     }
 }
 
-/// How many items ahead of the next the reducer asks for the memory of a status's message,
-/// and of its id's entry ([`Reducer::prefetch_items`]).
-const ITEM_NEAR: usize = 4;
-const ITEM_FAR: usize = 8;
-
 /// The messages of a webhook log, in time order: an iterator of [`WebhookMessage`]s, or of
 /// the problems met (each with the file, the document's number and the JSON path), after which
 /// it goes on.
@@ -391,10 +386,7 @@ impl<R: BufRead> WebhookReader<R> {
                 give(&mut self.reducer, &mut self.problems, &self.file, items.drain(..), self.line);
                 Ok(true)
             }
-            None => {
-                self.reducer.prefetch_items(self.lines.peek(ITEM_NEAR), self.lines.peek(ITEM_FAR));
-                self.next_line()
-            }
+            None => self.next_line(),
         }
     }
 

@@ -690,20 +690,6 @@ impl Reducer {
         }
     }
 
-    /// Asks for the memory the statuses of `near` and `far`, items a few to come, will read:
-    /// the entry of `far`'s id, and the slot of `near`'s message, which its entry (asked for
-    /// earlier) tells.
-    pub(crate) fn prefetch_items(&self, near: Option<&Item>, far: Option<&Item>) {
-        if let Some(Item::Status(s)) = far {
-            self.ids.prefetch(&s.fingerprint);
-        }
-        if let Some(Item::Status(s)) = near {
-            if let Some(&State::Held(slot)) = self.ids.get(&s.fingerprint) {
-                self.held.prefetch(slot);
-            }
-        }
-    }
-
     /// Asks for the memory the next releases will read, which a window of other messages has
     /// pushed out of the cache since it was written: the slots of the rows [`SLOT_AHEAD`]
     /// ahead, and the strings and id entries of those [`TEXT_AHEAD`] ahead, which their slots
