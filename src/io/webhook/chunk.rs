@@ -120,7 +120,6 @@ impl Chunk {
     /// the chunk's text before, to be filled again.
     pub(super) fn parse(&mut self, text: Text) -> Text {
         let mut line = 0;
-        let line = &mut line;
         self.items.clear();
         self.docs.clear();
         self.owned.clear();
@@ -139,7 +138,7 @@ impl Chunk {
         for end in ends.chain(last) {
             let bytes = &text[start..end];
             start = end;
-            *line += 1;
+            line += 1;
             // Nearly every line is ASCII, which is UTF-8 (a faster check than UTF-8's).
             let line_text = if bytes.is_ascii() {
                 // SAFETY: ASCII is UTF-8.
@@ -149,14 +148,14 @@ impl Chunk {
             };
             let Ok(line_text) = line_text else {
                 let problem = Problem::path(Place::DOCUMENT.path(format_args!("")), "not UTF-8", "");
-                self.docs.push_back((*line, Err(problem)));
+                self.docs.push_back((line, Err(problem)));
                 continue;
             };
             if line_text.trim().is_empty() {
                 continue;
             }
             if let Err(problem) = fields.read(line_text.trim_end()) {
-                self.docs.push_back((*line, Err(problem)));
+                self.docs.push_back((line, Err(problem)));
                 continue;
             }
             let owned = &mut self.owned;
@@ -180,17 +179,17 @@ impl Chunk {
             };
             let before = items.len();
             match fields.items(None, &mut keep, &mut items) {
-                Ok(()) => self.docs.push_back((*line, Ok(items.len() - before))),
+                Ok(()) => self.docs.push_back((line, Ok(items.len() - before))),
                 Err(problem) => {
                     items.truncate(before);
-                    self.docs.push_back((*line, Err(problem)));
+                    self.docs.push_back((line, Err(problem)));
                 }
             }
         }
         fields.clear();
         self.fields = fields;
         self.items = VecDeque::from(items);
-        self.lines = *line;
+        self.lines = line;
         old
     }
 

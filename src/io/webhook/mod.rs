@@ -148,6 +148,33 @@ impl WebhookMessage {
             line: self.line,
         }
     }
+
+    /// Meta's verdict in wabill's words (docs/rules.md §11), if the message has one: what
+    /// [`Reconciler::message`](crate::reconcile::Reconciler::message) checks its line against.
+    pub fn meta_says(&self) -> Option<Result<MetaSays, UnknownWord>> {
+        let v = self.verdict.as_ref()?;
+        let billable = v.billable.map_or("", |b| if b { "true" } else { "false" });
+        MetaSays::read(billable, &v.pricing_model, &v.pricing_type, &v.category, &v.cost).transpose()
+    }
+
+    /// The event the engine prices.
+    pub fn event(&self) -> Event<'_> {
+        Event {
+            timestamp: self.timestamp,
+            business: &self.business,
+            user: &self.user,
+            direction: self.direction,
+            kind: self.kind,
+            status: self.status,
+            entry_point: self.entry_point,
+            id: self.id.as_deref(),
+            country: None,
+            duration: self.duration,
+            group: self.group.as_deref(),
+            bsuid: self.bsuid.as_deref(),
+            cost: self.cost,
+        }
+    }
 }
 
 impl View<'_> {
@@ -235,35 +262,6 @@ impl View<'_> {
         field(v.map_or("", |v| v.pricing_type));
         field(v.map_or("", |v| v.category));
         field(v.map_or("", |v| v.cost));
-    }
-}
-
-impl WebhookMessage {
-    /// Meta's verdict in wabill's words (docs/rules.md §11), if the message has one: what
-    /// [`Reconciler::message`](crate::reconcile::Reconciler::message) checks its line against.
-    pub fn meta_says(&self) -> Option<Result<MetaSays, UnknownWord>> {
-        let v = self.verdict.as_ref()?;
-        let billable = v.billable.map_or("", |b| if b { "true" } else { "false" });
-        MetaSays::read(billable, &v.pricing_model, &v.pricing_type, &v.category, &v.cost).transpose()
-    }
-
-    /// The event the engine prices.
-    pub fn event(&self) -> Event<'_> {
-        Event {
-            timestamp: self.timestamp,
-            business: &self.business,
-            user: &self.user,
-            direction: self.direction,
-            kind: self.kind,
-            status: self.status,
-            entry_point: self.entry_point,
-            id: self.id.as_deref(),
-            country: None,
-            duration: self.duration,
-            group: self.group.as_deref(),
-            bsuid: self.bsuid.as_deref(),
-            cost: self.cost,
-        }
     }
 }
 
@@ -402,25 +400,7 @@ impl<R: BufRead> WebhookReader<R> {
             }
         }
     }
-}
 
-/// Gives the items of document `line` of `file` to the reducer, and keeps the problems it
-/// finds.
-fn give<'a>(
-    reducer: &mut Reducer,
-    problems: &mut VecDeque<Error>,
-    file: &Arc<str>,
-    items: impl Iterator<Item = Item<'a>>,
-    line: u64,
-) {
-    for item in items {
-        if let Err(p) = reducer.push(item, line) {
-            problems.push_back(p.at(Position { file: file.clone(), line }));
-        }
-    }
-}
-
-impl<R: BufRead> WebhookReader<R> {
     /// Readies the next message, which the reducer then lends ([`Reducer::lent`]), or gives
     /// the next problem; `None` at the end.
     fn advance(&mut self) -> Option<Result<(), Error>> {
@@ -443,6 +423,22 @@ impl<R: BufRead> WebhookReader<R> {
                     return Some(Err(e));
                 }
             }
+        }
+    }
+}
+
+/// Gives the items of document `line` of `file` to the reducer, and keeps the problems it
+/// finds.
+fn give<'a>(
+    reducer: &mut Reducer,
+    problems: &mut VecDeque<Error>,
+    file: &Arc<str>,
+    items: impl Iterator<Item = Item<'a>>,
+    line: u64,
+) {
+    for item in items {
+        if let Err(p) = reducer.push(item, line) {
+            problems.push_back(p.at(Position { file: file.clone(), line }));
         }
     }
 }

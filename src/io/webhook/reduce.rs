@@ -324,11 +324,6 @@ fn key(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-/// The latest row's time ([`key`]) at or before `t`, which may fall within a second.
-fn key_at_or_before(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
-
 /// The messages held, each in a slot of a vector (the slots of those released are used
 /// again, their messages written over): a message is found by its slot, without a hash.
 #[derive(Debug, Default)]
@@ -487,6 +482,18 @@ pub(crate) struct Reducer {
     purge_at: usize,
     /// The slot of the message [`Reducer::next`] gave last, free once it is asked again.
     lent: Option<u32>,
+}
+
+/// A business message's kind: the sender's own record of its template (`templates`), else
+/// Meta's category.
+fn kind(templates: &std::collections::HashMap<String, Kind>, s: &Strings) -> Kind {
+    let known = s.get(Str::Id).filter(|_| !templates.is_empty()).and_then(|id| templates.get(id));
+    match (known, s.get(Str::Category).map(kind_of)) {
+        (Some(&k), _) => k,
+        (None, Some(Ok(Some(c)))) => Kind::Template(c),
+        // A non-template, or nothing said: a message without a verdict is not charged.
+        _ => Kind::NonTemplate,
+    }
 }
 
 /// A template category as Meta's words give it; `Ok(None)` for a non-template, `Err(())` for a
@@ -655,7 +662,8 @@ impl Reducer {
                 || self
                     .latest
                     .and_then(|l| l.checked_sub_signed(self.window))
-                    .is_some_and(|l| key_at_or_before(l) >= time);
+                    // `key` floors a time within a second: the latest row's time before it.
+                    .is_some_and(|l| key(l) >= time);
             if !ready {
                 return None;
             }
@@ -673,9 +681,7 @@ impl Reducer {
             // A call is whole at its one item; a business message is its statuses.
             let of_statuses = held.direction == Direction::Mt && held.kind != Kind::Call;
             if of_statuses {
-                let kind = self.kind(&self.held.get(slot).strings);
-                let (held, _) = self.held.get_mut(slot);
-                held.kind = kind;
+                held.kind = kind(&self.templates, &held.strings);
                 self.released_statuses = Some(at);
                 let fingerprint = held.id_key;
                 let spot = self.ids.probe(&fingerprint).1;
@@ -742,19 +748,6 @@ impl Reducer {
     fn forgotten(&self) -> impl Fn(&State) -> bool {
         let before = self.released_statuses.and_then(|r| r.checked_sub_signed(self.window));
         move |s| matches!(*s, State::Gone(t) if before.is_some_and(|f| t <= f))
-    }
-
-    /// A business message's kind: the sender's own record of its template, else Meta's
-    /// category.
-    fn kind(&self, s: &Strings) -> Kind {
-        let known =
-            s.get(Str::Id).filter(|_| !self.templates.is_empty()).and_then(|id| self.templates.get(id));
-        match (known, s.get(Str::Category).map(kind_of)) {
-            (Some(&k), _) => k,
-            (None, Some(Ok(Some(c)))) => Kind::Template(c),
-            // A non-template, or nothing said: a message without a verdict is not charged.
-            _ => Kind::NonTemplate,
-        }
     }
 
     /// How many messages are held.
