@@ -662,8 +662,9 @@ impl Reducer {
                 || self
                     .latest
                     .and_then(|l| l.checked_sub_signed(self.window))
-                    // `key` floors a time within a second: the latest row's time before it.
-                    .is_some_and(|l| key(l) >= time);
+                    // A window with a fraction of a second puts `l` within a second: the
+                    // latest row's time at or before it is its whole seconds (not a `key`).
+                    .is_some_and(|l| l.timestamp() >= time);
             if !ready {
                 return None;
             }
